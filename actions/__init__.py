@@ -1,0 +1,30 @@
+"""Custom actions in the Rasa SDK shape: the glue between a conversation and the knowledge base.
+
+The engine runs them in process; with the [rasa] extra, `python -m rasa_sdk --actions actions`
+serves the same classes to a Rasa server.
+"""
+
+from actions.emergency import ActionEmergency
+from actions.orientation import ActionOrientation
+from actions.question import ActionAskQuestion
+from actions.scheme_info import ActionSchemeInfo
+from actions.services import ActionHumanHandoff, ActionNearbyServices
+
+ALL_ACTIONS = [
+    ActionEmergency(),
+    ActionSchemeInfo(),
+    ActionAskQuestion(),
+    ActionOrientation(),
+    ActionNearbyServices(),
+    ActionHumanHandoff(),
+]
+
+__all__ = [
+    "ALL_ACTIONS",
+    "ActionAskQuestion",
+    "ActionEmergency",
+    "ActionHumanHandoff",
+    "ActionNearbyServices",
+    "ActionOrientation",
+    "ActionSchemeInfo",
+]

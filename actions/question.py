@@ -1,0 +1,64 @@
+"""action_ask_question: the form's next question, chosen by the knowledge base's chooser."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Any
+
+from actions.common import evaluate, facts_from_slots, get_kb
+from actions.sdk import Action, SlotSet
+from bot.dialogue.responses import label
+from knowledge.questions import QuestionCatalogue
+from knowledge.schema import Question
+
+MAX_QUESTIONS = 7
+
+
+@lru_cache(maxsize=4)
+def _catalogue(kb_id: int) -> QuestionCatalogue:
+    kb = get_kb()
+    return QuestionCatalogue(kb.questions, kb.gazetteer)
+
+
+def catalogue() -> QuestionCatalogue:
+    return _catalogue(id(get_kb()))
+
+
+def question_buttons(question: Question) -> list[dict[str, str]]:
+    buttons = []
+    for option in question.options:
+        if option.value is None:
+            buttons.append({"title": option.title, "payload": "/dont_know"})
+        else:
+            buttons.append({"title": option.title, "payload": option.title})
+    if question.fact in ("age", "children_ages", "situation", "housing", "single_parent", "commune"):
+        buttons.append({"title": label("buttons", "dont_know"), "payload": "/dont_know"})
+    return buttons
+
+
+def choose_question(slots: dict[str, Any]) -> Question | None:
+    """Next question for the candidate schemes; then the commune, needed to point to a place."""
+    if (slots.get("questions_asked") or 0) >= MAX_QUESTIONS:
+        return None
+    declined = set(slots.get("declined") or [])
+    results = evaluate(list(slots.get("candidates") or []), slots)
+    question = catalogue().next_question(results, facts_from_slots(slots), declined)
+    if question is None and not slots.get("commune") and "commune" not in declined:
+        question = catalogue().get("commune")
+    return question
+
+
+class ActionAskQuestion(Action):
+    def name(self) -> str:
+        return "action_ask_question"
+
+    def run(self, dispatcher: Any, tracker: Any, domain: Any) -> list[dict[str, Any]]:
+        question = choose_question(
+            tracker.slots if hasattr(tracker, "slots") else tracker.current_slot_values()
+        )
+        if question is None:
+            return [SlotSet("asking", None)]
+        custom = {"request_location": True} if question.fact == "commune" else {"question": question.fact}
+        dispatcher.utter_message(text=question.text, buttons=question_buttons(question), json_message=custom)
+        asked = (tracker.get_slot("questions_asked") or 0) + 1
+        return [SlotSet("asking", question.fact), SlotSet("questions_asked", asked)]

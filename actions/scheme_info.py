@@ -1,0 +1,40 @@
+"""action_scheme_info: explain one scheme in plain words, then offer to check eligibility."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from actions.common import get_kb
+from actions.sdk import Action
+from bot.dialogue.responses import label, say
+
+
+class ActionSchemeInfo(Action):
+    def name(self) -> str:
+        return "action_scheme_info"
+
+    def run(self, dispatcher: Any, tracker: Any, domain: Any) -> list[dict[str, Any]]:
+        scheme = get_kb().scheme(tracker.get_slot("focus_scheme") or "")
+        if scheme is None:
+            dispatcher.utter_message(text=say("scheme_not_found"))
+            return []
+        dispatcher.utter_message(text=say("scheme_intro", name=scheme.name, summary=scheme.summary))
+        details = []
+        if scheme.amount:
+            details.append(say("scheme_amount", amount=scheme.amount.rstrip(".")))
+        if scheme.status_note:
+            details.append(f"Attention : {scheme.status_note}")
+        if scheme.steps:
+            details.append(say("orientation_steps", step=scheme.steps[0]))
+        if details:
+            dispatcher.utter_message(text="\n".join(details[:3]))
+        links = [{"title": s.title or s.url, "url": s.url} for s in scheme.sources if s.url][:2]
+        dispatcher.utter_message(
+            text=say("scheme_offer_check"),
+            buttons=[
+                {"title": label("buttons", "check"), "payload": "/affirm"},
+                {"title": label("buttons", "where"), "payload": "/find_service_nearby"},
+            ],
+            json_message={"scheme": scheme.id, "links": links},
+        )
+        return []

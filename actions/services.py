@@ -1,0 +1,81 @@
+"""action_nearby_services and action_human_handoff: the nearest places, with their contacts."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from actions.common import commune_of, needs_catalogue, pick_services, service_line, service_links
+from actions.sdk import Action, SlotSet
+from bot.dialogue.responses import label, say
+
+
+def end_buttons() -> list[dict[str, str]]:
+    return [
+        {"title": label("buttons", "other_need"), "payload": "/ask_help"},
+        {"title": label("buttons", "human"), "payload": "/ask_human"},
+        {"title": label("buttons", "erase"), "payload": "/erase_data"},
+    ]
+
+
+class ActionNearbyServices(Action):
+    def name(self) -> str:
+        return "action_nearby_services"
+
+    def run(self, dispatcher: Any, tracker: Any, domain: Any) -> list[dict[str, Any]]:
+        slots = tracker.current_slot_values()
+        service_type, need = slots.get("service_type"), slots.get("need")
+        scheme = slots.get("focus_scheme")
+        pick = pick_services(slots, [scheme] if scheme else [], need, service_type)
+        commune = commune_of(slots)
+        if not pick.nearby:
+            text = say("no_service_nearby", commune=commune.nom) if commune else say("no_service_no_commune")
+            dispatcher.utter_message(text=text, buttons=end_buttons())
+            return [SlotSet("oriented", True)]
+        what = needs_catalogue().get(service_type or need or "", {}).get("label")
+        intro = say("services_intro_far" if pick.far else "services_intro")
+        if what:
+            intro = f"{intro[:-1]} ({what}) :"
+        dispatcher.utter_message(text=intro)
+        lines = [service_line(n) for n in pick.nearby]
+        for line in lines[:-1]:
+            dispatcher.utter_message(text=line)
+        summary = "\n".join([intro, *lines])
+        dispatcher.utter_message(
+            text=lines[-1],
+            buttons=end_buttons(),
+            json_message={"orientation": True, "summary": summary, "links": service_links(pick.nearby)},
+        )
+        if pick.far and commune:
+            dispatcher.utter_message(text=say("outside_region_door", commune=commune.nom))
+        return [SlotSet("oriented", True)]
+
+
+class ActionHumanHandoff(Action):
+    def name(self) -> str:
+        return "action_human_handoff"
+
+    def run(self, dispatcher: Any, tracker: Any, domain: Any) -> list[dict[str, Any]]:
+        slots = tracker.current_slot_values()
+        commune = commune_of(slots)
+        pick = pick_services(slots, [], None, "france-service", limit=2)
+        ccas = pick_services(slots, [], None, "ccas-cias", limit=1)
+        nearby = [n for n in pick.nearby + ccas.nearby if n.service.has_contact]
+        nearby = list({n.service.id: n for n in nearby}.values())[:3]
+        if not nearby or all(n.distance_km is None or n.distance_km > 40 for n in nearby):
+            where = commune.nom if commune else "votre commune"
+            dispatcher.utter_message(
+                text=say("human_no_service", commune=where),
+                buttons=end_buttons(),
+                json_message={"orientation": True, "summary": say("human_no_service", commune=where)},
+            )
+            return [SlotSet("oriented", True)]
+        dispatcher.utter_message(text=say("human_intro"))
+        lines = [service_line(n) for n in nearby]
+        for line in lines[:-1]:
+            dispatcher.utter_message(text=line)
+        dispatcher.utter_message(
+            text=lines[-1],
+            buttons=end_buttons(),
+            json_message={"orientation": True, "summary": "\n".join(lines), "links": service_links(nearby)},
+        )
+        return [SlotSet("oriented", True)]

@@ -1,0 +1,314 @@
+"""Conversation store: load the state, run one engine turn, save it — one turn at a time per conversation.
+
+Every channel calls `ConversationStore.process(channel, external_id, incoming)`. Two messages of
+the same conversation arriving together are serialized by three locks, outermost first:
+
+1. an in-process lock per conversation (threads of one worker);
+2. a Redis lock (redis-py `Lock`) when $AIGUILLAGE_REDIS_URL is set (several workers or hosts);
+3. a database lock: `SELECT ... FOR UPDATE` on PostgreSQL, a `BEGIN IMMEDIATE` transaction on
+   SQLite; the write also checks the row `version`, and a refused write replays the turn.
+
+The third lock alone is enough for correctness; the first two keep waiting cheap. Each turn is
+committed before the replies are returned, so a crash loses at most the turn in progress.
+Only the engine state is stored (see `ConversationRow`), never the text of a message.
+
+Command line (retention cron): `python -m bot.channels.store purge [--days N]`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import logging
+import os
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import redis
+from redis.exceptions import LockError, RedisError
+from sqlalchemy import Connection, delete, insert, select, update
+from sqlalchemy import Engine as DbEngine
+from sqlalchemy.exc import IntegrityError, OperationalError
+
+from bot.channels.store_models import ConversationRow, pseudonymize, utcnow
+from bot.dialogue.api import Engine, Incoming, Reply
+
+log = logging.getLogger("aiguillage.store")
+
+TABLE = ConversationRow.__table__
+DEFAULT_RETENTION_DAYS = 30
+REDIS_LOCK_PREFIX = "aiguillage:lock:conversation:"
+MAX_ATTEMPTS = 5
+
+
+class ConversationNotFound(LookupError):
+    """No stored conversation for this channel and id (never created, erased or purged)."""
+
+
+class ConversationExists(Exception):
+    """`start` was asked to create a conversation that already exists."""
+
+
+class StoreBusy(RuntimeError):
+    """The conversation stayed locked longer than the wait timeout (try again later)."""
+
+
+@dataclass(frozen=True)
+class StoredConversation:
+    id: str
+    channel: str
+    state: dict[str, Any]
+    created_at: dt.datetime
+    updated_at: dt.datetime
+    message_count: int
+    version: int
+
+
+class _Conflict(Exception):
+    """The row changed under us (version mismatch or concurrent insert): replay the turn."""
+
+
+def retention_days() -> int:
+    """$AIGUILLAGE_RETENTION_DAYS (days a conversation is kept after its last message), default 30."""
+    raw = os.environ.get("AIGUILLAGE_RETENTION_DAYS", "").strip()
+    if not raw:
+        return DEFAULT_RETENTION_DAYS
+    days = int(raw)
+    if days < 0:
+        raise ValueError("AIGUILLAGE_RETENTION_DAYS must be >= 0")
+    return days
+
+
+def purge_conversations(
+    db_engine: DbEngine, older_than_days: int | None = None, now: dt.datetime | None = None
+) -> int:
+    """Delete conversations whose last message is older than the retention period; return how many."""
+    days = retention_days() if older_than_days is None else older_than_days
+    cutoff = (now or utcnow()) - dt.timedelta(days=days)
+    with db_engine.begin() as conn:
+        result = conn.execute(delete(TABLE).where(TABLE.c.updated_at < cutoff))
+    return int(result.rowcount or 0)
+
+
+class ConversationStore:
+    """Persistent conversations for every channel (see the module docstring for the locking)."""
+
+    def __init__(
+        self,
+        db_engine: DbEngine,
+        engine: Engine,
+        redis_url: str | None = None,
+        *,
+        lock_timeout: float = 30.0,
+        wait_timeout: float = 20.0,
+        clock: Callable[[], dt.datetime] = utcnow,
+    ) -> None:
+        """`redis_url=None` reads $AIGUILLAGE_REDIS_URL; `""` disables Redis explicitly.
+
+        `lock_timeout`: a Redis lock expires after this many seconds (a crashed worker cannot
+        block a conversation for ever); `wait_timeout`: how long a message waits for its turn.
+        """
+        self.db = db_engine
+        self.engine = engine
+        url = os.environ.get("AIGUILLAGE_REDIS_URL", "") if redis_url is None else redis_url
+        self.redis: redis.Redis | None = (
+            redis.Redis.from_url(url, socket_timeout=5, socket_connect_timeout=2) if url else None
+        )
+        self.lock_timeout = lock_timeout
+        self.wait_timeout = wait_timeout
+        self.clock = clock
+        self._sqlite = db_engine.dialect.name == "sqlite"
+        self._locks: dict[str, list[Any]] = {}  # key -> [threading.Lock, users]
+        self._locks_guard = threading.Lock()
+
+    # ----------------------------------------------------------------- public API
+    @staticmethod
+    def pseudonym(channel: str, external_id: str) -> str:
+        return pseudonymize(channel, external_id)
+
+    def process(
+        self, channel: str, external_id: str, incoming: Incoming, *, create: bool = True
+    ) -> list[Reply]:
+        """Run one turn and save the new state; `create=False` raises `ConversationNotFound`."""
+        key = self.pseudonym(channel, external_id)
+        with self._locked(key):
+            return self._turn(key, channel, incoming, create=create, new=False)
+
+    def start(self, channel: str, external_id: str, incoming: Incoming | None = None) -> list[Reply]:
+        """Create a conversation (fresh `engine.new_state()`), optionally with its first message."""
+        key = self.pseudonym(channel, external_id)
+        with self._locked(key):
+            return self._turn(key, channel, incoming, create=True, new=True)
+
+    def load(self, channel: str, external_id: str) -> StoredConversation | None:
+        key = self.pseudonym(channel, external_id)
+        with self.db.connect() as conn:
+            row = conn.execute(select(TABLE).where(TABLE.c.id == key)).first()
+        return None if row is None else StoredConversation(**row._asdict())
+
+    def exists(self, channel: str, external_id: str) -> bool:
+        return self.load(channel, external_id) is not None
+
+    def summary(self, channel: str, external_id: str) -> dict[str, Any] | None:
+        stored = self.load(channel, external_id)
+        return None if stored is None else self.engine.summary(stored.state)
+
+    def erase(self, channel: str, external_id: str) -> bool:
+        """Delete the conversation now; True if there was one."""
+        key = self.pseudonym(channel, external_id)
+        with self._locked(key), self._transaction() as conn:
+            result = conn.execute(delete(TABLE).where(TABLE.c.id == key))
+        return bool(result.rowcount)
+
+    def purge(self, older_than_days: int | None = None) -> int:
+        """Retention: delete conversations idle for more than `older_than_days` (default $AIGUILLAGE_RETENTION_DAYS or 30)."""
+        return purge_conversations(self.db, older_than_days, now=self.clock())
+
+    # ----------------------------------------------------------------- one turn
+    def _turn(
+        self, key: str, channel: str, incoming: Incoming | None, *, create: bool, new: bool
+    ) -> list[Reply]:
+        for _attempt in range(MAX_ATTEMPTS):
+            try:
+                with self._transaction() as conn:
+                    return self._turn_in(conn, key, channel, incoming, create=create, new=new)
+            except _Conflict:
+                log.warning("conversation %s changed concurrently; replaying the turn", key[:12])
+            except OperationalError as error:
+                if "locked" in str(error).lower():  # SQLite busy timeout
+                    raise StoreBusy(key[:12]) from error
+                raise
+        raise StoreBusy(key[:12])
+
+    def _turn_in(
+        self, conn: Connection, key: str, channel: str, incoming: Incoming | None, *, create: bool, new: bool
+    ) -> list[Reply]:
+        row = conn.execute(select(TABLE).where(TABLE.c.id == key).with_for_update()).first()
+        if row is None and not create:
+            raise ConversationNotFound(key[:12])
+        if row is not None and new:
+            raise ConversationExists(key[:12])
+        state: dict[str, Any] = row.state if row is not None else self.engine.new_state()
+        replies: list[Reply] = []
+        count = 0 if row is None else row.message_count
+        if incoming is not None:
+            turn = self.engine.handle(state, incoming)
+            if turn.erase:
+                if row is not None:
+                    conn.execute(delete(TABLE).where(TABLE.c.id == key))
+                return list(turn.replies)
+            state, replies, count = turn.state, list(turn.replies), count + 1
+        now = self.clock()
+        if row is None:
+            try:
+                conn.execute(
+                    insert(TABLE).values(
+                        id=key,
+                        channel=channel,
+                        state=state,
+                        created_at=now,
+                        updated_at=now,
+                        message_count=count,
+                        version=1,
+                    )
+                )
+            except IntegrityError as error:  # created meanwhile by another process
+                raise _Conflict from error
+        else:
+            result = conn.execute(
+                update(TABLE)
+                .where(TABLE.c.id == key, TABLE.c.version == row.version)
+                .values(state=state, updated_at=now, message_count=count, version=row.version + 1)
+            )
+            if result.rowcount != 1:
+                raise _Conflict
+        return replies
+
+    @contextmanager
+    def _transaction(self) -> Iterator[Connection]:
+        with self.db.connect() as conn:
+            if self._sqlite:  # take SQLite's write lock now, not at the first write
+                conn.exec_driver_sql("BEGIN IMMEDIATE")
+            else:
+                conn.begin()
+            try:
+                yield conn
+            except BaseException:
+                conn.rollback()
+                raise
+            conn.commit()
+
+    # ----------------------------------------------------------------- locks
+    @contextmanager
+    def _locked(self, key: str) -> Iterator[None]:
+        with self._locks_guard:
+            entry = self._locks.setdefault(key, [threading.Lock(), 0])
+            entry[1] += 1
+        lock: threading.Lock = entry[0]
+        try:
+            if not lock.acquire(timeout=self.wait_timeout):
+                raise StoreBusy(key[:12])
+            try:
+                with self._redis_lock(key):
+                    yield
+            finally:
+                lock.release()
+        finally:
+            with self._locks_guard:
+                entry[1] -= 1
+                if entry[1] == 0:
+                    del self._locks[key]
+
+    @contextmanager
+    def _redis_lock(self, key: str) -> Iterator[None]:
+        if self.redis is None:
+            yield
+            return
+        lock = self.redis.lock(
+            REDIS_LOCK_PREFIX + key,
+            timeout=self.lock_timeout,
+            sleep=0.02,
+            blocking_timeout=self.wait_timeout,
+            thread_local=False,
+        )
+        acquired: bool | None
+        try:
+            acquired = lock.acquire()
+        except RedisError as error:  # Redis down: the database lock still serializes the turn
+            log.warning("redis lock unavailable (%s); relying on the database lock", type(error).__name__)
+            acquired = None
+        if acquired is False:
+            raise StoreBusy(key[:12])
+        try:
+            yield
+        finally:
+            if acquired:
+                try:
+                    lock.release()
+                except (LockError, RedisError) as error:  # expired meanwhile: the DB lock still held
+                    log.warning("redis lock release failed (%s)", type(error).__name__)
+
+
+def main(argv: list[str] | None = None) -> int:
+    from knowledge.db import make_engine, upgrade
+
+    parser = argparse.ArgumentParser(
+        prog="python -m bot.channels.store", description="Conversation store tools"
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+    purge = sub.add_parser("purge", help="delete conversations idle for longer than the retention period")
+    purge.add_argument("--days", type=int, default=None, help="default: $AIGUILLAGE_RETENTION_DAYS or 30")
+    purge.add_argument("--db-url", default=None, help="default: $AIGUILLAGE_DATABASE_URL or the SQLite file")
+    args = parser.parse_args(argv)
+    db_engine = make_engine(args.db_url)
+    upgrade(db_engine)
+    removed = purge_conversations(db_engine, args.days)
+    print(f"{removed} conversation(s) supprimée(s)")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,349 @@
+/* Aiguillage web widget — plain JS, no dependency.
+ * Embed: <script src="https://HOST/widget/aiguillage-widget.js" data-api="https://HOST"
+ *          data-title="Trouver une aide" data-color="#1d4e89" defer></script>
+ * Options: data-api (default: the script's origin), data-title, data-color (darkened if needed
+ * for 4.5:1 contrast with white), data-start (first message sent on opening, default "Bonjour";
+ * empty: wait for the person), data-retention (days, shown in the privacy line, default 30).
+ * Safety: message texts are inserted with textContent only; links only to tel:, mailto: and the
+ * URLs the server lists in custom.links. */
+(function () {
+  "use strict";
+  var script = document.currentScript;
+  if (!script || window.__aiguillageWidget) return;
+  window.__aiguillageWidget = true;
+
+  var src = new URL(script.src, location.href);
+  function opt(name, fallback) {
+    var v = script.getAttribute("data-" + name);
+    return v === null ? fallback : v;
+  }
+  var api = opt("api", src.origin).replace(/\/+$/, "");
+  var title = opt("title", "Trouver une aide");
+  var start = opt("start", "Bonjour");
+  var days = opt("retention", "30");
+  var KEY = "aiguillage.conversation";
+  var LOG = "aiguillage.transcript";
+  var PHONE = /(?:\+33[\s.]?|0)[1-9](?:[\s.-]?\d{2}){4}/g;
+  var EMAIL = /[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}/g;
+  var URLS = /https?:\/\/[^\s<>"]+[^\s<>".,;:!?)]/g;
+
+  function lum(rgb) {
+    var c = rgb.map(function (v) {
+      v /= 255;
+      return v <= 0.03928 ? v / 12.92 : Math.pow((v + 0.055) / 1.055, 2.4);
+    });
+    return 0.2126 * c[0] + 0.7152 * c[1] + 0.0722 * c[2];
+  }
+  /* The brand colour, darkened until white text on it reaches 4.5:1 (WCAG AA). */
+  function safeColor(value) {
+    var m = /^#?([0-9a-f]{3}|[0-9a-f]{6})$/i.exec((value || "").trim());
+    var hex = m ? (m[1].length === 3 ? m[1].replace(/./g, "$&$&") : m[1]) : "1d4e89";
+    var rgb = [0, 2, 4].map(function (i) { return parseInt(hex.substr(i, 2), 16); });
+    while (1.05 / (lum(rgb) + 0.05) < 4.6) rgb = rgb.map(function (v) { return Math.floor(v * 0.9); });
+    return "rgb(" + rgb.join(",") + ")";
+  }
+
+  function el(tag, props, kids) {
+    var e = document.createElement(tag);
+    Object.keys(props || {}).forEach(function (k) {
+      var v = props[k];
+      if (k === "text") e.textContent = v;
+      else if (k === "class") e.className = v;
+      else if (k.slice(0, 2) === "on") e.addEventListener(k.slice(2), v);
+      else e.setAttribute(k, v);
+    });
+    (kids || []).forEach(function (kid) { if (kid) e.appendChild(kid); });
+    return e;
+  }
+
+  function safeHref(url) {
+    try {
+      var u = new URL(url);
+      return ["https:", "http:", "tel:", "mailto:"].indexOf(u.protocol) >= 0 ? u.href : null;
+    } catch (e) {
+      return null;
+    }
+  }
+  function link(text, href) {
+    var external = /^https?:/.test(href);
+    return el("a", external ? { href: href, target: "_blank", rel: "noopener noreferrer", text: text }
+      : { href: href, text: text });
+  }
+
+  /* Text with phone numbers, emails and known URLs turned into links — DOM nodes only. */
+  function rich(text, allowed) {
+    var found = [];
+    function scan(rx, make) {
+      rx.lastIndex = 0;
+      var m;
+      while ((m = rx.exec(text))) found.push({ at: m.index, end: m.index + m[0].length, href: make(m[0]) });
+    }
+    scan(PHONE, function (s) { return "tel:" + s.replace(/[\s.-]/g, ""); });
+    scan(EMAIL, function (s) { return "mailto:" + s; });
+    scan(URLS, function (s) { return allowed[s] ? safeHref(s) : null; });
+    found.sort(function (a, b) { return a.at - b.at; });
+    var frag = document.createDocumentFragment();
+    var pos = 0;
+    found.forEach(function (f) {
+      var before = text.charAt(f.at - 1);
+      var after = text.charAt(f.end);
+      if (!f.href || f.at < pos || /[\d\w@]/.test(before + after) && /^tel:/.test(f.href)) return;
+      frag.appendChild(document.createTextNode(text.slice(pos, f.at)));
+      frag.appendChild(link(text.slice(f.at, f.end), f.href));
+      pos = f.end;
+    });
+    frag.appendChild(document.createTextNode(text.slice(pos)));
+    return frag;
+  }
+
+  var root, launcher, panel, log, input, locBtn, copyBtn, shareBtn, status, typing;
+  var busy = false;
+  var opened = false;
+  var summary = "";
+
+  function store(name, value) {
+    try {
+      if (value === null) sessionStorage.removeItem(name);
+      else sessionStorage.setItem(name, value);
+    } catch (e) { /* private mode: keep going without persistence */ }
+  }
+  function read(name) {
+    try { return sessionStorage.getItem(name); } catch (e) { return null; }
+  }
+  function remember(entry) {
+    var all = JSON.parse(read(LOG) || "[]");
+    all.push(entry);
+    store(LOG, JSON.stringify(all.slice(-60)));
+  }
+
+  function scroll() { log.scrollTop = log.scrollHeight; }
+  function say(cls, who, content) {
+    var msg = el("div", { class: "agw-msg " + cls }, [who ? el("span", { class: "agw-sr", text: who }) : null]);
+    msg.appendChild(content);
+    log.insertBefore(msg, typing);
+    scroll();
+    return msg;
+  }
+  function note(text) { say("agw-note", "", document.createTextNode(text)); }
+  function showUser(text, keep) {
+    say("agw-user", "Vous : ", document.createTextNode(text));
+    if (keep) remember({ w: "user", t: text });
+  }
+  function clearChoices() {
+    var groups = log.querySelectorAll(".agw-qrs");
+    var hadFocus = panel.contains(document.activeElement) && document.activeElement.className === "agw-qr";
+    Array.prototype.forEach.call(groups, function (g) { g.remove(); });
+    if (hadFocus) input.focus();
+  }
+
+  function showReply(reply, withButtons) {
+    var custom = reply.custom || {};
+    var allowed = {};
+    var extra = [];
+    (Array.isArray(custom.links) ? custom.links : []).forEach(function (l) {
+      var url = typeof l === "string" ? l : l && l.url;
+      var href = url && safeHref(url);
+      if (!href) return;
+      allowed[url] = true;
+      if ((reply.text || "").indexOf(url) < 0) extra.push(el("li", {}, [link(l.title || url, href)]));
+    });
+    var msg = say("agw-bot", "Assistant : ", rich(reply.text || "", allowed));
+    if (extra.length) msg.appendChild(el("ul", { class: "agw-links" }, extra));
+    var buttons = reply.buttons || [];
+    if (withButtons && buttons.length) {
+      var group = el("div", { class: "agw-qrs", role: "group", "aria-label": "Réponses proposées" });
+      buttons.forEach(function (b) {
+        group.appendChild(el("button", { type: "button", class: "agw-qr", text: b.title,
+          onclick: function () { send({ text: b.payload }, b.title); } }));
+      });
+      log.insertBefore(group, typing);
+      scroll();
+    }
+    locBtn.classList.toggle("agw-hl", !!custom.request_location);
+    if (custom.summary) {
+      summary = typeof custom.summary === "string" ? custom.summary
+        : custom.summary.text || JSON.stringify(custom.summary, null, 2);
+      copyBtn.hidden = false;
+      shareBtn.hidden = !navigator.share;
+    }
+  }
+
+  function request(method, path, body) {
+    var init = { method: method, headers: {} };
+    if (body) {
+      init.headers["Content-Type"] = "application/json";
+      init.body = JSON.stringify(body);
+    }
+    return fetch(api + path, init);
+  }
+
+  function send(body, shown) {
+    if (busy) return Promise.resolve();
+    busy = true;
+    typing.hidden = false;
+    log.setAttribute("aria-busy", "true");
+    clearChoices();
+    if (shown) showUser(shown, true);
+    var id = read(KEY);
+    var path = id ? "/api/v1/conversations/" + encodeURIComponent(id) + "/messages" : "/api/v1/conversations";
+    return request("POST", path, body)
+      .then(function (res) {
+        if (res.status !== 404 || !id) return res;
+        store(KEY, null);
+        note("La conversation précédente a expiré : une nouvelle commence.");
+        return request("POST", "/api/v1/conversations", body);
+      })
+      .then(function (res) {
+        return res.json().catch(function () { return {}; }).then(function (data) {
+          if (!res.ok) {
+            note(typeof data.detail === "string" ? data.detail : "Erreur " + res.status + ". Réessayez.");
+            return;
+          }
+          if (data.conversation_id) store(KEY, data.conversation_id);
+          (data.replies || []).forEach(function (r, i, all) {
+            showReply(r, i === all.length - 1);
+            remember({ w: "bot", r: r });
+          });
+        });
+      })
+      .catch(function () { note("Connexion impossible. Vérifiez votre réseau et réessayez."); })
+      .then(function () {
+        busy = false;
+        typing.hidden = true;
+        log.removeAttribute("aria-busy");
+      });
+  }
+
+  function useLocation() {
+    if (!navigator.geolocation) {
+      note("Votre navigateur ne donne pas la position : écrivez le nom de votre commune.");
+      return;
+    }
+    status.textContent = "Recherche de votre position…";
+    navigator.geolocation.getCurrentPosition(function (p) {
+      status.textContent = "";
+      var round = function (v) { return Math.round(v * 1000) / 1000; }; /* about 100 m is enough */
+      send({ location: { lat: round(p.coords.latitude), lon: round(p.coords.longitude) } }, "📍 Ma position");
+    }, function () {
+      status.textContent = "";
+      note("Position indisponible : écrivez le nom de votre commune.");
+    }, { timeout: 15000, maximumAge: 600000 });
+  }
+
+  function copySummary() {
+    var done = function () { status.textContent = "Résumé copié."; };
+    if (navigator.clipboard && window.isSecureContext) {
+      navigator.clipboard.writeText(summary).then(done, fallbackCopy);
+    } else fallbackCopy();
+    function fallbackCopy() {
+      var area = el("textarea", { class: "agw-sr", "aria-hidden": "true" });
+      area.value = summary;
+      panel.appendChild(area);
+      area.select();
+      var ok = false;
+      try { ok = document.execCommand("copy"); } catch (e) { ok = false; }
+      area.remove();
+      copyBtn.focus();
+      status.textContent = ok ? "Résumé copié." : "Copie impossible : sélectionnez le texte du résumé.";
+    }
+  }
+
+  function erase() {
+    if (!window.confirm("Effacer cette conversation et les données gardées ?")) return;
+    var id = read(KEY);
+    var gone = id ? request("DELETE", "/api/v1/conversations/" + encodeURIComponent(id)) : Promise.resolve(null);
+    gone.then(function (res) {
+      if (res && !res.ok && res.status !== 404) throw new Error("delete");
+      store(KEY, null);
+      store(LOG, null);
+      Array.prototype.slice.call(log.children).forEach(function (c) { if (c !== typing) c.remove(); });
+      summary = "";
+      copyBtn.hidden = shareBtn.hidden = true;
+      locBtn.classList.remove("agw-hl");
+      note("Vos données ont été effacées. Vous pouvez écrire pour recommencer.");
+      input.focus();
+    }).catch(function () { note("L'effacement a échoué. Réessayez dans un instant."); });
+  }
+
+  function open() {
+    panel.hidden = false;
+    root.classList.add("agw-open");
+    launcher.setAttribute("aria-expanded", "true");
+    input.focus();
+    if (!opened) {
+      opened = true;
+      if (!read(KEY) && start) send({ text: start }, null);
+    }
+  }
+  function close() {
+    panel.hidden = true;
+    root.classList.remove("agw-open");
+    launcher.setAttribute("aria-expanded", "false");
+    launcher.focus();
+  }
+
+  function build() {
+    var tool = function (cls, text, handler) {
+      return el("button", { type: "button", class: "agw-tool " + cls, text: text, onclick: handler });
+    };
+    launcher = el("button", { type: "button", class: "agw-launcher", "aria-expanded": "false",
+      "aria-controls": "agw-panel", onclick: function () { if (panel.hidden) open(); else close(); } },
+    [el("span", { "aria-hidden": "true", text: "💬 " }), el("span", { text: title })]);
+    typing = el("div", { class: "agw-typing", "aria-hidden": "true", text: "…" });
+    typing.hidden = true;
+    log = el("div", { class: "agw-log", role: "log", "aria-live": "polite", "aria-label": "Conversation",
+      tabindex: "0" }, [typing]);
+    input = el("input", { id: "agw-input", type: "text", autocomplete: "off", maxlength: "600",
+      enterkeyhint: "send", placeholder: "Écrivez votre message…" });
+    locBtn = tool("agw-loc", "📍 Utiliser ma position", useLocation);
+    locBtn.setAttribute("aria-describedby", "agw-loc-why");
+    copyBtn = tool("agw-copy", "Copier le résumé", copySummary);
+    shareBtn = tool("agw-share", "Partager le résumé", function () {
+      navigator.share({ title: title, text: summary }).catch(function () {});
+    });
+    copyBtn.hidden = shareBtn.hidden = true;
+    status = el("p", { class: "agw-status", role: "status" });
+    var form = el("form", { class: "agw-form", onsubmit: function (ev) {
+      ev.preventDefault();
+      var text = input.value.trim();
+      if (!text || busy) return;
+      input.value = "";
+      send({ text: text }, text);
+    } }, [el("label", { for: "agw-input", class: "agw-sr", text: "Votre message" }), input,
+      el("button", { type: "submit", class: "agw-send", text: "Envoyer" })]);
+    panel = el("div", { id: "agw-panel", class: "agw-panel", role: "dialog", "aria-modal": "false",
+      "aria-labelledby": "agw-title" }, [
+      el("div", { class: "agw-head" }, [
+        el("h2", { id: "agw-title", text: title }),
+        el("button", { type: "button", class: "agw-close", "aria-label": "Fermer l'assistant", text: "×",
+          onclick: close })]),
+      el("p", { class: "agw-privacy" }, [
+        document.createTextNode("Assistant automatique. Le texte de vos messages n'est pas gardé ; vos réponses utiles le sont " +
+          days + " jours au plus. "),
+        el("button", { type: "button", class: "agw-erase", text: "Effacer mes données", onclick: erase })]),
+      log,
+      el("div", { class: "agw-tools" }, [locBtn, copyBtn, shareBtn]),
+      el("p", { id: "agw-loc-why", class: "agw-sr", text: "Votre position sert seulement à trouver un lieu d'aide proche." }),
+      status,
+      form]);
+    panel.hidden = true;
+    panel.addEventListener("keydown", function (ev) {
+      if (ev.key === "Escape") { ev.stopPropagation(); close(); }
+    });
+    root = el("div", { class: "agw", lang: "fr" }, [launcher, panel]);
+    root.style.setProperty("--agw-color", safeColor(opt("color", "#1d4e89")));
+    document.head.appendChild(el("link", { rel: "stylesheet", href: new URL("aiguillage-widget.css", src).href }));
+    document.body.appendChild(root);
+
+    var past = JSON.parse(read(LOG) || "[]");
+    if (read(KEY)) {
+      past.forEach(function (e, i) {
+        if (e.w === "user") showUser(e.t, false);
+        else showReply(e.r, i === past.length - 1);
+      });
+    }
+  }
+
+  if (document.body) build();
+  else document.addEventListener("DOMContentLoaded", build);
+})();

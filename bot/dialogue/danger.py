@@ -1,0 +1,51 @@
+"""Signs of danger (and of abuse) in a message, from the patterns in danger.yml."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import yaml
+
+from bot.nlu.normalize import normalize
+from knowledge.textnorm import fold
+
+DANGER_PATH = Path(__file__).with_name("danger.yml")
+
+
+@dataclass(frozen=True)
+class DangerKind:
+    name: str
+    numbers: tuple[str, ...]
+    patterns: tuple[re.Pattern[str], ...]
+
+
+class DangerDetector:
+    def __init__(self, kinds: list[DangerKind], abuse: list[re.Pattern[str]]) -> None:
+        self.kinds = kinds
+        self.abuse = abuse
+
+    @classmethod
+    @lru_cache(maxsize=1)
+    def load(cls) -> DangerDetector:
+        data = yaml.safe_load(DANGER_PATH.read_text(encoding="utf-8"))
+        kinds = [
+            DangerKind(name, tuple(spec["numbers"]), tuple(re.compile(p) for p in spec["patterns"]))
+            for name, spec in data["kinds"].items()
+        ]
+        return cls(kinds, [re.compile(p) for p in data.get("abuse_patterns", [])])
+
+    def detect(self, text: str) -> list[DangerKind]:
+        if not text:
+            return []
+        variants = {fold(text), normalize(text)}
+        return [k for k in self.kinds if any(p.search(v) for p in k.patterns for v in variants)]
+
+    def numbers_for(self, kinds: list[DangerKind]) -> list[str]:
+        return list(dict.fromkeys(n for k in kinds for n in k.numbers))
+
+    def is_abusive(self, text: str) -> bool:
+        folded = fold(text)
+        return any(p.search(folded) for p in self.abuse)

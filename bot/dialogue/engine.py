@@ -1,0 +1,643 @@
+"""The dialogue engine: NLU -> state update -> policy (rules + a form) -> actions -> replies.
+
+State is a JSON-able dict: slots (facts and flow), the pending sub-dialogue, counters and a
+short event history (intent and entity names only — never message texts). Rules handle
+fixed patterns (danger first, erasure, greetings, help, human, off-topic, "pourquoi ?");
+the form asks the question the knowledge base's chooser picks until schemes are settled;
+actions (actions/, Rasa SDK shape) do the knowledge work and produce the messages.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from typing import Any
+
+from actions import ALL_ACTIONS
+from actions.common import needs_catalogue, outside_region, schemes_for_need, set_kb
+from actions.question import catalogue, question_buttons
+from actions.sdk import LocalDispatcher, LocalTracker
+from bot.dialogue.api import Button, Incoming, Reply, Turn
+from bot.dialogue.danger import DangerDetector
+from bot.dialogue.responses import label, say, say_all
+from bot.nlu.entities import Entity
+from bot.nlu.interpreter import Interpreter, ParseResult
+from knowledge.facts import FACT_NAMES
+from knowledge.kb import KnowledgeBase
+from knowledge.textnorm import fold
+
+STATE_VERSION = 1
+CONFIDENT = 0.5
+MAX_TEXT = 2000
+HISTORY = 40
+HOLIDAY_SCHEMES = {
+    "sac-ados",
+    "ancv-depart-18-25",
+    "pass-colo",
+    "dix-mille-departs-vacances",
+    "aide-vacances-familles-caf",
+    "colos-apprenantes",
+}
+MAIN_NEEDS = [
+    "alimentation",
+    "budget",
+    "garde_enfant",
+    "cantine",
+    "vacances",
+    "logement",
+    "emploi",
+    "demarches",
+]
+INTERRUPTING = {
+    "ask_why",
+    "ask_human",
+    "ask_help",
+    "erase_data",
+    "out_of_scope",
+    "greet",
+    "goodbye",
+    "thanks",
+    "ask_scheme_info",
+    "find_service_nearby",
+    "check_eligibility",
+    "express_need",
+}
+ERASE_WORDS = {
+    "oubli",
+    "effacer mes donnees",
+    "efface mes donnees",
+    "supprimer mes donnees",
+    "effacer",
+    "oublie moi",
+    "delete my data",
+}
+FLOW_SLOTS = (
+    "need",
+    "service_type",
+    "candidates",
+    "focus_scheme",
+    "asking",
+    "questions_asked",
+    "oriented",
+    "last_results",
+)
+
+
+def _entity_facts(entities: list[Entity]) -> dict[str, Any]:
+    return {e.entity: e.value for e in entities if e.entity in FACT_NAMES}
+
+
+class DialogueEngine:
+    def __init__(self, kb: KnowledgeBase, interpreter: Interpreter, retention_days: int = 30) -> None:
+        self.kb = kb
+        self.interpreter = interpreter
+        self.retention_days = retention_days
+        self.danger = DangerDetector.load()
+        self.actions = {action.name(): action for action in ALL_ACTIONS}
+        set_kb(kb)
+
+    # ------------------------------------------------------------------ contract
+    def new_state(self) -> dict[str, Any]:
+        return {
+            "v": STATE_VERSION,
+            "slots": {"declined": []},
+            "pending": None,
+            "greeted": False,
+            "turns": 0,
+            "ask_attempts": 0,
+            "events": [],
+        }
+
+    def summary(self, state: dict[str, Any]) -> dict[str, Any]:
+        slots = (state or {}).get("slots", {})
+        commune = self.kb.gazetteer.get(slots["commune"]) if slots.get("commune") else None
+        return {
+            "facts": {k: slots[k] for k in FACT_NAMES if slots.get(k) is not None},
+            "commune": {"code_insee": commune.code_insee, "nom": commune.nom} if commune else None,
+            "need": slots.get("need"),
+            "schemes": slots.get("last_results") or [],
+            "oriented": bool(slots.get("oriented")),
+            "turns": (state or {}).get("turns", 0),
+        }
+
+    def handle(self, state: dict[str, Any], incoming: Incoming) -> Turn:
+        st = copy.deepcopy(state) if state else self.new_state()
+        st.setdefault("slots", {}).setdefault("declined", [])
+        st["turns"] = st.get("turns", 0) + 1
+        turn = _TurnContext(self, st)
+        if incoming.has_location:
+            parse = self._location_parse(st, incoming)
+            text = ""
+        else:
+            text = (incoming.text or "").strip()[:MAX_TEXT]
+            if not text:
+                turn.utter("Je n'ai rien reçu. Écrivez votre question, ou choisissez :", self.need_buttons())
+                return turn.finish()
+            parse = self.interpreter.parse(text)
+        turn.log({"intent": parse.intent, "entities": sorted({e.entity for e in parse.entities})})
+        if self._is_erase(text, parse):
+            return Turn(state={}, replies=[Reply(say("erase_done"))], erase=True)
+        if self._handle_danger(turn, text, parse):
+            return turn.finish()
+        if not st.get("greeted"):
+            st["greeted"] = True
+            turn.utter(say("welcome", variant=0))
+            turn.utter(say("privacy", variant=0, days=self.retention_days))
+            if parse.language == "en":
+                turn.utter(say("english_note", variant=0))
+            if self._is_small_talk(parse):
+                turn.utter(say("ask_need", variant=0), self.need_buttons())
+                return turn.finish()
+        self._policy(turn, text, parse)
+        return turn.finish()
+
+    # ------------------------------------------------------------------ steps
+    def _location_parse(self, st: dict[str, Any], incoming: Incoming) -> ParseResult:
+        lat, lon = round(float(incoming.latitude or 0), 3), round(float(incoming.longitude or 0), 3)
+        commune = self.kb.gazetteer.nearest(lat, lon)
+        st["slots"]["location_lat"], st["slots"]["location_lon"] = lat, lon
+        entities = (
+            [Entity("commune", commune.code_insee, text=commune.nom, extractor="location")] if commune else []
+        )
+        return ParseResult("", "give_location", 1.0, entities, "fr", [("give_location", 1.0)])
+
+    @staticmethod
+    def _is_erase(text: str, parse: ParseResult) -> bool:
+        folded = fold(text)
+        if folded in ERASE_WORDS or text.strip().lower().startswith("/oubli"):
+            return True
+        return parse.intent == "erase_data" and parse.confidence >= 0.6
+
+    def _handle_danger(self, turn: _TurnContext, text: str, parse: ParseResult) -> bool:
+        kinds = self.danger.detect(text)
+        emergency = parse.intent == "emergency" and parse.confidence >= 0.55
+        if not kinds and not emergency:
+            return False
+        slots = turn.slots
+        slots["danger_numbers"] = self.danger.numbers_for(kinds) if kinds else None
+        self._apply_entities(turn, parse)
+        names = {k.name for k in kinds}
+        if "violence" in names or "child" in names:
+            slots["need"] = "violences"
+        elif "shelter" in names:
+            slots["need"] = "logement"
+        turn.state["greeted"] = True
+        turn.run("action_emergency")
+        turn.state["pending"] = "offer_services"
+        return True
+
+    def _is_small_talk(self, parse: ParseResult) -> bool:
+        useful = {"scheme", "need", "service_type", "commune", *FACT_NAMES}
+        has_content = any(e.entity in useful for e in parse.entities)
+        return (
+            parse.intent in {"greet", "thanks", "affirm", "deny", "goodbye", "nlu_fallback", "ask_help"}
+            and not has_content
+        )
+
+    def _apply_entities(self, turn: _TurnContext, parse: ParseResult) -> dict[str, Any]:
+        """Fill any slot from the message; returns the facts that changed (a correction included)."""
+        slots = turn.slots
+        changed: dict[str, Any] = {}
+        for name, value in _entity_facts(parse.entities).items():
+            if slots.get(name) != value:
+                changed[name] = (slots.get(name), value)
+                slots[name] = value
+                if name in slots.get("declined", []):
+                    slots["declined"].remove(name)
+        if "children_count" in changed and changed["children_count"][1] == 0:
+            slots["children_ages"] = []
+        if (
+            "commune" in changed
+            and parse.intent != "give_location"
+            and "location_lat" in slots
+            and not parse.text == ""
+        ):
+            slots.pop("location_lat", None)
+            slots.pop("location_lon", None)
+        return changed
+
+    # ------------------------------------------------------------------ policy
+    def _policy(self, turn: _TurnContext, text: str, parse: ParseResult) -> None:
+        slots, st = turn.slots, turn.state
+        changed = self._apply_entities(turn, parse)
+        asking = slots.get("asking")
+        intent = (
+            parse.intent
+            if parse.confidence >= CONFIDENT or parse.intent.startswith("nlu")
+            else "nlu_fallback"
+        )
+        if parse.text.startswith("/"):
+            intent = parse.intent
+
+        if asking:
+            answered = self._answer_question(turn, asking, text, parse, changed)
+            if answered:
+                if changed and slots.get("oriented"):
+                    self._ack_correction(turn, changed)
+                self._continue(turn)
+                return
+            if intent not in INTERRUPTING:
+                if changed:  # other facts given instead: keep them, the chooser asks again if needed
+                    slots["asking"] = None
+                    self._continue(turn)
+                else:
+                    self._reask(turn, asking)
+                return
+
+        if st.get("pending") and self._handle_pending(turn, intent, parse, changed):
+            return
+        self._dispatch(turn, intent, parse, changed)
+
+    def _answer_question(
+        self, turn: _TurnContext, asking: str, text: str, parse: ParseResult, changed: dict[str, Any]
+    ) -> bool:
+        slots = turn.slots
+        filled = asking in changed or (asking == "children_count" and "children_ages" in changed)
+        if not filled and text:
+            answer = catalogue().parse(asking, text)
+            if answer.facts:
+                for name, value in answer.facts.items():
+                    if slots.get(name) != value:
+                        changed[name] = (slots.get(name), value)
+                    slots[name] = value
+                filled = True
+            elif answer.dont_know or (parse.intent == "dont_know" and parse.confidence >= CONFIDENT):
+                slots.setdefault("declined", []).append(asking)
+                turn.utter(say("qf_estimate_offer") if asking == "quotient_familial" else say("dont_know_ok"))
+                filled = True
+        if asking == "commune" and "commune" in changed:
+            commune = self.kb.gazetteer.get(slots["commune"])
+            if commune:
+                turn.utter(say("commune_ack", commune=commune.nom, departement=commune.departement))
+        if filled:
+            slots["asking"] = None
+            turn.state["ask_attempts"] = 0
+        return filled
+
+    def _reask(self, turn: _TurnContext, asking: str) -> None:
+        st, slots = turn.state, turn.slots
+        st["ask_attempts"] = st.get("ask_attempts", 0) + 1
+        question = catalogue().get(asking)
+        if st["ask_attempts"] >= 3:
+            slots.setdefault("declined", []).append(asking)
+            slots["asking"] = None
+            st["ask_attempts"] = 0
+            turn.utter(say("dont_know_ok"))
+            self._continue(turn)
+            return
+        if asking == "commune":
+            turn.utter(say("commune_unknown"), custom={"request_location": True})
+            return
+        hint = question.help or "Vous pouvez aussi répondre « je ne sais pas »."
+        turn.utter(say("fallback_in_question", help=hint))
+        turn.utter(
+            question.text,
+            question_buttons(question),
+            {"request_location": True} if asking == "commune" else {"question": asking},
+        )
+
+    def _ack_correction(self, turn: _TurnContext, changed: dict[str, Any]) -> None:
+        what = []
+        for name, (_old, new) in changed.items():
+            if name == "commune":
+                commune = self.kb.gazetteer.get(new)
+                what.append(commune.nom if commune else str(new))
+            elif name == "age":
+                what.append(f"{new} ans")
+        if what:
+            turn.utter(say("correction_ack", what=", ".join(what)))
+
+    def _handle_pending(
+        self, turn: _TurnContext, intent: str, parse: ParseResult, changed: dict[str, Any]
+    ) -> bool:
+        st, slots = turn.state, turn.slots
+        pending = st.get("pending")
+        if pending == "prime":
+            folded = fold(parse.text)
+            needs = parse.values("need")
+            if "logement_vacant" in needs or any(
+                w in folded for w in ("logement", "maison", "vide", "louer", "appart")
+            ):
+                st["pending"] = None
+                self._start_check(turn, ["prime-sortie-vacance"])
+                return True
+            if "vacances" in needs or any(w in folded for w in ("vacances", "partir", "colo", "sejour")):
+                st["pending"] = None
+                self._start_need(turn, "vacances")
+                return True
+            return False
+        if pending == "confirm_check":
+            if intent == "affirm":
+                st["pending"] = None
+                self._start_check(turn, [slots["focus_scheme"]])
+                return True
+            if intent == "deny":
+                st["pending"] = None
+                turn.utter(say("anything_else"), self.need_buttons())
+                return True
+            return False
+        if pending in ("offer_services", "services", "human"):
+            if intent == "deny":
+                st["pending"] = None
+                turn.utter(say("anything_else"), self.need_buttons())
+                return True
+            if (
+                intent == "affirm"
+                or "commune" in changed
+                or intent in ("give_location", "find_service_nearby")
+            ):
+                if not slots.get("commune"):
+                    self._ask_commune(turn, pending if pending != "offer_services" else "services")
+                    return True
+                st["pending"] = None
+                turn.run("action_human_handoff" if pending == "human" else "action_nearby_services")
+                return True
+        return False
+
+    def _dispatch(self, turn: _TurnContext, intent: str, parse: ParseResult, changed: dict[str, Any]) -> None:
+        slots, st = turn.slots, turn.state
+        schemes = [s for s in parse.values("scheme") if s in self.kb.schemes]
+        needs = parse.values("need")
+        service_types = parse.values("service_type")
+        if parse.text.startswith("/"):
+            schemes = [s for s in [parse.first("scheme")] if s in self.kb.schemes]
+            needs = [parse.first("need")] if parse.first("need") else []
+
+        if self._is_prime_ambiguous(schemes, needs) and intent not in (
+            "ask_human",
+            "ask_help",
+            "out_of_scope",
+        ):
+            st["pending"] = "prime"
+            buttons = [
+                Button(
+                    label("prime_options", "logement"), '/choose_scheme{"scheme": "prime-sortie-vacance"}'
+                ),
+                Button(label("prime_options", "vacances"), '/express_need{"need": "vacances"}'),
+            ]
+            turn.utter(say("ambiguity_prime"), buttons)
+            return
+
+        if intent == "greet":
+            turn.utter(say("greet_again"), self.need_buttons())
+        elif intent == "goodbye":
+            turn.utter(say("goodbye"))
+        elif intent == "thanks":
+            turn.utter(say("thanks"), self.need_buttons())
+        elif intent == "ask_help":
+            for text in say_all("help"):
+                turn.utter(text)
+            turn.utter(say("ask_need", variant=0), self.need_buttons())
+        elif intent == "ask_human":
+            if slots.get("commune"):
+                turn.run("action_human_handoff")
+            else:
+                self._ask_commune(turn, "human")
+        elif intent == "out_of_scope" and not schemes and not needs:
+            key = "abuse" if self.danger.is_abusive(parse.text) else "out_of_scope"
+            turn.utter(say(key), self.need_buttons())
+        elif intent == "ask_why":
+            self._why(turn)
+        elif intent == "choose_scheme" and schemes:
+            self._start_check(turn, schemes[:1])
+        elif intent == "ask_scheme_info" or (intent == "nlu_fallback" and schemes and not needs):
+            self._scheme_info(turn, schemes, needs, parse)
+        elif intent == "check_eligibility":
+            if schemes:
+                self._start_check(turn, schemes)
+            elif needs:
+                self._start_need(turn, needs[0])
+            elif parse.first("all") or self._knows_person(slots):
+                self._start_check(turn, list(self.kb.schemes))
+            else:
+                turn.utter(say("ask_need", variant=0), self.need_buttons(with_all=True))
+        elif intent == "express_need" or (
+            needs
+            and intent
+            in (
+                "nlu_fallback",
+                "out_of_scope",
+                "give_household_info",
+                "give_income",
+                "give_situation",
+                "give_housing",
+            )
+        ):
+            if needs:
+                self._start_need(turn, needs[0])
+            elif schemes:
+                self._start_check(turn, schemes)
+            else:
+                turn.utter(say("fallback"), self.need_buttons())
+        elif intent == "find_service_nearby" or service_types:
+            slots["service_type"] = (
+                service_types[0] if service_types else (None if needs else "france-service")
+            )
+            if needs:
+                slots["need"] = needs[0]
+            if schemes:
+                slots["focus_scheme"] = schemes[0]
+            if slots.get("commune"):
+                turn.run("action_nearby_services")
+            else:
+                self._ask_commune(turn, "services")
+        elif intent == "dont_know":
+            turn.utter(say("dont_know_generic"), self.need_buttons())
+        else:  # giving facts, affirm/deny, fallback
+            self._after_facts(turn, intent, parse, changed)
+
+    def _after_facts(
+        self, turn: _TurnContext, intent: str, parse: ParseResult, changed: dict[str, Any]
+    ) -> None:
+        slots = turn.slots
+        flow_active = bool(slots.get("candidates")) and not slots.get("oriented")
+        if changed and slots.get("oriented") and slots.get("candidates"):
+            self._ack_correction(turn, changed)
+            slots["oriented"] = False
+            self._continue(turn)
+        elif flow_active:
+            self._continue(turn)
+        elif "commune" in changed:
+            commune = self.kb.gazetteer.get(slots["commune"])
+            if commune:
+                turn.utter(say("commune_ack", commune=commune.nom, departement=commune.departement))
+                if outside_region(commune):
+                    turn.utter(say("outside_region", commune=commune.nom))
+            turn.utter(say("ask_need", variant=0), self.need_buttons(with_all=True))
+        elif changed:
+            turn.utter("C'est noté. " + say("ask_need", variant=0), self.need_buttons(with_all=True))
+        elif intent == "give_location":
+            turn.utter(say("commune_unknown"), custom={"request_location": True})
+            slots["asking"] = "commune"
+        elif intent in ("affirm", "deny"):
+            turn.utter(say("anything_else"), self.need_buttons())
+        else:
+            turn.utter(say("fallback"), self.need_buttons())
+
+    # ------------------------------------------------------------------ flows
+    def _is_prime_ambiguous(self, schemes: list[str], needs: list[str]) -> bool:
+        if "prime-sortie-vacance" not in schemes or not HOLIDAY_SCHEMES.intersection(schemes):
+            return False
+        return "logement_vacant" not in needs and "vacances" not in needs
+
+    def _knows_person(self, slots: dict[str, Any]) -> bool:
+        return sum(1 for f in FACT_NAMES if f != "commune" and slots.get(f) is not None) >= 2
+
+    def _reset_flow(self, slots: dict[str, Any]) -> None:
+        for name in FLOW_SLOTS:
+            slots.pop(name, None)
+
+    def _start_check(self, turn: _TurnContext, scheme_ids: list[str]) -> None:
+        slots = turn.slots
+        need = slots.get("need") if len(scheme_ids) > 1 else None
+        self._reset_flow(slots)
+        slots["need"] = need
+        slots["candidates"] = list(dict.fromkeys(scheme_ids))
+        slots["focus_scheme"] = scheme_ids[0] if len(scheme_ids) <= 2 else None
+        slots["questions_asked"] = 0
+        self._continue(turn)
+
+    def _start_need(self, turn: _TurnContext, need: str) -> None:
+        slots = turn.slots
+        self._reset_flow(slots)
+        slots["need"] = need
+        slots["candidates"] = [s.id for s in schemes_for_need(need)]
+        slots["questions_asked"] = 0
+        if not slots["candidates"]:
+            item = needs_catalogue().get(need, {})
+            turn.utter(say("need_no_scheme", label=item.get("label", need)))
+            if slots.get("commune"):
+                turn.run("action_nearby_services")
+            else:
+                self._ask_commune(turn, "services")
+            return
+        self._continue(turn)
+
+    def _continue(self, turn: _TurnContext) -> None:
+        slots, st = turn.slots, turn.state
+        if st.get("pending") in ("services", "human") and slots.get("commune"):
+            pending = st["pending"]
+            st["pending"] = None
+            turn.run("action_human_handoff" if pending == "human" else "action_nearby_services")
+            return
+        if not slots.get("candidates"):
+            if slots.get("commune") and not slots.get("oriented"):
+                turn.utter(say("ask_need", variant=0), self.need_buttons(with_all=True))
+            return
+        turn.run("action_ask_question")
+        if not slots.get("asking"):
+            turn.run("action_orientation")
+
+    def _ask_commune(self, turn: _TurnContext, pending: str) -> None:
+        turn.state["pending"] = pending
+        question = catalogue().get("commune")
+        turn.slots["asking"] = "commune"
+        turn.utter(question.text, question_buttons(question), {"request_location": True})
+
+    def _scheme_info(
+        self, turn: _TurnContext, schemes: list[str], needs: list[str], parse: ParseResult
+    ) -> None:
+        slots, st = turn.slots, turn.state
+        if not schemes:
+            from knowledge.search import ServiceSearch
+
+            found = ServiceSearch(self.kb).search_schemes(parse.text, limit=1, min_score=80)
+            schemes = [found[0][0].id] if found else []
+        if not schemes and needs:
+            self._start_need(turn, needs[0])
+            return
+        if not schemes:
+            turn.utter(say("scheme_not_found"), self.need_buttons())
+            return
+        slots["focus_scheme"] = schemes[0]
+        turn.run("action_scheme_info")
+        st["pending"] = "confirm_check"
+
+    def _why(self, turn: _TurnContext) -> None:
+        slots = turn.slots
+        if slots.get("asking"):
+            question = catalogue().get(slots["asking"])
+            why = question.why[0].lower() + question.why[1:]
+            turn.utter(say("why_question", why=why.rstrip(".") + "."))
+            turn.utter(question.text, question_buttons(question))
+            return
+        results = slots.get("last_results") or []
+        focus = slots.get("focus_scheme")
+        chosen = [r for r in results if r["scheme"] == focus] or [
+            r for r in results if r["status"] != "not_eligible"
+        ][:2]
+        if not chosen:
+            turn.utter(say("why_nothing"))
+            return
+        for result in chosen[:2]:
+            scheme = self.kb.schemes[result["scheme"]]
+            reasons = " ".join(result["reasons"][:2]) or "il me manque des informations pour le dire."
+            if result["missing_facts"]:
+                reasons += " Il me manque : " + ", ".join(result["missing_facts"]) + "."
+            turn.utter(say("why_results", name=scheme.name, reasons=reasons))
+
+    def need_buttons(self, with_all: bool = False) -> list[Button]:
+        catalogue_ = needs_catalogue()
+        buttons = [
+            Button(catalogue_[n]["button"], "/express_need" + json.dumps({"need": n}))
+            for n in MAIN_NEEDS
+            if n in catalogue_
+        ]
+        if with_all:
+            buttons.append(Button(label("buttons", "all"), '/check_eligibility{"all": true}'))
+        buttons.append(Button(label("buttons", "human"), "/ask_human"))
+        return buttons
+
+
+class _TurnContext:
+    """One turn's working set: the state being updated and the replies being collected."""
+
+    def __init__(self, engine: DialogueEngine, state: dict[str, Any]) -> None:
+        self.engine = engine
+        self.state = state
+        self.slots: dict[str, Any] = state["slots"]
+        self.replies: list[Reply] = []
+
+    def utter(
+        self, text: str, buttons: list[Button] | None = None, custom: dict[str, Any] | None = None
+    ) -> None:
+        self.replies.append(Reply(text, list(buttons or []), dict(custom or {})))
+
+    def log(self, event: dict[str, Any]) -> None:
+        events = self.state.setdefault("events", [])
+        events.append(event)
+        del events[:-HISTORY]
+
+    def run(self, action_name: str) -> None:
+        action = self.engine.actions[action_name]
+        dispatcher = LocalDispatcher()
+        tracker = LocalTracker(sender_id="local", slots=self.slots)
+        events = action.run(dispatcher, tracker, {})
+        for event in events or []:
+            if event.get("event") == "slot":
+                self.slots[event["name"]] = event["value"]
+        for message in dispatcher.messages:
+            buttons = [Button(b["title"], b["payload"]) for b in message.get("buttons") or []]
+            self.utter(message.get("text") or "", buttons, message.get("custom"))
+        self.log({"action": action_name})
+
+    def finish(self) -> Turn:
+        return Turn(state=self.state, replies=self.replies or [Reply(say("fallback"))])
+
+
+_ENGINE: DialogueEngine | None = None
+
+
+def build_engine(db_url: str | None = None) -> DialogueEngine:
+    """The assistant, with its knowledge base and NLU model (cached per process)."""
+    global _ENGINE
+    if _ENGINE is None or db_url is not None:
+        import os
+
+        kb = KnowledgeBase.load(db_url)
+        retention = int(os.environ.get("AIGUILLAGE_RETENTION_DAYS", "30"))
+        engine = DialogueEngine(kb, Interpreter.load(kb), retention)
+        if db_url is not None:
+            return engine
+        _ENGINE = engine
+    return _ENGINE

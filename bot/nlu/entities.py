@@ -1,0 +1,383 @@
+"""Entity extraction: schemes (knowledge-base aliases), communes and postal codes (gazetteer),
+ages, children, amounts, quotient familial, situation, household, housing, needs, language.
+
+Rule-based on purpose: the values must be exact (an INSEE code, an age), and the knowledge
+base already holds the vocabulary (aliases, commune names). Spans refer to the original text.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import asdict, dataclass
+from functools import cached_property
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import yaml
+from rapidfuzz import fuzz, process
+
+from bot.nlu.normalize import normalize
+from knowledge.answers import parse_children, parse_money, parse_pregnancy, parse_quotient
+from knowledge.content import CONTENT_DIR
+from knowledge.facts import HOUSING_WORDS, SITUATION_WORDS
+from knowledge.textnorm import fold
+
+if TYPE_CHECKING:
+    from knowledge.gazetteer import Gazetteer
+    from knowledge.kb import KnowledgeBase
+
+NEEDS_PATH = CONTENT_DIR / "needs.yml"
+
+#: words too ambiguous to mean a situation/housing when they appear inside free text
+AMBIGUOUS_SITUATION = {
+    "de",
+    "travail",
+    "boulot",
+    "rien",
+    "pension",
+    "fac",
+    "licence",
+    "master",
+    "stage",
+    "handicap",
+    "formation",
+    "aah",
+    "employe",
+    "employee",
+    "lycee",
+    "college",
+}
+AMBIGUOUS_HOUSING = {"foyer", "ma maison", "loyer", "115", "hebergement", "on a achete", "tenant"}
+
+_CHILD_CONTEXT = re.compile(
+    r"(fils|fille|enfant|enfants|bebe|bb|gamin|gamine|petit|petite|ado|ados|gosse|gosses|loulou|son|daughter|kid|kids|child|children|et|,)\s*$"
+)
+_SELF_AGE_PATTERNS = [
+    re.compile(
+        r"\b(?:j ai|jai|g|i m|i am|im|moi|age de|agee? de|j vais avoir|je vais avoir|jaurai|j aurai)\s+(\d{2})\s*(?:ans|an|years?|yo|piges)\b"
+    ),
+    re.compile(r"^\s*(\d{2})\s*(?:ans|an|years? old|yo)\b"),
+    re.compile(r"\b(?:j ai|jai|i m|i am)\s+(\d{2})\s*$"),
+]
+_MONEY_CUE = re.compile(
+    r"\b(gagne|gagnons|touche|touchons|percois|revenu|revenus|salaire|smic|par mois|mensuel|euros?|eur|e|k)\b|€"
+)
+_SINGLE_PARENT = re.compile(
+    r"\b(seule? avec (?:mes|mon|ma|\d+|deux|trois|quatre) (?:\w+ )?(?:enfants?|fils|filles?|gosses?|gamins?|petits?|bebes?)|maman solo|papa solo|mere celibataire|pere celibataire|mere seule|pere seul|famille monoparentale|famille mono|monoparentale?|parent isole|parent seul|mere isolee|j eleve seule?|eleve seule? mes|elever seule?|single (?:mom|mother|parent|dad|father)|je suis seule? avec|separee avec|divorcee avec)\b"
+)
+_COUPLE = re.compile(
+    r"\b(en couple|mon mari|ma femme|mon conjoint|ma conjointe|mon compagnon|ma compagne|mon copain|ma copine|on est mari|nous sommes mari|pacse|pacsee|my husband|my wife)\b"
+)
+_LIVES_ALONE = re.compile(
+    r"\b(je vis seule?|j habite seule?|celibataire sans enfant|je suis seule? sans enfant|i live alone)\b"
+)
+_VACANT = re.compile(
+    r"\b(logement|maison|appartement|appart|bien|studio|immeuble|pavillon|local)s? (?:qui est |est )?(?:vide|vides|vacant|vacants|inoccupee?s?|inhabitee?s?)\b|\b(?:vide|vacant|inoccupee?) depuis\b|sortie de vacance"
+)
+_OWNER_CUE = re.compile(
+    r"\b(j ai|mon|ma|proprietaire|proprio|herite|heritee|achete|je possede|nous avons|on a)\b"
+)
+
+_EN_WORDS = {
+    "i",
+    "the",
+    "is",
+    "my",
+    "need",
+    "help",
+    "where",
+    "what",
+    "how",
+    "with",
+    "for",
+    "you",
+    "am",
+    "have",
+    "please",
+    "can",
+    "food",
+    "hello",
+    "hi",
+    "thanks",
+    "thank",
+    "want",
+    "to",
+    "nearest",
+    "money",
+    "do",
+    "are",
+    "kids",
+    "children",
+    "job",
+    "live",
+    "in",
+    "yes",
+    "no",
+    "and",
+    "an",
+    "a",
+    "it",
+    "me",
+    "find",
+}
+_FR_WORDS = {
+    "je",
+    "j",
+    "le",
+    "la",
+    "les",
+    "de",
+    "des",
+    "un",
+    "une",
+    "est",
+    "mon",
+    "ma",
+    "mes",
+    "pour",
+    "avec",
+    "et",
+    "ai",
+    "suis",
+    "pas",
+    "ou",
+    "quoi",
+    "c",
+    "il",
+    "y",
+    "a",
+    "au",
+    "du",
+    "en",
+    "on",
+    "que",
+    "qui",
+    "bonjour",
+    "merci",
+    "oui",
+    "non",
+    "vous",
+    "tu",
+    "ca",
+    "moi",
+    "dans",
+    "sur",
+    "habite",
+    "aide",
+}
+
+
+@dataclass
+class Entity:
+    entity: str
+    value: Any
+    start: int | None = None
+    end: int | None = None
+    text: str | None = None
+    extractor: str = "rules"
+
+    def to_json(self) -> dict[str, Any]:
+        return {k: v for k, v in asdict(self).items() if v is not None}
+
+
+def fold_same_length(text: str) -> str:
+    """Lower-case, accent-free, non-alphanumerics as spaces — same length as `text` (for spans)."""
+    out = []
+    for ch in text:
+        base = unicodedata.normalize("NFKD", ch)
+        base = "".join(c for c in base if not unicodedata.combining(c))[:1].lower() or " "
+        out.append(base if base.isalnum() else " ")
+    return "".join(out)
+
+
+def detect_language(text: str) -> str:
+    words = fold(text).split()
+    if not words:
+        return "fr"
+    en = sum(1 for w in words if w in _EN_WORDS)
+    fr = sum(1 for w in words if w in _FR_WORDS)
+    return "en" if en > fr and en >= 1 else "fr"
+
+
+def _phrase_positions(haystack: str, phrase: str) -> list[int]:
+    """Start indices of `phrase` as whole words in the space-padded folded `haystack`."""
+    positions = []
+    padded = f" {haystack} "
+    needle = f" {phrase} "
+    start = padded.find(needle)
+    while start != -1:
+        positions.append(start)
+        start = padded.find(needle, start + 1)
+    return positions
+
+
+class EntityExtractor:
+    def __init__(self, kb: KnowledgeBase) -> None:
+        self.kb = kb
+        self.gazetteer: Gazetteer = kb.gazetteer
+
+    # ------------------------------------------------------------------ vocabularies
+    @cached_property
+    def needs(self) -> dict[str, Any]:
+        return yaml.safe_load(Path(NEEDS_PATH).read_text(encoding="utf-8"))
+
+    @cached_property
+    def _scheme_aliases(self) -> dict[str, set[str]]:
+        """folded alias -> scheme ids (an alias such as "prime vacance" may name several)."""
+        index: dict[str, set[str]] = {}
+        for scheme in self.kb.schemes.values():
+            for alias in [scheme.name, *scheme.aliases]:
+                key = fold(alias)
+                if len(key) >= 3:
+                    index.setdefault(key, set()).add(scheme.id)
+        return index
+
+    @cached_property
+    def _fuzzy_aliases(self) -> list[str]:
+        return [a for a in self._scheme_aliases if len(a) >= 7]
+
+    # ------------------------------------------------------------------ extraction
+    def extract(self, text: str) -> list[Entity]:
+        if not text or not text.strip():
+            return []
+        folded = fold(text)
+        normalized = normalize(text)
+        entities: list[Entity] = []
+        entities += self.schemes(text, normalized)
+        entities += self.places(text)
+        entities += self.person_facts(text, folded, normalized)
+        entities += self.need_entities(normalized)
+        entities.append(Entity("language", detect_language(text)))
+        return entities
+
+    def schemes(self, text: str, normalized: str) -> list[Entity]:
+        found: dict[str, Entity] = {}
+        same = fold_same_length(text)
+        for haystack in (fold(text), normalized):
+            for alias, ids in self._scheme_aliases.items():
+                if f" {alias} " in f" {haystack} ":
+                    start = same.find(alias)
+                    for sid in ids:
+                        found.setdefault(
+                            sid,
+                            Entity(
+                                "scheme",
+                                sid,
+                                start if start >= 0 else None,
+                                start + len(alias) if start >= 0 else None,
+                                text[start : start + len(alias)] if start >= 0 else alias,
+                            ),
+                        )
+        if not found:  # typos: compare word windows against the longer aliases
+            words = normalized.split()
+            windows = {" ".join(words[i : i + n]) for n in (2, 3, 4) for i in range(len(words) - n + 1)}
+            for window in windows:
+                if len(window) < 7:
+                    continue
+                match = process.extractOne(window, self._fuzzy_aliases, scorer=fuzz.ratio, score_cutoff=88)
+                if match:
+                    for sid in self._scheme_aliases[match[0]]:
+                        found.setdefault(sid, Entity("scheme", sid, text=window, extractor="fuzzy"))
+        return list(found.values())
+
+    def places(self, text: str) -> list[Entity]:
+        out = []
+        for commune, matched in self.gazetteer.find_in_text(text)[:1]:
+            start = fold_same_length(text).find(fold(matched)) if matched else -1
+            out.append(
+                Entity(
+                    "commune",
+                    commune.code_insee,
+                    start if start >= 0 else None,
+                    start + len(fold(matched)) if start >= 0 else None,
+                    commune.nom,
+                )
+            )
+        return out
+
+    def self_age(self, folded: str) -> int | None:
+        for pattern in _SELF_AGE_PATTERNS:
+            for match in pattern.finditer(folded):
+                before = folded[max(0, match.start() - 25) : match.start()]
+                if _CHILD_CONTEXT.search(before) or re.search(
+                    r"\b(fils|fille|enfant|bebe|gamin)\b\s*(a|de)?\s*$", before
+                ):
+                    continue
+                age = int(match.group(1))
+                if 12 <= age <= 105:
+                    return age
+        return None
+
+    def person_facts(self, text: str, folded: str, normalized: str) -> list[Entity]:
+        out: list[Entity] = []
+        age = self.self_age(normalized) or self.self_age(folded)
+        if age is not None:
+            out.append(Entity("age", age))
+        children = parse_children(text)
+        if children is not None:
+            if children.count is not None:
+                out.append(Entity("children_count", children.count))
+            if children.ages:
+                out.append(Entity("children_ages", children.ages))
+        quotient = parse_quotient(text)
+        if quotient is not None:
+            out.append(Entity("quotient_familial", quotient))
+        elif _MONEY_CUE.search(folded) and not re.search(r"\b\d{5}\b", folded):
+            stripped = re.sub(
+                r"\b\d{1,2}\s*(ans|an|mois|enfants?|gosses?|fils|filles?|bebes?|years?)\b", " ", folded
+            )
+            amount = parse_money(stripped) if re.search(r"\d", stripped) else None
+            if amount is not None and amount >= 50:
+                out.append(Entity("monthly_income", amount))
+        situation = self._match_words(normalized, SITUATION_WORDS, AMBIGUOUS_SITUATION)
+        if situation:
+            out.append(Entity("situation", situation))
+        if _SINGLE_PARENT.search(normalized) or _SINGLE_PARENT.search(folded):
+            out.append(Entity("single_parent", True))
+            out.append(Entity("household_adults", 1))
+        elif _COUPLE.search(folded):
+            out.append(Entity("household_adults", 2))
+            out.append(Entity("single_parent", False))
+        elif _LIVES_ALONE.search(folded):
+            out.append(Entity("household_adults", 1))
+        housing = self._match_words(normalized, HOUSING_WORDS, AMBIGUOUS_HOUSING)
+        if housing:
+            out.append(Entity("housing", housing))
+        if _VACANT.search(folded) and _OWNER_CUE.search(folded):
+            out.append(Entity("owns_vacant_dwelling", True))
+            if not housing:
+                out.append(Entity("housing", "proprietaire"))
+        if parse_pregnancy(text):
+            out.append(Entity("pregnant", True))
+        return out
+
+    @staticmethod
+    def _match_words(text: str, words: dict[str, list[str]], ambiguous: set[str]) -> str | None:
+        best: tuple[int, str] | None = None
+        padded = f" {text} "
+        for value, phrases in words.items():
+            for phrase in phrases:
+                p = fold(phrase)
+                if p in ambiguous or len(p) < 3:
+                    continue
+                if f" {p} " in padded and (best is None or len(p) > best[0]):
+                    best = (len(p), value)
+        return best[1] if best else None
+
+    def need_entities(self, normalized: str) -> list[Entity]:
+        out: list[Entity] = []
+        for kind, key in (("need", "needs"), ("service_type", "service_types")):
+            hits: list[tuple[int, int, str]] = []
+            for item in self.needs[key]:
+                best: tuple[int, int] | None = None
+                for keyword in item["keywords"]:
+                    k = fold(keyword)
+                    positions = _phrase_positions(normalized, k)
+                    if positions and (best is None or len(k) > best[1]):
+                        best = (positions[0], len(k))
+                if best:
+                    hits.append((best[0], -best[1], item["id"]))
+            for _pos, _neg_len, ident in sorted(hits):
+                out.append(Entity(kind, ident))
+        return out

@@ -1,0 +1,137 @@
+"""The NLU facade: text -> {"intent", "entities", "language"} (Rasa's parse shape).
+
+Button payloads in Rasa's syntax (`/inform{"situation": "salarie"}`) bypass the classifier.
+The trained model is cached on disk and retrained automatically when data/nlu/ changes.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import re
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from bot.nlu.classifier import FALLBACK_INTENT, IntentClassifier, data_fingerprint
+from bot.nlu.data import DEFAULT_DATA_DIR, load_examples
+from bot.nlu.entities import Entity, EntityExtractor, detect_language
+from knowledge.db import data_dir
+from knowledge.kb import KnowledgeBase
+
+log = logging.getLogger(__name__)
+_PAYLOAD = re.compile(r"^/(\w+)(\{.*\})?\s*$", re.S)
+
+
+def default_model_path() -> Path:
+    return Path(os.environ.get("AIGUILLAGE_NLU_MODEL") or data_dir() / "models" / "nlu.joblib")
+
+
+@dataclass
+class ParseResult:
+    text: str
+    intent: str
+    confidence: float
+    entities: list[Entity] = field(default_factory=list)
+    language: str = "fr"
+    ranking: list[tuple[str, float]] = field(default_factory=list)
+
+    def values(self, name: str) -> list[Any]:
+        return [e.value for e in self.entities if e.entity == name]
+
+    def first(self, name: str) -> Any:
+        values = self.values(name)
+        return values[0] if values else None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "text": self.text,
+            "intent": {"name": self.intent, "confidence": round(self.confidence, 4)},
+            "intent_ranking": [{"name": n, "confidence": round(c, 4)} for n, c in self.ranking],
+            "entities": [e.to_json() for e in self.entities if e.entity != "language"],
+            "language": self.language,
+        }
+
+
+def train_and_save(
+    data: Path | None = None, out: Path | None = None, progress: bool = False
+) -> IntentClassifier:
+    from tqdm import tqdm
+
+    examples = load_examples(data or DEFAULT_DATA_DIR)
+    bar = tqdm(total=3, desc="NLU", disable=not progress, file=sys.stderr)
+
+    def step(message: str) -> None:
+        bar.set_postfix_str(message)
+        bar.update(1)
+
+    classifier = IntentClassifier.train(examples, progress=step)
+    classifier.save(out or default_model_path())
+    step("modèle enregistré")
+    bar.close()
+    return classifier
+
+
+def load_classifier(path: Path | None = None, auto_train: bool = True) -> IntentClassifier:
+    """The saved model, retrained first if missing or if the training data changed."""
+    path = path or default_model_path()
+    fingerprint = data_fingerprint(load_examples(DEFAULT_DATA_DIR))
+    if path.exists():
+        classifier = IntentClassifier.load(path)
+        if classifier.meta.get("fingerprint") == fingerprint or not auto_train:
+            return classifier
+    if not auto_train:
+        raise FileNotFoundError(f"modèle NLU absent : {path} (lancez `aiguillage nlu train`)")
+    print("Entraînement du modèle de langage (première utilisation, moins d'une minute)…", file=sys.stderr)
+    return train_and_save(out=path)
+
+
+class Interpreter:
+    def __init__(self, kb: KnowledgeBase, classifier: IntentClassifier) -> None:
+        self.kb = kb
+        self.classifier = classifier
+        self.extractor = EntityExtractor(kb)
+
+    @classmethod
+    def load(cls, kb: KnowledgeBase | None = None, model_path: Path | None = None) -> Interpreter:
+        return cls(kb or KnowledgeBase.load(), load_classifier(model_path))
+
+    def parse(self, text: str) -> ParseResult:
+        return self.parse_many([text])[0]
+
+    def parse_many(self, texts: list[str]) -> list[ParseResult]:
+        results: list[ParseResult | None] = [None] * len(texts)
+        to_classify: list[int] = []
+        for index, text in enumerate(texts):
+            payload = _PAYLOAD.match(text.strip()) if text else None
+            if payload:
+                results[index] = self._parse_payload(text, payload)
+            elif not text or not re.search(r"\w", text):
+                results[index] = ParseResult(
+                    text or "", FALLBACK_INTENT, 0.0, [], detect_language(text or "")
+                )
+            else:
+                to_classify.append(index)
+        predictions = self.classifier.predict_many([texts[i] for i in to_classify]) if to_classify else []
+        for index, prediction in zip(to_classify, predictions, strict=True):
+            entities = self.extractor.extract(texts[index])
+            language = next((e.value for e in entities if e.entity == "language"), "fr")
+            results[index] = ParseResult(
+                texts[index], prediction.intent, prediction.confidence, entities, language, prediction.ranking
+            )
+        return [r for r in results if r is not None]
+
+    @staticmethod
+    def _parse_payload(text: str, match: re.Match[str]) -> ParseResult:
+        intent, raw = match.group(1), match.group(2)
+        entities: list[Entity] = []
+        if raw:
+            try:
+                data = json.loads(raw)
+            except json.JSONDecodeError:
+                data = {}
+            if isinstance(data, dict):
+                entities = [Entity(k, v, extractor="payload") for k, v in data.items()]
+        return ParseResult(text, intent, 1.0, entities, "fr", [(intent, 1.0)])

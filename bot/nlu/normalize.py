@@ -1,0 +1,30 @@
+"""Normalise a message for the classifier: fold accents/case, expand SMS spellings."""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+from pathlib import Path
+
+import yaml
+
+from knowledge.textnorm import fold
+
+LEXICON_PATH = Path(__file__).with_name("lexicon.yml")
+_REPEATS = re.compile(r"(.)\1{2,}")  # "merciiiii" -> "merci"
+_DIGIT_STUCK = re.compile(r"(\d)([a-z])|([a-z])(\d)")
+
+
+@lru_cache(maxsize=1)
+def sms_lexicon() -> dict[str, str]:
+    data = yaml.safe_load(LEXICON_PATH.read_text(encoding="utf-8"))
+    return {fold(k): fold(v) for k, v in data["sms"].items()}
+
+
+def normalize(text: str) -> str:
+    """ "Jsuis au RSA, g 2 enfants!!!" -> "je suis au rsa j ai 2 enfants"."""
+    folded = fold(text.replace("'", " ").replace("’", " "))
+    folded = _REPEATS.sub(r"\1", folded)
+    folded = _DIGIT_STUCK.sub(lambda m: f"{m.group(1) or m.group(3)} {m.group(2) or m.group(4)}", folded)
+    lexicon = sms_lexicon()
+    return " ".join(lexicon.get(word, word) for word in folded.split())

@@ -1,0 +1,177 @@
+"""Import and export of structures and services in the data·inclusion v1 JSON format.
+
+Export writes `{"structures": [...], "services": [...]}`. Import accepts that object, or a
+bare list of services (structures are then created from `structure_id`), so a deployment can
+load the national data·inclusion dataset. Import is an upsert keyed by (source, id).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, select
+from tqdm import tqdm
+
+from knowledge.db import session_scope
+from knowledge.gazetteer import Gazetteer
+from knowledge.models import ServiceRow, StructureRow
+
+SERVICE_FIELDS = (
+    "source", "structure_id", "id", "nom", "description", "date_maj", "types", "thematiques", "frais",
+    "frais_precisions", "publics", "publics_precisions", "conditions_acces", "commune", "code_postal",
+    "code_insee", "adresse", "complement_adresse", "longitude", "latitude", "telephone", "courriel",
+    "modes_accueil", "zone_eligibilite", "contact_nom_prenom", "lien_mobilisation", "modes_mobilisation",
+    "mobilisable_par", "mobilisation_precisions", "volume_horaire_hebdomadaire", "nombre_semaines",
+    "horaires_accueil",
+)  # fmt: skip
+STRUCTURE_FIELDS = (
+    "source", "id", "nom", "description", "commune", "code_postal", "code_insee", "adresse",
+    "complement_adresse", "longitude", "latitude", "telephone", "courriel", "site_web", "date_maj",
+    "horaires_accueil", "reseaux_porteurs", "siret",
+)  # fmt: skip
+
+
+@dataclass
+class ImportReport:
+    structures: int = 0
+    services: int = 0
+    errors: list[str] = field(default_factory=list)
+
+
+def _date(value: Any) -> dt.date | None:
+    if not value:
+        return None
+    try:
+        return dt.date.fromisoformat(str(value)[:10])
+    except ValueError:
+        return None
+
+
+def export_data_inclusion(engine: Engine) -> dict[str, list[dict[str, Any]]]:
+    """All structures and services in the database, data·inclusion v1 field names only."""
+    with session_scope(engine) as session:
+        structures = []
+        for row in session.scalars(select(StructureRow).order_by(StructureRow.source, StructureRow.id)):
+            data = dict(row.data or {})
+            data.update(
+                source=row.source,
+                id=row.id,
+                nom=row.nom,
+                commune=row.commune,
+                code_insee=row.code_insee,
+                date_maj=row.date_maj.isoformat() if row.date_maj else None,
+            )
+            structures.append({k: data.get(k) for k in STRUCTURE_FIELDS if data.get(k) not in (None, [], "")})
+        services = []
+        for row in session.scalars(select(ServiceRow).order_by(ServiceRow.source, ServiceRow.id)):
+            data = dict(row.data or {})
+            if data.get("site_web") and not data.get("lien_mobilisation"):
+                data["lien_mobilisation"] = data["site_web"]
+            data.update(
+                source=row.source,
+                id=row.id,
+                structure_id=row.structure_id,
+                nom=row.nom,
+                description=row.description,
+                code_insee=row.code_insee,
+                code_postal=row.code_postal,
+                commune=row.commune,
+                latitude=row.latitude,
+                longitude=row.longitude,
+                date_maj=row.date_maj.isoformat() if row.date_maj else None,
+            )
+            services.append({k: data.get(k) for k in SERVICE_FIELDS if data.get(k) not in (None, [], "")})
+    return {"structures": structures, "services": services}
+
+
+def read_data_inclusion_file(path: Path) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """(structures, services) from a JSON file; raises ValueError with a readable message."""
+    try:
+        payload = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise ValueError(f"fichier introuvable : {path}") from exc
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise ValueError(f"{path} n'est pas un JSON valide : {exc}") from exc
+    if isinstance(payload, list):
+        return [], payload
+    if isinstance(payload, dict) and ("services" in payload or "structures" in payload):
+        return list(payload.get("structures") or []), list(payload.get("services") or [])
+    raise ValueError('format attendu : {"structures": [...], "services": [...]} ou une liste de services')
+
+
+def import_data_inclusion(
+    engine: Engine,
+    structures: Iterable[dict[str, Any]],
+    services: Iterable[dict[str, Any]],
+    gazetteer: Gazetteer | None = None,
+    progress: bool = False,
+) -> ImportReport:
+    """Upsert structures and services (origin='import'); invalid items are reported, not fatal."""
+    gazetteer = gazetteer or Gazetteer.load()
+    report = ImportReport()
+    structures, services = list(structures), list(services)
+    with session_scope(engine) as session:
+        known: set[tuple[str, str]] = set()
+        for index, item in enumerate(tqdm(structures, desc="structures", disable=not progress)):
+            if not isinstance(item, dict) or not all(item.get(k) for k in ("source", "id", "nom")):
+                report.errors.append(f"structure n°{index + 1} : champs obligatoires source, id, nom")
+                continue
+            row = session.get(StructureRow, (item["source"], item["id"])) or StructureRow(
+                source=item["source"], id=item["id"]
+            )
+            row.nom, row.commune, row.code_insee = item["nom"], item.get("commune"), item.get("code_insee")
+            row.date_maj = _date(item.get("date_maj"))
+            row.data = {k: item[k] for k in STRUCTURE_FIELDS if k in item}
+            session.merge(row)
+            known.add((row.source, row.id))
+            report.structures += 1
+        session.flush()
+        for index, item in enumerate(tqdm(services, desc="services", disable=not progress)):
+            if not isinstance(item, dict) or not all(
+                item.get(k) for k in ("source", "id", "structure_id", "nom")
+            ):
+                report.errors.append(
+                    f"service n°{index + 1} : champs obligatoires source, id, structure_id, nom"
+                )
+                continue
+            key = (item["source"], item["structure_id"])
+            if key not in known and session.get(StructureRow, key) is None:
+                session.add(
+                    StructureRow(
+                        source=key[0],
+                        id=key[1],
+                        nom=item.get("structure_nom") or item["nom"],
+                        commune=item.get("commune"),
+                        code_insee=item.get("code_insee"),
+                        data={"nom": item.get("structure_nom") or item["nom"]},
+                    )
+                )
+                session.flush()
+                known.add(key)
+                report.structures += 1
+            lat, lon, precision = item.get("latitude"), item.get("longitude"), "source"
+            commune = gazetteer.get(item["code_insee"]) if item.get("code_insee") else None
+            if (lat is None or lon is None) and commune is not None:
+                lat, lon, precision = (
+                    commune.latitude,
+                    commune.longitude,
+                    f"centre-commune-{commune.precision}",
+                )
+            row = session.get(ServiceRow, (item["source"], item["id"])) or ServiceRow(
+                source=item["source"], id=item["id"]
+            )
+            row.structure_id, row.origin, row.nom = item["structure_id"], "import", item["nom"]
+            row.description = item.get("description") or ""
+            row.date_maj = _date(item.get("date_maj"))
+            row.code_insee, row.code_postal = item.get("code_insee"), item.get("code_postal")
+            row.commune, row.latitude, row.longitude = item.get("commune"), lat, lon
+            row.coord_precision = precision if lat is not None else None
+            row.data = {k: item[k] for k in SERVICE_FIELDS if k in item}
+            session.merge(row)
+            report.services += 1
+    return report

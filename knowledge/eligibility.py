@@ -1,0 +1,337 @@
+"""Eligibility: from partial facts, each scheme is eligible, not eligible or to check.
+
+Every machine condition evaluates to True, False or None (a fact is missing). A scheme is
+`not_eligible` if one condition is False, `eligible` if all are True (the assistant still
+says "vous pourriez y avoir droit" and lists what only the service can check), and
+`to_check` otherwise, with the facts still missing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import TYPE_CHECKING, Any
+
+from knowledge.quotient import estimate_quotient
+from knowledge.schema import Conditions, Scheme
+
+if TYPE_CHECKING:
+    from knowledge.gazetteer import Commune, Gazetteer
+
+SITUATION_LABELS = {
+    "salarie": "salarié·e", "independant": "indépendant·e", "demandeur_emploi": "en recherche d'emploi",
+    "beneficiaire_rsa": "au RSA", "en_formation": "en formation", "etudiant": "étudiant·e",
+    "scolaire": "élève", "retraite": "retraité·e", "sans_activite": "sans activité",
+}  # fmt: skip
+HOUSING_LABELS = {
+    "locataire": "locataire", "proprietaire": "propriétaire", "heberge": "hébergé·e",
+    "sans_domicile": "sans logement",
+}  # fmt: skip
+
+
+class Status(StrEnum):
+    eligible = "eligible"
+    not_eligible = "not_eligible"
+    to_check = "to_check"
+
+
+@dataclass
+class Check:
+    result: bool | None
+    reason: str = ""
+    missing: list[str] = field(default_factory=list)
+
+
+@dataclass
+class SchemeResult:
+    scheme_id: str
+    status: Status
+    reasons: list[str]
+    missing: list[str]
+    to_verify: list[str] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "scheme": self.scheme_id,
+            "status": self.status.value,
+            "reasons": self.reasons,
+            "missing_facts": self.missing,
+            "to_verify": self.to_verify,
+        }
+
+
+def _fmt_age(value: float) -> str:
+    if value < 1:
+        return f"{round(value * 12)} mois"
+    return f"{value:g} ans"
+
+
+class EligibilityEngine:
+    def __init__(self, gazetteer: Gazetteer | None = None) -> None:
+        self._gazetteer = gazetteer
+
+    @property
+    def gazetteer(self) -> Gazetteer:
+        if self._gazetteer is None:
+            from knowledge.gazetteer import Gazetteer
+
+            self._gazetteer = Gazetteer.load()
+        return self._gazetteer
+
+    # ------------------------------------------------------------------ public
+    def evaluate(self, scheme: Scheme, facts: dict[str, Any]) -> SchemeResult:
+        checks = self._check_all(scheme.conditions, facts)
+        failed = [c for c in checks if c.result is False]
+        unknown = [c for c in checks if c.result is None]
+        missing = _unique(m for c in unknown for m in c.missing)
+        if failed:
+            return SchemeResult(scheme.id, Status.not_eligible, [c.reason for c in failed], [], [])
+        reasons = [c.reason for c in checks if c.result and c.reason]
+        if unknown:
+            return SchemeResult(scheme.id, Status.to_check, reasons, missing, list(scheme.conditions_text))
+        if not checks:
+            reasons = ["Ce dispositif n'a pas de condition que je puisse vérifier moi-même."]
+        return SchemeResult(scheme.id, Status.eligible, reasons, [], list(scheme.conditions_text))
+
+    def evaluate_all(self, schemes: list[Scheme], facts: dict[str, Any]) -> list[SchemeResult]:
+        return [self.evaluate(s, facts) for s in schemes]
+
+    def quotient(self, facts: dict[str, Any]) -> tuple[float | None, str | None]:
+        """The known QF, else an estimate from income and household (with its explanation)."""
+        if facts.get("quotient_familial") is not None:
+            return float(facts["quotient_familial"]), None
+        income = facts.get("monthly_income")
+        children = facts.get("children_count")
+        adults = facts.get("household_adults")
+        if adults is None and facts.get("single_parent") is not None:
+            adults = 1 if facts["single_parent"] else 2
+        if income is None or children is None or adults is None:
+            return None, None
+        estimate = estimate_quotient(float(income), int(adults), int(children))
+        return estimate.value, estimate.explanation
+
+    # ------------------------------------------------------------------ conditions
+    def _check_all(self, cond: Conditions, facts: dict[str, Any]) -> list[Check]:
+        checks: list[Check] = []
+        if cond.age is not None:
+            checks.append(self._age(cond, facts))
+        if cond.zone is not None:
+            checks.append(self._zone(cond, facts))
+        if cond.commune_max_population is not None:
+            checks.append(self._population(cond, facts))
+        if cond.children is not None:
+            checks.append(self._children(cond, facts))
+        if cond.situation is not None:
+            checks.append(self._situation(cond, facts))
+        if cond.single_parent is not None:
+            checks.append(self._single_parent(cond, facts))
+        if cond.quotient_familial_max is not None:
+            checks.append(self._quotient(cond, facts))
+        if cond.monthly_income_max is not None:
+            checks.append(self._income(cond, facts))
+        if cond.housing is not None:
+            checks.append(self._housing(cond, facts))
+        if cond.owns_vacant_dwelling is not None:
+            checks.append(self._vacant(cond, facts))
+        if cond.any_of:
+            checks.append(self._any_of(cond.any_of, facts))
+        return checks
+
+    def _age(self, cond: Conditions, facts: dict[str, Any]) -> Check:
+        assert cond.age is not None
+        low, high = cond.age.min, cond.age.max
+        span = (
+            f"de {low} à {high} ans"
+            if low is not None and high is not None
+            else (f"à partir de {low} ans" if low is not None else f"jusqu'à {high} ans")
+        )
+        age = facts.get("age")
+        if age is None:
+            return Check(None, missing=["age"])
+        ok = (low is None or age >= low) and (high is None or age <= high)
+        if ok:
+            return Check(True, f"Vous avez {age} ans : c'est pour les personnes {span}.")
+        return Check(False, f"Vous avez {age} ans, or ce dispositif est pour les personnes {span}.")
+
+    def _commune(self, facts: dict[str, Any]) -> Commune | None:
+        code = facts.get("commune")
+        return self.gazetteer.get(code) if code else None
+
+    def _zone(self, cond: Conditions, facts: dict[str, Any]) -> Check:
+        assert cond.zone is not None
+        commune = self._commune(facts)
+        if commune is None:
+            return Check(None, missing=["commune"])
+        zone = cond.zone
+        inside = (
+            commune.code_insee in zone.communes
+            or commune.departement in zone.departements
+            or commune.region in zone.regions
+            or (commune.epci is not None and commune.epci in zone.epcis)
+        )
+        names = [self.gazetteer.departement_name(d) or d for d in zone.departements]
+        names += [self.gazetteer.region_name(r) or r for r in zone.regions]
+        names += [self.gazetteer.epci_name(e) or e for e in zone.epcis]
+        names += [(self.gazetteer.get(c).nom if self.gazetteer.get(c) else c) for c in zone.communes]
+        where = ", ".join(n for n in names if n)
+        if inside:
+            return Check(True, f"{commune.nom} est dans le territoire couvert ({where}).")
+        return Check(
+            False, f"Ce dispositif est proposé seulement ici : {where} ; {commune.nom} n'en fait pas partie."
+        )
+
+    def _population(self, cond: Conditions, facts: dict[str, Any]) -> Check:
+        commune = self._commune(facts)
+        if commune is None:
+            return Check(None, missing=["commune"])
+        limit = cond.commune_max_population
+        assert limit is not None
+        if commune.population is None:
+            return Check(True, f"Population de {commune.nom} inconnue : à vérifier auprès de la mairie.")
+        if commune.population < limit:
+            return Check(True, f"{commune.nom} compte moins de {limit:,} habitants.".replace(",", " "))
+        return Check(
+            False,
+            f"{commune.nom} compte {commune.population:,} habitants ; ce dispositif concerne les communes "
+            f"de moins de {limit:,} habitants.".replace(",", " "),
+        )
+
+    def _children(self, cond: Conditions, facts: dict[str, Any]) -> Check:
+        child = cond.children
+        assert child is not None
+        count = facts.get("children_count")
+        ages: list[float] | None = facts.get("children_ages")
+        low = child.min_age if child.min_age is not None else 0
+        high = child.max_age if child.max_age is not None else 99
+        span = (
+            f"de {_fmt_age(low)} à {_fmt_age(high)}"
+            if child.max_age is not None
+            else f"d'au moins {_fmt_age(low)}"
+        )
+        if count == 0:
+            return Check(
+                False,
+                f"Ce dispositif concerne les familles avec un enfant {span} ; vous n'avez pas d'enfant à charge.",
+            )
+        if not ages or (
+            count is not None
+            and len(ages) < count
+            and sum(1 for a in ages if low <= a <= high) < child.min_count
+        ):
+            if facts.get("pregnant") and low == 0:
+                return Check(None, missing=["children_ages"])
+            return Check(None, missing=["children_ages"] if count else ["children_count"])
+        matching = [a for a in ages if low <= a <= high]
+        if len(matching) >= child.min_count:
+            listed = ", ".join(_fmt_age(a) for a in matching)
+            return Check(True, f"Vous avez un enfant dans la bonne tranche d'âge ({listed}).")
+        listed = ", ".join(_fmt_age(a) for a in ages)
+        return Check(False, f"Ce dispositif concerne les enfants {span} ; vos enfants ont {listed}.")
+
+    def _situation(self, cond: Conditions, facts: dict[str, Any]) -> Check:
+        assert cond.situation is not None
+        situation = facts.get("situation")
+        if situation is None:
+            return Check(None, missing=["situation"])
+        allowed = ", ".join(SITUATION_LABELS[s.value] for s in cond.situation)
+        label = SITUATION_LABELS.get(situation, situation)
+        if situation in {s.value for s in cond.situation}:
+            return Check(True, f"Vous êtes {label} : c'est l'une des situations concernées.")
+        return Check(False, f"Vous êtes {label} ; ce dispositif concerne les personnes {allowed}.")
+
+    def _single_parent(self, cond: Conditions, facts: dict[str, Any]) -> Check:
+        value = facts.get("single_parent")
+        if value is None and facts.get("household_adults") is not None and facts.get("children_count"):
+            value = facts["household_adults"] == 1
+        if value is None:
+            return Check(None, missing=["single_parent"])
+        if value == cond.single_parent:
+            return Check(
+                True, "Vous élevez seul·e vos enfants." if value else "Vous n'élevez pas seul·e vos enfants."
+            )
+        return Check(
+            False,
+            "Ce dispositif concerne les parents qui élèvent seuls leurs enfants."
+            if cond.single_parent
+            else "Ce dispositif ne concerne pas les parents isolés.",
+        )
+
+    def _quotient(self, cond: Conditions, facts: dict[str, Any]) -> Check:
+        limit = cond.quotient_familial_max
+        assert limit is not None
+        value, estimate = self.quotient(facts)
+        if value is None:
+            return Check(None, missing=["quotient_familial"])
+        prefix = (
+            f"Votre quotient familial ({estimate})"
+            if estimate
+            else f"Votre quotient familial ({value:.0f} €)"
+        )
+        if value <= limit:
+            return Check(True, f"{prefix} est inférieur ou égal à {limit:.0f} €.")
+        return Check(False, f"{prefix} dépasse le plafond de {limit:.0f} €.")
+
+    def _income(self, cond: Conditions, facts: dict[str, Any]) -> Check:
+        limit = cond.monthly_income_max
+        assert limit is not None
+        income = facts.get("monthly_income")
+        if income is None:
+            return Check(None, missing=["monthly_income"])
+        if income <= limit:
+            return Check(
+                True, f"Vos revenus ({income:.0f} € par mois) sont sous le plafond de {limit:.0f} €."
+            )
+        return Check(False, f"Vos revenus ({income:.0f} € par mois) dépassent le plafond de {limit:.0f} €.")
+
+    def _housing(self, cond: Conditions, facts: dict[str, Any]) -> Check:
+        assert cond.housing is not None
+        housing = facts.get("housing")
+        if housing is None:
+            return Check(None, missing=["housing"])
+        allowed = " ou ".join(HOUSING_LABELS[h.value] for h in cond.housing)
+        label = HOUSING_LABELS.get(housing, housing)
+        if housing in {h.value for h in cond.housing}:
+            return Check(True, f"Vous êtes {label}.")
+        return Check(False, f"Vous êtes {label} ; ce dispositif est pour les personnes {allowed}.")
+
+    def _vacant(self, cond: Conditions, facts: dict[str, Any]) -> Check:
+        value = facts.get("owns_vacant_dwelling")
+        if value is None:
+            return Check(None, missing=["owns_vacant_dwelling"])
+        if value == cond.owns_vacant_dwelling:
+            return Check(True, "Vous possédez un logement vacant.")
+        return Check(False, "Ce dispositif concerne les propriétaires d'un logement vide (vacant).")
+
+    def _any_of(self, groups: list[Conditions], facts: dict[str, Any]) -> Check:
+        results = [self._check_all(g, facts) for g in groups]
+        group_status = []
+        for checks in results:
+            if any(c.result is False for c in checks):
+                group_status.append(False)
+            elif all(c.result for c in checks):
+                group_status.append(True)
+            else:
+                group_status.append(None)
+        for ok, checks in zip(group_status, results, strict=True):
+            if ok:
+                return Check(True, " ".join(c.reason for c in checks if c.reason))
+        if all(s is False for s in group_status):
+            reasons = [c.reason for checks in results for c in checks if c.result is False]
+            return Check(False, " Ou : ".join(_unique(reasons)))
+        missing = [
+            m
+            for s, checks in zip(group_status, results, strict=True)
+            if s is None
+            for c in checks
+            if c.result is None
+            for m in c.missing
+        ]
+        return Check(None, missing=_unique(missing))
+
+
+def _unique(items: Any) -> list[Any]:
+    seen: list[Any] = []
+    for item in items:
+        if item not in seen:
+            seen.append(item)
+    return seen

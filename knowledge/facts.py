@@ -1,0 +1,202 @@
+"""The facts known about a person, with their canonical names, and their normalisation.
+
+Canonical facts (all optional):
+  age: int                       commune: INSEE code (str)
+  children_count: int            children_ages: list[float] (years; 14 months = 1.17)
+  single_parent: bool            situation: one of knowledge.schema.Situation
+  quotient_familial: float       monthly_income: float (household, per month)
+  household_adults: int (1|2)    housing: one of knowledge.schema.Housing
+  owns_vacant_dwelling: bool     pregnant: bool
+`normalize_facts` also accepts French and looser names ("âge", "code_postal", "enfants",
+"qf", "logement", "parent_isole"...) so agents can write facts files by hand.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from knowledge.answers import parse_children, parse_money, parse_yes_no
+from knowledge.schema import Housing, Situation
+from knowledge.textnorm import fold
+
+if TYPE_CHECKING:
+    from knowledge.gazetteer import Gazetteer
+
+FACT_NAMES = (
+    "age", "commune", "children_count", "children_ages", "single_parent", "situation",
+    "quotient_familial", "monthly_income", "household_adults", "housing", "owns_vacant_dwelling", "pregnant",
+)  # fmt: skip
+
+ALIASES = {
+    "age": "age", "âge": "age", "age_personne": "age",
+    "commune": "commune", "code_insee": "commune", "code_postal": "commune", "ville": "commune",
+    "cp": "commune", "postal_code": "commune", "city": "commune", "lieu": "commune",
+    "enfants": "children", "children": "children",
+    "nombre_enfants": "children_count", "nb_enfants": "children_count", "children_count": "children_count",
+    "ages_enfants": "children_ages", "âges_enfants": "children_ages", "children_ages": "children_ages",
+    "age_enfants": "children_ages",
+    "parent_isole": "single_parent", "parent_isolé": "single_parent", "monoparental": "single_parent",
+    "famille_monoparentale": "single_parent", "single_parent": "single_parent",
+    "situation": "situation", "situation_professionnelle": "situation",
+    "quotient_familial": "quotient_familial", "qf": "quotient_familial",
+    "revenus": "monthly_income", "revenu": "monthly_income", "revenus_mensuels": "monthly_income",
+    "monthly_income": "monthly_income", "income": "monthly_income",
+    "adultes": "household_adults", "household_adults": "household_adults", "nombre_adultes": "household_adults",
+    "logement": "housing", "housing": "housing", "statut_logement": "housing",
+    "logement_vacant": "owns_vacant_dwelling", "proprietaire_logement_vacant": "owns_vacant_dwelling",
+    "owns_vacant_dwelling": "owns_vacant_dwelling",
+    "enceinte": "pregnant", "grossesse": "pregnant", "pregnant": "pregnant",
+}  # fmt: skip
+
+SITUATION_WORDS: dict[str, list[str]] = {
+    "demandeur_emploi": ["chomage", "chomeur", "chomeuse", "demandeur d emploi", "demandeuse d emploi",
+                         "france travail", "pole emploi", "sans emploi", "recherche d emploi", "cherche du travail",
+                         "cherche un emploi", "cherche un travail", "de", "unemployed", "job seeker", "inscrit ft",
+                         "inscrite ft", "inscrit a france travail", "inscrite a france travail", "au chomage"],
+    "beneficiaire_rsa": ["rsa", "revenu de solidarite", "brsa", "beneficiaire du rsa", "au rsa"],
+    "salarie": ["salarie", "salariee", "cdi", "cdd", "interim", "interimaire", "je travaille", "je bosse",
+                "employe", "employee", "temps partiel", "ouvrier", "ouvriere", "employed", "travail", "boulot"],
+    "independant": ["independant", "independante", "auto entrepreneur", "micro entrepreneur", "artisan",
+                    "commercant", "self employed", "freelance", "agriculteur", "agricultrice"],
+    "en_formation": ["formation", "en formation", "stage", "stagiaire", "apprenti", "apprentie", "apprentissage",
+                     "alternance", "service civique", "cej", "contrat d engagement jeune", "garantie jeunes"],
+    "etudiant": ["etudiant", "etudiante", "fac", "universite", "bts", "student", "licence", "master"],
+    "scolaire": ["lyceen", "lyceenne", "lycee", "college", "collegien", "collegienne", "high school"],
+    "retraite": ["retraite", "retraitee", "a la retraite", "retired", "pension"],
+    "sans_activite": ["sans activite", "au foyer", "mere au foyer", "pere au foyer", "inactif", "inactive",
+                      "invalidite", "arret maladie", "aah", "handicap", "rien", "ne travaille pas",
+                      "je travaille pas"],
+}  # fmt: skip
+
+HOUSING_WORDS: dict[str, list[str]] = {
+    "locataire": ["locataire", "je loue", "en location", "hlm", "logement social", "loyer", "bailleur social",
+                  "tenant", "renting", "je paie un loyer"],
+    "proprietaire": ["proprietaire", "proprio", "owner", "ma maison", "j ai achete", "accedant",
+                     "accession", "on a achete"],
+    "heberge": ["heberge", "hebergee", "chez mes parents", "chez ma mere", "chez mon pere", "chez un ami",
+                "chez une amie", "chez ma soeur", "chez mon frere", "chez de la famille", "chez des amis",
+                "hebergement", "foyer", "fjt", "living with"],
+    "sans_domicile": ["sans domicile", "sdf", "a la rue", "dehors", "dans ma voiture", "dans la rue",
+                      "sans logement", "pas de logement", "homeless", "squat", "115"],
+}  # fmt: skip
+
+
+class FactError(ValueError):
+    """A fact that cannot be understood; the message is meant for a person."""
+
+
+@dataclass
+class NormalizedFacts:
+    facts: dict[str, Any] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+
+
+def _to_bool(value: Any, name: str) -> bool:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, (int, float)):
+        return bool(value)
+    parsed = parse_yes_no(str(value))
+    if parsed is None:
+        raise FactError(f"« {name} » attend oui/non (true/false), reçu : {value!r}")
+    return parsed
+
+
+def _to_number(value: Any, name: str) -> float:
+    if isinstance(value, bool):
+        raise FactError(f"« {name} » attend un nombre, reçu : {value!r}")
+    if isinstance(value, (int, float)):
+        return float(value)
+    parsed = parse_money(str(value))
+    if parsed is None:
+        raise FactError(f"« {name} » attend un nombre, reçu : {value!r}")
+    return parsed
+
+
+def match_enum(value: str, words: dict[str, list[str]]) -> str | None:
+    """Map free text ("au chômage", "RSA", "proprio") to an enum value, or None."""
+    from knowledge.answers import parse_choice
+
+    folded = fold(value).replace(" ", "_")
+    if folded in words:
+        return folded
+    return parse_choice(value, words)
+
+
+def normalize_facts(raw: dict[str, Any], gazetteer: Gazetteer | None = None) -> NormalizedFacts:
+    """Validate and canonicalise a facts dict (from a JSON file or the dialogue)."""
+    if not isinstance(raw, dict):
+        raise FactError('les faits doivent être un objet JSON {"nom": valeur}')
+    out = NormalizedFacts()
+    facts = out.facts
+    for key, value in raw.items():
+        name = ALIASES.get(fold(key).replace(" ", "_"), ALIASES.get(key))
+        if name is None:
+            out.warnings.append(f"fait inconnu ignoré : {key} (connus : {', '.join(FACT_NAMES)})")
+            continue
+        if value is None:
+            continue
+        if name == "age":
+            age = _to_number(value, key)
+            if not 0 <= age <= 120:
+                raise FactError(f"âge invalide : {value!r}")
+            facts["age"] = int(age)
+        elif name == "commune":
+            facts["commune"] = _resolve_commune(str(value), gazetteer)
+        elif name == "children":
+            if isinstance(value, list):
+                facts["children_ages"] = [float(_to_number(v, key)) for v in value]
+                facts["children_count"] = len(value)
+            elif isinstance(value, (int, float)) and not isinstance(value, bool):
+                facts["children_count"] = int(value)
+            else:
+                info = parse_children(str(value), expecting=True)
+                if info is None:
+                    raise FactError(f"enfants : je ne comprends pas {value!r}")
+                if info.count is not None:
+                    facts["children_count"] = info.count
+                if info.ages:
+                    facts["children_ages"] = info.ages
+        elif name == "children_count":
+            facts["children_count"] = int(_to_number(value, key))
+        elif name == "children_ages":
+            if not isinstance(value, list):
+                raise FactError("« children_ages » attend une liste d'âges en années, ex. [3, 7]")
+            facts["children_ages"] = [float(_to_number(v, key)) for v in value]
+            facts.setdefault("children_count", len(value))
+        elif name in ("single_parent", "owns_vacant_dwelling", "pregnant"):
+            facts[name] = _to_bool(value, key)
+        elif name in ("quotient_familial", "monthly_income"):
+            facts[name] = _to_number(value, key)
+        elif name == "household_adults":
+            facts[name] = max(1, min(2, int(_to_number(value, key))))
+        elif name == "situation":
+            matched = match_enum(str(value), SITUATION_WORDS)
+            if matched is None:
+                raise FactError(
+                    f"situation inconnue : {value!r} (valeurs : {', '.join(s.value for s in Situation)})"
+                )
+            facts["situation"] = matched
+        elif name == "housing":
+            matched = match_enum(str(value), HOUSING_WORDS)
+            if matched is None:
+                raise FactError(
+                    f"logement inconnu : {value!r} (valeurs : {', '.join(h.value for h in Housing)})"
+                )
+            facts["housing"] = matched
+    ages = facts.get("children_ages")
+    if ages is not None and "children_count" in facts and facts["children_count"] < len(ages):
+        facts["children_count"] = len(ages)
+    return out
+
+
+def _resolve_commune(value: str, gazetteer: Gazetteer | None) -> str:
+    if gazetteer is None:
+        from knowledge.gazetteer import Gazetteer
+
+        gazetteer = Gazetteer.load()
+    commune = gazetteer.resolve(value)
+    if commune is None:
+        raise FactError(f"commune introuvable : {value!r} (nom, code postal ou code INSEE)")
+    return commune.code_insee

@@ -1,0 +1,198 @@
+"""Typed schema of the curated content (YAML files under knowledge/content/).
+
+Schemes (dispositifs) follow a small condition vocabulary in the spirit of the
+1jeune1solution simulator; services follow the data·inclusion v1 field names.
+Every fact carries sources: a seed file with a verbatim quote, or a public URL.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from enum import StrEnum
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+SLUG = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=False)
+
+
+class Source(Strict):
+    """Where a fact comes from: a seed file + verbatim quote, or a public page URL."""
+
+    seed: str | None = Field(None, description="file name in shared/seeds/, e.g. 002_4df18724a9642163.txt")
+    quote: str | None = Field(None, description="verbatim excerpt of the seed (whitespace may differ)")
+    url: str | None = Field(None, description="public page URL")
+    title: str | None = None
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> Source:
+        if bool(self.seed) == bool(self.url):
+            raise ValueError("a source has either `seed` (with `quote`) or `url`, not both nor neither")
+        if self.seed and not self.quote:
+            raise ValueError("a seed source needs a verbatim `quote`")
+        if self.url and not re.match(r"^https?://", self.url):
+            raise ValueError(f"url must start with http(s)://: {self.url}")
+        return self
+
+
+class Situation(StrEnum):
+    """Main professional situation of the person."""
+
+    salarie = "salarie"
+    independant = "independant"
+    demandeur_emploi = "demandeur_emploi"
+    beneficiaire_rsa = "beneficiaire_rsa"
+    en_formation = "en_formation"
+    etudiant = "etudiant"
+    scolaire = "scolaire"
+    retraite = "retraite"
+    sans_activite = "sans_activite"
+
+
+class Housing(StrEnum):
+    locataire = "locataire"
+    proprietaire = "proprietaire"
+    heberge = "heberge"
+    sans_domicile = "sans_domicile"
+
+
+class AgeRange(Strict):
+    min: int | None = Field(None, ge=0, le=120)
+    max: int | None = Field(None, ge=0, le=120)
+
+
+class Zone(Strict):
+    """The person's commune must be in one of these (INSEE / EPCI SIREN codes)."""
+
+    communes: list[str] = []
+    epcis: list[str] = []
+    departements: list[str] = []
+    regions: list[str] = []
+
+
+class ChildrenCondition(Strict):
+    """At least `min_count` children whose age (years, decimals allowed) is within bounds."""
+
+    min_count: int = 1
+    min_age: float | None = None
+    max_age: float | None = None
+
+
+class Conditions(Strict):
+    """Machine-checkable conditions; all given ones must hold (AND). `any_of`: one group must hold."""
+
+    age: AgeRange | None = None
+    zone: Zone | None = None
+    commune_max_population: int | None = None
+    children: ChildrenCondition | None = None
+    situation: list[Situation] | None = None
+    single_parent: bool | None = None
+    quotient_familial_max: float | None = None
+    monthly_income_max: float | None = None
+    housing: list[Housing] | None = None
+    owns_vacant_dwelling: bool | None = None
+    any_of: list[Conditions] | None = None
+
+
+Thematique = Annotated[str, Field(pattern=r"^[a-z0-9-]+(--[a-z0-9- ]+)?$")]
+
+
+class Scheme(Strict):
+    id: str = Field(pattern=SLUG)
+    name: str
+    aliases: list[str] = Field(min_length=1)
+    themes: list[Thematique] = Field(min_length=1)
+    summary: str = Field(max_length=300)
+    description: str
+    scope: Literal["national", "regional", "departemental", "local"] = "national"
+    conditions: Conditions = Conditions()
+    conditions_text: list[str] = []
+    amount: str | None = None
+    steps: list[str] = Field(min_length=1)
+    where_to_go: list[str] = Field(
+        min_length=1, description="reseaux_porteurs codes or doors (communes, caf...)"
+    )
+    services: list[str] = []
+    status_note: str | None = None
+    sources: list[Source] = Field(min_length=1)
+    verified: dt.date
+
+    @field_validator("aliases")
+    @classmethod
+    def _aliases_not_blank(cls, v: list[str]) -> list[str]:
+        if any(not a.strip() for a in v):
+            raise ValueError("blank alias")
+        return v
+
+
+class Service(Strict):
+    """A resident-facing service, data·inclusion v1 field names (plus `schemes`, `sources`)."""
+
+    id: str = Field(pattern=SLUG)
+    structure_id: str = Field(pattern=SLUG)
+    structure_nom: str
+    source: str = "aiguillage"
+    nom: str = Field(min_length=3, max_length=150)
+    description: str
+    date_maj: dt.date
+    thematiques: list[Thematique] = Field(min_length=1)
+    publics: list[str] = []
+    publics_precisions: str | None = None
+    modes_accueil: list[Literal["en-presentiel", "a-distance"]] = ["en-presentiel"]
+    zone_eligibilite: list[str] = Field(min_length=1)
+    reseaux_porteurs: list[str] = []
+    adresse: str | None = None
+    complement_adresse: str | None = None
+    commune: str | None = None
+    code_postal: str | None = Field(None, pattern=r"^\d{5}$")
+    code_insee: str | None = Field(None, pattern=r"^\w{5}$")
+    departement: str | None = Field(None, description="département code, helps resolve `commune`")
+    latitude: float | None = None
+    longitude: float | None = None
+    telephone: str | None = None
+    courriel: str | None = None
+    site_web: str | None = None
+    horaires_accueil: str | None = None
+    conditions_acces: str | None = None
+    schemes: list[str] = []
+    no_contact_door: str | None = Field(
+        None, description="when the source gives no contact: the door that can connect the person"
+    )
+    sources: list[Source] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _contact_or_door(self) -> Service:
+        if not (self.telephone or self.courriel or self.site_web) and not self.no_contact_door:
+            raise ValueError(f"{self.id}: no contact and no `no_contact_door`")
+        return self
+
+
+class EmergencyNumber(Strict):
+    number: str
+    name: str
+    when: str
+    sms: bool = False
+    sources: list[Source] = Field(min_length=1)
+
+
+class QuickReply(Strict):
+    title: str
+    value: str | int | float | bool | None
+    synonyms: list[str] = []
+
+
+class Question(Strict):
+    """A question the assistant can ask to learn one fact."""
+
+    fact: str
+    text: str
+    help: str | None = None
+    parser: Literal["age", "commune", "children", "choice", "yes_no", "money", "quotient", "integer"]
+    cost: int = Field(1, description="how heavy the question is for the person (sensitive ones cost more)")
+    options: list[QuickReply] = []
+    why: str = Field(description="why we ask, shown on 'pourquoi ?'")
