@@ -67,6 +67,8 @@ def schemes_for_need(need_id: str | None) -> list[Scheme]:
     need = needs_catalogue().get(need_id)
     if not need:
         return []
+    if need.get("schemes"):
+        return [get_kb().schemes[s] for s in need["schemes"] if s in get_kb().schemes]
     wanted = set(need.get("themes", []))
     out = []
     for scheme in get_kb().schemes.values():
@@ -87,7 +89,7 @@ def evaluate(scheme_ids: list[str], slots: dict[str, Any]) -> list[SchemeResult]
 
 def rank_results(results: list[SchemeResult]) -> list[SchemeResult]:
     order = {Status.eligible: 0, Status.to_check: 1, Status.not_eligible: 2}
-    return sorted(results, key=lambda r: (order[r.status], len(r.missing)))
+    return sorted(results, key=lambda r: (order[r.status], -r.specificity, len(r.missing)))
 
 
 @dataclass
@@ -96,14 +98,19 @@ class ServicePick:
     far: bool
 
 
-def pick_services(
-    slots: dict[str, Any],
-    scheme_ids: list[str],
-    need_id: str | None,
-    service_type: str | None = None,
-    limit: int = 3,
-) -> ServicePick:
-    """The nearest relevant services: those carrying the schemes, then the need's themes/networks."""
+def _theme_overlap(themes: list[str], wanted: set[str]) -> bool:
+    """Same sub-theme, or a service sub-theme under a wanted top-level theme."""
+    return any(t in wanted or any("--" not in w and t.startswith(w + "--") for w in wanted) for t in themes)
+
+
+def pick_services(slots: dict[str, Any], scheme_ids: list[str], need_id: str | None,
+                  service_type: str | None = None, limit: int = 3, max_km: float = 80.0) -> ServicePick:
+    """The nearest relevant services for the person's place.
+
+    Relevance: a service that carries one of the schemes comes first; then a service of the
+    requested kind (France Services, CCAS...); then one whose themes meet the need's or the
+    schemes' themes. A shared network alone (e.g. "communes") is not enough.
+    """
     kb = get_kb()
     commune = commune_of(slots)
     lat, lon = slots.get("location_lat"), slots.get("location_lon")
@@ -111,28 +118,33 @@ def pick_services(
         lat, lon = commune.latitude, commune.longitude
     if lat is None:
         return ServicePick([], False)
-    finder = search()
-    picked: dict[str, NearbyService] = {}
-    queries: list[dict[str, Any]] = []
-    if service_type:
-        item = needs_catalogue().get(service_type, {})
-        queries.append({"networks": item.get("networks"), "themes": item.get("themes")})
-    if scheme_ids:
-        queries.append({"scheme_ids": scheme_ids})
-        doors = [d for s in scheme_ids if s in kb.schemes for d in kb.schemes[s].where_to_go]
-        if doors:
-            queries.append({"networks": doors})
-    if need_id and need_id in needs_catalogue():
-        item = needs_catalogue()[need_id]
-        queries.append({"themes": item.get("themes"), "networks": item.get("networks")})
-    for query in queries:
-        for near in finder.nearest(lat=lat, lon=lon, commune=commune, limit=limit, **query):
-            if near.distance_km is not None and near.distance_km > 80:
-                continue
-            picked.setdefault(near.service.id, near)
-        if len(picked) >= limit:
-            break
-    nearby = sorted(picked.values(), key=lambda n: (n.distance_km is None, n.distance_km or 0))[:limit]
+    catalogue = needs_catalogue()
+    kind = catalogue.get(service_type or "", {})
+    kind_networks = set(kind.get("networks") or [])
+    wanted_themes: set[str] = set()
+    if need_id and need_id in catalogue:
+        wanted_themes |= set(catalogue[need_id].get("themes") or [])
+    for scheme_id in scheme_ids:
+        if scheme_id in kb.schemes:
+            wanted_themes |= set(kb.schemes[scheme_id].themes)
+    scored: list[tuple[int, NearbyService]] = []
+    for near in search().nearest(lat=lat, lon=lon, commune=commune, limit=100_000):
+        service = near.service
+        if near.distance_km is not None and near.distance_km > max_km:
+            continue
+        if service_type:
+            score = 3 if kind_networks.intersection(service.reseaux_porteurs) else 0
+        else:
+            score = 3 if set(scheme_ids).intersection(service.schemes) else 0
+            if (not score and wanted_themes and _theme_overlap(service.thematiques, wanted_themes)
+                    and near.distance_km is not None and near.distance_km <= FAR_KM):
+                score = 1
+        if score:
+            scored.append((score, near))
+    located = [(sc, n) for sc, n in scored if n.distance_km is not None] or scored
+    located.sort(key=lambda item: (-item[0], item[1].distance_km is None, item[1].distance_km or 0.0))
+    nearby = [n for _sc, n in located[:limit]]
+    nearby.sort(key=lambda n: (n.distance_km is None, n.distance_km or 0.0))
     far = bool(nearby) and all(n.distance_km is None or n.distance_km > FAR_KM for n in nearby)
     return ServicePick(nearby, far)
 
@@ -153,8 +165,15 @@ def contact_text(service: ServiceRecord) -> str:
 def service_line(near: NearbyService) -> str:
     service = near.service
     distance = f", à environ {max(1, round(near.distance_km))} km" if near.distance_km is not None else ""
-    where = service.commune or "secteur"
+    where = service.commune or zone_label(service.zone_eligibilite)
     return say("service_line", nom=service.nom, where=where, distance=distance, contact=contact_text(service))
+
+
+def zone_label(codes: list[str]) -> str:
+    """"59, 62" -> "Nord, Pas-de-Calais" for a service without a precise place."""
+    gazetteer = get_kb().gazetteer
+    names = [gazetteer.departement_name(c) or gazetteer.region_name(c) or "" for c in codes[:3]]
+    return ", ".join(n for n in names if n) or "votre secteur"
 
 
 def service_links(services: list[NearbyService]) -> list[dict[str, str]]:

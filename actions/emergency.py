@@ -21,7 +21,7 @@ class ActionEmergency(Action):
         wanted = list(tracker.get_slot("danger_numbers") or []) or ["17", "15", "3919", "119", "3114", "115"]
         ordered = [n for n in [*wanted, *ALWAYS] if n in by_number]
         ordered = list(dict.fromkeys(ordered))
-        lines = [f"☎ {n} : {by_number[n].name} — {by_number[n].when}" for n in ordered]
+        lines = [f"☎ {n} — {by_number[n].name}" for n in ordered]
         dispatcher.utter_message(text=say("emergency_intro") + "\n" + "\n".join(lines[:3]))
         if len(lines) > 3:
             dispatcher.utter_message(text="\n".join(lines[3:]))

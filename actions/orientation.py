@@ -79,9 +79,6 @@ class ActionOrientation(Action):
             for r in results
             if r.status is Status.not_eligible and (r.scheme_id == focus or len(candidates) <= 2)
         ]
-        if outside_region(commune):
-            assert commune is not None
-            dispatcher.utter_message(text=say("outside_region", commune=commune.nom))
         lines = [result_line(r) for r in [*refused[:1], *shown]]
         if lines:
             dispatcher.utter_message(text=say("orientation_intro"))

@@ -4,10 +4,16 @@ Actions subclass `Action` (rasa_sdk's own when the [rasa] extra is installed, so
 `python -m rasa_sdk --actions actions` serves them) and implement
 `name()` and `run(dispatcher, tracker, domain) -> list[event dict]`. The engine runs them in
 process with `LocalDispatcher` and `LocalTracker`, which offer the same methods.
+
+`Action` itself is abstract (`abc`): rasa_sdk's executor registers every non-abstract subclass
+of its `Action` it finds once the package is imported, and would otherwise try to instantiate
+this shared base and ask it for a name. A synchronous `run` is fine: the executor awaits
+`run` only when it returns a coroutine.
 """
 
 from __future__ import annotations
 
+from abc import ABCMeta, abstractmethod
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -23,10 +29,15 @@ except ImportError:  # the engine does not need rasa_sdk
             raise NotImplementedError
 
 
-class Action(_BaseAction):
+class Action(_BaseAction, metaclass=ABCMeta):
     """Base class of Aiguillage's custom actions (synchronous `run`, as rasa_sdk allows)."""
 
+    @abstractmethod
     def name(self) -> str:  # pragma: no cover - overridden
+        raise NotImplementedError
+
+    @abstractmethod
+    def run(self, dispatcher: Any, tracker: Any, domain: Any) -> list[dict[str, Any]]:  # pragma: no cover
         raise NotImplementedError
 
 

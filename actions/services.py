@@ -34,7 +34,7 @@ class ActionNearbyServices(Action):
         what = needs_catalogue().get(service_type or need or "", {}).get("label")
         intro = say("services_intro_far" if pick.far else "services_intro")
         if what:
-            intro = f"{intro[:-1]} ({what}) :"
+            intro = f"{intro.rstrip(' :')} ({what}) :"
         dispatcher.utter_message(text=intro)
         lines = [service_line(n) for n in pick.nearby]
         for line in lines[:-1]:

@@ -234,8 +234,11 @@ def cmd_eligibility(args: argparse.Namespace) -> int:
     except FileNotFoundError:
         print(f"Fichier de faits introuvable : {args.facts}", file=sys.stderr)
         return 2
-    except json.JSONDecodeError as exc:
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         print(f"JSON invalide dans {args.facts} : {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:  # a folder, no permission...
+        print(f"Fichier de faits illisible : {args.facts} ({exc.strerror or exc})", file=sys.stderr)
         return 2
     kb = _kb()
     try:

@@ -36,6 +36,43 @@ STRUCTURE_FIELDS = (
 )  # fmt: skip
 
 
+#: column sizes of the tables (PostgreSQL refuses longer values, SQLite would silently keep them)
+_MAX_LENGTHS = {
+    "source": 100, "id": 200, "structure_id": 200, "nom": 300, "commune": 200, "code_insee": 5, "code_postal": 5,
+}  # fmt: skip
+_LIST_FIELDS = ("thematiques", "publics", "modes_accueil", "zone_eligibilite", "types", "reseaux_porteurs")
+
+
+def _invalid_fields(item: dict[str, Any]) -> str | None:
+    """Why an item cannot be stored as is (wrong type, too long, bad coordinates), or None."""
+    for name, limit in _MAX_LENGTHS.items():
+        value = item.get(name)
+        if value is None:
+            continue
+        if not isinstance(value, str):
+            return f"« {name} » doit être un texte, reçu {value!r}"
+        if len(value) > limit:
+            return f"« {name} » trop long ({len(value)} caractères, maximum {limit})"
+    for name, bound in (("latitude", 90), ("longitude", 180)):
+        value = item.get(name)
+        if value is None:
+            continue
+        try:
+            number = float(value)
+        except (TypeError, ValueError):
+            return f"« {name} » doit être un nombre, reçu {value!r}"
+        if isinstance(value, bool) or not -bound <= number <= bound:
+            return f"« {name} » invalide : {value!r}"
+    for name in _LIST_FIELDS:
+        if item.get(name) is not None and not isinstance(item[name], list):
+            return f"« {name} » doit être une liste"
+    return None
+
+
+def _float(value: Any) -> float | None:
+    return None if value is None else float(value)
+
+
 @dataclass
 class ImportReport:
     structures: int = 0
@@ -95,6 +132,8 @@ def read_data_inclusion_file(path: Path) -> tuple[list[dict[str, Any]], list[dic
         payload = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError as exc:
         raise ValueError(f"fichier introuvable : {path}") from exc
+    except OSError as exc:  # a folder, no permission...
+        raise ValueError(f"fichier illisible : {path} ({exc.strerror or exc})") from exc
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise ValueError(f"{path} n'est pas un JSON valide : {exc}") from exc
     if isinstance(payload, list):
@@ -121,6 +160,10 @@ def import_data_inclusion(
             if not isinstance(item, dict) or not all(item.get(k) for k in ("source", "id", "nom")):
                 report.errors.append(f"structure n°{index + 1} : champs obligatoires source, id, nom")
                 continue
+            problem = _invalid_fields(item)
+            if problem:
+                report.errors.append(f"structure n°{index + 1} ({item['id']}) : {problem}")
+                continue
             row = session.get(StructureRow, (item["source"], item["id"])) or StructureRow(
                 source=item["source"], id=item["id"]
             )
@@ -139,6 +182,17 @@ def import_data_inclusion(
                     f"service n°{index + 1} : champs obligatoires source, id, structure_id, nom"
                 )
                 continue
+            problem = _invalid_fields(item)
+            if problem:
+                report.errors.append(f"service n°{index + 1} ({item['id']}) : {problem}")
+                continue
+            existing = session.get(ServiceRow, (item["source"], item["id"]))
+            if existing is not None and existing.origin == "curated":
+                report.errors.append(
+                    f"service n°{index + 1} ({item['id']}) : déjà dans le contenu édité (YAML) de cette base, "
+                    "non remplacé : modifiez le YAML"
+                )
+                continue
             key = (item["source"], item["structure_id"])
             if key not in known and session.get(StructureRow, key) is None:
                 session.add(
@@ -154,7 +208,7 @@ def import_data_inclusion(
                 session.flush()
                 known.add(key)
                 report.structures += 1
-            lat, lon, precision = item.get("latitude"), item.get("longitude"), "source"
+            lat, lon, precision = _float(item.get("latitude")), _float(item.get("longitude")), "source"
             commune = gazetteer.get(item["code_insee"]) if item.get("code_insee") else None
             if (lat is None or lon is None) and commune is not None:
                 lat, lon, precision = (
@@ -162,9 +216,7 @@ def import_data_inclusion(
                     commune.longitude,
                     f"centre-commune-{commune.precision}",
                 )
-            row = session.get(ServiceRow, (item["source"], item["id"])) or ServiceRow(
-                source=item["source"], id=item["id"]
-            )
+            row = existing or ServiceRow(source=item["source"], id=item["id"])
             row.structure_id, row.origin, row.nom = item["structure_id"], "import", item["nom"]
             row.description = item.get("description") or ""
             row.date_maj = _date(item.get("date_maj"))

@@ -49,6 +49,9 @@ class SchemeResult:
     reasons: list[str]
     missing: list[str]
     to_verify: list[str] = field(default_factory=list)
+    #: how many machine conditions were checked true: a scheme that fits the person's
+    #: situation closely ranks before one open to everyone
+    specificity: int = 0
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -61,9 +64,11 @@ class SchemeResult:
 
 
 def _fmt_age(value: float) -> str:
-    if value < 1:
+    """0.5 -> "6 mois", 1.17 -> "14 mois", 7 -> "7 ans"."""
+    if value < 3 and abs(value - round(value)) > 0.01:
         return f"{round(value * 12)} mois"
-    return f"{value:g} ans"
+    years = round(value)
+    return f"{years} an" if years == 1 else f"{years} ans"
 
 
 class EligibilityEngine:
@@ -88,10 +93,11 @@ class EligibilityEngine:
             return SchemeResult(scheme.id, Status.not_eligible, [c.reason for c in failed], [], [])
         reasons = [c.reason for c in checks if c.result and c.reason]
         if unknown:
-            return SchemeResult(scheme.id, Status.to_check, reasons, missing, list(scheme.conditions_text))
+            return SchemeResult(scheme.id, Status.to_check, reasons, missing, list(scheme.conditions_text),
+                                len(checks) - len(unknown))
         if not checks:
             reasons = ["Ce dispositif n'a pas de condition que je puisse vérifier moi-même."]
-        return SchemeResult(scheme.id, Status.eligible, reasons, [], list(scheme.conditions_text))
+        return SchemeResult(scheme.id, Status.eligible, reasons, [], list(scheme.conditions_text), len(checks))
 
     def evaluate_all(self, schemes: list[Scheme], facts: dict[str, Any]) -> list[SchemeResult]:
         return [self.evaluate(s, facts) for s in schemes]

@@ -30,7 +30,7 @@ FACT_NAMES = (
 
 ALIASES = {
     "age": "age", "âge": "age", "age_personne": "age",
-    "commune": "commune", "code_insee": "commune", "code_postal": "commune", "ville": "commune",
+    "commune": "commune", "code_insee": "commune", "insee": "commune", "code_postal": "commune", "ville": "commune",
     "cp": "commune", "postal_code": "commune", "city": "commune", "lieu": "commune",
     "enfants": "children", "children": "children",
     "nombre_enfants": "children_count", "nb_enfants": "children_count", "children_count": "children_count",
@@ -143,7 +143,10 @@ def normalize_facts(raw: dict[str, Any], gazetteer: Gazetteer | None = None) -> 
                 raise FactError(f"âge invalide : {value!r}")
             facts["age"] = int(age)
         elif name == "commune":
-            facts["commune"] = _resolve_commune(str(value), gazetteer)
+            # an explicit INSEE key means the INSEE code, even where it is also a postal code
+            # (59350 is Lille's INSEE code and Saint-André-lez-Lille's postal code)
+            insee = fold(key) in ("code insee", "insee")
+            facts["commune"] = _resolve_commune(str(value), gazetteer, insee=insee)
         elif name == "children":
             if isinstance(value, list):
                 facts["children_ages"] = [float(_to_number(v, key)) for v in value]
@@ -191,12 +194,12 @@ def normalize_facts(raw: dict[str, Any], gazetteer: Gazetteer | None = None) -> 
     return out
 
 
-def _resolve_commune(value: str, gazetteer: Gazetteer | None) -> str:
+def _resolve_commune(value: str, gazetteer: Gazetteer | None, insee: bool = False) -> str:
     if gazetteer is None:
         from knowledge.gazetteer import Gazetteer
 
         gazetteer = Gazetteer.load()
-    commune = gazetteer.resolve(value)
+    commune = (gazetteer.get(value) if insee else None) or gazetteer.resolve(value)
     if commune is None:
         raise FactError(f"commune introuvable : {value!r} (nom, code postal ou code INSEE)")
     return commune.code_insee

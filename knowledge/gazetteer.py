@@ -22,9 +22,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 from rapidfuzz import fuzz, process
 
-from knowledge.textnorm import fold_place
+from knowledge.textnorm import fold, fold_place
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
 EARTH_RADIUS_KM = 6371.0088
@@ -84,11 +85,13 @@ def place_key(text: str) -> str:
 
 def _elision_variant(key: str) -> str:
     """ "l abergement" -> "labergement", "villeneuve d ascq" -> "villeneuve dascq"."""
+    if not (key.startswith(("l ", "d ")) or " l " in key or " d " in key):
+        return key
     return re.sub(r"\b([ld]) (?=[a-z])", r"\1", key)
 
 
-def _arrondissement_aliases(nom: str) -> list[str]:
-    match = re.match(r"^(\D+?) (\d+)(?:er|e) arrondissement$", place_key(nom))
+def _arrondissement_aliases(key: str) -> list[str]:
+    match = re.match(r"^(\D+?) (\d+)(?:er|e) arrondissement$", key)
     if not match:
         return []
     city, n = match.group(1), match.group(2)
@@ -103,38 +106,70 @@ def _words(text: str) -> frozenset[str]:
     return frozenset(text.split())
 
 
-# Verbs saying where someone lives/is ("j'habite a", "on est sur", "je vis pres de").
-_LOC_VERBS = _words(
+# Residence verbs ("j'habite a", "je vis sur", "on loge pres de"): the strongest cue.
+_RESIDENCE_VERBS = _words(
     "habite habites habitons habitez habitent habitais habitait habiter jhabite "
     "vis vit vivons vivez vivent vivais vivait vivre jvis "
-    "suis jsuis jsui chui chuis sommes est sont etes etais etait "
     "reside resides residons residez resident residais demeure demeurons "
-    "loge loges logeons logee heberge hebergee hebergees installe installes installee installees "
-    "domicilie domiciliee ne nee reste restons travaille travailles travaillons bosse "
-    "vais va allons vont aller arrive arrivee arrives demenage demenagee"
+    "loge loges logeons logee heberge hebergee hebergees domicilie domiciliee "
+    "installe installes installee installees demenage demenagee demenages"
 )
-# Verbs that take the place directly ("j'habite Arras").
+# Verbs taking the place directly ("j'habite Arras").
 _DIRECT_VERBS = _words("habite habites habitons habitez habitent habitais habitait jhabite")
-# Verbs/adjectives of origin taking "de" ("je viens de", "originaire de").
-_FROM_WORDS = _words("viens vient venons venez viennent venu venue originaire originaires natif native")
-# Nouns/phrases after which a place follows ("commune de", "pres de", "mairie d'").
-_PLACE_NOUNS = _words(
-    "commune communes ville village mairie ccas cias secteur quartier region cote pres proche autour "
-    "environs alentours coin banlieue agglo agglomeration canton"
+# Being/working somewhere ("je suis a", "on est sur", "je travaille a").
+_BEING_VERBS = _words(
+    "suis jsuis jsui chui chuis sommes est sont etes etais etait reste restons "
+    "ne nee travaille travailles travaillons bosse arrive arrivee arrives"
 )
+# Origin words taking "de" ("je viens de", "originaire de", "habitant de").
+_FROM_WORDS = _words(
+    "viens vient venons venez viennent venu venue originaire originaires natif native habitant habitante habitants"
+)
+# "commune de X", "mairie d'X": as strong as a residence verb.
+_RESIDENCE_NOUNS = _words("commune ville village mairie ccas cias")
+# "pres de X", "secteur de X", "pas loin de X".
+_AREA_NOUNS = _words(
+    "secteur quartier region cote pres proche autour environs alentours coin banlieue agglo "
+    "agglomeration canton loin"
+)
+# "pres de X", "a cote de X": X is a landmark, ranked after the place the person is in.
+_NEAR_WORDS = _words("pres cote loin proche autour environs alentours")
+_ADVERBS = _words("pas juste aussi encore toujours maintenant actuellement desormais")
 _AT_PREPS = _words("a au aux sur vers dans")
 _OF_PREPS = _words("de d du des")
+_ARTICLES = _words("le la les l")
 _FILLERS = _words(
-    "je j on nous moi c ca ici la le les l en et y bonjour bonsoir salut merci oui ok euh ben bah alors "
+    "je j on nous moi c ca ici la le les l en et y bonjour bonsoir salut euh ben bah alors "
     "ma mon mes notre nos a au aux sur vers de d du des dans pres cote commune ville village"
 )
-# Names never spotted in free text unless they are the whole message (too common as words).
+# Never taken as a commune name alone in free text (numbers and words of the domain).
 _EXTRA_COMMON = _words(
     "un deux trois quatre cinq six sept huit neuf dix onze douze treize quatorze quinze seize vingt "
-    "trente quarante cinquante soixante cent mille merci bonjour travail emploi logement aide aides"
+    "trente quarante cinquante soixante cent mille entre merci bonjour travail emploi logement aide aides"
 )
-_CUE_WORDS = _LOC_VERBS | _DIRECT_VERBS | _FROM_WORDS | _PLACE_NOUNS | _AT_PREPS | _OF_PREPS | _FILLERS
+_CUE_WORDS = (
+    _RESIDENCE_VERBS
+    | _BEING_VERBS
+    | _FROM_WORDS
+    | _RESIDENCE_NOUNS
+    | _AREA_NOUNS
+    | _AT_PREPS
+    | _OF_PREPS
+    | _FILLERS
+)
+_NOT_NAMES = _CUE_WORDS | _EXTRA_COMMON
+# Name words that do not make a short form on their own ("Saint-Pol" yes, "Saint" no).
+_CONNECTORS = _words("sur sous en la le les lez l de d du des aux au et saint sainte saints saintes")
+# Money context: a 5-digit number after these is not a postal code ("revenu fiscal 14000").
+_MONEY_WORDS = _words(
+    "revenu revenus rfr fiscal reference salaire salaires loyer loyers dette dettes qf quotient gagne touche "
+    "paye payer montant somme credit pret epargne facture smic net brut annuel annuelle euros"
+)
 _ARTICLE_FOR = {"au": "le", "aux": "les", "du": "le", "des": "les"}
+_DEP_NUMBER = re.compile(r"\b(?:le|du|departement|dpt|dept|dep)\s+(\d{2}|2a|2b|97\d)\b")
+_DEP_IN_BRACKETS = re.compile(r"\((\d{2}|2[AB]|97\d)\)", re.IGNORECASE)
+
+RESIDENCE, LOCATIVE, BARE = 3, 2, 1  # cue strengths
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,45 +177,69 @@ class _Token:
     key: str
     start: int
     end: int
-    capitalised: bool
+    title: bool  # "Vienne", not "vienne" nor "VIF"
 
 
 def _tokens(text: str) -> list[_Token]:
     out: list[_Token] = []
     for m in _WORD.finditer(text):
-        for part in fold_place(m.group()).split():
-            out.append(_Token(part, m.start(), m.end(), m.group()[:1].isupper()))
+        word = m.group()
+        title = word[:1].isupper() and not (len(word) > 1 and word.isupper())
+        for part in fold_place(word).split():
+            out.append(_Token(part, m.start(), m.end(), title))
     return out
 
 
-def _cue_strength(keys: list[str], i: int) -> int:
-    """2: a locative context right before token i; 1: a bare preposition; 0: nothing."""
-    prev = keys[i - 1] if i >= 1 else ""
-    prev2 = keys[i - 2] if i >= 2 else ""
-    prev3 = keys[i - 3] if i >= 3 else ""
-    if prev in _DIRECT_VERBS or prev in _PLACE_NOUNS:
-        return 2
+def _cue(keys: list[str], i: int) -> int:
+    """Strength of the location cue right before token i: RESIDENCE, LOCATIVE, BARE or 0."""
+    prev, prev2, prev3 = (keys[i - k] if i >= k else "" for k in (1, 2, 3))
+    if prev in _DIRECT_VERBS or prev in _RESIDENCE_NOUNS:
+        return RESIDENCE
     if prev in _AT_PREPS:
-        if prev2 in _LOC_VERBS or prev2 in _PLACE_NOUNS or (prev2 in _FILLERS and prev3 in _LOC_VERBS):
-            return 2
-        return 1
+        verb = prev3 if prev2 in _ADVERBS else prev2
+        if verb in _RESIDENCE_VERBS or verb in _RESIDENCE_NOUNS:
+            return RESIDENCE
+        if verb in _BEING_VERBS or verb in _AREA_NOUNS:
+            return LOCATIVE
+        return BARE
     if prev in _OF_PREPS:
-        if prev2 in _FROM_WORDS or prev2 in _PLACE_NOUNS:
-            return 2
-        return 1
+        if prev2 in _FROM_WORDS or prev2 in _RESIDENCE_NOUNS:
+            return RESIDENCE
+        if prev2 in _AREA_NOUNS:
+            return LOCATIVE
+        return BARE
     return 0
+
+
+EXACT, SHORT, FUZZY = 0, 1, 2  # kinds of spot, best first
 
 
 @dataclass(slots=True)
 class _Spot:
-    commune: Commune
+    key: str
+    candidates: list[Commune]  # most populated first
     start: int  # token indexes, end exclusive
     end: int
     cue: int
-    fuzzy: bool = False
+    kind: int = EXACT
+    near: bool = False
 
-    def overlaps(self, other: _Spot) -> bool:
-        return self.start < other.end and other.start < self.end
+    @property
+    def size(self) -> int:
+        return self.end - self.start
+
+    def overlaps(self, start: int, end: int) -> bool:
+        return self.start < end and start < self.end
+
+
+@dataclass(frozen=True, slots=True)
+class _Area:
+    """A département or région named in the text ("Pas-de-Calais", "dans l'Aisne")."""
+
+    start: int
+    end: int
+    kind: str  # "dep" or "reg"
+    code: str
 
 
 # ---------------------------------------------------------------------------- gazetteer
@@ -198,6 +257,7 @@ class Gazetteer:
         regions: dict[str, str],
         epcis: dict[str, str],
         word_ranks: dict[str, int] | None = None,
+        former_names: dict[str, list[str]] | None = None,
     ) -> None:
         self._by_code = {c.code_insee: c for c in communes}
         self._departements = departements
@@ -205,12 +265,30 @@ class Gazetteer:
         self._epcis = epcis
         self._by_postal: dict[str, list[Commune]] = defaultdict(list)
         self._by_key: dict[str, list[Commune]] = defaultdict(list)
+        ranks: dict[str, int] = {}
         for c in communes:
             for cp in c.codes_postaux:
                 self._by_postal[cp].append(c)
-            keys = {place_key(c.nom), *_arrondissement_aliases(c.nom)}
-            for key in keys | {_elision_variant(k) for k in keys}:
-                self._by_key[key].append(c)
+            key = place_key(c.nom)
+            keys = {key, _elision_variant(key)}
+            if c.is_arrondissement:
+                keys.update(_arrondissement_aliases(key))
+            elif word_ranks and c.code_insee in word_ranks:
+                ranks[key] = word_ranks[c.code_insee]
+            for k in keys:
+                self._by_key[k].append(c)
+        # Names of former communes merged into a current one ("Bermeries" -> L'Orée de Mormal),
+        # unless a current name is or starts with it ("Boulogne", merged into Essarts-en-Bocage).
+        current = sorted(self._by_key)
+        self._former: set[str] = set()
+        for code, olds in (former_names or {}).items():
+            for old in olds:
+                key = place_key(old)
+                for k in {key, _elision_variant(key)}:
+                    i = bisect.bisect_left(current, k)
+                    if i == len(current) or not (current[i] == k or current[i].startswith(k + " ")):
+                        self._by_key[k].append(self._by_code[code])
+                        self._former.add(k)
         for group in self._by_postal.values():
             group.sort(key=lambda c: (c.is_arrondissement, -(c.population or 0), c.code_insee))
         for group in self._by_key.values():
@@ -220,12 +298,17 @@ class Gazetteer:
         for key in self._keys:
             for dep in {c.departement for c in self._by_key[key]}:
                 self._keys_by_dep[dep].append(key)
-        self._ambiguous = {key for key in self._keys if self._is_ambiguous(key, (word_ranks or {}).get(key))}
-        self._max_words = max(len(k.split()) for k in self._keys)
+        self._ambiguous = {key for key in self._keys if self._is_ambiguous(key, ranks.get(key))}
+        self._short = _short_forms(self._by_key)
+        self._areas = _area_keys(departements, regions)
+        self._max_words = max(len(k.split()) for k in [*self._keys, *self._areas])
         self._grid: dict[tuple[int, int], list[Commune]] = defaultdict(list)
-        for c in communes:
-            if not (c.is_arrondissement and not c.exact_position):
-                self._grid[self._cell(c.latitude, c.longitude)].append(c)
+        self._points = [c for c in communes if not (c.is_arrondissement and not c.exact_position)]
+        for c in self._points:
+            self._grid[self._cell(c.latitude, c.longitude)].append(c)
+        self._lat = np.array([c.latitude for c in self._points])
+        self._lon = np.array([c.longitude for c in self._points])
+        self._rank = np.array([PRECISION_ORDER.get(c.precision, 9) for c in self._points])
 
     # ------------------------------------------------------------------ loading
     @classmethod
@@ -240,28 +323,52 @@ class Gazetteer:
     def from_folder(cls, folder: Path) -> Gazetteer:
         communes: list[Commune] = []
         ranks: dict[str, int] = {}
+        formers: dict[str, list[str]] = {}
         with gzip.open(folder / "communes.csv.gz", "rt", encoding="utf-8", newline="") as fh:
-            for r in csv.DictReader(fh):
-                commune = Commune(
-                    code_insee=r["code_insee"],
-                    nom=r["nom"],
-                    codes_postaux=tuple(r["codes_postaux"].split()),
-                    departement=r["departement"],
-                    region=r["region"],
-                    epci=r["epci"] or None,
-                    population=int(r["population"]) if r["population"] else None,
-                    latitude=float(r["latitude"]),
-                    longitude=float(r["longitude"]),
-                    precision=r["precision"],
-                    arrondissement_de=r["arrondissement_de"] or None,
+            reader = csv.reader(fh)
+            col = {name: i for i, name in enumerate(next(reader))}
+            code, nom, cps, dep, reg, epci, pop, lat, lon, prec, parent, rank, former = (
+                col[name]
+                for name in (
+                    "code_insee",
+                    "nom",
+                    "codes_postaux",
+                    "departement",
+                    "region",
+                    "epci",
+                    "population",
+                    "latitude",
+                    "longitude",
+                    "precision",
+                    "arrondissement_de",
+                    "rang_mot_courant",
+                    "anciens_noms",
                 )
-                communes.append(commune)
-                if r["rang_mot_courant"] and not commune.is_arrondissement:
-                    ranks[place_key(commune.nom)] = int(r["rang_mot_courant"])
+            )
+            for r in reader:
+                communes.append(
+                    Commune(
+                        code_insee=r[code],
+                        nom=r[nom],
+                        codes_postaux=tuple(r[cps].split()),
+                        departement=r[dep],
+                        region=r[reg],
+                        epci=r[epci] or None,
+                        population=int(r[pop]) if r[pop] else None,
+                        latitude=float(r[lat]),
+                        longitude=float(r[lon]),
+                        precision=r[prec],
+                        arrondissement_de=r[parent] or None,
+                    )
+                )
+                if r[rank]:
+                    ranks[r[code]] = int(r[rank])
+                if r[former]:
+                    formers[r[code]] = r[former].split("|")
         departements = {r["code"]: (r["nom"], r["region"]) for r in _read_csv(folder / "departements.csv")}
         regions = {r["code"]: r["nom"] for r in _read_csv(folder / "regions.csv")}
         epcis = {r["code"]: r["nom"] for r in _read_csv(folder / "epcis.csv")}
-        return cls(communes, departements, regions, epcis, ranks)
+        return cls(communes, departements, regions, epcis, ranks, formers)
 
     # ------------------------------------------------------------------ lookups
     def __len__(self) -> int:
@@ -284,7 +391,8 @@ class Gazetteer:
         return list(self._by_postal.get(cp.strip().replace(" ", ""), []))
 
     def by_name(self, name: str) -> list[Commune]:
-        """Exact (folded) name matches, homonyms most populated first."""
+        """Exact (folded) name matches, homonyms most populated first; a former commune's name
+        ("Bermeries") gives the commune it merged into, unless a current name is or starts with it."""
         return list(self._by_key.get(place_key(name), []))
 
     def departement_name(self, code: str) -> str | None:
@@ -348,10 +456,8 @@ class Gazetteer:
             scores[key] = 100.0
         # Name prefix on a word boundary: "hersin" -> "hersin coupigny", "boulogne" -> "boulogne sur mer"...
         if len(key) >= 4:
-            i = bisect.bisect_left(self._keys, key + " ")
-            while i < len(self._keys) and self._keys[i].startswith(key + " "):
-                scores.setdefault(self._keys[i], 94.0)
-                i += 1
+            for cand in self._prefixed(key):
+                scores.setdefault(cand, 94.0)
         for cand, score, _ in process.extract(key, choices, scorer=fuzz.ratio, limit=20, score_cutoff=70):
             if cand not in scores or scores[cand] < score:
                 scores[cand] = float(score)
@@ -378,85 +484,173 @@ class Gazetteer:
     def find_in_text(self, text: str) -> list[tuple[Commune, str]]:
         """Communes mentioned in a free-text message, best first, with the text that names them.
 
-        Names that are also common French words ("Bois", "Vers", "Eu", "Tours"...) or very short
-        need a location cue just before them ("j'habite", "je suis a", "commune de", "pres de").
-        A postal code is returned as its most populated commune. See `search` for homonyms.
+        Places after "pres de", "a cote de", "pas loin de" come after the others (landmarks).
+        Names that are also common French words ("Bois", "Eu", "Tours", "L'Hôpital"...) or very
+        short need a location cue ("j'habite", "je suis a", "commune de") or a capital letter
+        after a preposition. Short forms ("Bruay", "Le Touquet", "Hénin") are accepted with a cue
+        or a capital letter. A postal code or a département ("dans le 62", "(93)", "dans l'Aisne")
+        in the same message picks among homonyms; a postal code alone gives its most populated
+        commune. Use `search` on the returned text to offer the other homonyms.
         """
         tokens = _tokens(text)
         keys = [t.key for t in tokens]
-        spots = self._exact_spots(tokens, keys) + self._fuzzy_spots(keys)
+        areas = self._areas_in(keys)
+        deps = {a.code for a in areas if a.kind == "dep"} | self._departement_numbers(text)
+        postal = list(self._postal_codes_in(text))
+        named = self._name_spots(tokens, keys)
+        fuzzy = self._fuzzy_spots(keys, {s.start for s in named})
+        spots = [s for s in named + fuzzy if not self._masked(s, areas)]
         chosen: list[_Spot] = []
-        for spot in sorted(spots, key=lambda s: (s.fuzzy, -(s.end - s.start), -s.cue, -_pop(s.commune))):
-            if not any(spot.overlaps(other) for other in chosen):
+        for spot in sorted(spots, key=lambda s: (-s.size, s.kind, -s.cue, -_pop(s.candidates[0]))):
+            if not any(spot.overlaps(o.start, o.end) for o in chosen):
                 chosen.append(spot)
-        chosen.sort(key=lambda s: (-s.cue, s.fuzzy, -(s.end - s.start), s.start, -_pop(s.commune)))
+        for spot in chosen:
+            spot.near = spot.start >= 1 and (
+                keys[spot.start - 1] in _NEAR_WORDS
+                or (
+                    spot.start >= 2
+                    and keys[spot.start - 1] in _OF_PREPS
+                    and keys[spot.start - 2] in _NEAR_WORDS
+                )
+            )
+        chosen.sort(key=lambda s: (s.near, -s.cue, s.kind, -s.size, s.start))
         found: list[tuple[Commune, str]] = []
         for spot in chosen:
-            if all(spot.commune.code_insee != c.code_insee for c, _ in found):
-                found.append((spot.commune, text[tokens[spot.start].start : tokens[spot.end - 1].end]))
-        for commune, span in self._postal_codes_in(text):
-            if all(commune.code_insee != c.code_insee for c, _ in found) and not any(
-                span in c.codes_postaux for c, _ in found
-            ):
-                found.append((commune, span))
+            commune = self._pick(spot, [cp for cp, _ in postal], deps)
+            if all(commune.code_insee != c.code_insee for c, _ in found):
+                found.append((commune, text[tokens[spot.start].start : tokens[spot.end - 1].end]))
+        for cp, communes in postal:
+            if not any(cp in c.codes_postaux for c, _ in found):
+                in_dep = [c for c in communes if c.departement in deps]
+                found.append(((in_dep or communes)[0], cp))
         return found
 
-    def _exact_spots(self, tokens: list[_Token], keys: list[str]) -> list[_Spot]:
+    def _name_spots(self, tokens: list[_Token], keys: list[str]) -> list[_Spot]:
         spots: list[_Spot] = []
         for i in range(len(keys)):
+            cue = _cue(keys, i)
             for n in range(1, min(self._max_words, len(keys) - i) + 1):
                 window = " ".join(keys[i : i + n])
                 variants = [window]
-                if i > 0 and keys[i - 1] in _ARTICLE_FOR:  # "au Touquet" -> "le touquet ..."
+                if i > 0 and keys[i - 1] in _ARTICLE_FOR:  # "au Mans" -> "le mans"
                     variants.append(f"{_ARTICLE_FOR[keys[i - 1]]} {window}")
+                title = any(t.title for t in tokens[i : i + n] if t.key not in _ARTICLES)
+                whole = all(k in _FILLERS for k in keys[:i] + keys[i + n :])
                 for variant in variants:
-                    communes = self._by_key.get(variant)
-                    if not communes:
-                        continue
-                    cue = _cue_strength(keys, i)
-                    whole = all(k in _FILLERS for k in keys[:i] + keys[i + n :])
-                    capital = tokens[i].capitalised and i > 0
-                    if variant in _CUE_WORDS and not whole:  # "Vers", "Ville": cue words themselves
-                        continue
-                    if variant in self._ambiguous and not (cue == 2 or whole or (cue == 1 and capital)):
-                        continue
-                    spots.append(_Spot(communes[0], i, i + n, 2 if whole else cue))
+                    if variant in self._by_key and self._accept(
+                        variant, cue, title, whole, variant != window, i
+                    ):
+                        spots.append(_Spot(variant, self._by_key[variant], i, i + n, cue))
+                    elif variant in self._short and title and (i > 0 or whole):
+                        # Short forms are often ordinary words ("garde", "la maison"): capitals only.
+                        spots.append(_Spot(variant, self._short[variant], i, i + n, cue, SHORT))
         return spots
 
-    def _fuzzy_spots(self, keys: list[str]) -> list[_Spot]:
-        """Small typos right after a strong cue: "j'habite a bethunes", "je vis a hersin coupigni"."""
+    def _accept(self, key: str, cue: int, title: bool, whole: bool, with_article: bool, start: int) -> bool:
+        if key in _CUE_WORDS:  # "Vers", "Ville": cue words themselves
+            return False
+        if key in self._former:  # small merged villages ("Flat"): capitals only, like short forms
+            return title and (start > 0 or whole)
+        if key not in self._ambiguous:
+            return True
+        starts_with_article = with_article or key.split()[0] in _ARTICLES  # "a l'hopital"
+        return (
+            cue == RESIDENCE
+            or (cue == LOCATIVE and (title or not starts_with_article))
+            or (title and (cue == BARE or whole))
+        )
+
+    def _fuzzy_spots(self, keys: list[str], named_starts: set[int]) -> list[_Spot]:
+        """Small typos after a residence cue: "j'habite a bethunes", "je vis a hersin coupignie"."""
         spots: list[_Spot] = []
         for i in range(1, len(keys)):
-            if _cue_strength(keys, i) < 2 or keys[i] in _FILLERS or keys[i] in _EXTRA_COMMON:
+            if i in named_starts or _cue(keys, i) != RESIDENCE or keys[i] in _NOT_NAMES:
                 continue
             for n in range(1, min(3, len(keys) - i) + 1):
                 window = " ".join(keys[i : i + n])
-                if len(window) < 5 or window in self._by_key:
+                if len(window) < 5 or window in self._by_key or window in self._short:
                     continue
                 cutoff = 85.0 if len(window) >= 9 else 88.0
                 best = process.extractOne(window, self._keys, scorer=fuzz.ratio, score_cutoff=cutoff)
                 if best is not None and best[0] not in self._ambiguous:
-                    spots.append(_Spot(self._by_key[best[0]][0], i, i + n, 2, fuzzy=True))
+                    spots.append(_Spot(best[0], self._by_key[best[0]], i, i + n, RESIDENCE, FUZZY))
         return spots
 
-    def _postal_codes_in(self, text: str) -> Iterator[tuple[Commune, str]]:
+    def _areas_in(self, keys: list[str]) -> list[_Area]:
+        areas: list[_Area] = []
+        for i in range(len(keys)):
+            for n in range(1, min(self._max_words, len(keys) - i) + 1):
+                for kind, code in self._areas.get(" ".join(keys[i : i + n]), ()):
+                    areas.append(_Area(i, i + n, kind, code))
+        return areas
+
+    def _masked(self, spot: _Spot, areas: list[_Area]) -> bool:
+        """A commune inside a longer area name ("Calais" in "Pas-de-Calais"), or a small commune
+        named like an area ("La Réunion" in Lot-et-Garonne, "Bretagne")."""
+        for area in areas:
+            if not spot.overlaps(area.start, area.end):
+                continue
+            if area.end - area.start > spot.size:
+                return True
+            top = spot.candidates[0]
+            inside = top.departement == area.code if area.kind == "dep" else top.region == area.code
+            if not inside and _pop(top) < 10_000:
+                return True
+        return False
+
+    def _departement_numbers(self, text: str) -> set[str]:
+        found = [m.group(1) for m in _DEP_NUMBER.finditer(fold(text))]
+        found += [m.group(1) for m in _DEP_IN_BRACKETS.finditer(text)]
+        return {code.upper() for code in found if code.upper() in self._departements}
+
+    def _postal_codes_in(self, text: str) -> Iterator[tuple[str, list[Commune]]]:
         for m in _POSTAL_IN_TEXT.finditer(text):
-            if _NOT_A_POSTAL_CODE.match(text[m.end() :]):
+            before = fold(text[: m.start()]).split()[-3:]
+            if _NOT_A_POSTAL_CODE.match(text[m.end() :]) or any(w in _MONEY_WORDS for w in before):
                 continue
             communes = self.by_postal_code(m.group(1))
             if communes:
-                yield communes[0], m.group(1)
+                yield m.group(1), communes
+
+    def _pick(self, spot: _Spot, postal_codes: list[str], deps: set[str]) -> Commune:
+        """Among homonyms (and names starting the same way), the one a postal code or département points to."""
+        for cp in postal_codes:
+            for c in self._by_postal.get(cp, []):
+                key = place_key(c.nom)
+                if key == spot.key or key.startswith(spot.key + " "):
+                    return c
+        if deps:
+            in_dep = [c for c in spot.candidates if c.departement in deps]
+            if not in_dep:
+                in_dep = [
+                    c for k in self._prefixed(spot.key) for c in self._by_key[k] if c.departement in deps
+                ]
+            if in_dep:
+                return max(in_dep, key=_pop)
+        return spot.candidates[0]
+
+    def _prefixed(self, key: str) -> list[str]:
+        """Names that start with `key` followed by more words ("montreuil" -> "montreuil sur mer")."""
+        i = bisect.bisect_left(self._keys, key + " ")
+        out: list[str] = []
+        while i < len(self._keys) and self._keys[i].startswith(key + " "):
+            out.append(self._keys[i])
+            i += 1
+        return out
 
     def _is_ambiguous(self, key: str, rank: int | None) -> bool:
+        """Whether the name is also an ordinary French phrase and needs a cue in free text."""
         communes = self._by_key[key]
         if any(c.is_arrondissement for c in communes):
             return False
-        if key in _EXTRA_COMMON or key in _CUE_WORDS:
+        words = key.split()
+        content = [w for w in words if w not in _CONNECTORS]
+        if key in _CUE_WORDS or (content and content[0] in _EXTRA_COMMON):
             return True
-        if key == "paris" or any(w.startswith("saint") for w in key.split()):
+        if key == "paris" or any(w.startswith("saint") for w in words):
             return False
-        population = max(c.population or 0 for c in communes)
-        if rank is not None:
+        population = max(_pop(c) for c in communes)
+        if rank is not None and len(content) <= 1:
             return not (rank >= 10_000 and population >= 20_000)
         return len(key.replace(" ", "")) < 4 and population < 15_000
 
@@ -468,7 +662,7 @@ class Gazetteer:
     def _cell(self, lat: float, lon: float) -> tuple[int, int]:
         return math.floor(lat / self.GRID_DEG), math.floor(lon / self.GRID_DEG)
 
-    def nearest(self, lat: float, lon: float, max_rings: int = 30) -> Commune:
+    def nearest(self, lat: float, lon: float, max_rings: int = 12) -> Commune:
         """The commune whose reference point is nearest (grid index; exact positions win ties)."""
         ci, cj = self._cell(lat, lon)
         best: Commune | None = None
@@ -486,15 +680,49 @@ class Gazetteer:
             cos_lat = max(0.01, math.cos(math.radians(min(89.0, abs(lat) + (k + 1) * self.GRID_DEG))))
             if best is not None and best_key[0] <= k * self.GRID_DEG * 111.19 * cos_lat:
                 return best
-        if best is not None:
-            return best
-        return min(
-            (c for cell in self._grid.values() for c in cell),
-            key=lambda c: (
-                haversine_km(lat, lon, c.latitude, c.longitude),
-                PRECISION_ORDER.get(c.precision, 9),
-            ),
+        # Far from any commune (open sea, abroad): vectorised scan of all points.
+        p1, p2 = np.radians(lat), np.radians(self._lat)
+        h = (
+            np.sin((p2 - p1) / 2) ** 2
+            + np.cos(p1) * np.cos(p2) * np.sin(np.radians(self._lon - lon) / 2) ** 2
         )
+        distance = 2 * EARTH_RADIUS_KM * np.arcsin(np.sqrt(np.minimum(1.0, h)))
+        order = np.lexsort((self._rank, distance))
+        return self._points[int(order[0])]
+
+
+def _short_forms(by_key: dict[str, list[Commune]]) -> dict[str, list[Commune]]:
+    """Leading words of compound names, when they point to at most 3 communes and are no commune
+    themselves: "bruay" (Bruay-la-Buissière, Bruay-sur-l'Escaut), "le touquet", "henin", "saint pol"."""
+    short: dict[str, list[Commune]] = defaultdict(list)
+    for key, communes in by_key.items():
+        words = key.split()
+        for n in range(1, len(words)):
+            head = words[:n]
+            if head[-1] in _CONNECTORS or len("".join(w for w in head if w not in _ARTICLES)) < 4:
+                continue
+            name = " ".join(head)
+            if name not in by_key and not all(w in _CUE_WORDS or w in _EXTRA_COMMON for w in head):
+                short[name].extend(c for c in communes if not c.is_arrondissement)
+    return {
+        name: sorted(set(cs), key=lambda c: (-_pop(c), c.code_insee))
+        for name, cs in short.items()
+        if 0 < len(set(cs)) <= 3
+    }
+
+
+def _area_keys(
+    departements: dict[str, tuple[str, str]], regions: dict[str, str]
+) -> dict[str, list[tuple[str, str]]]:
+    """Folded département and région names (also without a leading article) -> (kind, code)."""
+    areas: dict[str, list[tuple[str, str]]] = defaultdict(list)
+    named = [("dep", code, nom) for code, (nom, _) in departements.items()]
+    named += [("reg", code, nom) for code, nom in regions.items()]
+    for kind, code, nom in named:
+        key = place_key(nom)
+        for variant in {key, re.sub(r"^(?:la|le|les|l) ", "", key)}:
+            areas[variant].append((kind, code))
+    return dict(areas)
 
 
 def _ring(ci: int, cj: int, k: int) -> Iterator[tuple[int, int]]:

@@ -13,7 +13,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Engine, delete, select
+from sqlalchemy import Engine, delete, or_, select
 
 from knowledge.content import Content, default_content
 from knowledge.db import make_engine, session_scope, upgrade
@@ -102,7 +102,24 @@ def curated_service_data(service: Service, gazetteer: Gazetteer) -> dict[str, An
             data["coord_precision"] = f"centre-commune-{commune.precision}"
         else:
             data["coord_precision"] = "adresse"
+    elif service.latitude is None:
+        centre = zone_centre(service.zone_eligibilite, gazetteer)
+        if centre is not None:
+            data["latitude"], data["longitude"] = centre
+            data["coord_precision"] = "centre-zone"
     return data
+
+
+def zone_centre(codes: list[str], gazetteer: Gazetteer) -> tuple[float, float] | None:
+    """Mean position of the communes of a zone made of commune and EPCI codes (not départements:
+    a département-wide service gets no position, so no misleading distance)."""
+    wanted = {c for c in codes if len(c) in (5, 9)}
+    if not wanted:
+        return None
+    points = [(c.latitude, c.longitude) for c in gazetteer if c.code_insee in wanted or (c.epci and c.epci in wanted)]
+    if not points:
+        return None
+    return sum(p[0] for p in points) / len(points), sum(p[1] for p in points) / len(points)
 
 
 def sync_content(
@@ -116,7 +133,11 @@ def sync_content(
         current = session.get(MetaRow, CONTENT_HASH_KEY)
         if current is not None and current.value == digest and not force:
             return False
-        session.execute(delete(ServiceRow).where(ServiceRow.origin == "curated"))
+        # The curated source's namespace belongs to the YAML: an imported copy of a curated service
+        # (an export re-imported) is replaced too, else its key would clash with the curated row.
+        session.execute(
+            delete(ServiceRow).where(or_(ServiceRow.origin == "curated", ServiceRow.source == CURATED_SOURCE))
+        )
         session.execute(delete(SchemeRow))
         session.flush()
         for scheme in content.schemes:
@@ -128,42 +149,31 @@ def sync_content(
                     data=scheme.model_dump(mode="json"),
                 )
             )
-        structures: dict[str, StructureRow] = {}
-        for service in content.services:
-            data = curated_service_data(service, gazetteer)
-            if service.structure_id not in structures:
-                existing = session.get(StructureRow, (CURATED_SOURCE, service.structure_id))
-                structure = existing or StructureRow(source=CURATED_SOURCE, id=service.structure_id)
+        resolved = [(service, curated_service_data(service, gazetteer)) for service in content.services]
+        seen_structures: set[str] = set()
+        with session.no_autoflush:
+            for service, data in resolved:
+                if service.structure_id in seen_structures:
+                    continue
+                seen_structures.add(service.structure_id)
+                structure = session.get(StructureRow, (CURATED_SOURCE, service.structure_id)) or StructureRow(
+                    source=CURATED_SOURCE, id=service.structure_id)
                 structure.nom = service.structure_nom
                 structure.commune = data.get("commune")
                 structure.code_insee = data.get("code_insee")
                 structure.date_maj = service.date_maj
-                structure.data = {
-                    "nom": service.structure_nom,
-                    "commune": data.get("commune"),
-                    "code_insee": data.get("code_insee"),
-                    "reseaux_porteurs": service.reseaux_porteurs,
-                }
-                structures[service.structure_id] = structure
+                structure.data = {"nom": service.structure_nom, "commune": data.get("commune"),
+                                  "code_insee": data.get("code_insee"), "reseaux_porteurs": service.reseaux_porteurs}
                 session.add(structure)
-            session.add(
-                ServiceRow(
-                    source=CURATED_SOURCE,
-                    id=service.id,
-                    structure_id=service.structure_id,
-                    origin="curated",
-                    nom=service.nom,
-                    description=service.description,
-                    date_maj=service.date_maj,
-                    code_insee=data.get("code_insee"),
-                    code_postal=data.get("code_postal"),
-                    commune=data.get("commune"),
-                    latitude=data.get("latitude"),
-                    longitude=data.get("longitude"),
-                    coord_precision=data.get("coord_precision"),
-                    data=data,
-                )
-            )
+        session.flush()
+        for service, data in resolved:
+            session.add(ServiceRow(
+                source=CURATED_SOURCE, id=service.id, structure_id=service.structure_id, origin="curated",
+                nom=service.nom, description=service.description, date_maj=service.date_maj,
+                code_insee=data.get("code_insee"), code_postal=data.get("code_postal"),
+                commune=data.get("commune"), latitude=data.get("latitude"), longitude=data.get("longitude"),
+                coord_precision=data.get("coord_precision"), data=data,
+            ))
         if current is None:
             session.add(MetaRow(key=CONTENT_HASH_KEY, value=digest))
         else:

@@ -55,6 +55,7 @@ COMMUNE_COLUMNS = [
     "precision",
     "arrondissement_de",
     "rang_mot_courant",
+    "anciens_noms",
 ]
 
 # GeoNames country codes of French territories, by département/collectivité code.
@@ -202,6 +203,7 @@ class Row:
     precision: str = ""
     word_rank: int | None = None
     old_codes: set[str] = field(default_factory=set)
+    old_names: set[str] = field(default_factory=set)
 
     def locate(self, lat: float, lon: float, precision: str) -> None:
         self.lat, self.lon, self.precision = lat, lon, precision
@@ -236,7 +238,10 @@ def load_rows(data: Path) -> dict[str, Row]:
     # Former communes (déléguées, associées, old codes) point to the current commune.
     for c in communes:
         if c["type"] in ("commune-deleguee", "commune-associee") and c.get("chefLieu") in rows:
-            rows[c["chefLieu"]].old_codes.add(c["code"])
+            row = rows[c["chefLieu"]]
+            row.old_codes.add(c["code"])
+            if fold_place(c["nom"]) != fold_place(row.nom):
+                row.old_names.add(c["nom"])
         if c["type"] == "commune-actuelle":
             rows[c["code"]].old_codes.update(c.get("anciensCodes", []))
     return rows
@@ -366,6 +371,8 @@ def flag_common_words(rows: dict[str, Row], words: list[str]) -> None:
         tokens = fold(row.nom).split()
         if tokens and all(t in rank for t in tokens):
             row.word_rank = max(rank[t] for t in tokens)
+        # Former names are kept as aliases only when they are not made of common words.
+        row.old_names = {n for n in row.old_names if not all(t in rank for t in fold(n).split())}
 
 
 # ---------------------------------------------------------------------------- output
@@ -402,6 +409,7 @@ def commune_line(r: Row) -> list[object]:
         r.precision,
         r.parent,
         "" if r.word_rank is None else r.word_rank,
+        "|".join(sorted(r.old_names)),
     ]
 
 
@@ -436,6 +444,7 @@ def report(rows: dict[str, Row], out: Path, started: float) -> None:
         log(f"    arrondissements {precision:<24} {count:>3}")
     flagged = sum(r.word_rank is not None for r in communes)
     log(f"  names made of common French words: {flagged}")
+    log(f"  former commune names kept as aliases: {sum(len(r.old_names) for r in communes)}")
     size = (out / "communes.csv.gz").stat().st_size
     log(f"  communes.csv.gz: {size / 1024:.0f} KiB")
 

@@ -23,7 +23,8 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
+from urllib.parse import parse_qsl
 
 import uvicorn
 from starlette.applications import Starlette
@@ -71,7 +72,7 @@ def _free_socket() -> socket.socket:
 class ServerThread:
     """An ASGI app under uvicorn, in a daemon thread, on a free 127.0.0.1 port."""
 
-    def __init__(self, app: ASGIApp, *, lifespan: str = "auto") -> None:
+    def __init__(self, app: ASGIApp, *, lifespan: Literal["auto", "on", "off"] = "auto") -> None:
         self._socket = _free_socket()
         self.port: int = self._socket.getsockname()[1]
         config = uvicorn.Config(app, lifespan=lifespan, log_level="warning", access_log=False)
@@ -101,7 +102,7 @@ class ServerThread:
 
 
 @contextlib.contextmanager
-def serve_app(app: ASGIApp, *, lifespan: str = "on") -> Iterator[ServerThread]:
+def serve_app(app: ASGIApp, *, lifespan: Literal["auto", "on", "off"] = "on") -> Iterator[ServerThread]:
     server = ServerThread(app, lifespan=lifespan).start()
     try:
         yield server
@@ -117,6 +118,7 @@ class FakeTelegram:
         self._next_message_id = 1
         self.calls: list[Call] = []
         self.webhook: dict[str, Any] = {}
+        self._failures: dict[str, list[dict[str, Any]]] = {}
         self._server: ServerThread | None = None
         self.app = Starlette(routes=[Route("/bot{token}/{method}", self._endpoint, methods=["GET", "POST"])])
 
@@ -147,6 +149,15 @@ class FakeTelegram:
             self._updates.clear()
             self.calls.clear()
             self.webhook = {}
+            self._failures.clear()
+
+    def fail_next(self, method: str, error_code: int, description: str, **parameters: Any) -> None:
+        """Make the next call of `method` fail as Telegram would (e.g. 429 with retry_after)."""
+        error: dict[str, Any] = {"ok": False, "error_code": error_code, "description": description}
+        if parameters:
+            error["parameters"] = parameters
+        with self._lock:
+            self._failures.setdefault(method, []).append(error)
 
     # -- queueing updates ------------------------------------------------------------------
     def push_update(self, update: dict[str, Any]) -> int:
@@ -246,9 +257,9 @@ class FakeTelegram:
             body = await request.body()
             if body:
                 params.update(json.loads(body))
-        elif request.method == "POST":
-            form = await request.form()
-            params.update({key: value for key, value in form.items() if isinstance(value, str)})
+        elif content_type.startswith("application/x-www-form-urlencoded"):
+            # what PTB sends when there is no file (parsed here: no python-multipart needed)
+            params.update(parse_qsl((await request.body()).decode("utf-8"), keep_blank_values=True))
         for key in _JSON_PARAMS & params.keys():
             if isinstance(params[key], str):
                 with contextlib.suppress(ValueError):
@@ -264,9 +275,13 @@ class FakeTelegram:
                 {"ok": False, "error_code": 404, "description": "Not Found: method not found"},
                 status_code=404,
             )
-        if method != "getUpdates":
-            with self._lock:
+        with self._lock:
+            if method != "getUpdates":
                 self.calls.append(Call(method, params))
+            failures = self._failures.get(method)
+            failure = failures.pop(0) if failures else None
+        if failure is not None:
+            return JSONResponse(failure, status_code=failure["error_code"])
         result = await handler(params)
         return JSONResponse({"ok": True, "result": result})
 

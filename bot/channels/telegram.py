@@ -14,15 +14,17 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import datetime as dt
 import hmac
 import inspect
 import logging
 import os
 import re
 import sys
+import warnings
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager, suppress
-from typing import Any, Protocol, TypeVar
+from typing import Any, Protocol, TypeAlias, TypeVar, cast
 
 from fastapi import APIRouter, FastAPI, Request, Response
 from telegram import (
@@ -33,7 +35,7 @@ from telegram import (
     ReplyKeyboardRemove,
     Update,
 )
-from telegram.error import BadRequest, Forbidden, TelegramError
+from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
 from telegram.ext import (
     Application,
     CallbackQueryHandler,
@@ -74,6 +76,8 @@ COMMANDS = [
 ]
 
 T = TypeVar("T")
+#: the Application as built here (default context types)
+AnyApplication: TypeAlias = Application[Any, Any, Any, Any, Any, Any]
 
 
 class ConversationStoreLike(Protocol):
@@ -89,11 +93,11 @@ class ConversationStoreLike(Protocol):
 async def _call(func: Callable[..., T | Awaitable[T]], *args: Any) -> T:
     """Await an async store method; run a sync one in a thread so the event loop stays free."""
     if inspect.iscoroutinefunction(func):
-        return await func(*args)  # type: ignore[no-any-return]
+        return cast(T, await func(*args))
     result = await asyncio.to_thread(func, *args)
     if inspect.isawaitable(result):
-        return await result  # type: ignore[no-any-return]
-    return result  # type: ignore[return-value]
+        return cast(T, await result)
+    return result
 
 
 def retention_days() -> int:
@@ -170,6 +174,13 @@ OTHER_TEXT = "Je ne lis que les messages écrits et la position partagée.\nÉcr
 ERROR_TEXT = "Désolé, un problème technique m'empêche de répondre.\nRéessayez dans un moment."
 
 
+def _retry_after(error: RetryAfter) -> float:
+    with warnings.catch_warnings():  # PTB 22 warns that retry_after becomes a timedelta
+        warnings.simplefilter("ignore")
+        delay = error.retry_after
+    return delay.total_seconds() if isinstance(delay, dt.timedelta) else float(delay)
+
+
 # -- handlers ---------------------------------------------------------------------------------
 class TelegramChannel:
     """The handlers, bound to one conversation store."""
@@ -184,14 +195,21 @@ class TelegramChannel:
         rendered = render_replies(replies, reply_keyboard_shown=bool(chat_data.get(_KEYBOARD_SHOWN)))
         sent = []
         for message in rendered.messages:
-            sent.append(
-                await context.bot.send_message(
-                    chat_id,
-                    message.text,
-                    reply_markup=message.reply_markup,
-                    link_preview_options=LinkPreviewOptions(is_disabled=True),
-                )
-            )
+            for attempt in range(2):
+                try:
+                    sent.append(
+                        await context.bot.send_message(
+                            chat_id,
+                            message.text,
+                            reply_markup=message.reply_markup,
+                            link_preview_options=LinkPreviewOptions(is_disabled=True),
+                        )
+                    )
+                    break
+                except RetryAfter as error:  # flood control, e.g. a long answer in many parts
+                    if attempt:
+                        raise
+                    await asyncio.sleep(_retry_after(error))
         chat_data[_KEYBOARD_SHOWN] = rendered.reply_keyboard_shown
         if rendered.reply_buttons is not None:
             chat_data[_KEYBOARD_BUTTONS] = rendered.reply_buttons
@@ -249,7 +267,8 @@ class TelegramChannel:
         query = update.callback_query
         if query is None:
             return
-        await query.answer()
+        with suppress(BadRequest):  # "query is too old": still take the answer into account
+            await query.answer()
         chat = update.effective_chat
         if query.data is None or chat is None or chat.type != chat.PRIVATE:
             return
@@ -308,7 +327,7 @@ async def set_commands(bot: Bot) -> None:
         logger.warning("Telegram: setMyCommands a échoué (%s)", type(error).__name__)
 
 
-async def _post_init(application: Application) -> None:
+async def _post_init(application: AnyApplication) -> None:
     await set_commands(application.bot)
 
 
@@ -320,7 +339,9 @@ def _quiet_http_logs() -> None:
             http_logger.setLevel(logging.WARNING)
 
 
-def build_application(token: str, store: ConversationStoreLike, base_url: str | None = None) -> Application:
+def build_application(
+    token: str, store: ConversationStoreLike, base_url: str | None = None
+) -> AnyApplication:
     """The PTB Application with the Aiguillage handlers (not started)."""
     _quiet_http_logs()
     builder = Application.builder().token(token).post_init(_post_init)  # post_init: run_polling only
@@ -379,7 +400,7 @@ def run_polling(store: ConversationStoreLike | None = None) -> None:
 class _Runner:
     """Starts the Application once (in the lifespan, or at the first update if that failed)."""
 
-    def __init__(self, application: Application) -> None:
+    def __init__(self, application: AnyApplication) -> None:
         self.application = application
         self._lock = asyncio.Lock()
         self._started = False

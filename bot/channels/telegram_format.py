@@ -13,6 +13,8 @@ Keyboards (see docs/telegram.md):
   text buttons: a tap on one of those sends its title, which the channel maps back to the
   payload (`RenderedTurn.reply_buttons`).
 Texts are sent without parse_mode, so nothing in them is interpreted as markup.
+`custom["summary"]` (the printable orientation sheet) is not sent: it repeats the replies just
+sent, and short messages matter more here; people can forward the messages themselves.
 """
 
 from __future__ import annotations
@@ -157,18 +159,6 @@ class RenderedTurn:
     reply_keyboard_shown: bool = False
 
 
-def _normalise(text: str) -> str:
-    return " ".join(text.split()).casefold()
-
-
-def _texts(reply: Reply) -> list[str]:
-    parts = split_text(reply.text)
-    summary = reply.custom.get("summary")
-    if isinstance(summary, str) and summary.strip() and _normalise(summary) not in _normalise(reply.text):
-        parts += split_text(summary)
-    return parts
-
-
 def render_replies(replies: Iterable[Reply], *, reply_keyboard_shown: bool = False) -> RenderedTurn:
     """The Telegram messages for one engine turn.
 
@@ -186,7 +176,7 @@ def render_replies(replies: Iterable[Reply], *, reply_keyboard_shown: bool = Fal
             rendered.reply_buttons = {b.title: b.payload for b in reply.buttons}
         elif reply.buttons:
             markup = inline_keyboard(reply.buttons)
-        parts = _texts(reply)
+        parts = split_text(reply.text)
         if not parts and markup is not None:
             parts = [EMPTY_TEXT_WITH_BUTTONS]
         for index, part in enumerate(parts):

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 from typing import Any
 
 from actions import ALL_ACTIONS
@@ -22,10 +23,12 @@ from bot.dialogue.danger import DangerDetector
 from bot.dialogue.responses import label, say, say_all
 from bot.nlu.entities import Entity
 from bot.nlu.interpreter import Interpreter, ParseResult
+from bot.nlu.normalize import normalize
 from knowledge.facts import FACT_NAMES
 from knowledge.kb import KnowledgeBase
 from knowledge.textnorm import fold
 
+PRIME_VACANCE = re.compile(r"\bprimes? (?:de |a la |d )?vacances?\b")
 STATE_VERSION = 1
 CONFIDENT = 0.5
 MAX_TEXT = 2000
@@ -38,6 +41,9 @@ HOLIDAY_SCHEMES = {
     "aide-vacances-familles-caf",
     "colos-apprenantes",
 }
+#: needs so general that a more specific one in the same message wins ("plus d'argent pour manger")
+GENERIC_NEEDS = ("budget", "demarches", "emploi", "jeunes", "parentalite")
+YOUTH_NEEDS = ("vacances", "jeunes")
 MAIN_NEEDS = [
     "alimentation",
     "budget",
@@ -81,6 +87,10 @@ FLOW_SLOTS = (
     "oriented",
     "last_results",
 )
+
+
+def _buttons(items: list[dict[str, str]]) -> list[Button]:
+    return [Button(b["title"], b["payload"]) for b in items]
 
 
 def _entity_facts(entities: list[Entity]) -> dict[str, Any]:
@@ -221,6 +231,8 @@ class DialogueEngine:
         slots, st = turn.slots, turn.state
         changed = self._apply_entities(turn, parse)
         asking = slots.get("asking")
+        if "commune" in changed and asking != "commune":
+            self._ack_commune(turn, correction=changed["commune"][0] is not None)
         intent = (
             parse.intent
             if parse.confidence >= CONFIDENT or parse.intent.startswith("nlu")
@@ -232,7 +244,7 @@ class DialogueEngine:
         if asking:
             answered = self._answer_question(turn, asking, text, parse, changed)
             if answered:
-                if changed and slots.get("oriented"):
+                if changed and slots.get("oriented") and "commune" not in changed:
                     self._ack_correction(turn, changed)
                 self._continue(turn)
                 return
@@ -266,9 +278,7 @@ class DialogueEngine:
                 turn.utter(say("qf_estimate_offer") if asking == "quotient_familial" else say("dont_know_ok"))
                 filled = True
         if asking == "commune" and "commune" in changed:
-            commune = self.kb.gazetteer.get(slots["commune"])
-            if commune:
-                turn.utter(say("commune_ack", commune=commune.nom, departement=commune.departement))
+            self._ack_commune(turn, correction=False)
         if filled:
             slots["asking"] = None
             turn.state["ask_attempts"] = 0
@@ -295,6 +305,17 @@ class DialogueEngine:
             question_buttons(question),
             {"request_location": True} if asking == "commune" else {"question": asking},
         )
+
+    def _ack_commune(self, turn: _TurnContext, correction: bool) -> None:
+        commune = self.kb.gazetteer.get(turn.slots["commune"])
+        if commune is None:
+            return
+        if correction:
+            turn.utter(say("correction_ack", what=f"{commune.nom} ({commune.departement})"))
+        else:
+            turn.utter(say("commune_ack", commune=commune.nom, departement=commune.departement))
+        if outside_region(commune):
+            turn.utter(say("outside_region", commune=commune.nom))
 
     def _ack_correction(self, turn: _TurnContext, changed: dict[str, Any]) -> None:
         what = []
@@ -357,13 +378,15 @@ class DialogueEngine:
     def _dispatch(self, turn: _TurnContext, intent: str, parse: ParseResult, changed: dict[str, Any]) -> None:
         slots, st = turn.slots, turn.state
         schemes = [s for s in parse.values("scheme") if s in self.kb.schemes]
-        needs = parse.values("need")
+        needs = sorted(parse.values("need"), key=lambda n: n in GENERIC_NEEDS)
         service_types = parse.values("service_type")
         if parse.text.startswith("/"):
             schemes = [s for s in [parse.first("scheme")] if s in self.kb.schemes]
             needs = [parse.first("need")] if parse.first("need") else []
 
-        if self._is_prime_ambiguous(schemes, needs) and intent not in (
+        if "rsa" in schemes and "beneficiaire_rsa" in parse.values("situation") and intent != "ask_scheme_info":
+            schemes.remove("rsa")  # "je suis au RSA" describes the person, it is not a question about the RSA
+        if self._is_prime_ambiguous(schemes, parse.text) and intent not in (
             "ask_human",
             "ask_help",
             "out_of_scope",
@@ -452,17 +475,13 @@ class DialogueEngine:
         slots = turn.slots
         flow_active = bool(slots.get("candidates")) and not slots.get("oriented")
         if changed and slots.get("oriented") and slots.get("candidates"):
-            self._ack_correction(turn, changed)
+            if "commune" not in changed:
+                self._ack_correction(turn, changed)
             slots["oriented"] = False
             self._continue(turn)
         elif flow_active:
             self._continue(turn)
         elif "commune" in changed:
-            commune = self.kb.gazetteer.get(slots["commune"])
-            if commune:
-                turn.utter(say("commune_ack", commune=commune.nom, departement=commune.departement))
-                if outside_region(commune):
-                    turn.utter(say("outside_region", commune=commune.nom))
             turn.utter(say("ask_need", variant=0), self.need_buttons(with_all=True))
         elif changed:
             turn.utter("C'est noté. " + say("ask_need", variant=0), self.need_buttons(with_all=True))
@@ -475,9 +494,13 @@ class DialogueEngine:
             turn.utter(say("fallback"), self.need_buttons())
 
     # ------------------------------------------------------------------ flows
-    def _is_prime_ambiguous(self, schemes: list[str], needs: list[str]) -> bool:
+    def _is_prime_ambiguous(self, schemes: list[str], text: str) -> bool:
+        """"prime vacance" names both the ANAH vacancy bonus and holiday aids: ask which, unless
+        the rest of the message already says (an empty dwelling, or going on holiday)."""
         if "prime-sortie-vacance" not in schemes or not HOLIDAY_SCHEMES.intersection(schemes):
             return False
+        rest = PRIME_VACANCE.sub(" ", normalize(text))
+        needs = {e.value for e in self.interpreter.extractor.need_entities(rest)}
         return "logement_vacant" not in needs and "vacances" not in needs
 
     def _knows_person(self, slots: dict[str, Any]) -> bool:
@@ -498,10 +521,12 @@ class DialogueEngine:
         self._continue(turn)
 
     def _start_need(self, turn: _TurnContext, need: str) -> None:
+        """Candidate schemes for the need, then the questions that settle them."""
         slots = turn.slots
         self._reset_flow(slots)
         slots["need"] = need
         slots["candidates"] = [s.id for s in schemes_for_need(need)]
+        self._youth_for_child(turn, need)
         slots["questions_asked"] = 0
         if not slots["candidates"]:
             item = needs_catalogue().get(need, {})
@@ -512,6 +537,16 @@ class DialogueEngine:
                 self._ask_commune(turn, "services")
             return
         self._continue(turn)
+
+    def _youth_for_child(self, turn: _TurnContext, need: str) -> None:
+        """A parent asking for a teenager ("ma fille a 17 ans voudrait partir"): the age-bound youth
+        schemes are about the child, so the child's age is the one to check."""
+        slots = turn.slots
+        ages = [a for a in slots.get("children_ages") or [] if 11 <= a <= 25]
+        if need in YOUTH_NEEDS and slots.get("age") is None and len(ages) == 1:
+            slots["age"] = int(ages[0])
+            slots["age_is_child"] = True
+            turn.utter(say("youth_for_child", age=int(ages[0])))
 
     def _continue(self, turn: _TurnContext) -> None:
         slots, st = turn.slots, turn.state
@@ -532,7 +567,7 @@ class DialogueEngine:
         turn.state["pending"] = pending
         question = catalogue().get("commune")
         turn.slots["asking"] = "commune"
-        turn.utter(question.text, question_buttons(question), {"request_location": True})
+        turn.utter(question.text, _buttons(question_buttons(question)), {"request_location": True})
 
     def _scheme_info(
         self, turn: _TurnContext, schemes: list[str], needs: list[str], parse: ParseResult
@@ -557,9 +592,8 @@ class DialogueEngine:
         slots = turn.slots
         if slots.get("asking"):
             question = catalogue().get(slots["asking"])
-            why = question.why[0].lower() + question.why[1:]
-            turn.utter(say("why_question", why=why.rstrip(".") + "."))
-            turn.utter(question.text, question_buttons(question))
+            turn.utter(say("why_question", why=question.why))
+            turn.utter(question.text, _buttons(question_buttons(question)))
             return
         results = slots.get("last_results") or []
         focus = slots.get("focus_scheme")

@@ -18,8 +18,23 @@ def responses() -> dict[str, Any]:
     return yaml.safe_load(RESPONSES_PATH.read_text(encoding="utf-8"))
 
 
+def de(name: str) -> str:
+    """French "de" before a place name: "d'Arras", "du Touquet", "des Mureaux", "de Lens"."""
+    from knowledge.textnorm import strip_accents
+
+    if name.startswith("Le "):
+        return "du " + name[3:]
+    if name.startswith("Les "):
+        return "des " + name[4:]
+    if strip_accents(name[:1]).lower() in "aeiouyh":
+        return "d'" + name
+    return "de " + name
+
+
 def say(key: str, variant: int | None = None, **values: Any) -> str:
     """The text for `key` with {placeholders} filled; variants rotate unless `variant` is given."""
+    if "commune" in values and "de_commune" not in values:
+        values["de_commune"] = de(str(values["commune"]))
     entry = responses()[key]
     if isinstance(entry, list):
         index = variant if variant is not None else next(_counter)
