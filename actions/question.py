@@ -12,6 +12,7 @@ from knowledge.questions import QuestionCatalogue
 from knowledge.schema import Question
 
 MAX_QUESTIONS = 7
+SCREENING_QUESTIONS = 5
 
 
 @lru_cache(maxsize=4)
@@ -37,12 +38,24 @@ def question_buttons(question: Question) -> list[dict[str, str]]:
 
 
 def choose_question(slots: dict[str, Any]) -> Question | None:
-    """Next question for the candidate schemes; then the commune, needed to point to a place."""
-    if (slots.get("questions_asked") or 0) >= MAX_QUESTIONS:
-        return None
+    """The next question, or None when it is time to orient.
+
+    A need or a named scheme has a primary scheme (the named one, or the need's first): only
+    the facts that settle it are asked. A general screening ("quelles aides pour moi ?") asks
+    up to SCREENING_QUESTIONS questions that settle the most schemes. Then the commune, needed
+    to point to a place.
+    """
     declined = set(slots.get("declined") or [])
-    results = evaluate(list(slots.get("candidates") or []), slots)
-    question = catalogue().next_question(results, facts_from_slots(slots), declined)
+    facts = facts_from_slots(slots)
+    candidates = list(slots.get("candidates") or [])
+    primary = slots.get("focus_scheme") or (candidates[0] if slots.get("need") and candidates else None)
+    asked = slots.get("questions_asked") or 0
+    question = None
+    if asked < MAX_QUESTIONS:
+        if primary:
+            question = catalogue().next_question(evaluate([primary], slots), facts, declined)
+        elif asked < SCREENING_QUESTIONS:
+            question = catalogue().next_question(evaluate(candidates, slots), facts, declined)
     if question is None and not slots.get("commune") and "commune" not in declined:
         question = catalogue().get("commune")
     return question

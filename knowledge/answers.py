@@ -105,6 +105,8 @@ _COUNT_RE = re.compile(r"\b(\d{1,2})\s*(?:" + _CHILD_WORDS + r")\b")
 _AGE_ITEM_RE = re.compile(r"(\d{1,2}(?:[.,]5)?)\s*(mois|ans?|years?|month|months)?")
 _AGE_LIST_RE = re.compile(
     r"\b(?:de|ages? de|agee?s? de|qui ont|ont|of|aged|:)\s*((?:\d{1,2}(?:[.,]5)?\s*(?:mois|ans?|years?|months?)?\s*(?:,|et|and|&|\s)\s*)*\d{1,2}(?:[.,]5)?\s*(?:mois|ans?|years?|months?)?)"
+    # the last number is an age, not the start of another child ("de 14 mois et 1 fille de 6 ans")
+    r"(?!\s*" + _CHILD_WORDS + r"\b)"
 )
 _BABY_RE = re.compile(
     r"\b(?:bebe|bb|nourrisson|nouveau ne|baby)\b(?:\s*de\s*(\d{1,2})\s*(mois|ans?|semaines?))?"
@@ -141,14 +143,19 @@ def parse_children(text: str, expecting: bool = False) -> ChildrenInfo | None:
     ages: list[float] = []
     count: int | None = None
     count_match = _COUNT_RE.search(t)
-    if count_match:
+    singles = list(_SINGLE_CHILD_AGE_RE.finditer(t))
+    listed = (0, 0)  # span of the ages listed after the count, so a child is not counted twice
+    # "un bébé de 14 mois et une fille de 6 ans": "un bébé" is one child of a list, not the total
+    if count_match and not (count_match.group(1) == "1" and singles):
         count = int(count_match.group(1))
         tail = t[count_match.end() :]
-        list_match = _AGE_LIST_RE.match(tail.strip()) or _AGE_LIST_RE.search(tail[:60])
+        list_match = _AGE_LIST_RE.match(tail, len(tail) - len(tail.lstrip())) or _AGE_LIST_RE.search(tail[:60])
         if list_match:
             ages = [_age_value(n, u) for n, u in _AGE_ITEM_RE.findall(list_match.group(1))]
-    for match in _SINGLE_CHILD_AGE_RE.finditer(t):
-        ages.append(_age_value(match.group(1), match.group(2)))
+            listed = (count_match.end() + list_match.start(1), count_match.end() + list_match.end(1))
+    for match in singles:
+        if not listed[0] <= match.start(1) < listed[1]:
+            ages.append(_age_value(match.group(1), match.group(2)))
     baby = _BABY_RE.search(t)
     if baby and not ages:
         ages.append(_age_value(baby.group(1), baby.group(2)) if baby.group(1) else 0.5)

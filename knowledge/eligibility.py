@@ -156,12 +156,14 @@ class EligibilityEngine:
             return Check(None, missing=["age"])
         ok = (low is None or age >= low) and (high is None or age <= high)
         if ok:
-            return Check(True, f"Vous avez {age} ans : c'est pour les personnes {span}.")
-        return Check(False, f"Vous avez {age} ans, or ce dispositif est pour les personnes {span}.")
+            return Check(True, f"Âge : {age} ans, dans la tranche prévue ({span}).")
+        return Check(False, f"Âge : {age} ans, or ce dispositif est pour les personnes {span}.")
 
     def _commune(self, facts: dict[str, Any]) -> Commune | None:
+        """The person's commune (a Paris/Lyon/Marseille arrondissement counts as its city)."""
         code = facts.get("commune")
-        return self.gazetteer.get(code) if code else None
+        commune = self.gazetteer.get(code) if code else None
+        return self.gazetteer.commune_of(commune) if commune else None
 
     def _zone(self, cond: Conditions, facts: dict[str, Any]) -> Check:
         assert cond.zone is not None

@@ -117,7 +117,9 @@ def _locked(path: Path) -> Iterator[None]:
 
 def ensure_rasa_env(repo: Path = REPO, path: Path | None = None) -> RasaEnv:
     """The environment with `aiguillage[rasa]` installed: reused if complete, (re)built otherwise."""
-    path = path or venv_path(repo)
+    path = (path or venv_path(repo)).resolve()
+    if path in {Path(sys.prefix).resolve(), (repo / ".venv").resolve()}:
+        raise RasaEnvError(f"{path} est l'environnement principal : il faut un environnement séparé")
     python = _python_of(path)
     with _locked(path):
         if _complete(path, repo):

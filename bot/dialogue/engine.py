@@ -302,7 +302,7 @@ class DialogueEngine:
         turn.utter(say("fallback_in_question", help=hint))
         turn.utter(
             question.text,
-            question_buttons(question),
+            _buttons(question_buttons(question)),
             {"request_location": True} if asking == "commune" else {"question": asking},
         )
 
@@ -559,9 +559,19 @@ class DialogueEngine:
             if slots.get("commune") and not slots.get("oriented"):
                 turn.utter(say("ask_need", variant=0), self.need_buttons(with_all=True))
             return
+        if self._all_refused(slots):  # say it now; the commune only matters for an alternative
+            turn.run("action_orientation")
+            return
         turn.run("action_ask_question")
         if not slots.get("asking"):
             turn.run("action_orientation")
+
+    def _all_refused(self, slots: dict[str, Any]) -> bool:
+        from actions.common import evaluate
+        from knowledge.eligibility import Status
+
+        results = evaluate(list(slots.get("candidates") or []), slots)
+        return bool(results) and all(r.status is Status.not_eligible for r in results)
 
     def _ask_commune(self, turn: _TurnContext, pending: str) -> None:
         turn.state["pending"] = pending

@@ -344,7 +344,7 @@ class EntityExtractor:
         housing = self._match_words(normalized, HOUSING_WORDS, AMBIGUOUS_HOUSING)
         if housing:
             out.append(Entity("housing", housing))
-        if _VACANT.search(folded) and _OWNER_CUE.search(folded):
+        if any(_VACANT.search(t) and _OWNER_CUE.search(t) for t in (folded, normalized)):
             out.append(Entity("owns_vacant_dwelling", True))
             if not housing:
                 out.append(Entity("housing", "proprietaire"))
