@@ -13,6 +13,7 @@ from knowledge.schema import Question
 
 MAX_QUESTIONS = 7
 SCREENING_QUESTIONS = 5
+SCREENING_SKIP = {"owns_vacant_dwelling"}
 
 
 @lru_cache(maxsize=4)
@@ -23,6 +24,11 @@ def _catalogue(kb_id: int) -> QuestionCatalogue:
 
 def catalogue() -> QuestionCatalogue:
     return _catalogue(id(get_kb()))
+
+
+def question_text(question: Question, third_person: bool | None) -> str:
+    """Agents and ambassadeurs describe someone else: ask about "la personne"."""
+    return question.text_other if third_person and question.text_other else question.text
 
 
 def question_buttons(question: Question) -> list[dict[str, str]]:
@@ -54,8 +60,8 @@ def choose_question(slots: dict[str, Any]) -> Question | None:
     if asked < MAX_QUESTIONS:
         if primary:
             question = catalogue().next_question(evaluate([primary], slots), facts, declined)
-        elif asked < SCREENING_QUESTIONS:
-            question = catalogue().next_question(evaluate(candidates, slots), facts, declined)
+        elif asked < SCREENING_QUESTIONS:  # a vacant dwelling is not worth asking everyone about
+            question = catalogue().next_question(evaluate(candidates, slots), facts, declined | SCREENING_SKIP)
     if question is None and not slots.get("commune") and "commune" not in declined:
         question = catalogue().get("commune")
     return question
@@ -72,6 +78,7 @@ class ActionAskQuestion(Action):
         if question is None:
             return [SlotSet("asking", None)]
         custom = {"request_location": True} if question.fact == "commune" else {"question": question.fact}
-        dispatcher.utter_message(text=question.text, buttons=question_buttons(question), json_message=custom)
+        dispatcher.utter_message(text=question_text(question, tracker.get_slot("third_person")),
+                                 buttons=question_buttons(question), json_message=custom)
         asked = (tracker.get_slot("questions_asked") or 0) + 1
         return [SlotSet("asking", question.fact), SlotSet("questions_asked", asked)]

@@ -191,6 +191,7 @@ class Question(Strict):
 
     fact: str
     text: str
+    text_other: str | None = Field(None, description="the same question about someone else (agents, ambassadeurs)")
     help: str | None = None
     parser: Literal["age", "commune", "children", "choice", "yes_no", "money", "quotient", "integer"]
     cost: int = Field(1, description="how heavy the question is for the person (sensitive ones cost more)")

@@ -57,7 +57,8 @@ def facts_files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 
 @pytest.fixture(scope="module")
 def cli(kb, session_data_dir: Path, facts_files: dict[str, Path]) -> dict[str, subprocess.CompletedProcess[str]]:  # type: ignore[no-untyped-def]
-    """Every command-line case, run concurrently (the `kb` fixture has already synced the database)."""
+    """Every command-line case: the first alone (it creates and fills the SQLite file), then the
+    others concurrently (several processes migrating one new database at once would race)."""
     cases = {
         "search_name": ["kb", "search", "--commune", "Hersin-Coupigny", "--theme", CHILDCARE, "--json"],
         "search_postal": ["kb", "search", "--commune", "62530", "--theme", CHILDCARE, "--json"],
@@ -73,9 +74,12 @@ def cli(kb, session_data_dir: Path, facts_files: dict[str, Path]) -> dict[str, s
         "bad_commune_fact": ["kb", "eligibility", "--facts", str(facts_files["bad_commune"]), "--json"],
         "unknown_scheme": ["kb", "eligibility", "--facts", str(facts_files["good"]), "--scheme", "nope"],
     }
+    first, *others = cases
+    results = {first: run_cli(cases[first], session_data_dir)}
     with ThreadPoolExecutor(max_workers=4) as pool:
-        futures = {name: pool.submit(run_cli, args, session_data_dir) for name, args in cases.items()}
-        return {name: future.result() for name, future in futures.items()}
+        futures = {name: pool.submit(run_cli, cases[name], session_data_dir) for name in others}
+        results.update({name: future.result() for name, future in futures.items()})
+    return results
 
 
 def _json(result: subprocess.CompletedProcess[str]):  # type: ignore[no-untyped-def]

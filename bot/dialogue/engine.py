@@ -16,7 +16,7 @@ from typing import Any
 
 from actions import ALL_ACTIONS
 from actions.common import needs_catalogue, outside_region, schemes_for_need, set_kb
-from actions.question import catalogue, question_buttons
+from actions.question import catalogue, question_buttons, question_text
 from actions.sdk import LocalDispatcher, LocalTracker
 from bot.dialogue.api import Button, Incoming, Reply, Turn
 from bot.dialogue.danger import DangerDetector
@@ -29,6 +29,12 @@ from knowledge.kb import KnowledgeBase
 from knowledge.textnorm import fold
 
 PRIME_VACANCE = re.compile(r"\bprimes? (?:de |a la |d )?vacances?\b")
+#: an agent or ambassadeur describing someone else ("je reçois une usagère", "elle habite à Lens")
+THIRD_PERSON = re.compile(
+    r"\b(usager|usagere|usagers|beneficiaire que|je recois une?|j accompagne|la personne|cette personne|"
+    r"mon public|une dame|un monsieur|une maman|un papa|un jeune qui|une jeune qui|elle habite|il habite|"
+    r"elle vit|il vit|elle a \d+ ans|il a \d+ ans|sa situation|ses enfants)\b"
+)
 STATE_VERSION = 1
 CONFIDENT = 0.5
 MAX_TEXT = 2000
@@ -229,6 +235,8 @@ class DialogueEngine:
     # ------------------------------------------------------------------ policy
     def _policy(self, turn: _TurnContext, text: str, parse: ParseResult) -> None:
         slots, st = turn.slots, turn.state
+        if THIRD_PERSON.search(fold(text)):
+            slots["third_person"] = True
         changed = self._apply_entities(turn, parse)
         asking = slots.get("asking")
         if "commune" in changed and asking != "commune":
@@ -577,7 +585,8 @@ class DialogueEngine:
         turn.state["pending"] = pending
         question = catalogue().get("commune")
         turn.slots["asking"] = "commune"
-        turn.utter(question.text, _buttons(question_buttons(question)), {"request_location": True})
+        turn.utter(question_text(question, turn.slots.get("third_person")), _buttons(question_buttons(question)),
+                   {"request_location": True})
 
     def _scheme_info(
         self, turn: _TurnContext, schemes: list[str], needs: list[str], parse: ParseResult
