@@ -19,6 +19,10 @@ from knowledge.search import NearbyService, ServiceSearch
 
 COVERED_REGIONS = {"32": "Hauts-de-France", "11": "Île-de-France"}
 FAR_KM = 40.0
+THEME_ONLY_KM = 25.0
+#: doors too general to pick a place by (a CCAS or a mairie of another commune is not yours)
+GENERIC_DOORS = {"communes", "departements", "regions", "ccas-cias", "france-service", "caf", "france-travail",
+                 "centres-sociaux", "cpam", "msap"}
 _kb: KnowledgeBase | None = None
 
 
@@ -103,6 +107,17 @@ def _theme_overlap(themes: list[str], wanted: set[str]) -> bool:
     return any(t in wanted or any("--" not in w and t.startswith(w + "--") for w in wanted) for t in themes)
 
 
+def _public_fits(publics: list[str], age: int | None, linked: bool) -> bool:
+    """A service only for young people (or seniors) is proposed only to them, unless it carries the scheme."""
+    if linked or not publics or len(publics) > 1:
+        return True
+    if publics[0] == "jeunes":
+        return age is None or age <= 30
+    if publics[0] == "seniors":
+        return age is None or age >= 60
+    return True
+
+
 def pick_services(slots: dict[str, Any], scheme_ids: list[str], need_id: str | None,
                   service_type: str | None = None, limit: int = 3, max_km: float = 80.0) -> ServicePick:
     """The nearest relevant services for the person's place.
@@ -122,23 +137,33 @@ def pick_services(slots: dict[str, Any], scheme_ids: list[str], need_id: str | N
     kind = catalogue.get(service_type or "", {})
     kind_networks = set(kind.get("networks") or [])
     wanted_themes: set[str] = set()
-    if need_id and need_id in catalogue:
+    if need_id and need_id in catalogue:  # the need says which places help (it may say none)
         wanted_themes |= set(catalogue[need_id].get("themes") or [])
-    for scheme_id in scheme_ids:
-        if scheme_id in kb.schemes:
-            wanted_themes |= set(kb.schemes[scheme_id].themes)
+    else:
+        for scheme_id in scheme_ids:
+            if scheme_id in kb.schemes:
+                wanted_themes |= set(kb.schemes[scheme_id].themes)
+    doors = {d for s in scheme_ids if s in kb.schemes for d in kb.schemes[s].where_to_go} - GENERIC_DOORS
+    age = slots.get("age")
     scored: list[tuple[int, NearbyService]] = []
     for near in search().nearest(lat=lat, lon=lon, commune=commune, limit=100_000):
         service = near.service
         if near.distance_km is not None and near.distance_km > max_km:
             continue
+        if not _public_fits(service.publics, age, linked=bool(set(scheme_ids) & set(service.schemes))):
+            continue
         if service_type:
             score = 3 if kind_networks.intersection(service.reseaux_porteurs) else 0
         else:
             score = 3 if set(scheme_ids).intersection(service.schemes) else 0
-            if (not score and wanted_themes and _theme_overlap(service.thematiques, wanted_themes)
-                    and near.distance_km is not None and near.distance_km <= FAR_KM):
+            close = near.distance_km is not None and near.distance_km <= THEME_ONLY_KM
+            exact = bool(wanted_themes.intersection(t for t in service.thematiques if "--" in t))
+            if not score and wanted_themes and (
+                (close and _theme_overlap(service.thematiques, wanted_themes)) or (near.distance_km is None and exact)
+            ):
                 score = 1
+            if not score and close and doors.intersection(service.reseaux_porteurs):
+                score = 1  # the kind of place the scheme sends people to (a mission locale...)
         if score:
             scored.append((score, near))
     located = [(sc, n) for sc, n in scored if n.distance_km is not None] or scored

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import Any
 
 from actions.common import (
@@ -21,6 +22,7 @@ from actions.services import end_buttons
 from bot.dialogue.responses import label, say
 from knowledge.eligibility import SchemeResult, Status
 
+CONTACT_IN_TEXT = re.compile(r"@|https?://|\b0\d(?:[ .]?\d{2}){4}\b")
 FACT_LABELS = {
     "age": "votre âge", "commune": "votre commune", "children_count": "vos enfants",
     "children_ages": "l'âge de vos enfants", "situation": "votre situation", "single_parent": "si vous élevez seul·e vos enfants",
@@ -79,6 +81,9 @@ class ActionOrientation(Action):
             for r in results
             if r.status is Status.not_eligible and (r.scheme_id == focus or len(candidates) <= 2)
         ]
+        if outside_region(commune):
+            assert commune is not None
+            dispatcher.utter_message(text=say("outside_region_short"))
         lines = [result_line(r) for r in [*refused[:1], *shown]]
         if lines:
             dispatcher.utter_message(text=say("orientation_intro"))
@@ -89,11 +94,14 @@ class ActionOrientation(Action):
         steps: list[str] = []
         if shown:
             top = kb.schemes[shown[0].scheme_id]
-            steps.append(say("orientation_steps", step=top.steps[0]))
+            with_contact = [st for st in top.steps[1:] if CONTACT_IN_TEXT.search(st)]
+            steps.append(say("orientation_steps", step=" ".join([*top.steps[:2], *with_contact[:1]])))
+            if top.amount and len(top.amount) <= 160:
+                steps.append(say("scheme_amount", amount=top.amount.rstrip(".")))
             if shown[0].to_verify:
                 steps.append(say("orientation_verify", item=shown[0].to_verify[0]))
             dispatcher.utter_message(text="\n".join(steps))
-        scheme_ids = [r.scheme_id for r in shown] or ([focus] if focus else [])
+        scheme_ids = [r.scheme_id for r in shown]  # never the places of a scheme the person is refused
         pick = pick_services(slots, scheme_ids, slots.get("need"), slots.get("service_type"))
         service_texts = [service_line(n) for n in pick.nearby]
         if outside_region(commune) or not pick.nearby or pick.far:

@@ -8,6 +8,7 @@ from typing import Any
 from actions.common import evaluate, facts_from_slots, get_kb
 from actions.sdk import Action, SlotSet
 from bot.dialogue.responses import label
+from knowledge.eligibility import Status
 from knowledge.questions import QuestionCatalogue
 from knowledge.schema import Question
 
@@ -43,6 +44,15 @@ def question_buttons(question: Question) -> list[dict[str, str]]:
     return buttons
 
 
+def primary_candidate(candidates: list[str], slots: dict[str, Any]) -> str | None:
+    """The need's scheme to settle first: not refused, fitting what is known, need order otherwise."""
+    results = evaluate(candidates, slots)
+    open_ = [(i, r) for i, r in enumerate(results) if r.status is not Status.not_eligible]
+    if not open_:
+        return None
+    return min(open_, key=lambda item: (-item[1].specificity, item[0]))[1].scheme_id
+
+
 def choose_question(slots: dict[str, Any]) -> Question | None:
     """The next question, or None when it is time to orient.
 
@@ -54,7 +64,7 @@ def choose_question(slots: dict[str, Any]) -> Question | None:
     declined = set(slots.get("declined") or [])
     facts = facts_from_slots(slots)
     candidates = list(slots.get("candidates") or [])
-    primary = slots.get("focus_scheme") or (candidates[0] if slots.get("need") and candidates else None)
+    primary = slots.get("focus_scheme") or (primary_candidate(candidates, slots) if slots.get("need") else None)
     asked = slots.get("questions_asked") or 0
     question = None
     if asked < MAX_QUESTIONS:

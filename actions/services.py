@@ -29,7 +29,10 @@ class ActionNearbyServices(Action):
         commune = commune_of(slots)
         if not pick.nearby:
             text = say("no_service_nearby", commune=commune.nom) if commune else say("no_service_no_commune")
-            dispatcher.utter_message(text=text, buttons=end_buttons())
+            if need == "violences":
+                text += " " + say("violence_door")
+            dispatcher.utter_message(text=text, buttons=end_buttons(),
+                                     json_message={"orientation": True, "summary": text, "links": []})
             return [SlotSet("oriented", True)]
         what = needs_catalogue().get(service_type or need or "", {}).get("label")
         intro = say("services_intro_far" if pick.far else "services_intro")

@@ -90,7 +90,9 @@ _SELF_AGE_RE = re.compile(
 def parse_age(text: str, bare_number_ok: bool = True) -> int | None:
     """The person's own age: "j'ai 19 ans", "19", "45 ans". None if absent or implausible."""
     t = _folded(text)
-    match = _SELF_AGE_RE.search(t) or _AGE_RE.search(t)
+    match = _SELF_AGE_RE.search(t)
+    if match is None and not re.search(r"\b" + _CHILD_WORDS + r"\b", t):  # "2 enfants de 6 et 11 ans"
+        match = _AGE_RE.search(t)
     if match is None and bare_number_ok:
         match = re.fullmatch(r"\s*(\d{1,3})\s*", t)
     if match is None:
@@ -100,7 +102,7 @@ def parse_age(text: str, bare_number_ok: bool = True) -> int | None:
 
 
 # ---------------------------------------------------------------- children
-_CHILD_WORDS = r"(?:enfants?|gosses?|gamins?|gamines?|petits?|bebes?|bb|fils|filles?|ados?|adolescents?|kids?|children|child|mome?s?|loulous?|petite?s?)"
+_CHILD_WORDS = r"(?:enfants?|jumeaux|jumelles|triples|triples|gosses?|gamins?|gamines?|petits?|bebes?|bb|fils|filles?|ados?|adolescents?|kids?|children|child|mome?s?|loulous?|petite?s?)"
 _COUNT_RE = re.compile(r"\b(\d{1,2})\s*(?:" + _CHILD_WORDS + r")\b")
 _AGE_ITEM_RE = re.compile(r"(\d{1,2}(?:[.,]5)?)\s*(mois|ans?|years?|month|months)?")
 _AGE_LIST_RE = re.compile(
@@ -112,8 +114,9 @@ _BABY_RE = re.compile(
     r"\b(?:bebe|bb|nourrisson|nouveau ne|baby)\b(?:\s*de\s*(\d{1,2})\s*(mois|ans?|semaines?))?"
 )
 _SINGLE_CHILD_AGE_RE = re.compile(
-    r"\b(?:mon|ma|1|un|une)\s+(?:fils|fille|enfant|gamin|gamine|petit|petite|ado|bebe|garcon|son|daughter|kid)\s*(?:a|de|qui a|age de|agee? de|has|is)?\s*(\d{1,2})\s*(mois|ans?|years?)\b"
+    r"\b(?:mon|ma|1|un|une)\s+(?:fils|fille|enfant|gamin|gamine|petit|petite|ado|bebe|garcon|son|daughter|kid)\s*(?:(?:il|elle|qui)\s+)?(?:a|de|qui a|age de|agee? de|has|is)?\s*(\d{1,2})\s*(mois|ans?|years?)\b"
 )
+_TWINS_RE = re.compile(r"\b(jumeaux|jumelles|twins)\b(?:\s*(?:de|ont|qui ont|ages de)\s*(\d{1,2})\s*(mois|ans?))?")
 _NO_CHILD_RE = re.compile(
     r"\b(?:pas d enfants?|sans enfants?|0 enfants?|aucun enfants?|no kids?|no children|pas de gosses?)\b"
 )
@@ -156,7 +159,12 @@ def parse_children(text: str, expecting: bool = False) -> ChildrenInfo | None:
     for match in singles:
         if not listed[0] <= match.start(1) < listed[1]:
             ages.append(_age_value(match.group(1), match.group(2)))
-    baby = _BABY_RE.search(t)
+    twins = _TWINS_RE.search(t)
+    if twins and count is None:
+        count = 2
+        if twins.group(2):
+            ages = [_age_value(twins.group(2), twins.group(3))] * 2
+    baby = None if _PREGNANT_RE.search(t) else _BABY_RE.search(t)  # "enceinte, mon premier bébé": not born yet
     if baby and not ages:
         ages.append(_age_value(baby.group(1), baby.group(2)) if baby.group(1) else 0.5)
     if count is None and ages:
@@ -170,6 +178,12 @@ def parse_children(text: str, expecting: bool = False) -> ChildrenInfo | None:
         else:
             items = _AGE_ITEM_RE.findall(t)
             if items and re.search(r"\b(ans|mois)\b", t):
+                with_unit = [(n, u) for n, u in items if u]
+                leading = items[0] if not items[0][1] else None
+                if leading and len(items) > 1 and int(float(leading[0])) == len(items) - 1:
+                    items = items[1:]  # "2, 6 ans et 9 ans": a count then the ages
+                elif with_unit and leading and len(with_unit) == len(items) - 1:
+                    items = items[1:]
                 ages = [_age_value(n, u) for n, u in items]
                 count = len(ages)
     if count is None and not ages:
@@ -185,7 +199,8 @@ def parse_pregnancy(text: str) -> bool:
 # ---------------------------------------------------------------- money
 _MONEY_RE = re.compile(r"(\d{1,3}(?:[ .]\d{3})+|\d+)(?:[.,](\d{1,2}))?\s*(k)?\s*(?:e|eur|euros?|€)?\b")
 _QF_RE = re.compile(
-    r"\b(?:qf|quotient(?: familial)?|quotien|cf)\s*(?:caf\s*)?(?:de|est de|est|a|=|:)?\s*(\d{2,4})\b"
+    r"\b(?:qf|quotient(?: familial)?|quotien)\b"
+    r"(?:\s*(?:caf|de|est|c|a|=|:|familial|mon|notre|son|environ|d|vers|autour|fait))*\s*(\d{2,4})\b"
 )
 _ZERO_INCOME_RE = re.compile(
     r"\b(?:pas de revenus?|aucun revenu|0 revenu|rien du tout|sans revenu|no income|zero revenu)\b"

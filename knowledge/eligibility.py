@@ -63,6 +63,11 @@ class SchemeResult:
         }
 
 
+def euros(value: float) -> str:
+    """1000 -> "1 000 €" (French grouping)."""
+    return f"{value:,.0f}".replace(",", "\u202f") + " €"
+
+
 def _fmt_age(value: float) -> str:
     """0.5 -> "6 mois", 1.17 -> "14 mois", 7 -> "7 ans"."""
     if value < 3 and abs(value - round(value)) > 0.01:
@@ -273,11 +278,11 @@ class EligibilityEngine:
         prefix = (
             f"Votre quotient familial ({estimate})"
             if estimate
-            else f"Votre quotient familial ({value:.0f} €)"
+            else f"Votre quotient familial ({euros(value)})"
         )
         if value <= limit:
-            return Check(True, f"{prefix} est inférieur ou égal à {limit:.0f} €.")
-        return Check(False, f"{prefix} dépasse le plafond de {limit:.0f} €.")
+            return Check(True, f"{prefix} est inférieur ou égal à {euros(limit)}.")
+        return Check(False, f"{prefix} dépasse le plafond de {euros(limit)}.")
 
     def _income(self, cond: Conditions, facts: dict[str, Any]) -> Check:
         limit = cond.monthly_income_max
@@ -287,9 +292,9 @@ class EligibilityEngine:
             return Check(None, missing=["monthly_income"])
         if income <= limit:
             return Check(
-                True, f"Vos revenus ({income:.0f} € par mois) sont sous le plafond de {limit:.0f} €."
+                True, f"Vos revenus ({euros(income)} par mois) sont sous le plafond de {euros(limit)}."
             )
-        return Check(False, f"Vos revenus ({income:.0f} € par mois) dépassent le plafond de {limit:.0f} €.")
+        return Check(False, f"Vos revenus ({euros(income)} par mois) dépassent le plafond de {euros(limit)}.")
 
     def _housing(self, cond: Conditions, facts: dict[str, Any]) -> Check:
         assert cond.housing is not None

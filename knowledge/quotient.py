@@ -37,8 +37,9 @@ def estimate_quotient(monthly_income: float, adults: int, children: int) -> Quot
         raise ValueError("monthly_income must be >= 0")
     parts = household_parts(adults, children)
     value = round(monthly_income / parts)
+    income = f"{monthly_income:,.0f}".replace(",", "\u202f")
     explanation = (
-        f"estimation : {monthly_income:.0f} € par mois ÷ {parts:g} parts ≈ {value} € "
-        "(le chiffre exact est sur votre espace caf.fr)"
+        f"estimation : {income} € par mois ÷ {parts:g} parts ≈ {value:,.0f} € ".replace(",", "\u202f")
+        + "(le chiffre exact est sur votre espace caf.fr)"
     )
     return QuotientEstimate(value=value, parts=parts, explanation=explanation)

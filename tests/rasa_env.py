@@ -29,6 +29,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -106,8 +107,9 @@ def _complete(path: Path, repo: Path) -> bool:
 
 @contextmanager
 def _locked(path: Path) -> Iterator[None]:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path.with_name(path.name + ".lock"), "w") as lock:
+    """An exclusive lock per environment path, kept outside the work tree."""
+    key = hashlib.sha256(str(path).encode()).hexdigest()[:16]
+    with open(Path(tempfile.gettempdir()) / f"aiguillage-rasa-env-{key}.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         try:
             yield

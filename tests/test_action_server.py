@@ -10,6 +10,7 @@ With CI=true a failure to build the environment fails the test; locally it is sk
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -82,10 +83,8 @@ def _stop(proc: subprocess.Popen[bytes]) -> None:
                 break
             except subprocess.TimeoutExpired:
                 continue
-    try:  # a worker left behind in the group
+    with contextlib.suppress(ProcessLookupError, PermissionError):  # a worker left in the group
         os.killpg(proc.pid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
-        pass
 
 
 @pytest.fixture(scope="module")
@@ -106,14 +105,18 @@ def action_server(rasa_env: RasaEnv, tmp_path_factory: pytest.TempPathFactory) -
         deadline = time.monotonic() + STARTUP_TIMEOUT
         while True:
             if proc.poll() is not None:
-                pytest.fail(f"le serveur d'actions s'est arrêté (code {proc.returncode}) :\n{_log_tail(log_path)}")
+                pytest.fail(
+                    f"le serveur d'actions s'est arrêté (code {proc.returncode}) :\n{_log_tail(log_path)}"
+                )
             try:
                 if httpx.get(f"{base}/health", timeout=2).status_code == 200:
                     break
             except httpx.HTTPError:
                 pass
             if time.monotonic() > deadline:
-                pytest.fail(f"pas de réponse sur {base}/health en {STARTUP_TIMEOUT:.0f} s :\n{_log_tail(log_path)}")
+                pytest.fail(
+                    f"pas de réponse sur {base}/health en {STARTUP_TIMEOUT:.0f} s :\n{_log_tail(log_path)}"
+                )
             time.sleep(0.25)
         yield base
     finally:

@@ -18,9 +18,10 @@ DOMAIN_PATH = REPO / "data" / "rasa" / "domain.yml"
 NLU_DIR = REPO / "data" / "nlu"
 FLOW_SLOTS = {
     "need", "service_type", "candidates", "focus_scheme", "declined", "asking", "questions_asked",
-    "oriented", "last_results", "location_lat", "location_lon", "danger_numbers",
+    "oriented", "last_results", "location_lat", "location_lon", "danger_numbers", "third_person",
 }  # fmt: skip
 RASA_SLOT_TYPES = {"text", "bool", "categorical", "float", "list", "any"}
+SLOT_USE = re.compile(r"""(?:get_slot|slots\.get|SlotSet)\(\s*["']([a-z_]+)["']|slots\[["']([a-z_]+)["']\]""")
 ANNOTATION = re.compile(r"\]\((?P<name>[A-Za-z_]+)[^)]*\)|\]\{[^}]*\"entity\"\s*:\s*\"(?P<json>[A-Za-z_]+)\"")
 
 
@@ -85,6 +86,15 @@ def test_slots_are_the_facts_and_the_flow(domain: dict[str, Any]) -> None:
     assert slots["housing"]["values"] == [h.value for h in Housing]
     assert slots["commune"]["type"] == "text"  # an INSEE code such as "01004" keeps its zero
     assert {n for n, s in slots.items() if s["type"] == "list"} >= {"children_ages", "candidates", "declined"}
+
+
+def test_slots_cover_what_the_actions_read_and_set(domain: dict[str, Any]) -> None:
+    used = set()
+    for path in sorted((REPO / "actions").glob("*.py")):
+        for match in SLOT_USE.finditer(path.read_text(encoding="utf-8")):
+            used.add(match.group(1) or match.group(2))
+    assert {"focus_scheme", "asking", "danger_numbers", "oriented"} <= used
+    assert used <= set(domain["slots"]), "slots lus ou écrits par actions/ absents du domaine"
 
 
 def test_actions_are_the_custom_actions(domain: dict[str, Any]) -> None:

@@ -24,6 +24,7 @@ from bot.dialogue.responses import label, say, say_all
 from bot.nlu.entities import Entity
 from bot.nlu.interpreter import Interpreter, ParseResult
 from bot.nlu.normalize import normalize
+from knowledge.answers import parse_yes_no
 from knowledge.facts import FACT_NAMES
 from knowledge.kb import KnowledgeBase
 from knowledge.textnorm import fold
@@ -32,9 +33,28 @@ PRIME_VACANCE = re.compile(r"\bprimes? (?:de |a la |d )?vacances?\b")
 #: an agent or ambassadeur describing someone else ("je reçois une usagère", "elle habite à Lens")
 THIRD_PERSON = re.compile(
     r"\b(usager|usagere|usagers|beneficiaire que|je recois une?|j accompagne|la personne|cette personne|"
-    r"mon public|une dame|un monsieur|une maman|un papa|un jeune qui|une jeune qui|elle habite|il habite|"
-    r"elle vit|il vit|elle a \d+ ans|il a \d+ ans|sa situation|ses enfants)\b"
+    r"mon public|une dame|un monsieur|un jeune qui|une jeune qui|elle habite|il habite|sa situation)\b"
 )
+INFO_CUE = re.compile(
+    r"\b(c est quoi|c quoi|c koi|c est koi|qu est ce que c est|qu est ce que|c est pour qui|pour qui|"
+    r"quelles? (?:sont les )?conditions?|ca marche comment|comment (?:ca )?marche|comment fonctionne|"
+    r"explique|expliquer|what is|how does)\b"
+)
+HELP_CUE = re.compile(
+    r"\b(tu (?:peux|sais|sers a|fais) (?:faire )?quoi|vous (?:pouvez|savez) faire quoi|tu sers a quoi|"
+    r"what can you do|comment ca marche ici|a quoi tu sers|a quoi vous servez)\b"
+)
+SELF_ROLES = [
+    (re.compile(r"\b(je suis|nous sommes|en tant qu)\s+(?:une? |l )?ambassad"), "ambassadeurs-acces-aux-droits"),
+    (re.compile(r"\b(agente?s?|conseillere?s?|je travaille en|je travaille a|je suis a)\s+(?:en |a |de )?(?:la )?(?:maison )?france services?\b"),
+     "france-services"),
+]
+WHERE_CUE = re.compile(
+    r"\b(c est ou|c ou|ou est|ou se trouve|ou trouver|ou aller|adresse|la plus proche|le plus proche|"
+    r"pres de chez moi|where is|nearest|contact|coordonnees|numero de telephone|leur mail|leur telephone)\b"
+)
+WHY_RESULT_CUE = re.compile(r"\b(pas pour moi|marche pas|j y ai pas droit|pas droit|refus|pas eligible|pourquoi non|pourquoi pas)\b")
+RESUME_AFTER = {"out_of_scope", "greet", "thanks", "ask_help"}
 STATE_VERSION = 1
 CONFIDENT = 0.5
 MAX_TEXT = 2000
@@ -206,7 +226,7 @@ class DialogueEngine:
         useful = {"scheme", "need", "service_type", "commune", *FACT_NAMES}
         has_content = any(e.entity in useful for e in parse.entities)
         return (
-            parse.intent in {"greet", "thanks", "affirm", "deny", "goodbye", "nlu_fallback", "ask_help"}
+            parse.intent in {"greet", "thanks", "affirm", "deny", "goodbye", "nlu_fallback"}
             and not has_content
         )
 
@@ -260,6 +280,13 @@ class DialogueEngine:
                 if changed:  # other facts given instead: keep them, the chooser asks again if needed
                     slots["asking"] = None
                     self._continue(turn)
+                    if slots.get("asking") == asking:  # the same question again: give up after twice
+                        st["ask_attempts"] = st.get("ask_attempts", 0) + 1
+                        if st["ask_attempts"] >= 2:
+                            turn.replies.pop()
+                            slots.setdefault("declined", []).append(asking)
+                            slots["asking"], st["ask_attempts"] = None, 0
+                            self._continue(turn)
                 else:
                     self._reask(turn, asking)
                 return
@@ -267,6 +294,10 @@ class DialogueEngine:
         if st.get("pending") and self._handle_pending(turn, intent, parse, changed):
             return
         self._dispatch(turn, intent, parse, changed)
+        if asking and slots.get("asking") == asking and intent in RESUME_AFTER:
+            question = catalogue().get(asking)  # back to the point: the question still open
+            turn.utter(question_text(question, slots.get("third_person")), _buttons(question_buttons(question)),
+                       {"request_location": True} if asking == "commune" else {"question": asking})
 
     def _answer_question(
         self, turn: _TurnContext, asking: str, text: str, parse: ParseResult, changed: dict[str, Any]
@@ -356,11 +387,12 @@ class DialogueEngine:
                 return True
             return False
         if pending == "confirm_check":
-            if intent == "affirm":
+            first_word = parse_yes_no(parse.text.split()[0]) if parse.text.split() else None
+            if intent in ("affirm", "check_eligibility") or first_word is True or (changed and intent not in ("deny", "ask_scheme_info")):
                 st["pending"] = None
-                self._start_check(turn, [slots["focus_scheme"]])
+                self._start_check(turn, [slots["focus_scheme"]], introduce=False)
                 return True
-            if intent == "deny":
+            if intent == "deny" or first_word is False:
                 st["pending"] = None
                 turn.utter(say("anything_else"), self.need_buttons())
                 return True
@@ -385,13 +417,40 @@ class DialogueEngine:
 
     def _dispatch(self, turn: _TurnContext, intent: str, parse: ParseResult, changed: dict[str, Any]) -> None:
         slots, st = turn.slots, turn.state
-        schemes = [s for s in parse.values("scheme") if s in self.kb.schemes]
+        named = [e for e in parse.entities if e.entity == "scheme" and e.value in self.kb.schemes]
+        schemes = [e.value for e in named if e.extractor != "phrase"]  # need phrases do not name a scheme
+        if not schemes and intent == "ask_scheme_info":
+            schemes = [e.value for e in named][:1]
         needs = sorted(parse.values("need"), key=lambda n: n in GENERIC_NEEDS)
         service_types = parse.values("service_type")
         if parse.text.startswith("/"):
             schemes = [s for s in [parse.first("scheme")] if s in self.kb.schemes]
             needs = [parse.first("need")] if parse.first("need") else []
 
+        folded = fold(parse.text)
+        for role, scheme_id in SELF_ROLES:
+            if role.search(folded):  # "je suis ambassadeur", "agente France Services": who speaks
+                schemes = [s for s in schemes if s != scheme_id]
+                if scheme_id == "france-services":
+                    service_types = [t for t in service_types if t != "france-service"]
+                    needs = [n for n in needs if n != "demarches"]
+        if True in parse.values("owns_vacant_dwelling") and "logement_vacant" not in needs:
+            needs.insert(0, "logement_vacant")  # an empty dwelling of one's own says what the need is
+        if schemes and INFO_CUE.search(folded) and intent not in ("emergency", "ask_human"):
+            intent = "ask_scheme_info"  # "le PCB c'est pour qui ?" asks about the scheme, wherever it is
+        elif intent == "ask_scheme_info" and schemes and slots.get("third_person"):
+            intent = "check_eligibility"  # an agent naming a scheme for someone: check it for them
+        if HELP_CUE.search(folded) and not schemes and not needs:
+            intent = "ask_help"
+        elif WHERE_CUE.search(folded) and (schemes or service_types) and intent not in ("emergency", "ask_human"):
+            intent = "find_service_nearby"  # "le CCAS c'est où ?", "le contact de la crèche AVIP"
+        kind = needs_catalogue().get(service_types[0], {}) if service_types else {}
+        if kind.get("need") and intent in ("find_service_nearby", "express_need", "nlu_fallback") and not (
+            schemes and WHERE_CUE.search(folded)
+        ):
+            needs.insert(0, kind["need"])  # "une crèche", "une épicerie solidaire": a need, with its places
+            service_types = []
+            intent = "express_need"
         if "rsa" in schemes and "beneficiaire_rsa" in parse.values("situation") and intent != "ask_scheme_info":
             schemes.remove("rsa")  # "je suis au RSA" describes the person, it is not a question about the RSA
         if self._is_prime_ambiguous(schemes, parse.text) and intent not in (
@@ -428,14 +487,14 @@ class DialogueEngine:
             key = "abuse" if self.danger.is_abusive(parse.text) else "out_of_scope"
             turn.utter(say(key), self.need_buttons())
         elif intent == "ask_why":
-            self._why(turn)
+            self._why(turn, parse.text)
         elif intent == "choose_scheme" and schemes:
             self._start_check(turn, schemes[:1])
         elif intent == "ask_scheme_info" or (intent == "nlu_fallback" and schemes and not needs):
             self._scheme_info(turn, schemes, needs, parse)
         elif intent == "check_eligibility":
             if schemes:
-                self._start_check(turn, schemes)
+                self._start_check(turn, schemes, need=needs[0] if needs else None)
             elif needs:
                 self._start_need(turn, needs[0])
             elif parse.first("all") or self._knows_person(slots):
@@ -454,12 +513,16 @@ class DialogueEngine:
                 "give_housing",
             )
         ):
-            if needs:
+            if schemes:  # a scheme named in a need ("une crèche AVIP pour ma fille") is the one to check
+                self._start_check(turn, schemes, need=needs[0] if needs else None)
+            elif needs:
                 self._start_need(turn, needs[0])
-            elif schemes:
-                self._start_check(turn, schemes)
             else:
                 turn.utter(say("fallback"), self.need_buttons())
+        elif intent == "find_service_nearby" and not (schemes or needs or service_types) and slots.get("asking"):
+            turn.utter(say("out_of_scope"))  # "un kebab ouvert vers Amiens ?" in the middle of a question
+            question = catalogue().get(slots["asking"])
+            turn.utter(question_text(question, slots.get("third_person")), _buttons(question_buttons(question)))
         elif intent == "find_service_nearby" or service_types:
             slots["service_type"] = (
                 service_types[0] if service_types else (None if needs else "france-service")
@@ -505,9 +568,11 @@ class DialogueEngine:
     def _is_prime_ambiguous(self, schemes: list[str], text: str) -> bool:
         """"prime vacance" names both the ANAH vacancy bonus and holiday aids: ask which, unless
         the rest of the message already says (an empty dwelling, or going on holiday)."""
-        if "prime-sortie-vacance" not in schemes or not HOLIDAY_SCHEMES.intersection(schemes):
+        normalized = normalize(text)
+        named_both = "prime-sortie-vacance" in schemes and HOLIDAY_SCHEMES.intersection(schemes)
+        if not named_both and not PRIME_VACANCE.search(normalized):
             return False
-        rest = PRIME_VACANCE.sub(" ", normalize(text))
+        rest = PRIME_VACANCE.sub(" ", normalized)
         needs = {e.value for e in self.interpreter.extractor.need_entities(rest)}
         return "logement_vacant" not in needs and "vacances" not in needs
 
@@ -518,11 +583,16 @@ class DialogueEngine:
         for name in FLOW_SLOTS:
             slots.pop(name, None)
 
-    def _start_check(self, turn: _TurnContext, scheme_ids: list[str]) -> None:
+    def _start_check(self, turn: _TurnContext, scheme_ids: list[str], need: str | None = None,
+                     introduce: bool = True) -> None:
+        """Check named schemes; a single one is first introduced in one line."""
         slots = turn.slots
-        need = slots.get("need") if len(scheme_ids) > 1 else None
+        need = need or (slots.get("need") if len(scheme_ids) > 1 else None)
         self._reset_flow(slots)
         slots["need"] = need
+        if introduce and len(scheme_ids) == 1 and scheme_ids[0] in self.kb.schemes:
+            scheme = self.kb.schemes[scheme_ids[0]]
+            turn.utter(say("scheme_intro", name=scheme.name, summary=scheme.summary))
         slots["candidates"] = list(dict.fromkeys(scheme_ids))
         slots["focus_scheme"] = scheme_ids[0] if len(scheme_ids) <= 2 else None
         slots["questions_asked"] = 0
@@ -550,7 +620,7 @@ class DialogueEngine:
         """A parent asking for a teenager ("ma fille a 17 ans voudrait partir"): the age-bound youth
         schemes are about the child, so the child's age is the one to check."""
         slots = turn.slots
-        ages = [a for a in slots.get("children_ages") or [] if 11 <= a <= 25]
+        ages = [a for a in slots.get("children_ages") or [] if 15 <= a <= 25]
         if need in YOUTH_NEEDS and slots.get("age") is None and len(ages) == 1:
             slots["age"] = int(ages[0])
             slots["age_is_child"] = True
@@ -563,12 +633,19 @@ class DialogueEngine:
             st["pending"] = None
             turn.run("action_human_handoff" if pending == "human" else "action_nearby_services")
             return
+        if st.get("pending") in ("services", "human"):
+            self._ask_commune(turn, st["pending"])
+            return
         if not slots.get("candidates"):
             if slots.get("commune") and not slots.get("oriented"):
                 turn.utter(say("ask_need", variant=0), self.need_buttons(with_all=True))
             return
-        if self._all_refused(slots):  # say it now; the commune only matters for an alternative
+        if self._all_refused(slots):  # say it now, then offer places nearby if the commune is unknown
             turn.run("action_orientation")
+            if not slots.get("commune") and "commune" not in slots.get("declined", []):
+                question = catalogue().get("commune")
+                slots["asking"] = "commune"
+                turn.utter(say("refused_then_place"), _buttons(question_buttons(question)), {"request_location": True})
             return
         turn.run("action_ask_question")
         if not slots.get("asking"):
@@ -607,9 +684,12 @@ class DialogueEngine:
         turn.run("action_scheme_info")
         st["pending"] = "confirm_check"
 
-    def _why(self, turn: _TurnContext) -> None:
+    def _why(self, turn: _TurnContext, text: str = "") -> None:
         slots = turn.slots
-        if slots.get("asking"):
+        about_results = bool(slots.get("last_results")) and (
+            WHY_RESULT_CUE.search(fold(text)) or slots.get("asking") == "commune"
+        )
+        if slots.get("asking") and not about_results:
             question = catalogue().get(slots["asking"])
             turn.utter(say("why_question", why=question.why))
             turn.utter(question.text, _buttons(question_buttons(question)))
@@ -624,7 +704,7 @@ class DialogueEngine:
             return
         for result in chosen[:2]:
             scheme = self.kb.schemes[result["scheme"]]
-            reasons = " ".join(result["reasons"][:2]) or "il me manque des informations pour le dire."
+            reasons = " ".join(result["reasons"][:4]) or "il me manque des informations pour le dire."
             if result["missing_facts"]:
                 reasons += " Il me manque : " + ", ".join(result["missing_facts"]) + "."
             turn.utter(say("why_results", name=scheme.name, reasons=reasons))

@@ -18,7 +18,7 @@ import yaml
 from rapidfuzz import fuzz, process
 
 from bot.nlu.normalize import normalize
-from knowledge.answers import parse_children, parse_money, parse_pregnancy, parse_quotient
+from knowledge.answers import parse_children, parse_money, parse_pregnancy, parse_quotient, words_to_digits
 from knowledge.content import CONTENT_DIR
 from knowledge.facts import HOUSING_WORDS, SITUATION_WORDS
 from knowledge.textnorm import fold
@@ -55,11 +55,18 @@ _CHILD_CONTEXT = re.compile(
 )
 _SELF_AGE_PATTERNS = [
     re.compile(
-        r"\b(?:j ai|jai|g|i m|i am|im|moi|age de|agee? de|j vais avoir|je vais avoir|jaurai|j aurai)\s+(\d{2})\s*(?:ans|an|years?|yo|piges)\b"
+        r"\b(?:j ai|jai|g|i m|i am|im|moi|age de|agee? de|j vais avoir|je vais avoir|jaurai|j aurai|on a|nous avons|we are)\s+(\d{2})\s*(?:ans|an|years?|yo|piges)\b"
     ),
     re.compile(r"^\s*(\d{2})\s*(?:ans|an|years? old|yo)\b"),
     re.compile(r"\b(?:j ai|jai|i m|i am)\s+(\d{2})\s*$"),
 ]
+#: an amount counts as the household's income only next to an income word ("je touche 900",
+#: "on gagne 1 500 e par mois", "salaire de 1200"), never a bill or a debt ("facture de 900 euros")
+_INCOME = re.compile(
+    r"\b(?:gagne|gagnons|gagnent|touche|touchons|touchent|percois|percoit|revenus?|salaires?|ressources|"
+    r"pension|allocations?|smic|on vit avec|je vis avec|vivons avec|i earn|income)"
+    r"(?: \w+){0,4}? (\d{1,3}(?: \d{3})+|\d{2,5})(?: ?(?:e|eur|euros?|k))?\b"
+)
 _MONEY_CUE = re.compile(
     r"\b(gagne|gagnons|touche|touchons|percois|revenu|revenus|salaire|smic|par mois|mensuel|euros?|eur|e|k)\b|€"
 )
@@ -181,6 +188,11 @@ class Entity:
         return {k: v for k, v in asdict(self).items() if v is not None}
 
 
+#: words of scheme ids too common to make an alias a proper name of the scheme
+_ID_STOPWORDS = {"aide", "aides", "des", "les", "pour", "sur", "acces", "droits", "point", "fonds", "jeunes",
+                 "familles", "vacances", "emploi", "logement", "sante", "accompagnement", "lieu", "accueil"}
+
+
 def fold_same_length(text: str) -> str:
     """Lower-case, accent-free, non-alphanumerics as spaces — same length as `text` (for spans)."""
     out = []
@@ -234,6 +246,25 @@ class EntityExtractor:
         return index
 
     @cached_property
+    def _proper_aliases(self) -> set[tuple[str, str]]:
+        """Aliases that NAME a scheme (an acronym, or words of its id: "PCB", "conseil budget"), as
+        opposed to phrases that describe a need ("j'ai des dettes", "aide alimentaire"): a need
+        phrase alone does not mean the person asked about that scheme."""
+        proper: set[tuple[str, str]] = set()
+        for scheme in self.kb.schemes.values():
+            id_words = [w for w in scheme.id.split("-") if len(w) >= 3 and w not in _ID_STOPWORDS]
+            for alias in [scheme.name, *scheme.aliases]:
+                key = fold(alias)
+                is_acronym = alias.replace("'", "").replace("-", "").isupper() and len(alias) <= 6
+                shares_id_word = any(
+                    len(min(w, i, key=len)) >= 3 and (w.startswith(i) or i.startswith(w))
+                    for w in key.split() for i in id_words
+                )
+                if alias == scheme.name or is_acronym or shares_id_word:
+                    proper.add((key, scheme.id))
+        return proper
+
+    @cached_property
     def _fuzzy_aliases(self) -> list[str]:
         return [a for a in self._scheme_aliases if len(a) >= 7]
 
@@ -259,15 +290,17 @@ class EntityExtractor:
                 if f" {alias} " in f" {haystack} ":
                     start = same.find(alias)
                     for sid in ids:
-                        found.setdefault(
+                        kind = "alias" if (alias, sid) in self._proper_aliases else "phrase"
+                        previous = found.get(sid)
+                        if previous is not None and previous.extractor == "alias":
+                            continue
+                        found[sid] = Entity(
+                            "scheme",
                             sid,
-                            Entity(
-                                "scheme",
-                                sid,
-                                start if start >= 0 else None,
-                                start + len(alias) if start >= 0 else None,
-                                text[start : start + len(alias)] if start >= 0 else alias,
-                            ),
+                            start if start >= 0 else None,
+                            start + len(alias) if start >= 0 else None,
+                            text[start : start + len(alias)] if start >= 0 else alias,
+                            extractor=kind,
                         )
         if not found:  # typos: compare word windows against the longer aliases
             words = normalized.split()
@@ -278,12 +311,14 @@ class EntityExtractor:
                 match = process.extractOne(window, self._fuzzy_aliases, scorer=fuzz.ratio, score_cutoff=88)
                 if match:
                     for sid in self._scheme_aliases[match[0]]:
-                        found.setdefault(sid, Entity("scheme", sid, text=window, extractor="fuzzy"))
+                        if (match[0], sid) in self._proper_aliases:
+                            found.setdefault(sid, Entity("scheme", sid, text=window, extractor="fuzzy"))
         return list(found.values())
 
     def places(self, text: str) -> list[Entity]:
         out = []
         for commune, matched in self.gazetteer.find_in_text(text)[:1]:
+            commune = self._with_departement(text, commune, matched)
             start = fold_same_length(text).find(fold(matched)) if matched else -1
             out.append(
                 Entity(
@@ -295,6 +330,20 @@ class EntityExtractor:
                 )
             )
         return out
+
+    def _with_departement(self, text: str, commune: Any, matched: str) -> Any:
+        """"Montreuil 93", "Saint-Denis (974)": the département that follows a name picks the homonym."""
+        if not matched:
+            return commune
+        folded = fold_same_length(text)
+        at = folded.find(fold(matched))
+        if at < 0:
+            return commune
+        after = re.match(r"\s*\(?\s*(\d{2,3}|2a|2b)\b", folded[at + len(fold(matched)):])
+        if after and after.group(1).upper() != commune.departement:
+            better = self.gazetteer.resolve(matched, departement=after.group(1).upper())
+            return better or commune
+        return commune
 
     def self_age(self, folded: str) -> int | None:
         for pattern in _SELF_AGE_PATTERNS:
@@ -311,7 +360,7 @@ class EntityExtractor:
 
     def person_facts(self, text: str, folded: str, normalized: str) -> list[Entity]:
         out: list[Entity] = []
-        age = self.self_age(normalized) or self.self_age(folded)
+        age = self.self_age(words_to_digits(normalized)) or self.self_age(folded)
         if age is not None:
             out.append(Entity("age", age))
         children = parse_children(text)
@@ -323,11 +372,9 @@ class EntityExtractor:
         quotient = parse_quotient(text)
         if quotient is not None:
             out.append(Entity("quotient_familial", quotient))
-        elif _MONEY_CUE.search(folded) and not re.search(r"\b\d{5}\b", folded):
-            stripped = re.sub(
-                r"\b\d{1,2}\s*(ans|an|mois|enfants?|gosses?|fils|filles?|bebes?|years?)\b", " ", folded
-            )
-            amount = parse_money(stripped) if re.search(r"\d", stripped) else None
+        else:
+            income = _INCOME.search(normalized)
+            amount = parse_money(income.group(1)) if income else None
             if amount is not None and amount >= 50:
                 out.append(Entity("monthly_income", amount))
         situation = self._match_words(normalized, SITUATION_WORDS, AMBIGUOUS_SITUATION)
