@@ -187,16 +187,18 @@ def contact_text(service: ServiceRecord) -> str:
     return say("service_no_contact", door=service.no_contact_door or "la mairie ou le CCAS de votre commune")
 
 
-def service_line(near: NearbyService) -> str:
+def service_line(near: NearbyService, departement: str | None = None) -> str:
     service = near.service
     distance = f", à environ {max(1, round(near.distance_km))} km" if near.distance_km is not None else ""
-    where = service.commune or zone_label(service.zone_eligibilite)
+    where = service.commune or zone_label(service.zone_eligibilite, departement)
     return say("service_line", nom=service.nom, where=where, distance=distance, contact=contact_text(service))
 
 
-def zone_label(codes: list[str]) -> str:
-    """"59, 62" -> "Nord, Pas-de-Calais" for a service without a precise place."""
+def zone_label(codes: list[str], departement: str | None = None) -> str:
+    """"59, 62" -> "Nord, Pas-de-Calais" for a service without a precise place (the person's first)."""
     gazetteer = get_kb().gazetteer
+    if departement in codes:
+        codes = [departement, *[c for c in codes if c != departement]]
     names = [gazetteer.departement_name(c) or gazetteer.region_name(c) or "" for c in codes[:3]]
     return ", ".join(n for n in names if n) or "votre secteur"
 

@@ -103,7 +103,7 @@ class ActionOrientation(Action):
             dispatcher.utter_message(text="\n".join(steps))
         scheme_ids = [r.scheme_id for r in shown]  # never the places of a scheme the person is refused
         pick = pick_services(slots, scheme_ids, slots.get("need"), slots.get("service_type"))
-        service_texts = [service_line(n) for n in pick.nearby]
+        service_texts = [service_line(n, commune.departement if commune else None) for n in pick.nearby]
         if outside_region(commune) or not pick.nearby or pick.far:
             if pick.nearby and not outside_region(commune):
                 dispatcher.utter_message(text=say("services_intro_far"))

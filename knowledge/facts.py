@@ -73,8 +73,9 @@ SITUATION_WORDS: dict[str, list[str]] = {
 HOUSING_WORDS: dict[str, list[str]] = {
     "locataire": ["locataire", "je loue", "en location", "hlm", "logement social", "loyer", "bailleur social",
                   "tenant", "renting", "je paie un loyer"],
-    "proprietaire": ["proprietaire", "proprio", "owner", "ma maison", "j ai achete", "accedant",
-                     "accession", "on a achete"],
+    "proprietaire": ["proprietaire", "proprio", "je suis proprietaire", "je suis proprio", "on est proprietaires",
+                     "nous sommes proprietaires", "proprietaire occupant", "owner", "ma maison", "j ai achete",
+                     "accedant", "accession", "on a achete"],
     "heberge": ["heberge", "hebergee", "chez mes parents", "chez ma mere", "chez mon pere", "chez un ami",
                 "chez une amie", "chez ma soeur", "chez mon frere", "chez de la famille", "chez des amis",
                 "hebergement", "foyer", "fjt", "living with"],

@@ -358,6 +358,8 @@ class DialogueEngine:
 
     def _ack_correction(self, turn: _TurnContext, changed: dict[str, Any]) -> None:
         what = []
+        if all(old is None for old, _new in changed.values()):
+            return  # new facts, not corrections: the flow goes on without comment
         for name, (_old, new) in changed.items():
             if name == "commune":
                 commune = self.kb.gazetteer.get(new)

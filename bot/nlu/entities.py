@@ -48,7 +48,8 @@ AMBIGUOUS_SITUATION = {
     "lycee",
     "college",
 }
-AMBIGUOUS_HOUSING = {"foyer", "ma maison", "loyer", "115", "hebergement", "on a achete", "tenant"}
+AMBIGUOUS_HOUSING = {"proprietaire", "proprio",  # in free text usually the landlord ("le proprio")
+                     "foyer", "ma maison", "loyer", "115", "hebergement", "on a achete", "tenant"}
 
 _CHILD_CONTEXT = re.compile(
     r"(fils|fille|enfant|enfants|bebe|bb|gamin|gamine|petit|petite|ado|ados|gosse|gosses|loulou|son|daughter|kid|kids|child|children|et|,)\s*$"
@@ -75,6 +76,10 @@ _SINGLE_PARENT = re.compile(
 )
 _COUPLE = re.compile(
     r"\b(en couple|mon mari|ma femme|mon conjoint|ma conjointe|mon compagnon|ma compagne|mon copain|ma copine|on est mari|nous sommes mari|pacse|pacsee|my husband|my wife)\b"
+)
+_PARTNER_GONE = re.compile(
+    r"\b(mon mari|ma femme|mon conjoint|ma conjointe|mon compagnon|ma compagne|mon copain|ma copine)"
+    r" (est parti|est partie|m a quitte|m a quittee|est decede|est decedee|est mort|est morte|nous a quitte)"
 )
 _LIVES_ALONE = re.compile(
     r"\b(je vis seule?|j habite seule?|celibataire sans enfant|je suis seule? sans enfant|i live alone)\b"
@@ -382,6 +387,8 @@ class EntityExtractor:
             out.append(Entity("situation", situation))
         if _SINGLE_PARENT.search(normalized) or _SINGLE_PARENT.search(folded):
             out.append(Entity("single_parent", True))
+            out.append(Entity("household_adults", 1))
+        elif _PARTNER_GONE.search(folded):
             out.append(Entity("household_adults", 1))
         elif _COUPLE.search(folded):
             out.append(Entity("household_adults", 2))
