@@ -57,14 +57,23 @@ def make_engine(url: str | None = None) -> Engine:
     return create_engine(url, pool_pre_ping=True)
 
 
+MIGRATION_LOCK_ID = 0x41494755  # "AIGU": PostgreSQL advisory lock shared by all processes
+
+
 def upgrade(engine: Engine) -> None:
-    """Bring the schema to the latest Alembic revision."""
+    """Bring the schema to the latest Alembic revision.
+
+    Several processes may start at once (workers behind a proxy): on PostgreSQL a
+    transaction-level advisory lock makes them migrate one after the other; SQLite
+    serialises writers itself (busy timeout)."""
     from alembic import command
     from alembic.config import Config
 
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
     with engine.begin() as connection:
+        if connection.dialect.name == "postgresql":
+            connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({MIGRATION_LOCK_ID})")
         config.attributes["connection"] = connection
         command.upgrade(config, "head")
 

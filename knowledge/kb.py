@@ -13,10 +13,10 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Engine, delete, or_, select
+from sqlalchemy import Engine, delete, or_, select, text
 
 from knowledge.content import Content, default_content
-from knowledge.db import make_engine, session_scope, upgrade
+from knowledge.db import MIGRATION_LOCK_ID, make_engine, session_scope, upgrade
 from knowledge.gazetteer import Gazetteer
 from knowledge.models import MetaRow, SchemeRow, ServiceRow, StructureRow
 from knowledge.places import resolve_service_commune
@@ -130,6 +130,8 @@ def sync_content(
     gazetteer = gazetteer or Gazetteer.load()
     digest = content_hash(content)
     with session_scope(engine) as session:
+        if engine.dialect.name == "postgresql":  # one process syncs, the others then find it done
+            session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_ID + 1})
         current = session.get(MetaRow, CONTENT_HASH_KEY)
         if current is not None and current.value == digest and not force:
             return False

@@ -246,7 +246,7 @@ class DialogueEngine:
             "commune" in changed
             and parse.intent != "give_location"
             and "location_lat" in slots
-            and not parse.text == ""
+            and parse.text != ""
         ):
             slots.pop("location_lat", None)
             slots.pop("location_lon", None)

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
+
 from alembic import context
 
 import knowledge.models  # noqa: F401  (registers tables)
 from knowledge.db import Base, make_engine
 
-try:  # conversation store tables, if the channels package defines them
+with contextlib.suppress(ImportError):  # conversation store tables, if the channels package defines them
     import bot.channels.store_models  # noqa: F401
-except ImportError:
-    pass
 
 target_metadata = Base.metadata
 config = context.config
