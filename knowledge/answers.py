@@ -106,9 +106,12 @@ _CHILD_WORDS = r"(?:enfants?|jumeaux|jumelles|triples|triples|gosses?|gamins?|ga
 _COUNT_RE = re.compile(r"\b(\d{1,2})\s*(?:" + _CHILD_WORDS + r")\b")
 _AGE_ITEM_RE = re.compile(r"(\d{1,2}(?:[.,]5)?)\s*(mois|ans?|years?|month|months)?")
 _AGE_LIST_RE = re.compile(
-    r"\b(?:de|ages? de|agee?s? de|qui ont|ont|of|aged|:)\s*((?:\d{1,2}(?:[.,]5)?\s*(?:mois|ans?|years?|months?)?\s*(?:,|et|and|&|\s)\s*)*\d{1,2}(?:[.,]5)?\s*(?:mois|ans?|years?|months?)?)"
+    r"(?:\b(?:de|ages? de|agee?s? de|qui ont|ont|of|aged)|:|\()\s*((?:\d{1,2}(?:[.,]5)?\s*(?:mois|ans?|years?|months?)?\s*(?:,|et|and|&|\s)\s*)*\d{1,2}(?:[.,]5)?\s*(?:mois|ans?|years?|months?)?)"
     # the last number is an age, not the start of another child ("de 14 mois et 1 fille de 6 ans")
     r"(?!\s*" + _CHILD_WORDS + r"\b)"
+)
+_BARE_AGE_LIST_RE = re.compile(
+    r"\s*((?:\d{1,2}\s*(?:mois|ans?|years?|months?)\s*(?:,|et|and|&|\s)\s*)*\d{1,2}\s*(?:mois|ans?|years?|months?))\b"
 )
 _BABY_RE = re.compile(
     r"\b(?:bebe|bb|nourrisson|nouveau ne|baby)\b(?:\s*de\s*(\d{1,2})\s*(mois|ans?|semaines?))?"
@@ -152,7 +155,11 @@ def parse_children(text: str, expecting: bool = False) -> ChildrenInfo | None:
     if count_match and not (count_match.group(1) == "1" and singles):
         count = int(count_match.group(1))
         tail = t[count_match.end() :]
-        list_match = _AGE_LIST_RE.match(tail, len(tail) - len(tail.lstrip())) or _AGE_LIST_RE.search(tail[:60])
+        list_match = (
+            _AGE_LIST_RE.match(tail, len(tail) - len(tail.lstrip()))
+            or _BARE_AGE_LIST_RE.match(tail)  # "2 enfants (18 mois et 7 ans)", brackets folded away
+            or _AGE_LIST_RE.search(tail[:60])
+        )
         if list_match:
             ages = [_age_value(n, u) for n, u in _AGE_ITEM_RE.findall(list_match.group(1))]
             listed = (count_match.end() + list_match.start(1), count_match.end() + list_match.end(1))

@@ -682,6 +682,9 @@ class DialogueEngine:
         if not schemes:
             turn.utter(say("scheme_not_found"), self.need_buttons())
             return
+        for other in schemes[1:2]:  # "la différence entre le CCAS et France Services": both, briefly
+            scheme = self.kb.schemes[other]
+            turn.utter(say("scheme_intro", name=scheme.name, summary=scheme.summary))
         slots["focus_scheme"] = schemes[0]
         turn.run("action_scheme_info")
         st["pending"] = "confirm_check"
