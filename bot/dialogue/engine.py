@@ -189,7 +189,8 @@ class DialogueEngine:
 
     # ------------------------------------------------------------------ steps
     def _location_parse(self, st: dict[str, Any], incoming: Incoming) -> ParseResult:
-        lat, lon = round(float(incoming.latitude or 0), 3), round(float(incoming.longitude or 0), 3)
+        # ~1 km precision is enough for "the nearest place" and keeps less about where someone is
+        lat, lon = round(float(incoming.latitude or 0), 2), round(float(incoming.longitude or 0), 2)
         commune = self.kb.gazetteer.nearest(lat, lon)
         st["slots"]["location_lat"], st["slots"]["location_lon"] = lat, lon
         entities = (
