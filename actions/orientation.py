@@ -34,7 +34,7 @@ FACT_LABELS = {
 def result_line(result: SchemeResult) -> str:
     scheme = get_kb().schemes[result.scheme_id]
     if result.status is Status.eligible:
-        reason = result.reasons[0] if result.reasons else ""
+        reason = " ".join(result.reasons[:2])
         return say("orientation_eligible", name=scheme.name, reason=reason).strip()
     if result.status is Status.to_check:
         missing = ", ".join(FACT_LABELS.get(m, m) for m in result.missing[:2])

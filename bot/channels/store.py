@@ -67,6 +67,15 @@ class StoredConversation:
     version: int
 
 
+@dataclass(frozen=True)
+class TurnResult:
+    """What one turn produced: the replies to send, whether the conversation was erased, the counter."""
+
+    replies: list[Reply]
+    erased: bool = False
+    message_count: int = 0
+
+
 class _Conflict(Exception):
     """The row changed under us (version mismatch or concurrent insert): replay the turn."""
 
@@ -133,15 +142,29 @@ class ConversationStore:
         self, channel: str, external_id: str, incoming: Incoming, *, create: bool = True
     ) -> list[Reply]:
         """Run one turn and save the new state; `create=False` raises `ConversationNotFound`."""
-        key = self.pseudonym(channel, external_id)
-        with self._locked(key):
-            return self._turn(key, channel, incoming, create=create, new=False)
+        return self.turn(channel, external_id, incoming, create=create).replies
 
     def start(self, channel: str, external_id: str, incoming: Incoming | None = None) -> list[Reply]:
         """Create a conversation (fresh `engine.new_state()`), optionally with its first message."""
+        return self.turn(channel, external_id, incoming, new=True).replies
+
+    def turn(
+        self,
+        channel: str,
+        external_id: str,
+        incoming: Incoming | None,
+        *,
+        create: bool = True,
+        new: bool = False,
+    ) -> TurnResult:
+        """`process` / `start` with the details: erased (the person asked to), message count.
+
+        `new=True` creates the conversation (`ConversationExists` if it is there already);
+        `create=False` raises `ConversationNotFound` for an unknown one.
+        """
         key = self.pseudonym(channel, external_id)
         with self._locked(key):
-            return self._turn(key, channel, incoming, create=True, new=True)
+            return self._turn(key, channel, incoming, create=create or new, new=new)
 
     def load(self, channel: str, external_id: str) -> StoredConversation | None:
         key = self.pseudonym(channel, external_id)
@@ -170,7 +193,7 @@ class ConversationStore:
     # ----------------------------------------------------------------- one turn
     def _turn(
         self, key: str, channel: str, incoming: Incoming | None, *, create: bool, new: bool
-    ) -> list[Reply]:
+    ) -> TurnResult:
         for _attempt in range(MAX_ATTEMPTS):
             try:
                 with self._transaction() as conn:
@@ -185,7 +208,7 @@ class ConversationStore:
 
     def _turn_in(
         self, conn: Connection, key: str, channel: str, incoming: Incoming | None, *, create: bool, new: bool
-    ) -> list[Reply]:
+    ) -> TurnResult:
         row = conn.execute(select(TABLE).where(TABLE.c.id == key).with_for_update()).first()
         if row is None and not create:
             raise ConversationNotFound(key[:12])
@@ -199,7 +222,7 @@ class ConversationStore:
             if turn.erase:
                 if row is not None:
                     conn.execute(delete(TABLE).where(TABLE.c.id == key))
-                return list(turn.replies)
+                return TurnResult(list(turn.replies), erased=True)
             state, replies, count = turn.state, list(turn.replies), count + 1
         now = self.clock()
         if row is None:
@@ -225,7 +248,7 @@ class ConversationStore:
             )
             if result.rowcount != 1:
                 raise _Conflict
-        return replies
+        return TurnResult(replies, message_count=count)
 
     @contextmanager
     def _transaction(self) -> Iterator[Connection]:
