@@ -52,6 +52,7 @@ from bot.channels.store import (
     ConversationNotFound,
     ConversationStore,
     StoreBusy,
+    TurnResult,
     retention_days,
 )
 from bot.dialogue.api import Engine, Incoming, Reply
@@ -149,6 +150,11 @@ class ReplyOut(BaseModel):
 class ConversationOut(BaseModel):
     conversation_id: str
     replies: list[ReplyOut]
+    erased: bool = Field(
+        False,
+        description="true when the message asked to erase the data (« effacer mes données », /oubli): "
+        "the conversation no longer exists, the next message must create a new one",
+    )
 
 
 class SummaryOut(BaseModel):
@@ -219,6 +225,14 @@ def to_incoming(text: str | None, location: LocationIn | None, channel: str) -> 
 
 def replies_json(replies: list[Reply]) -> list[dict[str, Any]]:
     return [reply.to_json() for reply in replies]
+
+
+def conversation_json(conversation_id: str, result: TurnResult) -> dict[str, Any]:
+    return {
+        "conversation_id": conversation_id,
+        "replies": replies_json(result.replies),
+        "erased": result.erased,
+    }
 
 
 # ---------------------------------------------------------------------------------------- rate limits
@@ -569,6 +583,8 @@ def _install_error_handlers(app: FastAPI) -> None:
         errors = list(exc.errors())
         if any(e.get("type") == "json_invalid" for e in errors):
             return _error(400, "Le corps de la requête n'est pas un JSON valide.")
+        if any(e.get("type") == "string_too_long" for e in errors):
+            return _error(413, f"Message trop long : {MAX_TEXT_CHARS} caractères au plus.")
         messages = list(dict.fromkeys(_french(e) for e in errors))
         fields = [{"loc": list(e.get("loc", ())), "type": e.get("type")} for e in errors]
         return JSONResponse({"detail": " ; ".join(messages), "errors": fields}, status_code=422)
@@ -640,10 +656,13 @@ def _install_routes(
                 raise ApiError(422, "envoyez soit un texte, soit une position, pas les deux")
             incoming = to_incoming(body.text, body.location, WEB_CHANNEL)
             trace(incoming)
-        replies = await call(
-            request, WEB_CHANNEL, conversation_id, lambda: store.start(WEB_CHANNEL, conversation_id, incoming)
+        result = await call(
+            request,
+            WEB_CHANNEL,
+            conversation_id,
+            lambda: store.turn(WEB_CHANNEL, conversation_id, incoming, new=True),
         )
-        return JSONResponse({"conversation_id": conversation_id, "replies": replies_json(replies)}, 201)
+        return JSONResponse(conversation_json(conversation_id, result), 201)
 
     @app.post(
         "/api/v1/conversations/{conversation_id}/messages",
@@ -657,13 +676,13 @@ def _install_routes(
     ) -> JSONResponse:
         incoming = to_incoming(body.text, body.location, WEB_CHANNEL)
         trace(incoming)
-        replies = await call(
+        result = await call(
             request,
             WEB_CHANNEL,
             conversation_id,
-            lambda: store.process(WEB_CHANNEL, conversation_id, incoming, create=False),
+            lambda: store.turn(WEB_CHANNEL, conversation_id, incoming, create=False),
         )
-        return JSONResponse({"conversation_id": conversation_id, "replies": replies_json(replies)})
+        return JSONResponse(conversation_json(conversation_id, result))
 
     @app.get(
         "/api/v1/conversations/{conversation_id}/summary",

@@ -77,6 +77,7 @@ _SINGLE_PARENT = re.compile(
 _COUPLE = re.compile(
     r"\b(en couple|mon mari|ma femme|mon conjoint|ma conjointe|mon compagnon|ma compagne|mon copain|ma copine|on est mari|nous sommes mari|pacse|pacsee|my husband|my wife)\b"
 )
+_ADULTS = re.compile(r"\b([1-9]) (?:adultes?|adults?|parents)\b")
 _PARTNER_GONE = re.compile(
     r"\b(mon mari|ma femme|mon conjoint|ma conjointe|mon compagnon|ma compagne|mon copain|ma copine)"
     r" (est parti|est partie|m a quitte|m a quittee|est decede|est decedee|est mort|est morte|nous a quitte)"
@@ -388,6 +389,8 @@ class EntityExtractor:
         if _SINGLE_PARENT.search(normalized) or _SINGLE_PARENT.search(folded):
             out.append(Entity("single_parent", True))
             out.append(Entity("household_adults", 1))
+        elif adults := _ADULTS.search(words_to_digits(folded)):
+            out.append(Entity("household_adults", max(1, min(2, int(adults.group(1))))))
         elif _PARTNER_GONE.search(folded):
             out.append(Entity("household_adults", 1))
         elif _COUPLE.search(folded):

@@ -147,6 +147,13 @@
       allowed[url] = true;
       if ((reply.text || "").indexOf(url) < 0) extra.push(el("li", {}, [link(l.title || url, href)]));
     });
+    if (custom.emergency && Array.isArray(custom.numbers)) {
+      custom.numbers.forEach(function (n) {
+        if (!/^\d{2,4}$/.test(n)) return;
+        var sms = n === "114"; /* 114: by text message, for deaf or hard-of-hearing people */
+        extra.push(el("li", {}, [link((sms ? "Écrire au " : "Appeler le ") + n, (sms ? "sms:" : "tel:") + n)]));
+      });
+    }
     var msg = say("agw-bot", "Assistant : ", rich(reply.text || "", allowed));
     if (extra.length) msg.appendChild(el("ul", { class: "agw-links" }, extra));
     var buttons = reply.buttons || [];
@@ -199,10 +206,11 @@
             note(typeof data.detail === "string" ? data.detail : "Erreur " + res.status + ". Réessayez.");
             return;
           }
-          if (data.conversation_id) store(KEY, data.conversation_id);
+          if (data.erased) forget();
+          else if (data.conversation_id) store(KEY, data.conversation_id);
           (data.replies || []).forEach(function (r, i, all) {
             showReply(r, i === all.length - 1);
-            remember({ w: "bot", r: r });
+            if (!data.erased) remember({ w: "bot", r: r });
           });
         });
       })
@@ -243,9 +251,29 @@
       var ok = false;
       try { ok = document.execCommand("copy"); } catch (e) { ok = false; }
       area.remove();
-      copyBtn.focus();
-      status.textContent = ok ? "Résumé copié." : "Copie impossible : sélectionnez le texte du résumé.";
+      if (ok) {
+        copyBtn.focus();
+        status.textContent = "Résumé copié.";
+        return;
+      }
+      var shown = el("textarea", { class: "agw-summary", readonly: "readonly", rows: "8",
+        "aria-label": "Résumé de votre orientation" });
+      shown.value = summary;
+      say("agw-bot", "", shown);
+      shown.focus();
+      shown.select();
+      status.textContent = "Copie automatique impossible : le résumé est sélectionné, copiez-le.";
     }
+  }
+
+  /* Forget the conversation here too: its id, the transcript of this tab, what is on screen. */
+  function forget() {
+    store(KEY, null);
+    store(LOG, null);
+    Array.prototype.slice.call(log.children).forEach(function (c) { if (c !== typing) c.remove(); });
+    summary = "";
+    copyBtn.hidden = shareBtn.hidden = true;
+    locBtn.classList.remove("agw-hl");
   }
 
   function erase() {
@@ -254,12 +282,7 @@
     var gone = id ? request("DELETE", "/api/v1/conversations/" + encodeURIComponent(id)) : Promise.resolve(null);
     gone.then(function (res) {
       if (res && !res.ok && res.status !== 404) throw new Error("delete");
-      store(KEY, null);
-      store(LOG, null);
-      Array.prototype.slice.call(log.children).forEach(function (c) { if (c !== typing) c.remove(); });
-      summary = "";
-      copyBtn.hidden = shareBtn.hidden = true;
-      locBtn.classList.remove("agw-hl");
+      forget();
       note("Vos données ont été effacées. Vous pouvez écrire pour recommencer.");
       input.focus();
     }).catch(function () { note("L'effacement a échoué. Réessayez dans un instant."); });
