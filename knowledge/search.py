@@ -151,9 +151,7 @@ class ServiceSearch:
         if query:
             for index, (sid, label) in enumerate(self._service_index):
                 service = self.kb.services[index]
-                score = max(fuzz.token_set_ratio(query, label), fuzz.partial_ratio(query, label) - 5)
-                desc_score = fuzz.token_set_ratio(query, fold(service.description)) - 15
-                score = max(score, desc_score)
+                score = _service_score(query, label, fold(service.description))
                 if score < 62 or not service_matches(service, themes, None, None):
                     continue
                 if (
@@ -171,6 +169,16 @@ class ServiceSearch:
         return hits[:limit]
 
 
+def _service_score(query: str, label: str, description: str) -> float:
+    """A short query ("avip") must match a word; a longer one may match fuzzily or in the description."""
+    if len(query) < 6 and " " not in query:
+        words = label.split() + description.split()
+        best = max((fuzz.ratio(query, w) for w in words), default=0)
+        return 100.0 if query in words else (best if best >= 85 else 0.0)
+    score = max(fuzz.token_set_ratio(query, label), fuzz.partial_ratio(query, label) - 5)
+    return max(score, fuzz.token_set_ratio(query, description) - 15)
+
+
 def _scheme_scorer(query: str, label: str, **_kwargs: object) -> float:
     """Whole-word containment of an alias in the query scores high; otherwise fuzzy ratio."""
     if not label:
@@ -180,7 +188,8 @@ def _scheme_scorer(query: str, label: str, **_kwargs: object) -> float:
     if len(label) >= 4 and len(query) >= 4:
         return max(
             fuzz.ratio(query, label),
-            fuzz.token_set_ratio(query, label) * 0.95,
-            fuzz.partial_ratio(label, query) * 0.9 if len(label) >= 6 else 0,
+            fuzz.token_set_ratio(query, label) * 0.95 if len(query.split()) > 1 else 0,
+            # an alias written with a typo inside a longer query ("la cantinne a 1 euro svp")
+            fuzz.partial_ratio(label, query) * 0.9 if 6 <= len(label) <= len(query) else 0,
         )
     return fuzz.ratio(query, label)

@@ -92,6 +92,8 @@ class HttpSettings:
     redis_url: str = ""
     cors_origins: list[str] = field(default_factory=lambda: ["*"])
     log_content: bool = False
+    #: Redis keys of the shared rate-limit buckets (one per client address)
+    rate_key_prefix: str = "aiguillage:rate:"
 
     @classmethod
     def from_env(cls) -> HttpSettings:
@@ -542,7 +544,9 @@ def create_app(
     app.state.store = store
     app.state.settings = settings
     buckets: MemoryBuckets | RedisBuckets = (
-        RedisBuckets(settings.redis_url, settings.rate_per_minute, settings.rate_burst)
+        RedisBuckets(
+            settings.redis_url, settings.rate_per_minute, settings.rate_burst, settings.rate_key_prefix
+        )
         if settings.redis_url
         else MemoryBuckets(settings.rate_per_minute, settings.rate_burst)
     )
