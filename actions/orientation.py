@@ -28,6 +28,7 @@ FACT_LABELS = {
     "children_ages": "l'âge de vos enfants", "situation": "votre situation", "single_parent": "si vous élevez seul·e vos enfants",
     "quotient_familial": "votre quotient familial", "monthly_income": "vos revenus", "household_adults": "votre foyer",
     "housing": "votre logement", "owns_vacant_dwelling": "si vous avez un logement vide",
+    "pregnant": "si vous attendez un enfant",
 }  # fmt: skip
 
 

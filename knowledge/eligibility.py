@@ -144,6 +144,8 @@ class EligibilityEngine:
             checks.append(self._housing(cond, facts))
         if cond.owns_vacant_dwelling is not None:
             checks.append(self._vacant(cond, facts))
+        if cond.pregnant is not None:
+            checks.append(self._pregnant(cond, facts))
         if cond.any_of:
             checks.append(self._any_of(cond.any_of, facts))
         return checks
@@ -314,6 +316,14 @@ class EligibilityEngine:
         if value == cond.owns_vacant_dwelling:
             return Check(True, "Vous possédez un logement vacant.")
         return Check(False, "Ce dispositif concerne les propriétaires d'un logement vide (vacant).")
+
+    def _pregnant(self, cond: Conditions, facts: dict[str, Any]) -> Check:
+        value = facts.get("pregnant")
+        if value is None:
+            return Check(None, missing=["pregnant"])
+        if value == cond.pregnant:
+            return Check(True, "Vous attendez un enfant." if value else "")
+        return Check(False, "Ce dispositif concerne les femmes enceintes." if cond.pregnant else "")
 
     def _any_of(self, groups: list[Conditions], facts: dict[str, Any]) -> Check:
         results = [self._check_all(g, facts) for g in groups]

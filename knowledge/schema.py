@@ -96,6 +96,7 @@ class Conditions(Strict):
     monthly_income_max: float | None = None
     housing: list[Housing] | None = None
     owns_vacant_dwelling: bool | None = None
+    pregnant: bool | None = None
     any_of: list[Conditions] | None = None
 
 
