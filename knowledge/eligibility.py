@@ -56,6 +56,7 @@ class SchemeResult:
     def to_json(self) -> dict[str, Any]:
         return {
             "scheme": self.scheme_id,
+            "scheme_id": self.scheme_id,  # same value, for scripts that expect the longer name
             "status": self.status.value,
             "reasons": self.reasons,
             "missing_facts": self.missing,
@@ -218,11 +219,12 @@ class EligibilityEngine:
         ages: list[float] | None = facts.get("children_ages")
         low = child.min_age if child.min_age is not None else 0
         high = child.max_age if child.max_age is not None else 99
-        span = (
-            f"de {_fmt_age(low)} à {_fmt_age(high)}"
-            if child.max_age is not None
-            else f"d'au moins {_fmt_age(low)}"
-        )
+        if child.max_age is None:
+            span = f"d'au moins {_fmt_age(low)}"
+        elif low <= 0:
+            span = f"jusqu'à {_fmt_age(high)}"
+        else:
+            span = f"de {_fmt_age(low)} à {_fmt_age(high)}"
         if count == 0:
             return Check(
                 False,
