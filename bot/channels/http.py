@@ -39,6 +39,7 @@ from typing import Annotated, Any, TypeVar
 from fastapi import FastAPI, Path, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
+from fastapi.middleware.gzip import GZipMiddleware
 from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel, Field, model_validator
@@ -493,6 +494,17 @@ def migrate(db_engine: DbEngine) -> None:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
+def warm_up_engine(engine: Engine) -> None:
+    """One turn on a fresh state, not stored: loads what the engine loads lazily."""
+    started = time.perf_counter()
+    try:
+        engine.handle(engine.new_state(), Incoming(text="je cherche une crèche à Arras", channel=WEB_CHANNEL))
+    except Exception as error:  # a warm-up failure is not fatal; the real turns will tell
+        log.warning("engine warm-up failed (%s)", type(error).__name__)
+        return
+    log.info("engine warmed up in %.2f s", time.perf_counter() - started)
+
+
 # ---------------------------------------------------------------------------------------- the app
 def create_app(
     engine: Engine | None = None,
@@ -504,9 +516,16 @@ def create_app(
     run_migrations: bool = True,
     purge_on_startup: bool = True,
     telegram: bool = True,
+    warm_up: bool | None = None,
 ) -> FastAPI:
-    """Build the application. Defaults: `build_engine()`, `knowledge.db` URL, settings from the environment."""
+    """Build the application. Defaults: `build_engine()`, `knowledge.db` URL, settings from the environment.
+
+    `warm_up` (default: when this function builds the engine) runs one throwaway turn before
+    `/readyz` says ready, so that the first person is not the one waiting for lazy loading (4 s).
+    """
     settings = settings or HttpSettings.from_env()
+    if warm_up is None:
+        warm_up = store is None and engine is None
     if store is None:
         if engine is None:
             from bot.dialogue.engine import build_engine
@@ -526,6 +545,8 @@ def create_app(
                 log.info("retention purge at startup: %d conversation(s) removed", removed)
             except Exception as error:  # never block the start for a purge
                 log.warning("retention purge failed (%s)", type(error).__name__)
+        if warm_up:
+            await run_in_threadpool(warm_up_engine, store.engine)
         state["ready"] = True
         yield
         state["ready"] = False
@@ -561,6 +582,8 @@ def create_app(
         expose_headers=["Retry-After"],
         max_age=600,
     )
+    # the widget and long replies over a poor connection
+    app.add_middleware(GZipMiddleware, minimum_size=1024, compresslevel=6)
     app.add_middleware(Observe)
     _install_error_handlers(app)
     _install_routes(app, store, settings, state)
@@ -602,6 +625,8 @@ def _french(error: Any) -> str:
         return str(error.get("msg", "")).removeprefix("Value error, ")
     if kind == "missing" and len(loc) <= 1:
         return "corps de requête JSON manquant"
+    if loc == ["body"]:
+        return "le corps doit être un objet JSON"
     if name == "conversation_id":
         return "identifiant de conversation invalide (8 à 64 caractères : lettres, chiffres, - ou _)"
     if name in {"lat", "lon"} or "location" in loc:

@@ -5,8 +5,9 @@ the same conversation arriving together are serialized by three locks, outermost
 
 1. an in-process lock per conversation (threads of one worker);
 2. a Redis lock (redis-py `Lock`) when $AIGUILLAGE_REDIS_URL is set (several workers or hosts);
-3. a database lock: `SELECT ... FOR UPDATE` on PostgreSQL, a `BEGIN IMMEDIATE` transaction on
-   SQLite; the write also checks the row `version`, and a refused write replays the turn.
+3. a database lock: `SELECT ... FOR UPDATE` on PostgreSQL (a new conversation's row is inserted
+   first, `ON CONFLICT DO NOTHING`, then locked), a `BEGIN IMMEDIATE` transaction on SQLite; the
+   write also checks the row `version`, and a refused write replays the turn.
 
 The third lock alone is enough for correctness; the first two keep waiting cheap. Each turn is
 committed before the replies are returned, so a crash loses at most the turn in progress.
@@ -23,7 +24,7 @@ import logging
 import os
 import threading
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from typing import Any
 
@@ -31,6 +32,7 @@ import redis
 from redis.exceptions import LockError, RedisError
 from sqlalchemy import Connection, delete, insert, select, update
 from sqlalchemy import Engine as DbEngine
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from bot.channels.store_models import ConversationRow, pseudonymize, utcnow
@@ -78,6 +80,18 @@ class TurnResult:
 
 class _Conflict(Exception):
     """The row changed under us (version mismatch or concurrent insert): replay the turn."""
+
+
+_SQLITE_WRITERS: dict[str, threading.Lock] = {}
+_SQLITE_WRITERS_GUARD = threading.Lock()
+
+
+def _sqlite_writer(db_engine: DbEngine) -> threading.Lock:
+    """One lock per SQLite file in this process, shared by every store on that file."""
+    database = db_engine.url.database or ":memory:"
+    key = database if database == ":memory:" else os.path.realpath(database)
+    with _SQLITE_WRITERS_GUARD:
+        return _SQLITE_WRITERS.setdefault(key, threading.Lock())
 
 
 def retention_days() -> int:
@@ -130,6 +144,7 @@ class ConversationStore:
         self.wait_timeout = wait_timeout
         self.clock = clock
         self._sqlite = db_engine.dialect.name == "sqlite"
+        self._sqlite_writer = _sqlite_writer(db_engine) if self._sqlite else None
         self._locks: dict[str, list[Any]] = {}  # key -> [threading.Lock, users]
         self._locks_guard = threading.Lock()
 
@@ -209,50 +224,74 @@ class ConversationStore:
     def _turn_in(
         self, conn: Connection, key: str, channel: str, incoming: Incoming | None, *, create: bool, new: bool
     ) -> TurnResult:
-        row = conn.execute(select(TABLE).where(TABLE.c.id == key).with_for_update()).first()
-        if row is None and not create:
-            raise ConversationNotFound(key[:12])
-        if row is not None and new:
+        locked = select(TABLE).where(TABLE.c.id == key).with_for_update()
+        row = conn.execute(locked).first()
+        if row is None:
+            if not create:
+                raise ConversationNotFound(key[:12])
+            # create the row first, then lock it: two first messages of one conversation (two
+            # workers, no Redis) wait for each other instead of both running a turn
+            inserted = self._insert_absent(conn, key, channel)
+            row = conn.execute(locked).first()
+            if row is None:  # erased between the insert and the select: start again
+                raise _Conflict
+            if new and not inserted:
+                raise ConversationExists(key[:12])
+        elif new:
             raise ConversationExists(key[:12])
-        state: dict[str, Any] = row.state if row is not None else self.engine.new_state()
+        state: dict[str, Any] = row.state
         replies: list[Reply] = []
-        count = 0 if row is None else row.message_count
+        count = row.message_count
         if incoming is not None:
             turn = self.engine.handle(state, incoming)
             if turn.erase:
-                if row is not None:
-                    conn.execute(delete(TABLE).where(TABLE.c.id == key))
+                conn.execute(delete(TABLE).where(TABLE.c.id == key))
                 return TurnResult(list(turn.replies), erased=True)
             state, replies, count = turn.state, list(turn.replies), count + 1
-        now = self.clock()
-        if row is None:
-            try:
-                conn.execute(
-                    insert(TABLE).values(
-                        id=key,
-                        channel=channel,
-                        state=state,
-                        created_at=now,
-                        updated_at=now,
-                        message_count=count,
-                        version=1,
-                    )
-                )
-            except IntegrityError as error:  # created meanwhile by another process
-                raise _Conflict from error
-        else:
-            result = conn.execute(
-                update(TABLE)
-                .where(TABLE.c.id == key, TABLE.c.version == row.version)
-                .values(state=state, updated_at=now, message_count=count, version=row.version + 1)
-            )
-            if result.rowcount != 1:
-                raise _Conflict
+        result = conn.execute(
+            update(TABLE)
+            .where(TABLE.c.id == key, TABLE.c.version == row.version)
+            .values(state=state, updated_at=self.clock(), message_count=count, version=row.version + 1)
+        )
+        if result.rowcount != 1:
+            raise _Conflict
         return TurnResult(replies, message_count=count)
+
+    def _insert_absent(self, conn: Connection, key: str, channel: str) -> bool:
+        """Insert a fresh row (version 0) unless one exists; True if this call inserted it."""
+        now = self.clock()
+        values = {
+            "id": key,
+            "channel": channel,
+            "state": self.engine.new_state(),
+            "created_at": now,
+            "updated_at": now,
+            "message_count": 0,
+            "version": 0,
+        }
+        dialect = conn.dialect.name
+        if dialect in {"postgresql", "sqlite"}:
+            module = postgresql if dialect == "postgresql" else sqlite
+            # PostgreSQL: waits for a concurrent uncommitted insert of the same id, then skips
+            statement = (
+                module.insert(TABLE)
+                .values(**values)
+                .on_conflict_do_nothing(index_elements=["id"])
+                .returning(TABLE.c.id)
+            )
+            return conn.execute(statement).first() is not None
+        try:
+            with conn.begin_nested():
+                conn.execute(insert(TABLE).values(**values))
+        except IntegrityError:  # created meanwhile by another process
+            return False
+        return True
 
     @contextmanager
     def _transaction(self) -> Iterator[Connection]:
-        with self.db.connect() as conn:
+        # SQLite has one writer at a time: threads of this process queue on a lock instead of
+        # polling SQLite's busy handler (which sleeps up to 100 ms between tries)
+        with self._sqlite_writer or nullcontext(), self.db.connect() as conn:
             if self._sqlite:  # take SQLite's write lock now, not at the first write
                 conn.exec_driver_sql("BEGIN IMMEDIATE")
             else:

@@ -56,6 +56,21 @@
     return e;
   }
 
+  /* Icons drawn with SVG (no emoji font needed), hidden from screen readers. */
+  var PIN = "M12 2C8.1 2 5 5.1 5 9c0 5.3 7 13 7 13s7-7.7 7-13c0-3.9-3.1-7-7-7zm0 9.5a2.5 2.5 0 1 1 0-5 2.5 2.5 0 0 1 0 5z";
+  var BUBBLE = "M20 2H4a2 2 0 0 0-2 2v18l4-4h14a2 2 0 0 0 2-2V4a2 2 0 0 0-2-2z";
+  function icon(d) {
+    var ns = "http://www.w3.org/2000/svg";
+    var svg = document.createElementNS(ns, "svg");
+    var path = document.createElementNS(ns, "path");
+    [["viewBox", "0 0 24 24"], ["width", "18"], ["height", "18"], ["aria-hidden", "true"],
+      ["focusable", "false"], ["class", "agw-icon"]].forEach(function (a) { svg.setAttribute(a[0], a[1]); });
+    path.setAttribute("d", d);
+    path.setAttribute("fill", "currentColor");
+    svg.appendChild(path);
+    return svg;
+  }
+
   function safeHref(url) {
     try {
       var u = new URL(url);
@@ -110,8 +125,11 @@
   function read(name) {
     try { return sessionStorage.getItem(name); } catch (e) { return null; }
   }
+  function transcript() {
+    try { return JSON.parse(read(LOG) || "[]"); } catch (e) { return []; }
+  }
   function remember(entry) {
-    var all = JSON.parse(read(LOG) || "[]");
+    var all = transcript();
     all.push(entry);
     store(LOG, JSON.stringify(all.slice(-60)));
   }
@@ -138,7 +156,7 @@
 
   function showReply(reply, withButtons) {
     var custom = reply.custom || {};
-    var allowed = {};
+    var allowed = Object.create(null);
     var extra = [];
     (Array.isArray(custom.links) ? custom.links : []).forEach(function (l) {
       var url = typeof l === "string" ? l : l && l.url;
@@ -231,7 +249,7 @@
     navigator.geolocation.getCurrentPosition(function (p) {
       status.textContent = "";
       var round = function (v) { return Math.round(v * 1000) / 1000; }; /* about 100 m is enough */
-      send({ location: { lat: round(p.coords.latitude), lon: round(p.coords.longitude) } }, "📍 Ma position");
+      send({ location: { lat: round(p.coords.latitude), lon: round(p.coords.longitude) } }, "Ma position (partagée)");
     }, function () {
       status.textContent = "";
       note("Position indisponible : écrivez le nom de votre commune.");
@@ -311,14 +329,15 @@
     };
     launcher = el("button", { type: "button", class: "agw-launcher", "aria-expanded": "false",
       "aria-controls": "agw-panel", onclick: function () { if (panel.hidden) open(); else close(); } },
-    [el("span", { "aria-hidden": "true", text: "💬 " }), el("span", { text: title })]);
+    [icon(BUBBLE), el("span", { text: title })]);
     typing = el("div", { class: "agw-typing", "aria-hidden": "true", text: "…" });
     typing.hidden = true;
     log = el("div", { class: "agw-log", role: "log", "aria-live": "polite", "aria-label": "Conversation",
       tabindex: "0" }, [typing]);
     input = el("input", { id: "agw-input", type: "text", autocomplete: "off", maxlength: "600",
       enterkeyhint: "send", placeholder: "Écrivez votre message…" });
-    locBtn = tool("agw-loc", "📍 Utiliser ma position", useLocation);
+    locBtn = el("button", { type: "button", class: "agw-tool agw-loc", onclick: useLocation },
+      [icon(PIN), el("span", { text: "Utiliser ma position" })]);
     locBtn.setAttribute("aria-describedby", "agw-loc-why");
     copyBtn = tool("agw-copy", "Copier le résumé", copySummary);
     shareBtn = tool("agw-share", "Partager le résumé", function () {
@@ -341,8 +360,8 @@
         el("button", { type: "button", class: "agw-close", "aria-label": "Fermer l'assistant", text: "×",
           onclick: close })]),
       el("p", { class: "agw-privacy" }, [
-        document.createTextNode("Assistant automatique. Le texte de vos messages n'est pas gardé ; vos réponses utiles le sont " +
-          days + " jours au plus. "),
+        document.createTextNode("Assistant automatique. Vos messages ne sont pas enregistrés, seulement vos " +
+          "réponses utiles, " + days + " jours au plus. "),
         el("button", { type: "button", class: "agw-erase", text: "Effacer mes données", onclick: erase })]),
       log,
       el("div", { class: "agw-tools" }, [locBtn, copyBtn, shareBtn]),
@@ -358,7 +377,7 @@
     document.head.appendChild(el("link", { rel: "stylesheet", href: new URL("aiguillage-widget.css", src).href }));
     document.body.appendChild(root);
 
-    var past = JSON.parse(read(LOG) || "[]");
+    var past = transcript();
     if (read(KEY)) {
       past.forEach(function (e, i) {
         if (e.w === "user") showUser(e.t, false);
