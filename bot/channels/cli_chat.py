@@ -101,21 +101,27 @@ def cmd_telegram(_args: argparse.Namespace) -> int:
     return int(run_polling() or 0)
 
 
-def _store():  # type: ignore[no-untyped-def]
-    import os
-
-    from bot.channels.store import ConversationStore
-    from bot.dialogue.engine import build_engine
+def _database():  # type: ignore[no-untyped-def]
     from knowledge.db import make_engine, upgrade
 
     db = make_engine()
     upgrade(db)
-    return ConversationStore(db, build_engine(), redis_url=os.environ.get("AIGUILLAGE_REDIS_URL"))
+    return db
+
+
+def _store():  # type: ignore[no-untyped-def]
+    """A store for maintenance (erase): no dialogue engine needed, so no model is loaded."""
+    import os
+
+    from bot.channels.store import ConversationStore
+
+    return ConversationStore(_database(), None, redis_url=os.environ.get("AIGUILLAGE_REDIS_URL"))  # type: ignore[arg-type]
 
 
 def cmd_purge(args: argparse.Namespace) -> int:
-    store = _store()
-    removed = store.purge(args.days) if args.days is not None else store.purge()
+    from bot.channels.store import purge_conversations
+
+    removed = purge_conversations(_database(), args.days)
     print(f"{removed} conversation(s) effacée(s).")
     return 0
 

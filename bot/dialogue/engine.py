@@ -559,6 +559,9 @@ class DialogueEngine:
             turn.utter(say("ask_need", variant=0), self.need_buttons(with_all=True))
         elif changed:
             turn.utter("C'est noté. " + say("ask_need", variant=0), self.need_buttons(with_all=True))
+        elif intent == "give_location" and parse.first("commune"):  # the same commune again
+            self._ack_commune(turn, correction=False)
+            turn.utter(say("ask_need", variant=0), self.need_buttons(with_all=True))
         elif intent == "give_location":
             turn.utter(say("commune_unknown"), custom={"request_location": True})
             slots["asking"] = "commune"
