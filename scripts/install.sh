@@ -11,11 +11,11 @@ if ! "$PYTHON" -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else 1)
   exit 1
 fi
 
-if [ "${1:-}" = "--dev" ] && [ ! -x /usr/bin/chromium ]; then
-  echo "==> Installation de Chromium (tests du widget dans un vrai navigateur)"
+if [ "${1:-}" = "--dev" ] && { [ ! -x /usr/bin/chromium ] || ! dpkg -s fonts-noto-color-emoji >/dev/null 2>&1; }; then
+  echo "==> Installation de Chromium et d'une police emoji (tests du widget dans un vrai navigateur)"
   SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
   $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium >/dev/null
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium fonts-noto-color-emoji >/dev/null
 fi
 
 if [ ! -x .venv/bin/python ]; then
