@@ -64,7 +64,8 @@ def choose_question(slots: dict[str, Any]) -> Question | None:
     declined = set(slots.get("declined") or [])
     facts = facts_from_slots(slots)
     candidates = list(slots.get("candidates") or [])
-    primary = slots.get("focus_scheme") or (primary_candidate(candidates, slots) if slots.get("need") else None)
+    screening = slots.get("screening") or not slots.get("need")
+    primary = slots.get("focus_scheme") or (None if screening else primary_candidate(candidates, slots))
     asked = slots.get("questions_asked") or 0
     question = None
     if asked < MAX_QUESTIONS:

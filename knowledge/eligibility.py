@@ -40,6 +40,7 @@ class Check:
     result: bool | None
     reason: str = ""
     missing: list[str] = field(default_factory=list)
+    territorial: bool = False
 
 
 @dataclass
@@ -92,6 +93,8 @@ class EligibilityEngine:
     # ------------------------------------------------------------------ public
     def evaluate(self, scheme: Scheme, facts: dict[str, Any]) -> SchemeResult:
         checks = self._check_all(scheme.conditions, facts)
+        # how closely the scheme fits the person: a place condition alone says nothing about them
+        personal = sum(1 for c in checks if c.result and not c.territorial)
         failed = [c for c in checks if c.result is False]
         unknown = [c for c in checks if c.result is None]
         missing = _unique(m for c in unknown for m in c.missing)
@@ -100,10 +103,10 @@ class EligibilityEngine:
         reasons = [c.reason for c in checks if c.result and c.reason]
         if unknown:
             return SchemeResult(scheme.id, Status.to_check, reasons, missing, list(scheme.conditions_text),
-                                len(checks) - len(unknown))
+                                personal)
         if not checks:
             reasons = ["Ce dispositif n'a pas de condition que je puisse vérifier moi-même."]
-        return SchemeResult(scheme.id, Status.eligible, reasons, [], list(scheme.conditions_text), len(checks))
+        return SchemeResult(scheme.id, Status.eligible, reasons, [], list(scheme.conditions_text), personal)
 
     def evaluate_all(self, schemes: list[Scheme], facts: dict[str, Any]) -> list[SchemeResult]:
         return [self.evaluate(s, facts) for s in schemes]
@@ -191,7 +194,7 @@ class EligibilityEngine:
         names += [(self.gazetteer.get(c).nom if self.gazetteer.get(c) else c) for c in zone.communes]
         where = ", ".join(n for n in names if n)
         if inside:
-            return Check(True, f"{commune.nom} est dans le territoire couvert ({where}).")
+            return Check(True, f"{commune.nom} est dans le territoire couvert ({where}).", territorial=True)
         return Check(
             False, f"Ce dispositif est proposé seulement ici : {where} ; {commune.nom} n'en fait pas partie."
         )
@@ -203,9 +206,9 @@ class EligibilityEngine:
         limit = cond.commune_max_population
         assert limit is not None
         if commune.population is None:
-            return Check(True, f"Population de {commune.nom} inconnue : à vérifier auprès de la mairie.")
+            return Check(True, f"Population de {commune.nom} inconnue : à vérifier auprès de la mairie.", territorial=True)
         if commune.population < limit:
-            return Check(True, f"{commune.nom} compte moins de {limit:,} habitants.".replace(",", " "))
+            return Check(True, f"{commune.nom} compte moins de {limit:,} habitants.".replace(",", " "), territorial=True)
         return Check(
             False,
             f"{commune.nom} compte {commune.population:,} habitants ; ce dispositif concerne les communes "

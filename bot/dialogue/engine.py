@@ -112,6 +112,7 @@ FLOW_SLOTS = (
     "questions_asked",
     "oriented",
     "last_results",
+    "screening",
 )
 
 
@@ -498,6 +499,14 @@ class DialogueEngine:
         elif intent == "check_eligibility":
             if schemes:
                 self._start_check(turn, schemes, need=needs[0] if needs else None)
+            elif needs and self._knows_person(slots):  # "voilà ma situation… qu'est-ce que je peux faire ?"
+                self._reset_flow(slots)
+                slots["need"] = needs[0]
+                need_first = [s.id for s in schemes_for_need(needs[0])]
+                slots["candidates"] = list(dict.fromkeys([*need_first, *self.kb.schemes]))
+                slots["screening"] = True
+                slots["questions_asked"] = 0
+                self._continue(turn)
             elif needs:
                 self._start_need(turn, needs[0])
             elif parse.first("all") or self._knows_person(slots):
@@ -514,6 +523,8 @@ class DialogueEngine:
                 "give_income",
                 "give_situation",
                 "give_housing",
+                "give_age",
+                "give_location",
             )
         ):
             if schemes:  # a scheme named in a need ("une crèche AVIP pour ma fille") is the one to check

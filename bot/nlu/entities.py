@@ -51,6 +51,10 @@ AMBIGUOUS_SITUATION = {
 AMBIGUOUS_HOUSING = {"proprietaire", "proprio",  # in free text usually the landlord ("le proprio")
                      "foyer", "ma maison", "loyer", "115", "hebergement", "on a achete", "tenant"}
 
+_WORKPLACE = re.compile(
+    r"\b(?:travaille|bosse|travail|job|taf|employee?|agent)\b(?:\s+\w+){0,4}?\s+(?:a|au|dans|en)\s+"
+    r"(?:la |le |l |une |un )?(?:cantine|creche|garderie|ecole|restauration scolaire|centre social|mairie)\b"
+)
 _CHILD_CONTEXT = re.compile(
     r"(fils|fille|enfant|enfants|bebe|bb|gamin|gamine|petit|petite|ado|ados|gosse|gosses|loulou|son|daughter|kid|kids|child|children|et|,)\s*$"
 )
@@ -60,6 +64,7 @@ _SELF_AGE_PATTERNS = [
     ),
     re.compile(r"^\s*(\d{2})\s*(?:ans|an|years? old|yo)\b"),
     re.compile(r"\b(?:j ai|jai|i m|i am)\s+(\d{2})\s*$"),
+    re.compile(r"\b(?:i m|i am|im)\s+(\d{2})\b(?!\s*(?:km|kilo|min|minutes|euros?|e)\b)"),
 ]
 #: an amount counts as the household's income only next to an income word ("je touche 900",
 #: "on gagne 1 500 e par mois", "salaire de 1200"), never a bill or a debt ("facture de 900 euros")
@@ -78,6 +83,7 @@ _COUPLE = re.compile(
     r"\b(en couple|mon mari|ma femme|mon conjoint|ma conjointe|mon compagnon|ma compagne|mon copain|ma copine|on est mari|nous sommes mari|pacse|pacsee|my husband|my wife)\b"
 )
 _ADULTS = re.compile(r"\b([1-9]) (?:adultes?|adults?|parents)\b")
+_ALONE_NOW = re.compile(r"\bje suis (?:separee?|divorcee?|celibataire|veuve?|seule?)\b")
 _PARTNER_GONE = re.compile(
     r"\b(mon mari|ma femme|mon conjoint|ma conjointe|mon compagnon|ma compagne|mon copain|ma copine)"
     r" (est parti|est partie|m a quitte|m a quittee|est decede|est decedee|est mort|est morte|nous a quitte)"
@@ -355,7 +361,8 @@ class EntityExtractor:
         for pattern in _SELF_AGE_PATTERNS:
             for match in pattern.finditer(folded):
                 before = folded[max(0, match.start() - 25) : match.start()]
-                if _CHILD_CONTEXT.search(before) or re.search(
+                child_before = _CHILD_CONTEXT.search(before) and pattern is not _SELF_AGE_PATTERNS[0]
+                if child_before or re.search(
                     r"\b(fils|fille|enfant|bebe|gamin)\b\s*(a|de)?\s*$", before
                 ):
                     continue
@@ -386,7 +393,8 @@ class EntityExtractor:
         situation = self._match_words(normalized, SITUATION_WORDS, AMBIGUOUS_SITUATION)
         if situation:
             out.append(Entity("situation", situation))
-        if _SINGLE_PARENT.search(normalized) or _SINGLE_PARENT.search(folded):
+        alone_with_children = bool(_ALONE_NOW.search(folded)) and bool(children and children.count)
+        if _SINGLE_PARENT.search(normalized) or _SINGLE_PARENT.search(folded) or alone_with_children:
             out.append(Entity("single_parent", True))
             out.append(Entity("household_adults", 1))
         elif adults := _ADULTS.search(words_to_digits(folded)):
@@ -424,6 +432,7 @@ class EntityExtractor:
 
     def need_entities(self, normalized: str) -> list[Entity]:
         out: list[Entity] = []
+        normalized = _WORKPLACE.sub(" ", normalized)  # "je travaille à la cantine" is not a canteen need
         for kind, key in (("need", "needs"), ("service_type", "service_types")):
             hits: list[tuple[int, int, str]] = []
             for item in self.needs[key]:
