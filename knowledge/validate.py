@@ -10,6 +10,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -98,31 +99,24 @@ def validate(content: Content | None = None, seeds: Path | None = None, check_pl
         if n > 1:
             report.add(ident, f"identifiant en double ({n} fois)")
 
+    def check_refs(where: str, values: list[str], allowed: Any, label: str) -> None:
+        for value in values:
+            if value not in allowed:
+                report.add(where, f"{label} inconnu(e) : {value}")
+
     for scheme in content.schemes:
         where = f"dispositif {scheme.id}"
-        for theme in scheme.themes:
-            if theme not in themes:
-                report.add(where, f"thématique inconnue : {theme}")
-        for door in scheme.where_to_go:
-            if door not in doors:
-                report.add(where, f"where_to_go inconnu : {door}")
-        for sid in scheme.services:
-            if sid not in service_ids:
-                report.add(where, f"service inconnu : {sid}")
+        check_refs(where, scheme.themes, themes, "thématique")
+        check_refs(where, scheme.where_to_go, doors, "where_to_go")
+        check_refs(where, scheme.services, service_ids, "service")
         for source in scheme.sources:
             check_source(where, source, report, seeds)
 
     for service in content.services:
         where = f"service {service.id}"
-        for theme in service.thematiques:
-            if theme not in themes:
-                report.add(where, f"thématique inconnue : {theme}")
-        for network in service.reseaux_porteurs:
-            if network not in networks:
-                report.add(where, f"réseau porteur inconnu : {network}")
-        for sid in service.schemes:
-            if sid not in scheme_ids:
-                report.add(where, f"dispositif inconnu : {sid}")
+        check_refs(where, service.thematiques, themes, "thématique")
+        check_refs(where, service.reseaux_porteurs, networks, "réseau porteur")
+        check_refs(where, service.schemes, scheme_ids, "dispositif")
         for source in service.sources:
             check_source(where, source, report, seeds)
         for kind in ("telephone", "courriel", "site_web"):
