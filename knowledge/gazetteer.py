@@ -44,6 +44,24 @@ _NOT_A_POSTAL_CODE = re.compile(
 )
 
 
+#: columns of knowledge/data/communes.csv.gz (written by scripts/build_gazetteer.py)
+COMMUNE_COLUMNS = [
+    "code_insee",
+    "nom",
+    "codes_postaux",
+    "departement",
+    "region",
+    "epci",
+    "population",
+    "latitude",
+    "longitude",
+    "precision",
+    "arrondissement_de",
+    "rang_mot_courant",
+    "anciens_noms",
+]
+
+
 @dataclass(frozen=True, slots=True)
 class Commune:
     """A current commune (or a municipal arrondissement, with `arrondissement_de` set)."""
@@ -328,22 +346,7 @@ class Gazetteer:
             reader = csv.reader(fh)
             col = {name: i for i, name in enumerate(next(reader))}
             code, nom, cps, dep, reg, epci, pop, lat, lon, prec, parent, rank, former = (
-                col[name]
-                for name in (
-                    "code_insee",
-                    "nom",
-                    "codes_postaux",
-                    "departement",
-                    "region",
-                    "epci",
-                    "population",
-                    "latitude",
-                    "longitude",
-                    "precision",
-                    "arrondissement_de",
-                    "rang_mot_courant",
-                    "anciens_noms",
-                )
+                col[name] for name in COMMUNE_COLUMNS
             )
             for r in reader:
                 communes.append(

