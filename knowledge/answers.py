@@ -103,7 +103,8 @@ def parse_age(text: str, bare_number_ok: bool = True) -> int | None:
 
 # ---------------------------------------------------------------- children
 _CHILD_WORDS = r"(?:enfants?|jumeaux|jumelles|triples|triples|gosses?|gamins?|gamines?|petits?|bebes?|bb|fils|filles?|ados?|adolescents?|kids?|children|child|mome?s?|loulous?|petite?s?)"
-_COUNT_RE = re.compile(r"\b(\d{1,2})\s*(?:" + _CHILD_WORDS + r")\b")
+# "une petite pension" is not a child: the singular "petit(e)" does not count children
+_COUNT_RE = re.compile(r"\b(\d{1,2})\s*(?!petite?\b)(?:" + _CHILD_WORDS + r")\b")
 _AGE_ITEM_RE = re.compile(r"(\d{1,2}(?:[.,]5)?)\s*(mois|ans?|years?|month|months)?")
 _AGE_LIST_RE = re.compile(
     r"(?:\b(?:de|ages? de|agee?s? de|qui ont|ont|of|aged)|:|\()\s*((?:\d{1,2}(?:[.,]5)?\s*(?:mois|ans?|years?|months?)?\s*(?:,|et|and|&|\s)\s*)*\d{1,2}(?:[.,]5)?\s*(?:mois|ans?|years?|months?)?)"

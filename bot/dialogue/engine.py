@@ -54,6 +54,7 @@ WHERE_CUE = re.compile(
     r"pres de chez moi|where is|nearest|contact|coordonnees|numero de telephone|leur mail|leur telephone)\b"
 )
 WHY_RESULT_CUE = re.compile(r"\b(pas pour moi|marche pas|j y ai pas droit|pas droit|refus|pas eligible|pourquoi non|pourquoi pas)\b")
+CANNOT_SPEAK = re.compile(r"\b(sourde?s?|malentendante?s?|muette?|peux pas parler|ne peux pas parler|peux pas telephoner)\b")
 RESUME_AFTER = {"out_of_scope", "greet", "thanks", "ask_help"}
 STATE_VERSION = 1
 CONFIDENT = 0.5
@@ -212,7 +213,10 @@ class DialogueEngine:
         if not kinds and not emergency:
             return False
         slots = turn.slots
-        slots["danger_numbers"] = self.danger.numbers_for(kinds) if kinds else None
+        numbers = self.danger.numbers_for(kinds) if kinds else []
+        if CANNOT_SPEAK.search(fold(text)):
+            numbers = ["114", *[n for n in numbers if n != "114"]]  # SMS first for who cannot call
+        slots["danger_numbers"] = numbers or None
         self._apply_entities(turn, parse)
         names = {k.name for k in kinds}
         if "violence" in names or "child" in names:
@@ -446,6 +450,8 @@ class DialogueEngine:
             intent = "check_eligibility"  # an agent naming a scheme for someone: check it for them
         if HELP_CUE.search(folded) and not schemes and not needs:
             intent = "ask_help"
+        elif intent == "ask_help" and (needs or schemes):
+            intent = "express_need"  # "pouvez-vous m'aider pour mon dossier CAF" names the need
         elif WHERE_CUE.search(folded) and (schemes or service_types) and intent not in ("emergency", "ask_human"):
             intent = "find_service_nearby"  # "le CCAS c'est où ?", "le contact de la crèche AVIP"
         kind = needs_catalogue().get(service_types[0], {}) if service_types else {}
