@@ -18,7 +18,7 @@ DOMAIN_PATH = REPO / "data" / "rasa" / "domain.yml"
 NLU_DIR = REPO / "data" / "nlu"
 FLOW_SLOTS = {
     "need", "service_type", "candidates", "focus_scheme", "declined", "asking", "questions_asked",
-    "oriented", "last_results", "location_lat", "location_lon", "danger_numbers", "third_person",
+    "oriented", "last_results", "location_lat", "location_lon", "danger_numbers", "third_person", "screening",
 }  # fmt: skip
 RASA_SLOT_TYPES = {"text", "bool", "categorical", "float", "list", "any"}
 SLOT_USE = re.compile(r"""(?:get_slot|slots\.get|SlotSet)\(\s*["']([a-z_]+)["']|slots\[["']([a-z_]+)["']\]""")
