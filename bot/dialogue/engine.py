@@ -177,6 +177,8 @@ class DialogueEngine:
             return Turn(state={}, replies=[Reply(say("erase_done"))], erase=True)
         if self._handle_danger(turn, text, parse):
             return turn.finish()
+        if not st.get("greeted") and incoming.channel == "telegram":
+            st["greeted"] = True  # Telegram's /start, always sent first, already introduced us
         if not st.get("greeted"):
             st["greeted"] = True
             turn.utter(say("welcome", variant=0))
