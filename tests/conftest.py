@@ -13,6 +13,9 @@ from pathlib import Path
 import pytest
 
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+PG_ADMIN_URL = os.environ.get(
+    "AIGUILLAGE_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+)
 
 
 def require(available: bool, what: str) -> None:
@@ -22,6 +25,23 @@ def require(available: bool, what: str) -> None:
     if IN_CI:
         pytest.fail(f"{what} est requis en CI (CI=true) mais indisponible")
     pytest.skip(f"{what} indisponible")
+
+
+@pytest.fixture(scope="session")
+def pg_admin():  # type: ignore[no-untyped-def]
+    """An AUTOCOMMIT engine on the PostgreSQL maintenance database, or None without a server."""
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT", connect_args={"connect_timeout": 3})
+    try:
+        with engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+    except Exception:  # noqa: BLE001 - any failure means "no server"
+        engine.dispose()
+        yield None
+        return
+    yield engine
+    engine.dispose()
 
 
 @pytest.fixture(scope="session")

@@ -22,7 +22,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.config import Config
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, create_engine, inspect, text
+from sqlalchemy import Engine, inspect, text
 
 import bot.channels.store_models  # noqa: F401  (registers the conversations table)
 import knowledge.models  # noqa: F401
@@ -39,33 +39,16 @@ from knowledge.kb import KnowledgeBase, sync_content
 from knowledge.validate import contact_in_sources, validate
 
 try:
-    from conftest import require
+    from conftest import PG_ADMIN_URL, require
 except ImportError:  # pragma: no cover - another import mode
-    from tests.conftest import require  # type: ignore[no-redef]
+    from tests.conftest import PG_ADMIN_URL, require  # type: ignore[no-redef]
 
 REPO = Path(__file__).resolve().parent.parent
-PG_ADMIN_URL = os.environ.get(
-    "AIGUILLAGE_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
-)
 AVIP_SERVICE = "hersin-coupigny-creche-avip"
 TABLES = {"kb_meta", "schemes", "structures", "services", "conversations"}
 
 
 # ---------------------------------------------------------------------------- databases
-@pytest.fixture(scope="module")
-def pg_admin() -> Iterator[Engine | None]:
-    engine = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT", connect_args={"connect_timeout": 3})
-    try:
-        with engine.connect() as conn:
-            conn.execute(text("SELECT 1"))
-    except Exception:  # noqa: BLE001 - any failure means "no server"
-        engine.dispose()
-        yield None
-        return
-    yield engine
-    engine.dispose()
-
-
 @pytest.fixture
 def new_database(pg_admin, tmp_path: Path) -> Iterator[Callable[[str], Engine]]:  # type: ignore[no-untyped-def]
     """Factory: a fresh empty database of the given kind ("sqlite" or "postgresql")."""

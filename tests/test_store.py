@@ -28,7 +28,7 @@ import httpx
 import pytest
 import redis
 from sqlalchemy import Engine as DbEngine
-from sqlalchemy import create_engine, delete, select, text
+from sqlalchemy import delete, select, text
 
 from bot.channels.store import REDIS_LOCK_PREFIX, ConversationStore, StoreBusy
 from bot.channels.store import main as store_main
@@ -37,18 +37,15 @@ from bot.dialogue.api import Incoming
 from knowledge.db import make_engine, upgrade
 
 try:
-    from tests.conftest import require
+    from tests.conftest import PG_ADMIN_URL, require
     from tests.live_server import LiveServer
     from tests.store_worker import CountingEngine
 except ImportError:  # pragma: no cover - rootdir-relative imports
-    from conftest import require  # type: ignore[no-redef]
+    from conftest import PG_ADMIN_URL, require  # type: ignore[no-redef]
     from live_server import LiveServer  # type: ignore[no-redef]
     from store_worker import CountingEngine  # type: ignore[no-redef]
 
 REPO = Path(__file__).resolve().parent.parent
-PG_ADMIN_URL = os.environ.get(
-    "AIGUILLAGE_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
-)
 REDIS_URL = os.environ.get("AIGUILLAGE_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 TABLE = ConversationRow.__table__
 FIRST = "je cherche une crèche pour mon bébé de 10 mois, je suis au chômage"
@@ -58,16 +55,12 @@ KINDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
 
 # ------------------------------------------------------------------------------------- services
 @pytest.fixture(scope="module")
-def pg_url() -> Iterator[str | None]:
+def pg_url(pg_admin) -> Iterator[str | None]:  # type: ignore[no-untyped-def]
     """A PostgreSQL database for this module (created, then dropped), or None without a server."""
-    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT", connect_args={"connect_timeout": 3})
-    try:
-        with admin.connect() as conn:
-            conn.execute(text("SELECT 1"))
-    except Exception:  # noqa: BLE001 - any failure means "no server"
-        admin.dispose()
+    if pg_admin is None:
         yield None
         return
+    admin = pg_admin
     name = f"aiguillage_store_{os.getpid()}_{uuid.uuid4().hex[:10]}"
     with admin.connect() as conn:
         conn.execute(text(f'CREATE DATABASE "{name}"'))
@@ -76,7 +69,6 @@ def pg_url() -> Iterator[str | None]:
     finally:
         with admin.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 @pytest.fixture(scope="module")
