@@ -15,7 +15,7 @@ import re
 from typing import Any
 
 from actions import ALL_ACTIONS
-from actions.common import needs_catalogue, outside_region, schemes_for_need, set_kb
+from actions.common import evaluate, needs_catalogue, outside_region, schemes_for_need, search, set_kb
 from actions.question import catalogue, question_buttons, question_text
 from actions.sdk import LocalDispatcher, LocalTracker
 from bot.dialogue.api import Button, Incoming, Reply, Turn
@@ -25,6 +25,7 @@ from bot.nlu.entities import Entity
 from bot.nlu.interpreter import Interpreter, ParseResult
 from bot.nlu.normalize import normalize
 from knowledge.answers import parse_yes_no
+from knowledge.eligibility import Status
 from knowledge.facts import FACT_NAMES
 from knowledge.kb import KnowledgeBase
 from knowledge.textnorm import fold
@@ -677,9 +678,6 @@ class DialogueEngine:
             turn.run("action_orientation")
 
     def _all_refused(self, slots: dict[str, Any]) -> bool:
-        from actions.common import evaluate
-        from knowledge.eligibility import Status
-
         results = evaluate(list(slots.get("candidates") or []), slots)
         return bool(results) and all(r.status is Status.not_eligible for r in results)
 
@@ -695,9 +693,7 @@ class DialogueEngine:
     ) -> None:
         slots, st = turn.slots, turn.state
         if not schemes:
-            from knowledge.search import ServiceSearch
-
-            found = ServiceSearch(self.kb).search_schemes(parse.text, limit=1, min_score=80)
+            found = search().search_schemes(parse.text, limit=1, min_score=80)  # shared, indexes built once
             schemes = [found[0][0].id] if found else []
         if not schemes and needs:
             self._start_need(turn, needs[0])
