@@ -22,6 +22,12 @@ def _add_nlu_commands(subparsers: argparse._SubParsersAction) -> None:  # type: 
     p.add_argument("--report", default="reports/nlu", help="dossier du rapport")
     p.add_argument("--heldout", default="tests/nlu/heldout.yml", help="jeu de test séparé (s'il existe)")
     p.set_defaults(func=_lazy("bot.nlu.cli", "cmd_evaluate"))
+    p = sub.add_parser(
+        "situations", help="lecteur de situations sur le jeu de test séparé (tests/situations/) : besoins, dispositifs, rôle"
+    )
+    p.add_argument("--testset", default=None, help="fichier ou dossier du jeu de test (défaut : tests/situations)")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=_lazy("bot.nlu.cli", "cmd_situations"))
     p = sub.add_parser("parse", help="analyse un message (ou une ligne par message sur l'entrée standard)")
     p.add_argument("text", nargs="*")
     p.add_argument("--json", action="store_true", help="sortie JSON (toujours le cas sur l'entrée standard)")
