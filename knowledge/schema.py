@@ -83,6 +83,15 @@ class ChildrenCondition(Strict):
     max_age: float | None = None
 
 
+class VacantDwellingCondition(Strict):
+    """The person owns an empty dwelling (not the home they live in), judged on that dwelling."""
+
+    min_years_empty: float | None = Field(None, ge=0, description="empty for more than this many years")
+    commune_density_levels: list[Annotated[int, Field(ge=1, le=7)]] | None = Field(
+        None, description="levels of INSEE's 7-level density grid for the dwelling's commune (5-7 = rural)"
+    )
+
+
 class Conditions(Strict):
     """Machine-checkable conditions; all given ones must hold (AND). `any_of`: one group must hold."""
 
@@ -97,6 +106,12 @@ class Conditions(Strict):
     housing: list[Housing] | None = None
     owns_vacant_dwelling: bool | None = None
     pregnant: bool | None = None
+    vacant_dwelling: VacantDwellingCondition | None = None
+    local_check: str | None = Field(
+        None,
+        description="a condition only the service can check (does the commune apply it?): the scheme is "
+        "at best « à vérifier », and this text says what to ask",
+    )
     any_of: list[Conditions] | None = None
 
 
@@ -194,7 +209,7 @@ class Question(Strict):
     text: str
     text_other: str | None = Field(None, description="the same question about someone else (agents, ambassadeurs)")
     help: str | None = None
-    parser: Literal["age", "commune", "children", "choice", "yes_no", "money", "quotient", "integer"]
+    parser: Literal["age", "commune", "children", "choice", "yes_no", "money", "quotient", "integer", "years"]
     cost: int = Field(1, description="how heavy the question is for the person (sensitive ones cost more)")
     options: list[QuickReply] = []
     why: str = Field(description="why we ask, shown on 'pourquoi ?'")
