@@ -24,6 +24,11 @@ HERSIN = "62443"  # Hersin-Coupigny (62), about 6 000 inhabitants
 LILLE = "59350"  # Lille's INSEE code, over 230 000 inhabitants
 LENS = "62498"
 PARIS = "75056"
+HAZEBROUCK = "59295"  # Cœur de Flandre agglo
+CAUDRY = "59139"  # CA du Caudrésis et du Catésis
+HIRSON = "02381"  # Thiérache (CC des Trois Rivières)
+LAON = "02408"  # Aisne, outside the Thiérache
+ABBEVILLE = "80001"
 ABLAINZEVELLE = "62002"  # level 6 of INSEE's density grid ("Rural à habitat dispersé")
 
 #: (case id, facts, {scheme: expected status}, {scheme: words a reason must contain})
@@ -118,6 +123,22 @@ CASES: list[tuple[str, dict[str, Any], dict[str, Status], dict[str, list[str]]]]
      {"pass-sport": N}, {}),
     ("pass-sport-ado-15-ans", {"children_count": 1, "children_ages": [15.0]}, {"pass-sport": E},
      {"pass-sport": ["2025-2026", "à vérifier"]}),
+    # --- zones narrowed to where the scheme really runs (audit: whole départements or regions before)
+    ("bus-1000-jours-hazebrouck-enceinte", {"commune": HAZEBROUCK, "pregnant": True},
+     {"bus-1000-premiers-jours": E}, {}),
+    ("bus-1000-jours-lille", {"commune": LILLE, "pregnant": True}, {"bus-1000-premiers-jours": N},
+     {"bus-1000-premiers-jours": ["Coeur de Flandre", "Lille"]}),
+    ("bus-1000-jours-enfant-6-ans", {"commune": HAZEBROUCK, "pregnant": False, "children_count": 1,
+                                     "children_ages": [6.0]}, {"bus-1000-premiers-jours": N}, {}),
+    ("point-info-familles-caudry", {"commune": CAUDRY}, {"point-info-familles-itinerant": E}, {}),
+    ("point-info-familles-lille", {"commune": LILLE}, {"point-info-familles-itinerant": N}, {}),
+    ("nutri-cheques-hirson", {"commune": HIRSON, "quotient_familial": 600}, {"nutri-cheques": E}, {}),
+    ("nutri-cheques-laon", {"commune": LAON, "quotient_familial": 600}, {"nutri-cheques": N}, {}),
+    ("hophopfood-amiens", {"commune": "80021"}, {"hophopfood": E}, {}),
+    ("hophopfood-abbeville", {"commune": ABBEVILLE}, {"hophopfood": N}, {}),
+    ("tzcld-lens", {"commune": LENS, "situation": "demandeur_emploi"}, {"territoires-zero-chomeur": N}, {}),
+    ("tzcld-antony", {"commune": "92002", "situation": "demandeur_emploi"}, {"territoires-zero-chomeur": T},
+     {"territoires-zero-chomeur": ["pas tous habilités"]}),
     # --- Point conseil budget: open to everyone
     ("pcb-personne-inconnue", {}, {"point-conseil-budget": E}, {}),
     ("pcb-retraite-proprietaire", {"age": 80, "situation": "retraite", "housing": "proprietaire",
