@@ -9,6 +9,7 @@ from typing import Any
 import yaml
 
 from bot.dialogue.responses import say
+from knowledge.contacts import contacts_for
 from knowledge.content import CONTENT_DIR
 from knowledge.eligibility import EligibilityEngine, SchemeResult, Status
 from knowledge.facts import FACT_NAMES
@@ -174,24 +175,27 @@ def pick_services(slots: dict[str, Any], scheme_ids: list[str], need_id: str | N
     return ServicePick(nearby, far)
 
 
-def contact_text(service: ServiceRecord) -> str:
+def contact_text(service: ServiceRecord, audience: str = "residents") -> str:
+    """The contacts this audience may be given (residents: resident-facing ones only)."""
+    contacts = contacts_for(service, audience)
     parts = []
-    if service.telephone:
-        parts.append(f"Tél. {service.telephone}")
-    if service.courriel:
-        parts.append(service.courriel)
-    if service.site_web:
-        parts.append(service.site_web)
+    if contacts.get("telephone"):
+        parts.append(f"Tél. {contacts['telephone']}")
+    if contacts.get("courriel"):
+        parts.append(contacts["courriel"])
+    if contacts.get("site_web"):
+        parts.append(contacts["site_web"])
     if parts:
         return " · ".join(parts)
     return say("service_no_contact", door=service.no_contact_door or "la mairie ou le CCAS de votre commune")
 
 
-def service_line(near: NearbyService, departement: str | None = None) -> str:
+def service_line(near: NearbyService, departement: str | None = None, audience: str = "residents") -> str:
     service = near.service
     distance = f", à environ {max(1, round(near.distance_km))} km" if near.distance_km is not None else ""
     where = service.commune or zone_label(service.zone_eligibilite, departement)
-    return say("service_line", nom=service.nom, where=where, distance=distance, contact=contact_text(service))
+    contact = contact_text(service, audience)
+    return say("service_line", nom=service.nom, where=where, distance=distance, contact=contact)
 
 
 def zone_label(codes: list[str], departement: str | None = None) -> str:
@@ -208,8 +212,9 @@ def service_links(services: list[NearbyService]) -> list[dict[str, str]]:
     links = []
     for near in services:
         s = near.service
-        if s.site_web:
-            links.append({"title": s.nom, "url": s.site_web})
+        site = contacts_for(s, "residents").get("site_web")
+        if site:
+            links.append({"title": s.nom, "url": site})
     return links
 
 

@@ -247,3 +247,25 @@ def parse_choice(text: str, options: dict[str, list[str]]) -> str | None:
             if p and f" {p} " in t and (best is None or len(p) > best[0]):
                 best = (len(p), value)
     return best[1] if best else None
+
+
+# ---------------------------------------------------------------- durations
+_DURATION_RE = re.compile(r"(\d{1,3}(?:[.,]5)?)\s*(ans?|annees?|years?|mois|months?)\b(\s+et\s+demi)?")
+_SINCE_YEAR_RE = re.compile(r"\b(?:depuis|since|en|de)\s+((?:19|20)\d{2})\b")
+
+
+def parse_duration_years(text: str, this_year: int | None = None) -> float | None:
+    """How long, in years: "3 ans", "18 mois", "deux ans et demi", "depuis 2021", "4". None if unsure."""
+    import datetime as dt
+
+    t = words_to_digits(_folded(text))
+    since = _SINCE_YEAR_RE.search(t)
+    if since:
+        year = this_year or dt.date.today().year
+        return float(year - int(since.group(1))) if int(since.group(1)) <= year else None
+    match = _DURATION_RE.search(t)
+    if match:
+        value = _age_value(match.group(1), match.group(2))
+        return value + (0.5 if match.group(3) else 0.0)
+    bare = re.fullmatch(r"\s*(\d{1,2})\s*", t)
+    return float(bare.group(1)) if bare else None

@@ -93,13 +93,16 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 
 def contact_lines(service: ServiceRecord) -> list[str]:
+    """Every contact (the CLI is an agent's tool), those meant for professionals marked as such."""
+    from knowledge.contacts import contact_audience
+
+    labels = {"telephone": "Tél. :", "courriel": "Courriel :", "site_web": "Site :"}
     lines = []
-    if service.telephone:
-        lines.append(f"Tél. : {service.telephone}")
-    if service.courriel:
-        lines.append(f"Courriel : {service.courriel}")
-    if service.site_web:
-        lines.append(f"Site : {service.site_web}")
+    for kind, label in labels.items():
+        value = getattr(service, kind)
+        if value:
+            pro = contact_audience(service, kind) == "professionals"
+            lines.append(f"{label} {value}" + (" (pour les professionnels, pas pour les habitants)" if pro else ""))
     if not lines:
         lines.append(
             f"Pas de contact direct connu : passez par {service.no_contact_door or 'la mairie ou le CCAS'}."
@@ -114,7 +117,8 @@ def service_json(service: ServiceRecord, distance_km: float | None = None) -> di
         "code_postal": service.code_postal, "adresse": service.adresse, "latitude": service.latitude,
         "longitude": service.longitude, "coord_precision": service.coord_precision,
         "telephone": service.telephone, "courriel": service.courriel, "site_web": service.site_web,
-        "no_contact_door": service.no_contact_door, "thematiques": service.thematiques,
+        "no_contact_door": service.no_contact_door, "contact_audience": service.contact_audience,
+        "thematiques": service.thematiques,
         "reseaux_porteurs": service.reseaux_porteurs, "zone_eligibilite": service.zone_eligibilite,
         "schemes": service.schemes, "sources": service.sources, "date_maj": service.date_maj,
     }  # fmt: skip

@@ -58,6 +58,8 @@ class ServiceRecord:
     sources: list[dict[str, Any]] = field(default_factory=list)
     date_maj: str | None = None
     origin: str = "curated"
+    #: who each contact is for (knowledge.contacts); a contact not listed is for residents
+    contact_audience: dict[str, str] = field(default_factory=dict)
 
     @property
     def key(self) -> str:
@@ -200,6 +202,7 @@ def _record_from_row(row: ServiceRow, structure_names: dict[tuple[str, str], str
         schemes=list(data.get("schemes") or []), no_contact_door=data.get("no_contact_door"),
         sources=list(data.get("sources") or []),
         date_maj=row.date_maj.isoformat() if isinstance(row.date_maj, dt.date) else None, origin=row.origin,
+        contact_audience=dict(data.get("contact_audience") or {}),
     )  # fmt: skip
 
 

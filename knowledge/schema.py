@@ -61,6 +61,25 @@ class Housing(StrEnum):
     sans_domicile = "sans_domicile"
 
 
+class Audience(StrEnum):
+    """Who a contact is meant for: residents, or professionals (agents, elected officials, partners)."""
+
+    residents = "residents"
+    professionals = "professionals"
+
+
+ContactKind = Literal["telephone", "courriel", "site_web"]
+
+
+class Contact(Strict):
+    """A contact named by a scheme (outside its services), with its audience."""
+
+    kind: ContactKind
+    value: str
+    label: str
+    audience: Audience = Audience.residents
+
+
 class AgeRange(Strict):
     min: int | None = Field(None, ge=0, le=120)
     max: int | None = Field(None, ge=0, le=120)
@@ -83,6 +102,15 @@ class ChildrenCondition(Strict):
     max_age: float | None = None
 
 
+class VacantDwellingCondition(Strict):
+    """The person owns an empty dwelling (not the home they live in), judged on that dwelling."""
+
+    min_years_empty: float | None = Field(None, ge=0, description="empty for more than this many years")
+    commune_density_levels: list[Annotated[int, Field(ge=1, le=7)]] | None = Field(
+        None, description="levels of INSEE's 7-level density grid for the dwelling's commune (5-7 = rural)"
+    )
+
+
 class Conditions(Strict):
     """Machine-checkable conditions; all given ones must hold (AND). `any_of`: one group must hold."""
 
@@ -97,6 +125,12 @@ class Conditions(Strict):
     housing: list[Housing] | None = None
     owns_vacant_dwelling: bool | None = None
     pregnant: bool | None = None
+    vacant_dwelling: VacantDwellingCondition | None = None
+    local_check: str | None = Field(
+        None,
+        description="a condition only the service can check (does the commune apply it?): the scheme is "
+        "at best « à vérifier », and this text says what to ask",
+    )
     any_of: list[Conditions] | None = None
 
 
@@ -119,6 +153,9 @@ class Scheme(Strict):
         min_length=1, description="reseaux_porteurs codes or doors (communes, caf...)"
     )
     services: list[str] = []
+    contacts: list[Contact] = Field(
+        [], description="contacts the scheme names outside its services (e.g. a network's address for partners)"
+    )
     status_note: str | None = None
     sources: list[Source] = Field(min_length=1)
     verified: dt.date
@@ -164,12 +201,25 @@ class Service(Strict):
     no_contact_door: str | None = Field(
         None, description="when the source gives no contact: the door that can connect the person"
     )
+    contact_audience: dict[ContactKind, Audience] = Field(
+        {},
+        description="who each contact is for; a contact not listed is for residents. Addresses meant for "
+        "elected officials or partners (a mayor's own address, a person's address) are `professionals`: "
+        "agents see them, residents do not",
+    )
     sources: list[Source] = Field(min_length=1)
 
     @model_validator(mode="after")
     def _contact_or_door(self) -> Service:
-        if not (self.telephone or self.courriel or self.site_web) and not self.no_contact_door:
-            raise ValueError(f"{self.id}: no contact and no `no_contact_door`")
+        for kind in self.contact_audience:
+            if not getattr(self, kind):
+                raise ValueError(f"{self.id}: contact_audience names {kind}, which the service does not have")
+        resident_facing = [
+            k for k in ("telephone", "courriel", "site_web")
+            if getattr(self, k) and self.contact_audience.get(k, Audience.residents) is Audience.residents
+        ]  # fmt: skip
+        if not resident_facing and not self.no_contact_door:
+            raise ValueError(f"{self.id}: no contact for residents and no `no_contact_door`")
         return self
 
 
@@ -194,7 +244,7 @@ class Question(Strict):
     text: str
     text_other: str | None = Field(None, description="the same question about someone else (agents, ambassadeurs)")
     help: str | None = None
-    parser: Literal["age", "commune", "children", "choice", "yes_no", "money", "quotient", "integer"]
+    parser: Literal["age", "commune", "children", "choice", "yes_no", "money", "quotient", "integer", "years"]
     cost: int = Field(1, description="how heavy the question is for the person (sensitive ones cost more)")
     options: list[QuickReply] = []
     why: str = Field(description="why we ask, shown on 'pourquoi ?'")

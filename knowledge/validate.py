@@ -124,6 +124,8 @@ def validate(content: Content | None = None, seeds: Path | None = None, check_pl
             if value and not contact_in_sources(value, service.sources, kind):
                 report.add(where, f"{kind} « {value} » n'apparaît mot pour mot dans aucune de ses sources")
 
+    _check_audiences(content, report)
+
     for number in content.emergency:
         for source in number.sources:
             check_source(f"urgence {number.number}", source, report, seeds)
@@ -138,6 +140,30 @@ def validate(content: Content | None = None, seeds: Path | None = None, check_pl
         "questions": len(content.questions),
     }
     return report
+
+
+def _check_audiences(content: Content, report: Report) -> None:
+    """A scheme's contacts are in its sources; text shown to residents holds no professionals' contact."""
+    professional: set[str] = set()
+    for service in content.services:
+        professional |= {getattr(service, kind) for kind, aud in service.contact_audience.items() if aud == "professionals"}
+    for scheme in content.schemes:
+        for contact in scheme.contacts:
+            if not contact_in_sources(contact.value, scheme.sources, contact.kind):
+                report.add(f"dispositif {scheme.id}", f"contact « {contact.value} » absent de ses sources")
+            if contact.audience == "professionals":
+                professional.add(contact.value)
+    for scheme in content.schemes:
+        shown = " ".join([scheme.summary, scheme.description, *scheme.steps, *scheme.conditions_text,
+                          scheme.amount or "", scheme.status_note or ""])  # fmt: skip
+        for value in professional:
+            if value in shown:
+                report.add(f"dispositif {scheme.id}", f"contact pour les professionnels dans le texte : {value}")
+    for service in content.services:
+        shown = " ".join([service.nom, service.description, service.no_contact_door or "", service.conditions_acces or ""])
+        for value in professional:
+            if value in shown:
+                report.add(f"service {service.id}", f"contact pour les professionnels dans le texte : {value}")
 
 
 def _check_places(content: Content, report: Report) -> None:

@@ -25,6 +25,7 @@ import pytest
 import yaml
 
 from bot.dialogue.api import Incoming, Turn
+from knowledge.contacts import contacts_for
 from knowledge.textnorm import fold
 
 CONVERSATIONS = sorted((Path(__file__).parent / "conversations").glob("*.yml"))
@@ -39,10 +40,11 @@ def load(path: Path) -> dict[str, Any]:
 def known_contacts(kb) -> tuple[set[str], set[str]]:  # type: ignore[no-untyped-def]
     emails, phones = set(), set()
     for service in kb.services:
-        if service.courriel:
-            emails.add(service.courriel.lower())
-        if service.telephone:
-            phones.add(re.sub(r"\D", "", service.telephone))
+        contacts = contacts_for(service, "residents")  # a resident is never given a professionals' contact
+        if contacts.get("courriel"):
+            emails.add(contacts["courriel"].lower())
+        if contacts.get("telephone"):
+            phones.add(re.sub(r"\D", "", contacts["telephone"]))
         for text in (service.description or "",):
             emails.update(e.lower() for e in EMAIL.findall(text))
     for scheme in kb.schemes.values():

@@ -18,7 +18,14 @@ import yaml
 from rapidfuzz import fuzz, process
 
 from bot.nlu.normalize import normalize
-from knowledge.answers import parse_children, parse_money, parse_pregnancy, parse_quotient, words_to_digits
+from knowledge.answers import (
+    parse_children,
+    parse_duration_years,
+    parse_money,
+    parse_pregnancy,
+    parse_quotient,
+    words_to_digits,
+)
 from knowledge.content import CONTENT_DIR
 from knowledge.facts import HOUSING_WORDS, SITUATION_WORDS
 from knowledge.textnorm import fold
@@ -94,6 +101,9 @@ _LIVES_ALONE = re.compile(
 _VACANT = re.compile(
     r"\b(logement|maison|appartement|appart|bien|studio|immeuble|pavillon|local)s? (?:qui est |est )?(?:vide|vides|vacant|vacants|inoccupee?s?|inhabitee?s?)\b|\b(?:vide|vacant|inoccupee?) depuis\b|sortie de vacance"
 )
+_VACANT_SINCE = re.compile(r"\b(?:vide|vides|vacant|vacants|inoccupee?s?|inhabitee?s?) depuis ((?:\S+ ){0,3}\S+)")
+#: "j'habite à Lille", "je vis à Arras": the person's own commune, not the empty dwelling's
+_LIVES_IN = re.compile(r"\b(?:locataire|loue|habite|habitons|habitez|vis|vit|vivons|suis de|domicilie|domiciliee|installe|installee)\b")
 _OWNER_CUE = re.compile(
     r"\b(j ai|mon|ma|proprietaire|proprio|herite|heritee|achete|je possede|nous avons|on a)\b"
 )
@@ -290,6 +300,7 @@ class EntityExtractor:
         entities += self.schemes(text, normalized)
         entities += self.places(text)
         entities += self.person_facts(text, folded, normalized)
+        entities += self.vacant_dwelling(text, folded, entities)
         entities += self.need_entities(normalized)
         entities.append(Entity("language", detect_language(text)))
         return entities
@@ -410,11 +421,26 @@ class EntityExtractor:
         if housing:
             out.append(Entity("housing", housing))
         if any(_VACANT.search(t) and _OWNER_CUE.search(t) for t in (folded, normalized)):
+            # owning an empty house says nothing about one's own home (a tenant may have inherited it)
             out.append(Entity("owns_vacant_dwelling", True))
-            if not housing:
-                out.append(Entity("housing", "proprietaire"))
         if parse_pregnancy(text):
             out.append(Entity("pregnant", True))
+        return out
+
+    @staticmethod
+    def vacant_dwelling(text: str, folded: str, found: list[Entity]) -> list[Entity]:
+        """The empty dwelling's facts: "vide depuis 3 ans", and its commune unless it is where one lives."""
+        if not any(e.entity == "owns_vacant_dwelling" for e in found):
+            return []
+        out: list[Entity] = []
+        since = _VACANT_SINCE.search(folded)
+        years = parse_duration_years(f"depuis {since.group(1)}") if since else None
+        if years is not None:
+            out.append(Entity("vacant_dwelling_years", years))
+        same = fold_same_length(text)  # entity offsets are in this text
+        for place in (e for e in found if e.entity == "commune" and e.start is not None):
+            if not _LIVES_IN.search(same[max(0, place.start - 25) : place.start]):
+                out.append(Entity("vacant_dwelling_commune", place.value, place.start, place.end, place.text))
         return out
 
     @staticmethod
