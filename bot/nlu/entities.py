@@ -18,9 +18,18 @@ import yaml
 from rapidfuzz import fuzz, process
 
 from bot.nlu.normalize import normalize
-from knowledge.answers import parse_children, parse_money, parse_pregnancy, parse_quotient, words_to_digits
+from bot.nlu.person import is_workplace, speaks_of_someone_else
 from knowledge.content import CONTENT_DIR
 from knowledge.facts import HOUSING_WORDS, SITUATION_WORDS
+from knowledge.numbers import (
+    find_income,
+    find_other_age,
+    find_self_age,
+    parse_children,
+    parse_pregnancy,
+    parse_quotient,
+    words_to_digits,
+)
 from knowledge.textnorm import fold
 
 if TYPE_CHECKING:
@@ -55,24 +64,6 @@ _WORKPLACE = re.compile(
     r"\b(?:travaille|bosse|travail|job|taf|employee?|agent)\b(?:\s+\w+){0,4}?\s+(?:a|au|dans|en)\s+"
     r"(?:la |le |l |une |un )?(?:cantine|creche|garderie|ecole|restauration scolaire|centre social|mairie)\b"
 )
-_CHILD_CONTEXT = re.compile(
-    r"(fils|fille|enfant|enfants|bebe|bb|gamin|gamine|petit|petite|ado|ados|gosse|gosses|loulou|son|daughter|kid|kids|child|children|et|,)\s*$"
-)
-_SELF_AGE_PATTERNS = [
-    re.compile(
-        r"\b(?:j ai|jai|g|i m|i am|im|moi|age de|agee? de|j vais avoir|je vais avoir|jaurai|j aurai|on a|nous avons|we are)\s+(\d{2})\s*(?:ans|an|years?|yo|piges)\b"
-    ),
-    re.compile(r"^\s*(\d{2})\s*(?:ans|an|years? old|yo)\b"),
-    re.compile(r"\b(?:j ai|jai|i m|i am)\s+(\d{2})\s*$"),
-    re.compile(r"\b(?:i m|i am|im)\s+(\d{2})\b(?!\s*(?:km|kilo|min|minutes|euros?|e)\b)"),
-]
-#: an amount counts as the household's income only next to an income word ("je touche 900",
-#: "on gagne 1 500 e par mois", "salaire de 1200"), never a bill or a debt ("facture de 900 euros")
-_INCOME = re.compile(
-    r"\b(?:gagne|gagnons|gagnent|touche|touchons|touchent|percois|percoit|revenus?|salaires?|ressources|"
-    r"pension|allocations?|smic|on vit avec|je vis avec|vivons avec|i earn|income)"
-    r"(?: \w+){0,4}? (\d{1,3}(?: \d{3})+|\d{2,5})(?: ?(?:e|eur|euros?|k))?\b"
-)
 _MONEY_CUE = re.compile(
     r"\b(gagne|gagnons|touche|touchons|percois|revenu|revenus|salaire|smic|par mois|mensuel|euros?|eur|e|k)\b|€"
 )
@@ -98,6 +89,7 @@ _OWNER_CUE = re.compile(
     r"\b(j ai|mon|ma|proprietaire|proprio|herite|heritee|achete|je possede|nous avons|on a)\b"
 )
 
+_EN_PLACE_CUE = re.compile(r"\b(?:in|at|near|from|to|around)\s+$")
 _EN_WORDS = {
     "i",
     "the",
@@ -187,6 +179,11 @@ _FR_WORDS = {
 }
 
 
+#: entities that describe the person concerned (marked subject="other" in a third-person message)
+_PERSON_FACTS = {"commune", "age", "children_count", "children_ages", "quotient_familial", "monthly_income",
+                 "situation", "single_parent", "household_adults", "housing", "owns_vacant_dwelling", "pregnant"}
+
+
 @dataclass
 class Entity:
     entity: str
@@ -195,6 +192,8 @@ class Entity:
     end: int | None = None
     text: str | None = None
     extractor: str = "rules"
+    #: "other" when the fact is said of someone else ("une dame de 52 ans", "elle habite à Lens")
+    subject: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {k: v for k, v in asdict(self).items() if v is not None}
@@ -290,6 +289,11 @@ class EntityExtractor:
         entities += self.schemes(text, normalized)
         entities += self.places(text)
         entities += self.person_facts(text, folded, normalized)
+        if speaks_of_someone_else(text):  # the facts are the person's, not the speaker's
+            entities.append(Entity("third_person", True))
+            for entity in entities:
+                if entity.entity in _PERSON_FACTS and entity.subject is None:
+                    entity.subject = "other"
         entities += self.need_entities(normalized)
         entities.append(Entity("language", detect_language(text)))
         return entities
@@ -328,19 +332,30 @@ class EntityExtractor:
         return list(found.values())
 
     def places(self, text: str) -> list[Entity]:
-        out = []
-        for commune, matched in self.gazetteer.find_in_text(text)[:1]:
+        """The person's commune, and apart from it the speaker's workplace ("je travaille au CCAS
+        d'Amiens" -> `speaker_commune`, never `commune`)."""
+        out: list[Entity] = []
+        same = fold_same_length(text)
+        english = detect_language(text) == "en"
+        for commune, matched in self.gazetteer.find_in_text(text):
             commune = self._with_departement(text, commune, matched)
-            start = fold_same_length(text).find(fold(matched)) if matched else -1
+            start = same.find(fold(matched)) if matched else -1
+            if english and matched.islower() and not _EN_PLACE_CUE.search(same[max(0, start - 8) : max(0, start)]):
+                continue  # "have a nice day", "too many pills": English words, not Nice or Many
+            kind = "speaker_commune" if start >= 0 and is_workplace(text, start) else "commune"
+            if any(e.entity == kind for e in out):
+                continue
             out.append(
                 Entity(
-                    "commune",
+                    kind,
                     commune.code_insee,
                     start if start >= 0 else None,
                     start + len(fold(matched)) if start >= 0 else None,
                     commune.nom,
                 )
             )
+            if len(out) == 2:
+                break
         return out
 
     def _with_departement(self, text: str, commune: Any, matched: str) -> Any:
@@ -357,25 +372,13 @@ class EntityExtractor:
             return better or commune
         return commune
 
-    def self_age(self, folded: str) -> int | None:
-        for pattern in _SELF_AGE_PATTERNS:
-            for match in pattern.finditer(folded):
-                before = folded[max(0, match.start() - 25) : match.start()]
-                child_before = _CHILD_CONTEXT.search(before) and pattern is not _SELF_AGE_PATTERNS[0]
-                if child_before or re.search(
-                    r"\b(fils|fille|enfant|bebe|gamin)\b\s*(a|de)?\s*$", before
-                ):
-                    continue
-                age = int(match.group(1))
-                if 12 <= age <= 105:
-                    return age
-        return None
-
     def person_facts(self, text: str, folded: str, normalized: str) -> list[Entity]:
         out: list[Entity] = []
-        age = self.self_age(words_to_digits(normalized)) or self.self_age(folded)
+        age = find_self_age(normalized) or find_self_age(text)
         if age is not None:
             out.append(Entity("age", age))
+        elif (other_age := find_other_age(text)) is not None:
+            out.append(Entity("age", other_age, subject="other"))
         children = parse_children(text)
         if children is not None:
             if children.count is not None:
@@ -385,11 +388,8 @@ class EntityExtractor:
         quotient = parse_quotient(text)
         if quotient is not None:
             out.append(Entity("quotient_familial", quotient))
-        else:
-            income = _INCOME.search(normalized)
-            amount = parse_money(income.group(1)) if income else None
-            if amount is not None and amount >= 50:
-                out.append(Entity("monthly_income", amount))
+        elif (amount := find_income(normalized)) is not None:
+            out.append(Entity("monthly_income", amount))
         situation = self._match_words(normalized, SITUATION_WORDS, AMBIGUOUS_SITUATION)
         if situation:
             out.append(Entity("situation", situation))
