@@ -214,12 +214,16 @@ def fold_same_length(text: str) -> str:
     return "".join(out)
 
 
+def language_evidence(text: str) -> tuple[int, int]:
+    """(English, French) function words in the text; words both languages share count for neither."""
+    words = fold(text[:2000]).split()
+    en = sum(1 for w in words if w in _EN_WORDS and w not in _FR_WORDS)
+    fr = sum(1 for w in words if w in _FR_WORDS and w not in _EN_WORDS)
+    return en, fr
+
+
 def detect_language(text: str) -> str:
-    words = fold(text).split()
-    if not words:
-        return "fr"
-    en = sum(1 for w in words if w in _EN_WORDS)
-    fr = sum(1 for w in words if w in _FR_WORDS)
+    en, fr = language_evidence(text)
     return "en" if en > fr and en >= 1 else "fr"
 
 
