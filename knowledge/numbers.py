@@ -199,6 +199,17 @@ def age_mentions(text: str, expecting_children: bool = False) -> list[AgeMention
     mentions: list[AgeMention] = []
     last_unit: str | None = None
     n = len(words)
+    # the unit that ends the list of numbers starting at each word ("7 et 9 ans" -> "ans"), right to left
+    run_unit: list[str | None] = [None] * (n + 1)
+    for k in range(n - 1, -1, -1):
+        w = words[k]
+        if _UNIT.match(w):
+            run_unit[k] = w
+        elif w in _CONNECTOR or w == "," or _NUMBER.match(w):
+            run_unit[k] = run_unit[k + 1]
+    first_content = next(
+        (k for k, x in enumerate(words) if not (x in _SKIP or x in ("agee", "age", "aged"))), n
+    )
     i = 0
     while i < n:
         w = words[i]
@@ -212,12 +223,7 @@ def age_mentions(text: str, expecting_children: bool = False) -> list[AgeMention
             i += 1  # "2 enfants": a count; "10 km": a distance
             continue
         # the unit: right after, or shared at the end of a list ("7 et 9 ans", "2, 6 et 11 ans")
-        unit: str | None = nxt if _UNIT.match(nxt) else None
-        k = i + 1
-        while unit is None and k < n and (words[k] in _CONNECTOR or words[k] == "," or _NUMBER.match(words[k])):
-            k += 1
-            if k < n and _UNIT.match(words[k]):
-                unit = words[k]
+        unit: str | None = nxt if _UNIT.match(nxt) else run_unit[i + 1]
         whose, referent = _referent(words, i, expecting_children)
         if unit is None:
             before = words[i - 1] if i else ""
@@ -242,7 +248,7 @@ def age_mentions(text: str, expecting_children: bool = False) -> list[AgeMention
         if whose is Whose.CHILD and value > 30:
             whose = Whose.UNKNOWN
         twins = bool(referent and _TWIN_WORD.match(referent))
-        leading = all(x in _SKIP or x in ("agee", "age", "aged") for x in words[:i])
+        leading = i <= first_content
         mentions.append(AgeMention(value, whose, referent, i, twins, leading))
         i += 1
     return mentions

@@ -37,6 +37,7 @@ if TYPE_CHECKING:
     from knowledge.kb import KnowledgeBase
 
 NEEDS_PATH = CONTENT_DIR / "needs.yml"
+MAX_TEXT = 2000  # as bot/dialogue/engine.py: a longer message is read on its first 2,000 characters
 
 #: words too ambiguous to mean a situation/housing when they appear inside free text
 AMBIGUOUS_SITUATION = {
@@ -285,7 +286,9 @@ class EntityExtractor:
 
     # ------------------------------------------------------------------ extraction
     def extract(self, text: str) -> list[Entity]:
-        if not text or not text.strip():
+        """Entities of the message's first MAX_TEXT characters (the engine reads no more)."""
+        text = (text or "")[:MAX_TEXT]
+        if not text.strip():
             return []
         folded = fold(text)
         normalized = normalize(text)
