@@ -31,6 +31,7 @@ NUMBER_WORDS = {
 
 _WORD_NUMBER_RE = re.compile(r"\b(" + "|".join(sorted(NUMBER_WORDS, key=len, reverse=True)) + r")\b")
 _SMS_VERBS = re.compile(r"\b(g|jai|je|ja|jsuis|chui|jsui|chuis)\b")
+_DIGIT_STUCK = re.compile(r"(\d)([a-z])")
 _SMS_VERB_FORMS = {"jsuis": "je suis", "chui": "je suis", "jsui": "je suis", "chuis": "je suis"}
 
 
@@ -46,7 +47,7 @@ def words_to_digits(text: str) -> str:
 
 def fold_numbers(text: str) -> str:
     """Folded text with SMS verbs spelled out and number words as digits: "g 2 enfan" -> "j ai 2 enfan"."""
-    text = fold(text[:MAX_TEXT])
+    text = _DIGIT_STUCK.sub(r"\1 \2", fold(text[:MAX_TEXT]))  # "6ans", "14mois"
     text = _SMS_VERBS.sub(
         lambda m: _SMS_VERB_FORMS.get(m.group(1), "j ai" if m.group(1) in ("g", "jai", "ja") else m.group(1)),
         text,
@@ -140,6 +141,8 @@ _SKIP = _words(
 _UNIT = re.compile(r"^(?:ans?|annees?|mois|years?|yrs?|yo|months?|semaines?|weeks?|piges|berges)$")
 _NUMBER = re.compile(r"^\d{1,3}$")
 _CONNECTOR = frozenset({"et", "and", "puis", "ou"})
+#: words after which a child's age may come without its unit ("ma fille a 2", "my son is 12", "aged 4")
+_BARE_AGE_VERBS = _words("a de ont aged is are age ages agee agees")
 _NOT_AGE_AFTER = _words(
     "km kms kilo kilos kilometres min minutes h heures euros euro e eur k m2 metres personnes fois"
 )
@@ -228,10 +231,17 @@ def age_mentions(text: str, expecting_children: bool = False) -> list[AgeMention
         if unit is None:
             before = words[i - 1] if i else ""
             at_end = nxt in ("", ",", ".") or nxt in _CONNECTOR
+            previous = mentions[-1] if mentions else None
+            chained = (  # "aged 4 and 7": the second number belongs with the first
+                previous is not None and previous.position == i - 2 and (before in _CONNECTOR or before == ",")
+            )
+            if chained and previous is not None:
+                whose, referent = previous.whose, previous.referent
             bare_ok = at_end and (
-                (before == "de" and i >= 2 and words[i - 2] == "1" and last_unit is not None)  # "une de 8"
+                chained
+                or (before == "de" and i >= 2 and words[i - 2] == "1" and last_unit is not None)  # "une de 8"
                 or (whose is Whose.SELF and (referent in ("m", "am", "im") or i == n - 1))  # "i m 25", "j ai 45"
-                or (whose is Whose.CHILD and referent is not None and (before in ("a", "de", "ont") or before == referent))
+                or (whose is Whose.CHILD and referent is not None and (before in _BARE_AGE_VERBS or before == referent))
             )
             if not bare_ok:
                 i += 1

@@ -116,3 +116,8 @@ def test_long_repetitive_text_is_linear(extractor: EntityExtractor) -> None:
     start = time.perf_counter()
     extractor.extract("a\n" * 900)
     assert time.perf_counter() - start < 0.25
+
+
+def test_extractor_uses_the_known_departement(extractor: EntityExtractor) -> None:
+    found = first(extractor.extract("j'habite à Saint-Denis", known_departements=["974"]), "commune")
+    assert found is not None and found.value == "97411"

@@ -27,6 +27,16 @@ from knowledge.numbers import Whose, age_mentions, find_other_age, find_self_age
         ("ma fille a 16 ans et mon fils 12 ans", 2, [16, 12]),
         ("my kids are 3 and 5 years old", 2, [3, 5]),
         ("un bébé de 14 mois et une fille de 6 ans", 2, [1.17, 6]),
+        ("g 3 enfants 2ans 5ans 9ans", 3, [2, 5, 9]),
+        ("jai 2 enfant 4 et 6ans", 2, [4, 6]),
+        ("I have two kids aged 4 and 7", 2, [4, 7]),
+        ("my son is 12", 1, [12]),
+        ("j'ai un enfant de 14mois", 1, [1.17]),
+        ("2 enfants (18 mois et 7 ans)", 2, [1.5, 7]),
+        ("trois enfants: 2 ans, 5 ans et 9 ans", 3, [2, 5, 9]),
+        ("un garçon de 10 ans et une fille de 7", 2, [10, 7]),
+        ("j'ai 3 enfants dont un de 4 ans", 3, [4]),
+        ("une maman de 35 ans avec 2 enfants de 3 et 6 ans", 2, [3, 6]),
     ],
 )
 def test_children_in_free_text(text: str, count: int, ages: list[float]) -> None:
@@ -61,6 +71,8 @@ def test_children_as_an_answer(text: str, count: int, ages: list[float]) -> None
         "j'ai 45 ans",
         "je suis enceinte de mon premier bébé",
         "on habite à 10 km",
+        "on habite a 2 et 3 km",
+        "j'ai 2 enfants et 3 chats",
     ],
 )
 def test_no_children(text: str) -> None:

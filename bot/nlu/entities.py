@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from functools import cached_property
 from pathlib import Path
@@ -285,8 +286,11 @@ class EntityExtractor:
         return [a for a in self._scheme_aliases if len(a) >= 7]
 
     # ------------------------------------------------------------------ extraction
-    def extract(self, text: str) -> list[Entity]:
-        """Entities of the message's first MAX_TEXT characters (the engine reads no more)."""
+    def extract(self, text: str, known_departements: Iterable[str] | None = None) -> list[Entity]:
+        """Entities of the message's first MAX_TEXT characters (the engine reads no more).
+
+        `known_departements`: départements already known in the conversation (the person's
+        commune), to pick among homonyms when the message itself gives no clue."""
         text = (text or "")[:MAX_TEXT]
         if not text.strip():
             return []
@@ -294,7 +298,7 @@ class EntityExtractor:
         normalized = normalize(text)
         entities: list[Entity] = []
         entities += self.schemes(text, normalized)
-        entities += self.places(text)
+        entities += self.places(text, known_departements)
         entities += self.person_facts(text, folded, normalized)
         if speaks_of_someone_else(text):  # the facts are the person's, not the speaker's
             entities.append(Entity("third_person", True))
@@ -338,13 +342,13 @@ class EntityExtractor:
                             found.setdefault(sid, Entity("scheme", sid, text=window, extractor="fuzzy"))
         return list(found.values())
 
-    def places(self, text: str) -> list[Entity]:
+    def places(self, text: str, known_departements: Iterable[str] | None = None) -> list[Entity]:
         """The person's commune, and apart from it the speaker's workplace ("je travaille au CCAS
         d'Amiens" -> `speaker_commune`, never `commune`)."""
         out: list[Entity] = []
         same = fold_same_length(text)
         english = detect_language(text) == "en"
-        for commune, matched in self.gazetteer.find_in_text(text):
+        for commune, matched in self.gazetteer.find_in_text(text, known_departements):
             commune = self._with_departement(text, commune, matched)
             start = same.find(fold(matched)) if matched else -1
             if english and matched.islower() and not _EN_PLACE_CUE.search(same[max(0, start - 8) : max(0, start)]):
