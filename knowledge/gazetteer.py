@@ -186,6 +186,7 @@ _MONEY_WORDS = _words(
     "paye payer montant somme credit pret epargne facture smic net brut annuel annuelle euros declare declarons "
     "environ"
 )
+_SAINTS = _words("saint sainte saints saintes")
 _ARTICLE_FOR = {"au": "le", "aux": "les", "du": "le", "des": "les"}
 _DEP_NUMBER = re.compile(r"\b(?:le|du|departement|dpt|dept|dep)\s+(\d{2}|2a|2b|97\d)\b")
 _DEP_IN_BRACKETS = re.compile(r"\((\d{2}|2[AB]|97\d)\)", re.IGNORECASE)
@@ -592,7 +593,9 @@ class Gazetteer:
                         _Context(keys[i - 1] if i else "", _ends_clause(text, tokens, keys, i + n)),
                     ):
                         spots.append(_Spot(variant, self._by_key[variant], i, i + n, cue))
-                    elif variant in self._short and title and (i > 0 or whole):
+                    elif variant in self._short and (i > 0 or whole) and (
+                        title or (cue == RESIDENCE and variant.split()[0] in _SAINTS)  # "je vis a saint-pol"
+                    ):
                         # Short forms are often ordinary words ("garde", "la maison"): capitals only.
                         spots.append(_Spot(variant, self._short[variant], i, i + n, cue, SHORT))
         return spots

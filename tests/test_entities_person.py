@@ -79,6 +79,16 @@ def test_workplace_and_home_in_one_message(extractor: EntityExtractor) -> None:
         ("je suis à eu depuis 2 ans", "76255"),
         ("j'habite a st-omer", "62765"),
         ("80000", "80021"),
+        ("j habite a henin beaumont", "62427"),
+        ("HENIN BEAUMONT", "62427"),
+        ("jsuis a villeneuve dascq", "59009"),
+        ("j'habite à Boulogne s/ mer", "62160"),
+        ("je vis à montreuil 93", "93048"),
+        ("j'habite au 02100", "02691"),
+        ("on est de lens", "62498"),
+        ("sur ham", "80410"),
+        ("je vis a saint-pol", "62767"),
+        ("chez moi a liévin", "62510"),
     ],
 )
 def test_communes_in_all_spellings(extractor: EntityExtractor, text: str, code: str) -> None:

@@ -65,3 +65,31 @@ def test_say_and_label_follow_the_language() -> None:
     set_language("fr")
     assert say("ask_need", variant=0).startswith("Dites-moi")
     assert label("buttons", "other_need") == "Autre besoin"
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["bonjour, la dame de la mairie m'a dit d'écrire ici", "d'accord merci bien", "ok d'accord", "re bjr",
+     "je suis d'accord", "yes c'est ça", "Hello, bonjour", "bon je m'en vais", "hello", "ok", "Lens"],
+)
+def test_french_or_short_messages_do_not_switch_to_english(text: str) -> None:
+    assert choose_language(None, text) == "fr"
+
+
+@pytest.mark.parametrize(
+    "text", ["I don't know", "thanks a lot", "no idea sorry", "my rent is too high", "we need food", "I live in Amiens"]
+)
+def test_english_messages_switch(text: str) -> None:
+    assert choose_language("fr", text) == "en"
+
+
+def test_end_turn_gives_the_language_back() -> None:
+    from bot.dialogue.responses import current_language
+    from bot.dialogue.turn_start import end_turn
+
+    state, _ = begin_turn({}, Incoming(text="Hello, I need help with my rent please"))
+    assert current_language() == "en"
+    end_turn(state, [Reply("ok", [Button("Why?", "/ask_why")])])
+    assert current_language() == "fr"
+    assert typed_button(state, "why") == "/ask_why"
+    assert state["lang"] == "en"  # kept for the next turn

@@ -21,7 +21,7 @@ from actions.sdk import LocalDispatcher, LocalTracker
 from bot.dialogue.api import Button, Incoming, Reply, Turn
 from bot.dialogue.danger import DangerDetector
 from bot.dialogue.responses import label, localized, need_title, say, say_all
-from bot.dialogue.turn_start import begin_turn, remember_buttons
+from bot.dialogue.turn_start import begin_turn, end_turn
 from bot.nlu.entities import Entity
 from bot.nlu.interpreter import Interpreter, ParseResult
 from bot.nlu.normalize import normalize
@@ -779,8 +779,9 @@ class _TurnContext:
         self.log({"action": action_name})
 
     def finish(self) -> Turn:
-        remember_buttons(self.state, self.replies)
-        return Turn(state=self.state, replies=self.replies or [Reply(say("fallback"))])
+        replies = self.replies or [Reply(say("fallback"))]
+        end_turn(self.state, replies)  # the buttons just sent; the language back to French
+        return Turn(state=self.state, replies=replies)
 
 
 _ENGINE: DialogueEngine | None = None

@@ -70,8 +70,15 @@ def begin_turn(state: dict[str, Any] | None, incoming: Incoming) -> tuple[dict[s
     return state, incoming
 
 
+def end_turn(state: dict[str, Any], replies: list[Reply]) -> None:
+    """Call when the turn's replies are final: keep their buttons, and give the language back to French
+    so nothing outside a turn (another request on the same thread) speaks the last person's language."""
+    remember_buttons(state, replies)
+    set_language("fr")
+
+
 def remember_buttons(state: dict[str, Any], replies: list[Reply]) -> None:
-    """Keep the titles -> payloads of the buttons just sent (call when the turn's replies are final)."""
+    """Keep the titles -> payloads of the buttons just sent."""
     buttons: dict[str, str] = {}
     for reply in replies:
         for button in reply.buttons:

@@ -91,94 +91,25 @@ _OWNER_CUE = re.compile(
     r"\b(j ai|mon|ma|proprietaire|proprio|herite|heritee|achete|je possede|nous avons|on a)\b"
 )
 
+def _wordset(text: str) -> frozenset[str]:
+    return frozenset(text.split())
+
+
 _EN_PLACE_CUE = re.compile(r"\b(?:in|at|near|from|to|around)\s+$")
-_EN_WORDS = {
-    "i",
-    "the",
-    "is",
-    "my",
-    "need",
-    "help",
-    "where",
-    "what",
-    "how",
-    "with",
-    "for",
-    "you",
-    "am",
-    "have",
-    "please",
-    "can",
-    "food",
-    "hello",
-    "hi",
-    "thanks",
-    "thank",
-    "want",
-    "to",
-    "nearest",
-    "money",
-    "do",
-    "are",
-    "kids",
-    "children",
-    "job",
-    "live",
-    "in",
-    "yes",
-    "no",
-    "and",
-    "an",
-    "a",
-    "it",
-    "me",
-    "find",
-}
-_FR_WORDS = {
-    "je",
-    "j",
-    "le",
-    "la",
-    "les",
-    "de",
-    "des",
-    "un",
-    "une",
-    "est",
-    "mon",
-    "ma",
-    "mes",
-    "pour",
-    "avec",
-    "et",
-    "ai",
-    "suis",
-    "pas",
-    "ou",
-    "quoi",
-    "c",
-    "il",
-    "y",
-    "a",
-    "au",
-    "du",
-    "en",
-    "on",
-    "que",
-    "qui",
-    "bonjour",
-    "merci",
-    "oui",
-    "non",
-    "vous",
-    "tu",
-    "ca",
-    "moi",
-    "dans",
-    "sur",
-    "habite",
-    "aide",
-}
+_EN_WORDS = _wordset(
+    "i the is my need help where what how with for you am have please can food hello hi thanks thank "
+    "want to nearest money do are kids children job live in yes no and an a it me find don that this "
+    "there not be of at we our your they he she his her was will would could should tell see good "
+    "morning afternoon evening idea sorry about from know get any anyone here why which who does did "
+    "doesn isn can cannot lot much very mine myself rent bills work working husband wife son daughter "
+    "child kid baby pay afford "
+)
+_FR_WORDS = _wordset(
+    "je j le la les de des un une est mon ma mes pour avec et ai suis pas ou quoi c il y a au du en on "
+    "que qui bonjour merci oui non vous tu ca moi dans sur habite aide me te se ne plus mais nous ils "
+    "elles elle son sa ses leur comment pourquoi quand quel quelle aussi tres bien fait faire peux veux "
+    "sais avoir etre chez "
+)
 
 
 #: entities that describe the person concerned (marked subject="other" in a third-person message)
