@@ -304,6 +304,24 @@ _COUNT_RE = re.compile(r"(?<![\d.])\b(\d{1,2}) (?!petite? )(?:\w+ )?(" + _CHILD_
 _NO_WORDS = {"non", "nan", "no", "0", "aucun", "aucune", "pas", "nope", "pas d enfant", "pas d enfants"}
 
 
+_ANSWER_FILLERS = _words("oui ouais yes yeah j ai en on a nous avons il y we have i have got")
+_ONLY_ONE = re.compile(r"^(?:1 seule?|juste 1|1 only|only 1|just 1|1)$")
+
+
+def _bare_answer(t: str) -> tuple[int | None, list[float]]:
+    """A reply to "combien d'enfants ?" with bare numbers: "oui, 2", "j'en ai 3" (a count),
+    "un seul" (one), "4 et 6" (ages in years)."""
+    words = [w for w in t.split() if w not in _ANSWER_FILLERS]
+    if _ONLY_ONE.match(" ".join(words)):
+        return 1, []
+    numbers = [w for w in words if _NUMBER.match(w)]
+    if not numbers or "ou" in words or any(not (_NUMBER.match(w) or w in _CONNECTOR) for w in words):
+        return None, []
+    if len(numbers) == 1:
+        return int(numbers[0]), []
+    return len(numbers), [float(n) for n in numbers]
+
+
 @dataclass
 class ChildrenInfo:
     count: int | None
@@ -320,7 +338,7 @@ def parse_children(text: str, expecting: bool = False) -> ChildrenInfo | None:
     un grand de 12 ans", "g 2 enfan 3 et 5 an". `expecting`: the question was about children
     (bare numbers and ages said of no one are children's)."""
     t = fold_numbers(text)
-    if _NO_CHILD_RE.search(t) or (expecting and t in _NO_WORDS):
+    if _NO_CHILD_RE.search(t) or (expecting and (t in _NO_WORDS or set(t.split()) <= _NO_WORDS)):
         return ChildrenInfo(0, [])
     pregnant = bool(_PREGNANT_RE.search(t))
     # "une petite pension" is not a child: a singular petit(e) or grand(e) is not counted
@@ -352,10 +370,8 @@ def parse_children(text: str, expecting: bool = False) -> ChildrenInfo | None:
         count = count or 1
     if count is None and counts:
         count = counts[0]  # "j'ai 1 enfant"
-    if count is None and expecting:
-        bare = re.fullmatch(r"\s*(\d{1,2})\s*", t)
-        if bare:
-            count = int(bare.group(1))
+    if count is None and expecting and not ages:
+        count, ages = _bare_answer(t)
     if count is None and not ages:
         return None
     ages = [a for a in ages if 0 <= a <= 30][: count or None]

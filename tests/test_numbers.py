@@ -55,6 +55,12 @@ def test_children_in_free_text(text: str, count: int, ages: list[float]) -> None
         ("non", 0, []),
         ("pas d'enfant", 0, []),
         ("14 mois", 1, [1.17]),
+        ("oui, 2", 2, []),
+        ("oui deux", 2, []),
+        ("j'en ai 3", 3, []),
+        ("un seul", 1, []),
+        ("non aucun", 0, []),
+        ("4 et 6", 2, [4, 6]),
     ],
 )
 def test_children_as_an_answer(text: str, count: int, ages: list[float]) -> None:
@@ -140,3 +146,8 @@ def test_pronoun_for_children() -> None:
 
 def test_on_a_17_ans() -> None:
     assert find_self_age("on a 17 ans avec mes potes et on voudrait partir") == 17
+
+
+@pytest.mark.parametrize("text", ["oui", "je sais pas", "2 ou 3"])
+def test_unclear_children_answers_are_asked_again(text: str) -> None:
+    assert parse_children(text, expecting=True) is None
