@@ -349,7 +349,7 @@ class DialogueEngine:
         hint = question.help or "Vous pouvez aussi répondre « je ne sais pas »."
         turn.utter(say("fallback_in_question", help=hint))
         turn.utter(
-            question.text,
+            question_text(question, turn.slots.get("third_person")),
             _buttons(question_buttons(question)),
             {"request_location": True} if asking == "commune" else {"question": asking},
         )
@@ -715,8 +715,8 @@ class DialogueEngine:
         )
         if slots.get("asking") and not about_results:
             question = catalogue().get(slots["asking"])
-            turn.utter(say("why_question", why=question.why))
-            turn.utter(question.text, _buttons(question_buttons(question)))
+            turn.utter(say("why_question", why=localized(question, "why")))
+            turn.utter(question_text(question, slots.get("third_person")), _buttons(question_buttons(question)))
             return
         results = slots.get("last_results") or []
         focus = slots.get("focus_scheme")
