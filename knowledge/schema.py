@@ -143,6 +143,9 @@ class Scheme(Strict):
     aliases: list[str] = Field(min_length=1)
     themes: list[Thematique] = Field(min_length=1)
     summary: str = Field(max_length=300)
+    summary_en: str | None = Field(
+        None, max_length=300, description="a faithful one-line English translation of `summary` (no new facts)"
+    )
     description: str
     scope: Literal["national", "regional", "departemental", "local"] = "national"
     conditions: Conditions = Conditions()
@@ -233,6 +236,7 @@ class EmergencyNumber(Strict):
 
 class QuickReply(Strict):
     title: str
+    title_en: str | None = Field(None, description="the button's title for a person writing in English")
     value: str | int | float | bool | None
     synonyms: list[str] = []
 
@@ -243,8 +247,11 @@ class Question(Strict):
     fact: str
     text: str
     text_other: str | None = Field(None, description="the same question about someone else (agents, ambassadeurs)")
+    text_en: str | None = Field(None, description="the question in English")
+    text_other_en: str | None = Field(None, description="the question about someone else, in English")
     help: str | None = None
     parser: Literal["age", "commune", "children", "choice", "yes_no", "money", "quotient", "integer", "years"]
     cost: int = Field(1, description="how heavy the question is for the person (sensitive ones cost more)")
     options: list[QuickReply] = []
     why: str = Field(description="why we ask, shown on 'pourquoi ?'")
+    why_en: str | None = Field(None, description="why we ask, in English")
