@@ -231,7 +231,9 @@ def cmd_show(args: argparse.Namespace) -> int:
         else:
             print(scheme_text(scheme, kb))
         return 0
-    service = kb.services_by_id.get(args.id)
+    service = kb.services_by_id.get(args.id) or next(
+        (r for d in directories().values() if (r := kb.places.record(d.source, args.id)) is not None), None
+    )
     if service is not None:
         if args.json:
             _print_json({"kind": "service", **service_json(service)})

@@ -294,8 +294,13 @@ def file_digest(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def store_places(engine: Engine, directory: Directory, items: list[dict[str, Any]], meta: dict[str, Any]) -> None:
-    """Replace the directory's places in the database by `items` (one transaction)."""
+def store_places(
+    engine: Engine, directory: Directory, items: list[dict[str, Any]], meta: dict[str, Any],
+    only_if_absent: bool = False,
+) -> bool:
+    """Replace the directory's places in the database by `items` (one transaction). With
+    `only_if_absent`, do nothing if another process imported this directory meanwhile (first start
+    of several workers on PostgreSQL: they wait on one lock). Returns whether it wrote."""
     structures, services = [], []
     for item in items:
         date_maj = dt.date.fromisoformat(item["date_maj"])
@@ -316,30 +321,35 @@ def store_places(engine: Engine, directory: Directory, items: list[dict[str, Any
     with session_scope(engine) as session:
         if engine.dialect.name == "postgresql":
             session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_ID + 2})
+        key = META_PREFIX + directory.id
+        row = session.get(MetaRow, key)
+        if only_if_absent and row is not None:
+            return False
         session.execute(delete(ServiceRow).where(ServiceRow.source == directory.source))
         session.execute(delete(StructureRow).where(StructureRow.source == directory.source))
         for start in range(0, len(structures), 5000):
             session.execute(insert(StructureRow), structures[start : start + 5000])
         for start in range(0, len(services), 5000):
             session.execute(insert(ServiceRow), services[start : start + 5000])
-        key = META_PREFIX + directory.id
         value = json.dumps(meta, ensure_ascii=False, sort_keys=True)
-        row = session.get(MetaRow, key)
         if row is None:
             session.add(MetaRow(key=key, value=value))
         else:
             row.value = value
+    return True
 
 
 def import_places(
-    engine: Engine, directory: Directory, path: Path | None = None, progress: bool = False
+    engine: Engine, directory: Directory, path: Path | None = None, progress: bool = False,
+    only_if_absent: bool = False,
 ) -> PlaceImportReport:
     """Read `path` (default: the shipped file) and replace the directory's places with it."""
     path = path or directory.shipped_file
     items, report = parse_places(path, directory, progress=progress)
     meta = {"file": path.name, "sha256": file_digest(path), "places": len(items),
+            "date_maj": directory.date_maj.isoformat(),
             "imported_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds")}  # fmt: skip
-    store_places(engine, directory, items, meta)
+    store_places(engine, directory, items, meta, only_if_absent=only_if_absent)
     return report
 
 
@@ -353,7 +363,8 @@ def imported_meta(engine: Engine) -> dict[str, dict[str, Any]]:
 def ensure_places(engine: Engine, progress: bool = False) -> list[PlaceImportReport]:
     """Import the shipped file of every directory never imported into this database (first start)."""
     done = imported_meta(engine)
-    return [import_places(engine, d, progress=progress) for d in directories().values() if d.id not in done]
+    return [import_places(engine, d, progress=progress, only_if_absent=True)
+            for d in directories().values() if d.id not in done]  # fmt: skip
 
 
 def iter_directory_sources() -> Iterator[str]:

@@ -39,28 +39,33 @@ class _SourceIndex:
 class PlaceIndex:
     def __init__(self, engine: Engine | None, rows: list[tuple[str, str, str | None, float | None, float | None]]):
         self.engine = engine
-        grouped: dict[str, list[tuple[str, float, float]]] = defaultdict(list)
         self._by_insee: dict[tuple[str, str], list[str]] = defaultdict(list)
-        for source, place_id, code_insee, lat, lon in rows:
-            grouped[source].append(
-                (place_id, np.nan if lat is None else lat, np.nan if lon is None else lon)
-            )
-            if code_insee:
-                self._by_insee[(source, code_insee)].append(place_id)
         self._sources: dict[str, _SourceIndex] = {}
-        for source, items in grouped.items():
-            lat = np.radians(np.array([i[1] for i in items], dtype=float))
-            lon = np.radians(np.array([i[2] for i in items], dtype=float))
-            self._sources[source] = _SourceIndex([i[0] for i in items], lat, lon, np.cos(lat))
         self._cache: OrderedDict[tuple[str, str], ServiceRecord | None] = OrderedDict()
         self._lock = Lock()
+        if rows:
+            self._build(rows)
+
+    def _build(self, rows: list[tuple[str, str, str | None, float | None, float | None]]) -> None:
+        sources, ids, codes, lats, lons = zip(*rows, strict=True)
+        for source, code, place_id in zip(sources, codes, ids, strict=True):
+            if code:
+                self._by_insee[(source, code)].append(place_id)
+        source_array = np.array(sources, dtype=object)
+        id_array = np.array(ids, dtype=object)
+        lat_all = np.radians(np.array(lats, dtype=float))  # None -> NaN
+        lon_all = np.radians(np.array(lons, dtype=float))
+        for source in dict.fromkeys(sources):
+            mask = source_array == source
+            lat = lat_all[mask]
+            self._sources[source] = _SourceIndex(id_array[mask].tolist(), lat, lon_all[mask], np.cos(lat))
 
     @classmethod
     def from_database(cls, engine: Engine) -> PlaceIndex:
         query = select(ServiceRow.source, ServiceRow.id, ServiceRow.code_insee, ServiceRow.latitude,
                        ServiceRow.longitude).where(ServiceRow.origin == PLACE_ORIGIN)  # fmt: skip
         with engine.connect() as connection:
-            rows = [tuple(r) for r in connection.execute(query)]
+            rows = connection.execute(query).all()
         return cls(engine, rows)  # type: ignore[arg-type]
 
     @classmethod

@@ -284,7 +284,9 @@ class ServiceSearch:
             near = any(h.kind == "service" and h.distance_km is not None and h.distance_km <= DOOR_KM for h in hits)
             if not near:
                 hits += self.door_hits(commune)
-        unique = {(h.kind, h.record.source if h.record else "", h.id): h for h in reversed(hits)}
+        unique: dict[tuple[str, str, str], Hit] = {}
+        for hit in hits:  # first occurrence wins, order kept (ties keep schemes before services)
+            unique.setdefault((hit.kind, hit.record.source if hit.record else "", hit.id), hit)
         hits = list(unique.values())
         hits.sort(key=lambda h: (-round(h.score / 5), h.distance_km is None, h.distance_km or 0.0))
         return hits[:limit]
