@@ -7,11 +7,13 @@ from typing import Any
 from actions.common import (
     commune_of,
     door_reply,
+    get_kb,
     needs_catalogue,
     pick_services,
     service_line,
     service_links,
 )
+from actions.places import mairie_of, person_point
 from actions.sdk import Action, SlotSet
 from bot.dialogue.responses import label, say
 
@@ -75,7 +77,8 @@ class ActionHumanHandoff(Action):
         commune = commune_of(slots)
         pick = pick_services(slots, [], None, "france-service", limit=2)
         ccas = pick_services(slots, [], None, "ccas-cias", limit=1)
-        nearby = [n for n in pick.nearby + ccas.nearby if n.service.has_contact]
+        mairie = mairie_of(get_kb(), commune, person_point(get_kb(), slots, commune))
+        nearby = [n for n in [*pick.nearby, *ccas.nearby, *([mairie] if mairie else [])] if n.service.has_contact]
         nearby = list({n.service.key: n for n in nearby}.values())[:3]
         if not nearby or all(n.distance_km is None or n.distance_km > 40 for n in nearby):
             doors = door_reply(slots, commune, "doors_intro_human")

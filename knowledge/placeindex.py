@@ -17,7 +17,6 @@ from typing import TYPE_CHECKING
 import numpy as np
 from sqlalchemy import Engine, select
 
-from knowledge.db import session_scope
 from knowledge.models import ServiceRow, StructureRow
 from knowledge.placedata import PLACE_ORIGIN
 
@@ -94,17 +93,23 @@ class PlaceIndex:
         return found
 
     def _fetch(self, source: str, place_id: str) -> ServiceRecord | None:
+        """One query (service + its structure's name), no ORM session: this runs during a turn."""
         from knowledge.kb import record_from_row
 
         if self.engine is None:
             return None
-        with session_scope(self.engine) as session:
-            row = session.get(ServiceRow, (source, place_id))
-            if row is None:
-                return None
-            structure = session.get(StructureRow, (source, row.structure_id))
-            names = {(source, row.structure_id): structure.nom} if structure else {}
-            return record_from_row(row, names)
+        services, structures = ServiceRow.__table__, StructureRow.__table__
+        query = (
+            select(services, structures.c.nom.label("structure_nom"))
+            .select_from(services.outerjoin(structures, (structures.c.source == services.c.source)
+                                            & (structures.c.id == services.c.structure_id)))
+            .where(services.c.source == source, services.c.id == place_id)
+        )  # fmt: skip
+        with self.engine.connect() as connection:
+            row = connection.execute(query).first()
+        if row is None:
+            return None
+        return record_from_row(row, {(source, row.structure_id): row.structure_nom or row.nom})  # type: ignore[arg-type]
 
     def in_commune(self, source: str, code_insee: str) -> list[ServiceRecord]:
         """The places of a directory in a commune (the mairie of 62510...)."""
