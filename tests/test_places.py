@@ -406,3 +406,22 @@ def test_export_json_is_serialisable(kb) -> None:  # type: ignore[no-untyped-def
     record = kb.places.in_commune(MAIRIE_SOURCE, LIEVIN)[0]
     data = json.loads(json.dumps(service_json(record, 1.0)))
     assert data["horaires_accueil"] and data["telephone"] and data["origin"] == PLACE_ORIGIN
+
+
+def test_the_widget_makes_place_phones_tap_to_call(kb) -> None:  # type: ignore[no-untyped-def]
+    """The widget turns the phone numbers of a text into tel: links with its PHONE pattern (the
+    JavaScript regular expression is also valid Python): a place line's number is one."""
+    import re
+
+    from actions.common import service_line, set_kb
+    from actions.places import nearest_france_services
+
+    script = (Path(__file__).resolve().parent.parent / "bot" / "channels" / "widget" / "aiguillage-widget.js")
+    pattern = re.search(r"var PHONE = /(.+)/g;", script.read_text(encoding="utf-8"))
+    assert pattern is not None
+    set_kb(kb)
+    lievin = kb.gazetteer.get(LIEVIN)
+    line = service_line(nearest_france_services(kb, (lievin.latitude, lievin.longitude))[0], "62", lievin)
+    found = re.findall(pattern.group(1), line)
+    assert found == ["03 21 28 78 17"]
+    assert "tel:" + re.sub(r"[\s.-]", "", found[0]) == "tel:0321287817"
