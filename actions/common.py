@@ -176,7 +176,7 @@ def pick_services(slots: dict[str, Any], scheme_ids: list[str], need_id: str | N
         if score:
             scored.append((score, near))
     # the directories' real places come after a curated service of the same kind (its source is a seed)
-    scored += [(2, near) for near in _directory_places(kb, kind_networks, slots, commune, (lat, lon), limit, max_km)]
+    scored += [(2, near) for near in _directory_places(kb, kind_networks, commune, (lat, lon), limit, max_km)]
     located = [(sc, n) for sc, n in scored if n.distance_km is not None] or scored
     located.sort(key=lambda item: (-item[0], item[1].distance_km is None, item[1].distance_km or 0.0))
     nearby = [n for _sc, n in located[:limit]]
@@ -185,8 +185,8 @@ def pick_services(slots: dict[str, Any], scheme_ids: list[str], need_id: str | N
     return ServicePick(nearby, far)
 
 
-def _directory_places(kb: KnowledgeBase, networks: set[str], slots: dict[str, Any], commune: Commune | None,
-                      point: tuple[float, float], limit: int, max_km: float) -> list[NearbyService]:
+def _directory_places(kb: KnowledgeBase, networks: set[str], commune: Commune | None, point: tuple[float, float],
+                      limit: int, max_km: float) -> list[NearbyService]:
     """Real places of the requested kind: the nearest France Services, the mairie of the commune."""
     found: list[NearbyService] = []
     if "france-service" in networks:
