@@ -210,10 +210,17 @@ def contact_text(service: ServiceRecord, commune: Commune | None = None) -> str:
         return " · ".join(parts)
     door = service.no_contact_door or "la mairie ou le CCAS de votre commune"
     text = say("service_no_contact", door=door)
-    mairie = mairie_of(get_kb(), commune) if commune is not None and door_mentions(door, "mairies") else None
-    if mairie is not None and mairie.service.has_contact:  # the door is the person's own mairie: say which
-        text += f" ({mairie.service.nom} : {contact_text(mairie.service)})"
-    return text
+    if commune is None:
+        return text
+    # the door is the person's own mairie, or the nearest France Services: say which, with its contact
+    kb = get_kb()
+    named: list[NearbyService] = []
+    if door_mentions(door, "mairies"):
+        named += [m for m in [mairie_of(kb, commune)] if m is not None]
+    if door_mentions(door, "france-services"):
+        named += nearest_france_services(kb, (commune.latitude, commune.longitude), limit=1)
+    found = [f"{n.service.nom} : {contact_text(n.service)}" for n in named if n.service.has_contact]
+    return text + (f" ({' ; '.join(found)})" if found else "")
 
 
 def service_line(

@@ -349,6 +349,11 @@ def test_a_curated_door_names_the_actual_mairie(kb) -> None:  # type: ignore[no-
     text = contact_text(door_only, kb.gazetteer.get(LIEVIN))
     assert "CCAS de votre commune" in text and "(Mairie de Liévin : Tél. 03 21 44 89 89" in text
     assert "Mairie" not in contact_text(door_only, None)
+    both = next(s for s in kb.services
+                if not s.has_contact and "CCAS de votre commune ou France Services la plus proche" in (s.no_contact_door or ""))  # fmt: skip
+    text = contact_text(both, kb.gazetteer.get(LIEVIN))
+    assert "(Mairie de Liévin : Tél. 03 21 44 89 89" in text
+    assert "France services Pimms Médiation de Lens : Tél. 03 21 28 78 17" in text
 
 
 def test_human_handoff_in_lievin_through_the_engine(engine, kb) -> None:  # type: ignore[no-untyped-def]
