@@ -288,7 +288,7 @@ def place_rows(kb: Any, communes: list[Any]) -> list[Row]:
     points = [(c.latitude, c.longitude) for c in communes]
     first = _samples(lambda p=p: nearest_france_services(kb, p, limit=1) for p in points)
     again = _samples(lambda p=p: nearest_france_services(kb, p, limit=1) for p in points)
-    source = next(iter(kb.places._sources), None)
+    source = next(iter(kb.places.sources()), None)
     index_only = _samples(lambda p=p: kb.places.distances(source, *p).argmin() for p in points) if source else []
     mairies = _samples(lambda c=c: mairie_of(kb, c) for c in communes)
     count = len(communes)

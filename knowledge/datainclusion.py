@@ -14,13 +14,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, delete, select
 from tqdm import tqdm
 
 from knowledge.db import session_scope
 from knowledge.gazetteer import Gazetteer
-from knowledge.models import ServiceRow, StructureRow
-from knowledge.placedata import PLACE_ORIGIN, directory_of_source
+from knowledge.models import MetaRow, ServiceRow, StructureRow
+from knowledge.placedata import INDEX_KEY, PLACE_ORIGIN, directory_of_source
 
 SERVICE_FIELDS = (
     "source", "structure_id", "id", "nom", "description", "date_maj", "types", "thematiques", "frais",
@@ -158,6 +158,7 @@ def import_data_inclusion(
     with session_scope(engine) as session:
         known: set[tuple[str, str]] = set()
         networks: dict[tuple[str, str], list[str]] = {}  # v1: a structure carries its networks
+        places_changed = False
         for index, item in enumerate(tqdm(structures, desc="structures", disable=not progress)):
             if not isinstance(item, dict) or not all(item.get(k) for k in ("source", "id", "nom")):
                 report.errors.append(f"structure n°{index + 1} : champs obligatoires source, id, nom")
@@ -223,6 +224,9 @@ def import_data_inclusion(
             row = existing or ServiceRow(source=item["source"], id=item["id"])
             # a directory of places (France Services, mairies) stays out of the in-memory service list
             origin = PLACE_ORIGIN if directory_of_source(item["source"]) is not None else "import"
+            if origin == PLACE_ORIGIN and not places_changed:
+                session.execute(delete(MetaRow).where(MetaRow.key == INDEX_KEY))  # rebuilt at next start
+                places_changed = True
             row.structure_id, row.origin, row.nom = item["structure_id"], origin, item["nom"]
             row.description = item.get("description") or ""
             row.date_maj = _date(item.get("date_maj"))

@@ -35,6 +35,8 @@ from knowledge.textnorm import strip_accents
 PLACES_DATA_DIR = Path(__file__).parent / "data" / "places"
 PLACE_ORIGIN = "annuaire"
 META_PREFIX = "places:"
+#: kb_meta row holding the compact place index (knowledge/placeindex.py); dropped when places change
+INDEX_KEY = "places-index"
 _PHONE = re.compile(r"^(?:\+33\s?|0)[1-9](?:[\s.-]?\d{2}){4}$")
 _POSTAL_TAIL = re.compile(r"^(?P<street>.*?),?\s*(?P<cp>\d{5})\s+(?P<city>[^,]+)$")
 _CEDEX = re.compile(r"\s+cedex(?:\s*\d+)?$", re.IGNORECASE)
@@ -325,6 +327,7 @@ def store_places(
         row = session.get(MetaRow, key)
         if only_if_absent and row is not None:
             return False
+        session.execute(delete(MetaRow).where(MetaRow.key == INDEX_KEY))
         session.execute(delete(ServiceRow).where(ServiceRow.source == directory.source))
         session.execute(delete(StructureRow).where(StructureRow.source == directory.source))
         for start in range(0, len(structures), 5000):
