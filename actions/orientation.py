@@ -11,6 +11,7 @@ from actions.common import (
     evaluate,
     first_sentence,
     get_kb,
+    orientation_door,
     outside_region,
     pick_services,
     rank_results,
@@ -104,7 +105,7 @@ class ActionOrientation(Action):
             dispatcher.utter_message(text="\n".join(steps))
         scheme_ids = [r.scheme_id for r in shown]  # never the places of a scheme the person is refused
         pick = pick_services(slots, scheme_ids, slots.get("need"), slots.get("service_type"))
-        service_texts = [service_line(n, commune.departement if commune else None) for n in pick.nearby]
+        service_texts = [service_line(n, commune.departement if commune else None, commune) for n in pick.nearby]
         if outside_region(commune) or not pick.nearby or pick.far:
             if pick.nearby and not outside_region(commune):
                 dispatcher.utter_message(text=say("services_intro_far"))
@@ -115,6 +116,7 @@ class ActionOrientation(Action):
             )
             if commune and not outside_region(commune) and not pick.nearby:
                 door = say("no_service_nearby", commune=commune.nom)
+            door = orientation_door(slots, commune, bool(pick.nearby)) or door  # places: actual mairie + France Services
             service_texts.append(door)
             final_text = door
         else:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import json
 import sys
 import time
@@ -11,7 +12,9 @@ from typing import Any
 
 from knowledge.eligibility import EligibilityEngine, Status
 from knowledge.facts import FactError, normalize_facts
+from knowledge.hours import today_text
 from knowledge.kb import KnowledgeBase, ServiceRecord
+from knowledge.placedata import directories
 from knowledge.schema import Scheme
 from knowledge.search import ServiceSearch
 
@@ -57,6 +60,16 @@ def add_kb_commands(subparsers: argparse._SubParsersAction) -> None:  # type: ig
     p = kb_sub.add_parser("import", help="importe un fichier JSON data·inclusion v1 (mise à jour par id)")
     p.add_argument("file")
     p.set_defaults(func=cmd_import)
+
+    p = kb_sub.add_parser(
+        "import-places",
+        help="importe (remplace) un annuaire de lieux : France Services, mairies (knowledge/content/places.yml)",
+    )
+    p.add_argument("directory", choices=sorted(directories()), help="annuaire à importer")
+    p.add_argument("file", nargs="?", help="fichier CSV (ou .csv.gz) ; défaut : celui livré dans knowledge/data/places/")
+    p.add_argument("--date", help="date des données du fichier (AAAA-MM-JJ), obligatoire pour un autre fichier que celui livré")
+    p.add_argument("--dry-run", action="store_true", help="lit et vérifie le fichier sans rien écrire")
+    p.set_defaults(func=cmd_import_places)
 
     p = kb_sub.add_parser("load", help="(re)charge le contenu YAML dans la base de données")
     p.add_argument("--force", action="store_true")
@@ -121,6 +134,8 @@ def service_json(service: ServiceRecord, distance_km: float | None = None) -> di
         "thematiques": service.thematiques,
         "reseaux_porteurs": service.reseaux_porteurs, "zone_eligibilite": service.zone_eligibilite,
         "schemes": service.schemes, "sources": service.sources, "date_maj": service.date_maj,
+        "complement_adresse": service.complement_adresse, "horaires_accueil": service.horaires_accueil,
+        "aujourd_hui": today_text(service.horaires_accueil), "origin": service.origin,
     }  # fmt: skip
     if distance_km is not None:
         data["distance_km"] = round(distance_km, 1)
@@ -143,6 +158,8 @@ def cmd_search(args: argparse.Namespace) -> int:
         return 2
     search = ServiceSearch(kb)
     started = time.perf_counter()
+    if commune is None:  # "surendettement Amiens": the commune named in the text
+        text, commune = search.place_in_query(text)
     hits = search.search(text, commune=commune, themes=args.theme, limit=args.limit)
     elapsed_ms = (time.perf_counter() - started) * 1000
     if args.json:
@@ -157,7 +174,7 @@ def cmd_search(args: argparse.Namespace) -> int:
             if hit.distance_km is not None:
                 item["distance_km"] = round(hit.distance_km, 1)
             if hit.kind == "service":
-                item["service"] = service_json(kb.services_by_id[hit.id], hit.distance_km)
+                item["service"] = service_json(hit.record or kb.services_by_id[hit.id], hit.distance_km)
             out.append(item)
         _print_json({"query": text, "commune": commune.code_insee if commune else None, "results": out})
         return 0
@@ -171,11 +188,18 @@ def cmd_search(args: argparse.Namespace) -> int:
             scheme = kb.schemes[hit.id]
             print(f"\n[dispositif] {scheme.name}  ({scheme.id})\n  {scheme.summary}")
         else:
-            service = kb.services_by_id[hit.id]
+            service = hit.record or kb.services_by_id[hit.id]
             dist = f" — {hit.distance_km:.0f} km" if hit.distance_km is not None else ""
-            print(f"\n[service] {service.nom}  ({service.id})\n  {service.commune or ''}{dist}")
+            where = ", ".join(p for p in (service.adresse, " ".join(filter(None, (service.code_postal, service.commune))))
+                              if p)  # fmt: skip
+            print(f"\n[service] {service.nom}  ({service.id})\n  {where}{dist}")
             for line in contact_lines(service):
                 print(f"  {line}")
+            hours = today_text(service.horaires_accueil)
+            if hours:
+                print(f"  {hours[0].upper()}{hours[1:]} ({service.horaires_accueil})")
+            if service.origin == "annuaire" and service.date_maj:
+                print(f"  Données : {service.source}, {service.date_maj}")
     return 0
 
 
@@ -211,7 +235,9 @@ def cmd_show(args: argparse.Namespace) -> int:
         else:
             print(scheme_text(scheme, kb))
         return 0
-    service = kb.services_by_id.get(args.id)
+    service = kb.services_by_id.get(args.id) or next(
+        (r for d in directories().values() if (r := kb.places.record(d.source, args.id)) is not None), None
+    )
     if service is not None:
         if args.json:
             _print_json({"kind": "service", **service_json(service)})
@@ -310,6 +336,46 @@ def cmd_import(args: argparse.Namespace) -> int:
     print(f"{report.structures} structures et {report.services} services importés.")
     for error in report.errors[:50]:
         print(f"  - {error}", file=sys.stderr)
+    return 0 if not report.errors else 1
+
+
+def cmd_import_places(args: argparse.Namespace) -> int:
+    from knowledge.db import make_engine, upgrade
+    from knowledge.placedata import PlaceFileError, file_digest, import_places, parse_places
+
+    directory = directories()[args.directory]
+    path = Path(args.file) if args.file else directory.shipped_file
+    if args.date:
+        try:
+            directory = directory.model_copy(update={"date_maj": dt.date.fromisoformat(args.date)})
+        except ValueError:
+            print(f"Date invalide : {args.date!r} (attendu AAAA-MM-JJ).", file=sys.stderr)
+            return 2
+    elif args.file and path.resolve() != directory.shipped_file.resolve():
+        print("Donnez la date des données de ce fichier : --date AAAA-MM-JJ (elle est montrée aux personnes).",
+              file=sys.stderr)
+        return 2
+    progress = sys.stderr.isatty()
+    started = time.perf_counter()
+    try:
+        if args.dry_run:
+            _items, report = parse_places(path, directory, progress=progress)
+        else:
+            engine = make_engine()
+            upgrade(engine)
+            report = import_places(engine, directory, path, progress=progress)
+    except PlaceFileError as exc:
+        print(f"Import impossible : {exc}", file=sys.stderr)
+        return 2
+    elapsed = time.perf_counter() - started
+    verb = "lus (rien écrit)" if args.dry_run else "importés"
+    print(f"{directory.label} : {report.imported} lieux {verb} sur {report.rows} lignes en {elapsed:.1f} s "
+          f"({report.skipped} sans aucun contact, {len(report.errors)} ligne(s) en erreur).")  # fmt: skip
+    print("Renseignés : " + ", ".join(f"{k} {v}" for k, v in report.counts.items()))
+    if not args.dry_run:
+        print(f"Fichier : {path.name} (sha256 {file_digest(path)[:12]}…), données du {directory.date_maj.isoformat()}.")
+    for problem in [*report.errors, *report.warnings][:30]:
+        print(f"  - {problem}", file=sys.stderr)
     return 0 if not report.errors else 1
 
 

@@ -130,6 +130,8 @@ def validate(content: Content | None = None, seeds: Path | None = None, check_pl
         for source in number.sources:
             check_source(f"urgence {number.number}", source, report, seeds)
 
+    directory_count = _check_directories(report, themes, networks)
+
     if check_places:
         _check_places(content, report)
 
@@ -138,6 +140,7 @@ def validate(content: Content | None = None, seeds: Path | None = None, check_pl
         "services": len(content.services),
         "numéros d'urgence": len(content.emergency),
         "questions": len(content.questions),
+        "annuaires de lieux": directory_count,
     }
     return report
 
@@ -164,6 +167,30 @@ def _check_audiences(content: Content, report: Report) -> None:
         for value in professional:
             if value in shown:
                 report.add(f"service {service.id}", f"contact pour les professionnels dans le texte : {value}")
+
+
+def _check_directories(report: Report, themes: set[str], networks: set[str]) -> int:
+    """knowledge/content/places.yml: readable, its files shipped, its codes in the reference lists."""
+    from pydantic import ValidationError
+
+    from knowledge.placedata import directories
+
+    directories.cache_clear()
+    try:
+        found = directories()
+    except (ValidationError, KeyError, TypeError) as exc:
+        report.add("places.yml", f"annuaires illisibles : {exc}")
+        return 0
+    for directory in found.values():
+        where = f"annuaire {directory.id}"
+        if not directory.shipped_file.exists():
+            report.add(where, f"fichier absent : {directory.shipped_file}")
+        if directory.reseau not in networks:
+            report.add(where, f"réseau porteur inconnu : {directory.reseau}")
+        for theme in directory.thematiques:
+            if theme not in themes:
+                report.add(where, f"thématique inconnue : {theme}")
+    return len(found)
 
 
 def _check_places(content: Content, report: Report) -> None:

@@ -32,6 +32,7 @@ from bot.channels.telegram_format import (
     callback_data_for,
     render_replies,
     split_text,
+    tappable_phones,
     utf16_len,
 )
 from bot.dialogue.api import Button, Incoming, Reply, Turn
@@ -223,7 +224,8 @@ async def test_location_reaches_the_engine(
     await fake.await_until(lambda: len(real_engine.turns) == 2)
     incoming, turn = real_engine.turns[1]
     assert incoming == Incoming(latitude=50.4321, longitude=2.8123, channel=CHANNEL)
-    expected = [part for reply in turn.replies for part in split_text(reply.text)]
+    # French phone numbers are sent in international form, tappable in Telegram (tappable_phones)
+    expected = [part for reply in turn.replies for part in split_text(tappable_phones(reply.text))]
     messages = await fake.await_messages(CHAT, before + len(expected))
     assert [m["text"] for m in messages[before:]] == expected
     # a location-based answer: the orientation (schemes, where to go), as the contract marks it
