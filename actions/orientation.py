@@ -75,7 +75,7 @@ class ActionOrientation(Action):
         commune = commune_of(slots)
         focus = slots.get("focus_scheme")
         candidates = list(slots.get("candidates") or [])
-        results = rank_results(evaluate(candidates, slots))
+        results = rank_results(evaluate(candidates, slots, simulate=True))
         shown = [r for r in results if r.status is not Status.not_eligible][:3]
         refused = [
             r
