@@ -64,12 +64,23 @@ class _Cache:
                 self._items.popitem(last=False)
 
 
+_shared: Simulator | None = None
+_shared_lock = threading.Lock()
+
+
+def shared_simulator() -> Simulator:
+    """This process's simulator, loaded once (about 10 s)."""
+    global _shared
+    with _shared_lock:
+        if _shared is None:
+            _shared = Simulator()
+        return _shared
+
+
 class LocalEngine:
-    """OpenFisca in this process, loaded on first use (about 10 s): for the CLI and the tests."""
+    """OpenFisca in this process, loaded on first use: for the CLI and the tests."""
 
     def __init__(self) -> None:
-        self._simulator: Simulator | None = None
-        self._lock = threading.Lock()
         self._cache = _Cache()
 
     @property
@@ -77,10 +88,7 @@ class LocalEngine:
         return True
 
     def simulator(self) -> Simulator:
-        with self._lock:
-            if self._simulator is None:
-                self._simulator = Simulator()
-            return self._simulator
+        return shared_simulator()
 
     def estimate(self, household: Household, variables: tuple[Variable, ...]) -> Result | None:
         return self.estimate_many([household], variables)[0]
