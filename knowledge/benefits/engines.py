@@ -29,6 +29,8 @@ from knowledge.benefits.situation import Household, current_month
 log = logging.getLogger(__name__)
 
 Result = dict[str, float]
+#: what the warm-up simulates: the RSA pulls in most of the model (resources, family benefits, housing)
+WARM_VARIABLES = (Variable("rsa", "famille"), Variable("ppa", "famille"), Variable("aide_logement", "famille"))
 
 
 class Engine(Protocol):
@@ -147,7 +149,7 @@ class PooledEngine:
         window_ms: float = 5.0,
         max_batch: int = 200,
         timeout_s: float = 30.0,
-        warm_variables: tuple[Variable, ...] = (),
+        warm_variables: tuple[Variable, ...] = WARM_VARIABLES,
     ) -> None:
         self.workers = max(1, workers)
         self.window = window_ms / 1000
@@ -268,7 +270,7 @@ _engine: Engine | None = None
 _engine_lock = threading.Lock()
 
 
-def start_benefits(warm_variables: tuple[Variable, ...] = ()) -> Engine | None:
+def start_benefits(warm_variables: tuple[Variable, ...] = WARM_VARIABLES) -> Engine | None:
     """At server start-up: warm OpenFisca up in the background (AIGUILLAGE_OPENFISCA=off disables it)."""
     global _engine
     mode = os.environ.get("AIGUILLAGE_OPENFISCA", "pool")
