@@ -163,6 +163,7 @@ class PooledEngine:
         self._queue: queue.Queue[_Request | None] = queue.Queue()
         self._cache = _Cache()
         self._thread: threading.Thread | None = None
+        self._free_workers = threading.Semaphore(self.workers)
 
     @property
     def ready(self) -> bool:
@@ -230,6 +231,8 @@ class PooledEngine:
             first = self._queue.get()
             if first is None:
                 return
+            # wait for a free worker: meanwhile the requests that arrive pile up into the next batch
+            self._free_workers.acquire()
             batch = [first]
             deadline = time.perf_counter() + self.window
             while len(batch) < self.max_batch:
@@ -254,6 +257,7 @@ class PooledEngine:
         future = self._pool.submit(_worker_run, households, variables, current_month())
 
         def done(result: Future[list[Result]]) -> None:
+            self._free_workers.release()
             error = result.exception()
             for n, request in enumerate(batch):
                 if error is not None:
