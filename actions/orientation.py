@@ -29,6 +29,9 @@ FACT_LABELS = {
     "quotient_familial": "votre quotient familial", "monthly_income": "vos revenus", "household_adults": "votre foyer",
     "housing": "votre logement", "owns_vacant_dwelling": "si vous avez un logement vide",
     "pregnant": "si vous attendez un enfant",
+    "salary": "votre salaire", "partner_salary": "le salaire de votre conjoint·e",
+    "unemployment_benefit": "votre allocation chômage", "pension": "votre retraite ou pension",
+    "rent": "votre loyer", "disability": "la reconnaissance de votre handicap",
 }  # fmt: skip
 
 
