@@ -275,7 +275,11 @@ _engine_lock = threading.Lock()
 
 
 def start_benefits(warm_variables: tuple[Variable, ...] = WARM_VARIABLES) -> Engine | None:
-    """At server start-up: warm OpenFisca up in the background (AIGUILLAGE_OPENFISCA=off disables it)."""
+    """At server start-up: warm OpenFisca up in the background.
+
+    AIGUILLAGE_OPENFISCA: pool (default: worker processes), local (this process), off;
+    AIGUILLAGE_OPENFISCA_WORKERS (default 1); AIGUILLAGE_OPENFISCA_TIMEOUT (seconds, default 20).
+    """
     global _engine
     mode = os.environ.get("AIGUILLAGE_OPENFISCA", "pool")
     with _engine_lock:
@@ -284,7 +288,9 @@ def start_benefits(warm_variables: tuple[Variable, ...] = WARM_VARIABLES) -> Eng
                 _engine = LocalEngine()
             else:
                 workers = int(os.environ.get("AIGUILLAGE_OPENFISCA_WORKERS", "1"))
-                _engine = PooledEngine(workers=workers, warm_variables=warm_variables).start()
+                # past this wait the orientation says "à vérifier" rather than keep the person waiting
+                timeout = float(os.environ.get("AIGUILLAGE_OPENFISCA_TIMEOUT", "20"))
+                _engine = PooledEngine(workers=workers, timeout_s=timeout, warm_variables=warm_variables).start()
         return _engine
 
 
