@@ -100,8 +100,9 @@ class ActionOrientation(Action):
             top = kb.schemes[shown[0].scheme_id]
             with_contact = [st for st in top.steps[1:] if CONTACT_IN_TEXT.search(st)]
             steps.append(say("orientation_steps", step=" ".join([*top.steps[:2], *with_contact[:1]])))
-            if top.amount and len(top.amount) <= 160:
-                steps.append(say("scheme_amount", amount=top.amount.rstrip(".")))
+            amount = f"{shown[0].amount_text} (estimation)" if shown[0].amount_text else top.amount
+            if amount and len(amount) <= 160:
+                steps.append(say("scheme_amount", amount=amount.rstrip(".")))
             if shown[0].to_verify:
                 steps.append(say("orientation_verify", item=shown[0].to_verify[0]))
             dispatcher.utter_message(text="\n".join(steps))

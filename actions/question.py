@@ -73,7 +73,7 @@ def choose_question(slots: dict[str, Any]) -> Question | None:
             question = catalogue().next_question(evaluate([primary], slots), facts, declined)
         elif asked < SCREENING_QUESTIONS:  # a vacant dwelling is not worth asking everyone about
             # a quick screening asks what the rules schemes need; the facts only OpenFisca needs
-            # (income by kind, rent...) are asked when a need or a scheme points to those benefits
+            # (income by kind, rent...) are asked when a need or a scheme points to one benefit
             kb = get_kb()
             rules = [c for c in candidates if c in kb.schemes and kb.schemes[c].openfisca is None]
             question = catalogue().next_question(evaluate(rules, slots), facts, declined | SCREENING_SKIP)

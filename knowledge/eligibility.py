@@ -135,6 +135,7 @@ class EligibilityEngine:
         if found.result is None or missing:
             return SchemeResult(scheme.id, Status.to_check, [*reasons, *([found.reason] if found.reason else [])],
                                 missing, verify, personal)
+        # an estimated amount fits the person more closely than an open door
         return SchemeResult(scheme.id, Status.eligible, [found.reason, *reasons], [], verify, personal + 1,
                             found.amount, found.per, found.amount_text)
 

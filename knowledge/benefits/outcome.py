@@ -83,7 +83,7 @@ def prefetch(specs: list[OpenFiscaSpec], facts: dict[str, Any], engine: Engine) 
 def _phrase(outcome: OpenFiscaOutcome, value: float) -> str:
     label = f" ({outcome.label})" if outcome.label else ""
     if outcome.show == "flag":
-        return f"vous pourriez y avoir droit{label}"
+        return outcome.label or "a priori oui"
     if outcome.show == "participation":
         return f"avec une participation d'environ {euros(value)} par mois{label}"
     per = {"month": "par mois", "year": "par an", "once": "une fois"}[outcome.show]
