@@ -62,13 +62,15 @@ CASES: list[tuple[str, Household, dict[str, float]]] = [
      {"aide_logement": 196.0, "cmu_c": 1.0, "cheque_energie": 194.0}),
     # A 72-year-old with a 700 € pension, tenant in Arras: ASPA completes up to 1 034,28 € a month
     # for a single person (2025, F16871): 1 034,28 - 700 = 334,28 (OpenFisca rounds to 334,29).
-    # C2S with a participation of 30 € a month (70 and over, F10027).
+    # C2S with a participation of 30 € a month (70 and over, F10027): 12 × 1 034,29 € is between the
+    # ceilings without (10 339 €) and with participation (13 957 €) for one person, 1-4-2025 to 1-4-2026.
     ("retraite-petite-pension",
      Household(age=72, situation="retraite", pension=700, housing="locataire", rent=400, commune="62041"),
      {"aspa": 334.29, "aide_logement": 210.0, "css_participation_forfaitaire": 30.0, "cheque_energie": 194.0}),
     # A 40-year-old with a disability recognised at 80 %, no income, tenant in Roubaix: AAH at the
     # full rate, 1 033,32 € a month from April 2025 (F12242); no RSA (the AAH is counted as a
-    # resource); C2S with a 14 € participation (30-49 years old).
+    # resource); C2S with a 14 € participation (30-49 years old; the participation scale is
+    # 8/14/21/25/30 € a month by age, arrêté of 29 December 2023).
     ("adulte-handicape",
      Household(age=40, situation="sans_activite", disability=True, housing="locataire", rent=450,
                commune="59512"),
