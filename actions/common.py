@@ -94,11 +94,14 @@ def schemes_for_need(need_id: str | None) -> list[Scheme]:
     return out
 
 
-def evaluate(scheme_ids: list[str], slots: dict[str, Any]) -> list[SchemeResult]:
+def evaluate(scheme_ids: list[str], slots: dict[str, Any], simulate: bool = False) -> list[SchemeResult]:
+    """`simulate`: compute OpenFisca schemes (orientation turns only; other turns stay fast)."""
+    from knowledge.benefits.engines import current_benefits
+
     kb = get_kb()
-    engine = EligibilityEngine(kb.gazetteer)
+    engine = EligibilityEngine(kb.gazetteer, benefits=current_benefits() if simulate else None)
     facts = facts_from_slots(slots)
-    return [engine.evaluate(kb.schemes[s], facts) for s in scheme_ids if s in kb.schemes]
+    return engine.evaluate_all([kb.schemes[s] for s in scheme_ids if s in kb.schemes], facts)
 
 
 def rank_results(results: list[SchemeResult]) -> list[SchemeResult]:

@@ -30,6 +30,9 @@ FACT_LABELS = {
     "quotient_familial": "votre quotient familial", "monthly_income": "vos revenus", "household_adults": "votre foyer",
     "housing": "votre logement", "owns_vacant_dwelling": "si vous avez un logement vide",
     "pregnant": "si vous attendez un enfant",
+    "salary": "votre salaire", "partner_salary": "le salaire de votre conjoint·e",
+    "unemployment_benefit": "votre allocation chômage", "pension": "votre retraite ou pension",
+    "rent": "votre loyer", "disability": "la reconnaissance de votre handicap",
 }  # fmt: skip
 
 
@@ -76,7 +79,7 @@ class ActionOrientation(Action):
         commune = commune_of(slots)
         focus = slots.get("focus_scheme")
         candidates = list(slots.get("candidates") or [])
-        results = rank_results(evaluate(candidates, slots))
+        results = rank_results(evaluate(candidates, slots, simulate=True))
         shown = [r for r in results if r.status is not Status.not_eligible][:3]
         refused = [
             r
@@ -98,8 +101,9 @@ class ActionOrientation(Action):
             top = kb.schemes[shown[0].scheme_id]
             with_contact = [st for st in top.steps[1:] if CONTACT_IN_TEXT.search(st)]
             steps.append(say("orientation_steps", step=" ".join([*top.steps[:2], *with_contact[:1]])))
-            if top.amount and len(top.amount) <= 160:
-                steps.append(say("scheme_amount", amount=top.amount.rstrip(".")))
+            amount = f"{shown[0].amount_text} (estimation)" if shown[0].amount_text else top.amount
+            if amount and len(amount) <= 160:
+                steps.append(say("scheme_amount", amount=amount.rstrip(".")))
             if shown[0].to_verify:
                 steps.append(say("orientation_verify", item=shown[0].to_verify[0]))
             dispatcher.utter_message(text="\n".join(steps))

@@ -78,7 +78,11 @@ def choose_question(slots: dict[str, Any]) -> Question | None:
         if primary:
             question = catalogue().next_question(evaluate([primary], slots), facts, declined)
         elif asked < SCREENING_QUESTIONS:  # a vacant dwelling is not worth asking everyone about
-            question = catalogue().next_question(evaluate(candidates, slots), facts, declined | SCREENING_SKIP)
+            # a quick screening asks what the rules schemes need; the facts only OpenFisca needs
+            # (income by kind, rent...) are asked when a need or a scheme points to one benefit
+            kb = get_kb()
+            rules = [c for c in candidates if c in kb.schemes and kb.schemes[c].openfisca is None]
+            question = catalogue().next_question(evaluate(rules, slots), facts, declined | SCREENING_SKIP)
     if question is None and not slots.get("commune") and "commune" not in declined:
         question = catalogue().get("commune")
     return question

@@ -342,8 +342,8 @@ def scaled_services(services: list[Any], factor: int, rng: random.Random) -> lis
     return out
 
 
-def markdown(rows: list[Row], n_messages: int, output: str | None = None) -> str:
-    command = f"aiguillage bench --messages {n_messages}" + (f" --output {output}" if output else "")
+def markdown(rows: list[Row], n_messages: int, output: str | None = None, extra: str = "") -> str:
+    command = f"aiguillage bench --messages {n_messages}{extra}" + (f" --output {output}" if output else "")
     lines = [
         "# Mesures de performance",
         "",
@@ -371,8 +371,13 @@ def cmd_bench(args: argparse.Namespace) -> int:
     def progress(step: str) -> None:
         print(f"[{time.perf_counter() - started:6.1f} s] {step}…", file=sys.stderr, flush=True)
 
-    rows = run_bench(n_messages, progress)
-    table = markdown(rows, n_messages, args.output)
+    mode = getattr(args, "openfisca", "off")
+    rows = [] if mode == "only" else run_bench(n_messages, progress)
+    if mode != "off":
+        from bot.bench_benefits import run_benefits_bench
+
+        rows += run_benefits_bench(progress, workers=getattr(args, "openfisca_workers", 1))
+    table = markdown(rows, n_messages, args.output, "" if mode == "off" else f" --openfisca {mode}")
     print(table)
     if args.output:
         path = Path(args.output)

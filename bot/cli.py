@@ -79,6 +79,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("bench", help="mesure vitesse et mémoire (affiche un tableau)")
     p.add_argument("--messages", type=int, default=200)
     p.add_argument("--output", default=None, help="écrit aussi le tableau dans ce fichier Markdown")
+    p.add_argument("--openfisca", choices=["off", "on", "only"], default="off",
+                   help="mesure aussi (on) ou seulement (only) les simulations OpenFisca (quelques minutes)")
+    p.add_argument("--openfisca-workers", type=int, default=1, help="processus de simulation (défaut : 1)")
     p.set_defaults(func=_lazy("bot.bench", "cmd_bench"))
 
     db = sub.add_parser("db", help="base de données")

@@ -285,7 +285,10 @@ def cmd_eligibility(args: argparse.Namespace) -> int:
             print(f"Dispositif(s) inconnu(s) : {', '.join(unknown)}", file=sys.stderr)
             return 2
         schemes = [kb.schemes[s] for s in args.scheme]
-    results = EligibilityEngine(kb.gazetteer).evaluate_all(schemes, normalized.facts)
+    from knowledge.benefits.engines import LocalEngine
+
+    # OpenFisca loads (about 10 s) only if a scheme it computes has all its facts
+    results = EligibilityEngine(kb.gazetteer, benefits=LocalEngine()).evaluate_all(schemes, normalized.facts)
     if args.json:
         _print_json([r.to_json() for r in results])
         return 0
@@ -295,6 +298,8 @@ def cmd_eligibility(args: argparse.Namespace) -> int:
         print(f"\n{scheme.name} — {STATUS_LABELS[result.status]}")
         for reason in result.reasons:
             print(f"  • {reason}")
+        if result.amount_text:
+            print(f"  montant estimé : {result.amount_text}")
         if result.missing:
             print(f"  manque : {', '.join(result.missing)}")
     return 0

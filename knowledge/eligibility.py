@@ -17,6 +17,7 @@ from knowledge.quotient import estimate_quotient
 from knowledge.schema import Conditions, Scheme
 
 if TYPE_CHECKING:
+    from knowledge.benefits.engines import Engine
     from knowledge.gazetteer import Commune, Gazetteer
 
 SITUATION_LABELS = {
@@ -54,9 +55,16 @@ class SchemeResult:
     #: how many machine conditions were checked true: a scheme that fits the person's
     #: situation closely ranks before one open to everyone
     specificity: int = 0
+    #: OpenFisca's estimate (engine: openfisca): the value, per month/year/once, and in words
+    amount: float | None = None
+    amount_per: str | None = None
+    amount_text: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {
+            "amount": None if self.amount is None else {
+                "value": self.amount, "per": self.amount_per, "text": self.amount_text, "estimate": True,
+            },
             "scheme": self.scheme_id,
             "scheme_id": self.scheme_id,  # same value, for scripts that expect the longer name
             "status": self.status.value,
@@ -80,9 +88,13 @@ def _fmt_age(value: float) -> str:
 
 
 class EligibilityEngine:
-    def __init__(self, gazetteer: Gazetteer | None = None, density: DensityGrid | None = None) -> None:
+    def __init__(
+        self, gazetteer: Gazetteer | None = None, density: DensityGrid | None = None, benefits: Engine | None = None
+    ) -> None:
         self._gazetteer = gazetteer
         self._density = density
+        #: where OpenFisca schemes are simulated; None: they stay "to check" once their facts are known
+        self.benefits = benefits
 
     @property
     def density(self) -> DensityGrid:
@@ -108,6 +120,8 @@ class EligibilityEngine:
         missing = _unique(m for c in unknown for m in c.missing)
         if failed:
             return SchemeResult(scheme.id, Status.not_eligible, [c.reason for c in failed], [], [])
+        if scheme.openfisca is not None:
+            return self._openfisca(scheme, facts, checks, missing, personal)
         reasons = [c.reason for c in checks if c.result and c.reason]
         if unknown:
             # what only the service can check comes first in what to verify
@@ -117,7 +131,30 @@ class EligibilityEngine:
             reasons = ["Ce dispositif n'a pas de condition que je puisse vérifier moi-même."]
         return SchemeResult(scheme.id, Status.eligible, reasons, [], list(scheme.conditions_text), personal)
 
+    def _openfisca(self, scheme: Scheme, facts: dict[str, Any], checks: list[Check], missing: list[str],
+                   personal: int) -> SchemeResult:
+        """The scheme's own conditions hold or are unknown: OpenFisca says the rest (and the amount)."""
+        from knowledge.benefits.outcome import assess
+
+        assert scheme.openfisca is not None
+        reasons = [c.reason for c in checks if c.result and c.reason]
+        verify = list(scheme.conditions_text)
+        found = assess(scheme.openfisca, facts, self.benefits)
+        missing = _unique([*missing, *found.missing])
+        if found.result is False and not missing:
+            return SchemeResult(scheme.id, Status.not_eligible, [found.reason], [], [])
+        if found.result is None or missing:
+            return SchemeResult(scheme.id, Status.to_check, [*reasons, *([found.reason] if found.reason else [])],
+                                missing, verify, personal)
+        # an estimated amount fits the person more closely than an open door
+        return SchemeResult(scheme.id, Status.eligible, [found.reason, *reasons], [], verify, personal + 1,
+                            found.amount, found.per, found.amount_text)
+
     def evaluate_all(self, schemes: list[Scheme], facts: dict[str, Any]) -> list[SchemeResult]:
+        if self.benefits is not None:  # one simulation for every OpenFisca scheme of the list
+            from knowledge.benefits.outcome import prefetch
+
+            prefetch([s.openfisca for s in schemes if s.openfisca is not None], facts, self.benefits)
         return [self.evaluate(s, facts) for s in schemes]
 
     def quotient(self, facts: dict[str, Any]) -> tuple[float | None, str | None]:

@@ -134,6 +134,29 @@ class Conditions(Strict):
     any_of: list[Conditions] | None = None
 
 
+class OpenFiscaOutcome(Strict):
+    """One OpenFisca variable whose positive value means the scheme may apply, and how to say it."""
+
+    variable: str
+    entity: Literal["individu", "famille", "foyer_fiscal", "menage"]
+    period: Literal["month", "year"] = Field("month", description="computed for the current month or year")
+    show: Literal["month", "year", "once", "flag", "participation"] = Field(
+        "month",
+        description="month/year: an amount per month/year; once: a one-off amount; flag: eligibility only; "
+        "participation: what the person would pay per month",
+    )
+    label: str | None = Field(None, description="what this outcome is, e.g. « sans participation »")
+
+
+class OpenFiscaSpec(Strict):
+    """How the reference engine computes a scheme (engine: openfisca)."""
+
+    outcomes: list[OpenFiscaOutcome] = Field(min_length=1, description="the first positive one is shown")
+    facts: list[str] = Field(
+        min_length=1, description="our facts that change OpenFisca's answer; asked before simulating"
+    )
+
+
 Thematique = Annotated[str, Field(pattern=r"^[a-z0-9-]+(--[a-z0-9- ]+)?$")]
 
 
@@ -162,6 +185,16 @@ class Scheme(Strict):
     status_note: str | None = None
     sources: list[Source] = Field(min_length=1)
     verified: dt.date
+    engine: Literal["rules", "openfisca"] = Field(
+        "rules", description="rules: `conditions` only; openfisca: `conditions`, then the amount by OpenFisca"
+    )
+    openfisca: OpenFiscaSpec | None = None
+
+    @model_validator(mode="after")
+    def _engine_spec(self) -> Scheme:
+        if (self.engine == "openfisca") != (self.openfisca is not None):
+            raise ValueError(f"{self.id}: `engine: openfisca` goes with an `openfisca:` block, and only then")
+        return self
 
     @field_validator("aliases")
     @classmethod

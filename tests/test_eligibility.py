@@ -238,10 +238,13 @@ def test_every_scheme_evaluates_on_empty_and_full_facts(kb, elig) -> None:  # ty
             assert data["status"] in {"eligible", "not_eligible", "to_check"}
             assert isinstance(data["reasons"], list) and isinstance(data["missing_facts"], list)
     # with every fact known nothing machine-checkable is missing; what is left is for the service
-    # to check (the cantine à 1 € is "à vérifier" with the mairie whatever the facts)
+    # to check (the cantine à 1 € is "à vérifier" with the mairie whatever the facts); OpenFisca
+    # schemes (not simulated here: no engine) miss no fact either once income by kind, rent and
+    # disability are known
+    full |= {"salary": 0, "unemployment_benefit": 900, "rent": 450, "disability": False}
     for result in elig.evaluate_all(list(kb.schemes.values()), full):
         assert not result.missing, result
-        if result.status is Status.to_check:
+        if result.status is Status.to_check and kb.schemes[result.scheme_id].openfisca is None:
             assert kb.scheme(result.scheme_id).conditions.local_check, result
 
 
@@ -381,8 +384,13 @@ def test_next_question_settles_the_most_schemes(catalogue) -> None:  # type: ign
     assert catalogue.next_question(results[4:], {}) is None
 
 
+def _rules_schemes(kb):  # type: ignore[no-untyped-def]
+    """The schemes judged by their YAML conditions alone (OpenFisca schemes list many facts each)."""
+    return [s for s in kb.schemes.values() if s.openfisca is None]
+
+
 def test_next_question_on_real_content(kb, elig, catalogue) -> None:  # type: ignore[no-untyped-def]
-    results = elig.evaluate_all(list(kb.schemes.values()), {})
+    results = elig.evaluate_all(_rules_schemes(kb), {})
     counts: dict[str, int] = {}
     for result in results:
         if result.status is Status.to_check:
@@ -393,7 +401,7 @@ def test_next_question_on_real_content(kb, elig, catalogue) -> None:  # type: ig
 
 
 def test_next_question_never_asks_a_declined_fact(kb, elig, catalogue) -> None:  # type: ignore[no-untyped-def]
-    results = elig.evaluate_all(list(kb.schemes.values()), {})
+    results = elig.evaluate_all(_rules_schemes(kb), {})
     declined: set[str] = set()
     asked: list[str] = []
     while (question := catalogue.next_question(results, {}, declined)) is not None:

@@ -546,6 +546,11 @@ def create_app(
             except Exception as error:  # never block the start for a purge
                 log.warning("retention purge failed (%s)", type(error).__name__)
         if warm_up:
+            # OpenFisca loads in worker processes in the background: orientations say "à vérifier"
+            # for the benefits it computes until it is ready (AIGUILLAGE_OPENFISCA=off to skip it)
+            from knowledge.benefits.engines import start_benefits
+
+            start_benefits()
             await run_in_threadpool(warm_up_engine, store.engine)
         state["ready"] = True
         yield

@@ -392,6 +392,9 @@ def run_polling(store: ConversationStoreLike | None = None) -> None:
     application = build_application(
         token, store or default_store(), base_url=os.environ.get(API_URL_ENV) or None
     )
+    from knowledge.benefits.engines import start_benefits
+
+    start_benefits()  # OpenFisca warms up in the background (worker processes)
     logger.info("Telegram: bot démarré en long polling (Ctrl-C pour arrêter)")
     application.run_polling(allowed_updates=ALLOWED_UPDATES)
 
