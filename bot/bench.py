@@ -185,7 +185,7 @@ def run_bench(n_messages: int, progress: Callable[[str], None] = lambda _m: None
                     "(France Services, mairies) + lecture (référentiel déjà chargé)"))  # fmt: skip
     rows.append(Row("Chargement de la base de connaissances, base à jour", _s(warm),
                     f"{len(kb.schemes)} dispositifs, {len(kb.services)} services, "
-                    f"{len(kb.places):,} lieux d'annuaire indexés".replace(",", " ")))  # fmt: skip
+                    + f"{len(kb.places):,}".replace(",", " ") + " lieux d'annuaire indexés"))  # fmt: skip
 
     progress("modèle de langue")
     model_path = default_model_path()
@@ -304,7 +304,7 @@ def place_rows(kb: Any, communes: list[Any]) -> list[Row]:
     ]  # fmt: skip
     if index_only:
         rows.append(Row("Distance aux lieux d'un annuaire seule (p50 / p95)", _p50_p95(index_only),
-                        f"un annuaire ({kb.places.count(source):,} lieux), sans lecture en base".replace(",", " ")))
+                        "un annuaire (" + f"{kb.places.count(source):,}".replace(",", " ") + " lieux), sans lecture en base"))
     return rows
 
 

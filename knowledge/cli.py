@@ -158,8 +158,10 @@ def cmd_search(args: argparse.Namespace) -> int:
         return 2
     search = ServiceSearch(kb)
     started = time.perf_counter()
+    query, named = text, False
     if commune is None:  # "surendettement Amiens": the commune named in the text
         text, commune = search.place_in_query(text)
+        named = commune is not None
     hits = search.search(text, commune=commune, themes=args.theme, limit=args.limit)
     elapsed_ms = (time.perf_counter() - started) * 1000
     if args.json:
@@ -176,7 +178,8 @@ def cmd_search(args: argparse.Namespace) -> int:
             if hit.kind == "service":
                 item["service"] = service_json(hit.record or kb.services_by_id[hit.id], hit.distance_km)
             out.append(item)
-        _print_json({"query": text, "commune": commune.code_insee if commune else None, "results": out})
+        _print_json({"query": query, "commune": commune.code_insee if commune else None,
+                     "commune_named_in_query": named, "results": out})  # fmt: skip
         return 0
     if not hits:
         print("Aucun résultat. Essayez d'autres mots, ou demandez à la France Services la plus proche.")

@@ -129,7 +129,8 @@ def test_cli_search_gives_a_lievin_resident_the_actual_nearest_france_services(c
 
 def test_cli_search_uses_the_commune_named_in_the_text(cli) -> None:  # type: ignore[no-untyped-def]
     data = _json(cli["search_named_place"])
-    assert data["commune"] == "80021" and data["query"] == "surendettement"
+    assert data["commune"] == "80021" and data["commune_named_in_query"] is True
+    assert data["query"] == "surendettement Amiens"
     assert data["results"][0]["id"] == "point-conseil-budget"
     near = [r for r in data["results"] if r["kind"] == "service" and r.get("distance_km", 99) < 10]
     assert near and all(r["service"]["telephone"] for r in near)
