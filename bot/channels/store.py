@@ -35,8 +35,10 @@ from sqlalchemy import Engine as DbEngine
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError, OperationalError
 
+from bot.channels.button_guard import guard_incoming, remember_buttons
+from bot.channels.state_check import state_problem
 from bot.channels.store_models import ConversationRow, pseudonymize, utcnow
-from bot.dialogue.api import Engine, Incoming, Reply
+from bot.dialogue.api import Engine, Incoming, Reply, Turn
 
 log = logging.getLogger("aiguillage.store")
 
@@ -44,6 +46,10 @@ TABLE = ConversationRow.__table__
 DEFAULT_RETENTION_DAYS = 30
 REDIS_LOCK_PREFIX = "aiguillage:lock:conversation:"
 MAX_ATTEMPTS = 5
+RESET_NOTICE = (
+    "Désolé, je n'ai pas pu reprendre notre conversation : je repars de zéro "
+    "(rien de ce que vous m'aviez dit n'est gardé)."
+)
 
 
 class ConversationNotFound(LookupError):
@@ -110,10 +116,34 @@ def purge_conversations(
 ) -> int:
     """Delete conversations whose last message is older than the retention period; return how many."""
     days = retention_days() if older_than_days is None else older_than_days
+    if days < 0:
+        raise ValueError("the retention period must be >= 0 days")
     cutoff = (now or utcnow()) - dt.timedelta(days=days)
     with db_engine.begin() as conn:
         result = conn.execute(delete(TABLE).where(TABLE.c.updated_at < cutoff))
-    return int(result.rowcount or 0)
+    removed = int(result.rowcount or 0)
+    if removed:
+        checkpoint_erased(db_engine)
+    return removed
+
+
+def checkpoint_erased(db_engine: DbEngine) -> bool:
+    """SQLite: copy the write-ahead log into the database and truncate it, so that the earlier
+    versions of erased rows are no longer on disk (with `secure_delete=ON`, see knowledge.db).
+    PostgreSQL: nothing to do here (docs/privacy.md). False if a busy reader kept old pages."""
+    if db_engine.dialect.name != "sqlite":
+        return True
+    try:
+        with db_engine.connect() as conn:
+            busy = conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)").first()
+            conn.commit()
+    except OperationalError as error:
+        log.warning("erasure checkpoint failed (%s)", type(error).__name__)
+        return False
+    if busy and busy[0]:
+        log.warning("erasure checkpoint incomplete (a reader is busy); the WAL keeps old pages for now")
+        return False
+    return True
 
 
 class ConversationStore:
@@ -125,14 +155,17 @@ class ConversationStore:
         engine: Engine,
         redis_url: str | None = None,
         *,
-        lock_timeout: float = 30.0,
-        wait_timeout: float = 20.0,
+        lock_timeout: float = 8.0,
+        wait_timeout: float = 10.0,
         clock: Callable[[], dt.datetime] = utcnow,
     ) -> None:
         """`redis_url=None` reads $AIGUILLAGE_REDIS_URL; `""` disables Redis explicitly.
 
         `lock_timeout`: a Redis lock expires after this many seconds (a crashed worker cannot
         block a conversation for ever); `wait_timeout`: how long a message waits for its turn.
+        The lock expires before the wait ends (`lock_timeout` is capped at 80 % of the wait), so
+        a message behind a worker killed mid-turn is served, not refused with 503; a turn that
+        outlives its Redis lock is still serialized by the database lock.
         """
         self.db = db_engine
         self.engine = engine
@@ -140,7 +173,7 @@ class ConversationStore:
         self.redis: redis.Redis | None = (
             redis.Redis.from_url(url, socket_timeout=5, socket_connect_timeout=2) if url else None
         )
-        self.lock_timeout = lock_timeout
+        self.lock_timeout = min(lock_timeout, 0.8 * wait_timeout)
         self.wait_timeout = wait_timeout
         self.clock = clock
         self._sqlite = db_engine.dialect.name == "sqlite"
@@ -179,7 +212,10 @@ class ConversationStore:
         """
         key = self.pseudonym(channel, external_id)
         with self._locked(key):
-            return self._turn(key, channel, incoming, create=create or new, new=new)
+            result = self._turn(key, channel, incoming, create=create or new, new=new)
+        if result.erased:
+            self.scrub()
+        return result
 
     def load(self, channel: str, external_id: str) -> StoredConversation | None:
         key = self.pseudonym(channel, external_id)
@@ -199,11 +235,23 @@ class ConversationStore:
         key = self.pseudonym(channel, external_id)
         with self._locked(key), self._transaction() as conn:
             result = conn.execute(delete(TABLE).where(TABLE.c.id == key))
+        if result.rowcount:
+            self.scrub()
         return bool(result.rowcount)
 
-    def purge(self, older_than_days: int | None = None) -> int:
-        """Retention: delete conversations idle for more than `older_than_days` (default $AIGUILLAGE_RETENTION_DAYS or 30)."""
-        return purge_conversations(self.db, older_than_days, now=self.clock())
+    def scrub(self) -> bool:
+        """Make deleted rows unreadable on disk, as far as the database allows (docs/privacy.md).
+
+        SQLite: the connections run with `secure_delete=ON` (freed content is zeroed), and the
+        write-ahead log, which still holds the earlier versions of the pages, is checkpointed
+        into the database and truncated. PostgreSQL: nothing here — the row is invisible at once;
+        its bytes stay in the heap page until VACUUM reuses it (autovacuum) and in the WAL until
+        it is recycled. Returns False if the checkpoint could not complete (a reader was busy).
+        """
+        if not self._sqlite:
+            return True
+        with self._sqlite_writer or nullcontext():
+            return checkpoint_erased(self.db)
 
     # ----------------------------------------------------------------- one turn
     def _turn(
@@ -243,11 +291,12 @@ class ConversationStore:
         replies: list[Reply] = []
         count = row.message_count
         if incoming is not None:
-            turn = self.engine.handle(state, incoming)
+            turn = self._handle(key, state, guard_incoming(state, incoming))
             if turn.erase:
                 conn.execute(delete(TABLE).where(TABLE.c.id == key))
                 return TurnResult(list(turn.replies), erased=True)
-            state, replies, count = turn.state, list(turn.replies), count + 1
+            state = remember_buttons(turn.state, list(turn.replies))
+            replies, count = list(turn.replies), count + 1
         result = conn.execute(
             update(TABLE)
             .where(TABLE.c.id == key, TABLE.c.version == row.version)
@@ -256,6 +305,22 @@ class ConversationStore:
         if result.rowcount != 1:
             raise _Conflict
         return TurnResult(replies, message_count=count)
+
+    def _handle(self, key: str, state: Any, incoming: Incoming) -> Turn:
+        """One engine turn; a stored state the engine cannot use is reset (short notice), not a 500 for ever."""
+        problem = state_problem(state)
+        if problem is None:
+            try:
+                return self.engine.handle(state, incoming)
+            except RecursionError:
+                problem = "recursion"
+            except (TypeError, ValueError, KeyError, AttributeError, IndexError) as error:
+                problem = type(error).__name__
+        log.warning("conversation %s: unusable stored state (%s); starting again", key[:12], problem)
+        turn = self.engine.handle(self.engine.new_state(), incoming)
+        if turn.erase:
+            return turn
+        return Turn(turn.state, [Reply(RESET_NOTICE), *turn.replies], turn.erase)
 
     def _insert_absent(self, conn: Connection, key: str, channel: str) -> bool:
         """Insert a fresh row (version 0) unless one exists; True if this call inserted it."""
@@ -354,6 +419,17 @@ class ConversationStore:
                     log.warning("redis lock release failed (%s)", type(error).__name__)
 
 
+def non_negative_days(raw: str) -> int:
+    """argparse type of --days: an integer >= 0 (a negative one would delete active conversations)."""
+    try:
+        days = int(raw)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError("--days : un nombre entier de jours") from error
+    if days < 0:
+        raise argparse.ArgumentTypeError("--days doit être positif ou nul")
+    return days
+
+
 def main(argv: list[str] | None = None) -> int:
     from knowledge.db import make_engine, upgrade
 
@@ -362,7 +438,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     sub = parser.add_subparsers(dest="command", required=True)
     purge = sub.add_parser("purge", help="delete conversations idle for longer than the retention period")
-    purge.add_argument("--days", type=int, default=None, help="default: $AIGUILLAGE_RETENTION_DAYS or 30")
+    purge.add_argument(
+        "--days", type=non_negative_days, default=None, help="default: $AIGUILLAGE_RETENTION_DAYS or 30 (>= 0)"
+    )
     purge.add_argument("--db-url", default=None, help="default: $AIGUILLAGE_DATABASE_URL or the SQLite file")
     args = parser.parse_args(argv)
     db_engine = make_engine(args.db_url)
