@@ -235,4 +235,3 @@ def test_purge_refuses_a_negative_number_of_days(db: DbEngine, engine: Any, tmp_
     )
     assert done.returncode == 2 and "positif" in done.stderr
     assert store.exists("web", "active")
-

@@ -36,9 +36,10 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from bot.channels.button_guard import guard_incoming, remember_buttons
+from bot.channels.redis_breaker import REDIS_TIMEOUT, CircuitBreaker, breaker_for
 from bot.channels.state_check import state_problem
 from bot.channels.store_models import ConversationRow, pseudonymize, utcnow
-from bot.dialogue.api import Engine, Incoming, Reply, Turn
+from bot.dialogue.api import Button, Engine, Incoming, Reply, Turn
 
 log = logging.getLogger("aiguillage.store")
 
@@ -46,10 +47,24 @@ TABLE = ConversationRow.__table__
 DEFAULT_RETENTION_DAYS = 30
 REDIS_LOCK_PREFIX = "aiguillage:lock:conversation:"
 MAX_ATTEMPTS = 5
+#: a conversation created without a message and never used is deleted after this many hours
+EMPTY_CONVERSATION_HOURS = 1
 RESET_NOTICE = (
     "Désolé, je n'ai pas pu reprendre notre conversation : je repars de zéro "
     "(rien de ce que vous m'aviez dit n'est gardé)."
 )
+
+
+#: state key of the last turn's Idempotency-Key digest and replies (only when the client sent one)
+RETRY = "retry"
+
+
+def _replies_from_json(items: Any) -> list[Reply]:
+    replies = []
+    for item in items if isinstance(items, list) else []:
+        buttons = [Button(b["title"], b["payload"]) for b in item.get("buttons", [])]
+        replies.append(Reply(item["text"], buttons, item.get("custom") or {}))
+    return replies
 
 
 class ConversationNotFound(LookupError):
@@ -114,13 +129,20 @@ def retention_days() -> int:
 def purge_conversations(
     db_engine: DbEngine, older_than_days: int | None = None, now: dt.datetime | None = None
 ) -> int:
-    """Delete conversations whose last message is older than the retention period; return how many."""
+    """Delete conversations whose last message is older than the retention period, and those created
+    empty and unused for `EMPTY_CONVERSATION_HOURS`; return how many."""
     days = retention_days() if older_than_days is None else older_than_days
     if days < 0:
         raise ValueError("the retention period must be >= 0 days")
-    cutoff = (now or utcnow()) - dt.timedelta(days=days)
+    now = now or utcnow()
+    cutoff = now - dt.timedelta(days=days)
+    unused = now - dt.timedelta(hours=EMPTY_CONVERSATION_HOURS)
     with db_engine.begin() as conn:
-        result = conn.execute(delete(TABLE).where(TABLE.c.updated_at < cutoff))
+        result = conn.execute(
+            delete(TABLE).where(
+                (TABLE.c.updated_at < cutoff) | ((TABLE.c.message_count == 0) & (TABLE.c.updated_at < unused))
+            )
+        )
     removed = int(result.rowcount or 0)
     if removed:
         checkpoint_erased(db_engine)
@@ -170,9 +192,14 @@ class ConversationStore:
         self.db = db_engine
         self.engine = engine
         url = os.environ.get("AIGUILLAGE_REDIS_URL", "") if redis_url is None else redis_url
+        # short timeouts and a circuit breaker: a Redis that never answers costs one timeout,
+        # then the database lock alone serializes turns until Redis answers again
         self.redis: redis.Redis | None = (
-            redis.Redis.from_url(url, socket_timeout=5, socket_connect_timeout=2) if url else None
+            redis.Redis.from_url(url, socket_timeout=REDIS_TIMEOUT, socket_connect_timeout=REDIS_TIMEOUT)
+            if url
+            else None
         )
+        self.breaker: CircuitBreaker | None = breaker_for(url) if url else None
         self.lock_timeout = min(lock_timeout, 0.8 * wait_timeout)
         self.wait_timeout = wait_timeout
         self.clock = clock
@@ -204,15 +231,18 @@ class ConversationStore:
         *,
         create: bool = True,
         new: bool = False,
+        retry_key: str | None = None,
     ) -> TurnResult:
         """`process` / `start` with the details: erased (the person asked to), message count.
 
         `new=True` creates the conversation (`ConversationExists` if it is there already);
-        `create=False` raises `ConversationNotFound` for an unknown one.
+        `create=False` raises `ConversationNotFound` for an unknown one. `retry_key` (a digest of
+        the client's Idempotency-Key): the same key as the previous turn's returns that turn's
+        replies again instead of running a second turn.
         """
         key = self.pseudonym(channel, external_id)
         with self._locked(key):
-            result = self._turn(key, channel, incoming, create=create or new, new=new)
+            result = self._turn(key, channel, incoming, create=create or new, new=new, retry_key=retry_key)
         if result.erased:
             self.scrub()
         return result
@@ -253,14 +283,27 @@ class ConversationStore:
         with self._sqlite_writer or nullcontext():
             return checkpoint_erased(self.db)
 
+    def purge(self, older_than_days: int | None = None) -> int:
+        """Retention: delete conversations idle for more than `older_than_days` (default $AIGUILLAGE_RETENTION_DAYS or 30)."""
+        return purge_conversations(self.db, older_than_days, now=self.clock())
+
     # ----------------------------------------------------------------- one turn
     def _turn(
-        self, key: str, channel: str, incoming: Incoming | None, *, create: bool, new: bool
+        self,
+        key: str,
+        channel: str,
+        incoming: Incoming | None,
+        *,
+        create: bool,
+        new: bool,
+        retry_key: str | None = None,
     ) -> TurnResult:
         for _attempt in range(MAX_ATTEMPTS):
             try:
                 with self._transaction() as conn:
-                    return self._turn_in(conn, key, channel, incoming, create=create, new=new)
+                    return self._turn_in(
+                        conn, key, channel, incoming, create=create, new=new, retry_key=retry_key
+                    )
             except _Conflict:
                 log.warning("conversation %s changed concurrently; replaying the turn", key[:12])
             except OperationalError as error:
@@ -270,7 +313,15 @@ class ConversationStore:
         raise StoreBusy(key[:12])
 
     def _turn_in(
-        self, conn: Connection, key: str, channel: str, incoming: Incoming | None, *, create: bool, new: bool
+        self,
+        conn: Connection,
+        key: str,
+        channel: str,
+        incoming: Incoming | None,
+        *,
+        create: bool,
+        new: bool,
+        retry_key: str | None = None,
     ) -> TurnResult:
         locked = select(TABLE).where(TABLE.c.id == key).with_for_update()
         row = conn.execute(locked).first()
@@ -290,6 +341,9 @@ class ConversationStore:
         state: dict[str, Any] = row.state
         replies: list[Reply] = []
         count = row.message_count
+        previous = state.get(RETRY) if isinstance(state, dict) and retry_key else None
+        if isinstance(previous, dict) and previous.get("key") == retry_key:
+            return TurnResult(_replies_from_json(previous.get("replies")), message_count=count)
         if incoming is not None:
             turn = self._handle(key, state, guard_incoming(state, incoming))
             if turn.erase:
@@ -297,6 +351,9 @@ class ConversationStore:
                 return TurnResult(list(turn.replies), erased=True)
             state = remember_buttons(turn.state, list(turn.replies))
             replies, count = list(turn.replies), count + 1
+            state.pop(RETRY, None)
+            if retry_key:
+                state[RETRY] = {"key": retry_key, "replies": [r.to_json() for r in replies]}
         result = conn.execute(
             update(TABLE)
             .where(TABLE.c.id == key, TABLE.c.version == row.version)
@@ -389,9 +446,21 @@ class ConversationStore:
                 if entry[1] == 0:
                     del self._locks[key]
 
+    def redis_available(self) -> bool | None:
+        """None without Redis; else whether it answers a PING now (short timeout)."""
+        if self.redis is None:
+            return None
+        try:
+            ok = bool(self.redis.ping())
+        except (RedisError, OSError):
+            ok = False
+        if self.breaker is not None:
+            (self.breaker.success if ok else self.breaker.failure)()
+        return ok
+
     @contextmanager
     def _redis_lock(self, key: str) -> Iterator[None]:
-        if self.redis is None:
+        if self.redis is None or (self.breaker is not None and not self.breaker.allow()):
             yield
             return
         lock = self.redis.lock(
@@ -404,9 +473,14 @@ class ConversationStore:
         acquired: bool | None
         try:
             acquired = lock.acquire()
-        except RedisError as error:  # Redis down: the database lock still serializes the turn
+        except (RedisError, OSError) as error:  # Redis down: the database lock still serializes the turn
+            if self.breaker is not None:
+                self.breaker.failure()
             log.warning("redis lock unavailable (%s); relying on the database lock", type(error).__name__)
             acquired = None
+        else:
+            if self.breaker is not None:
+                self.breaker.success()
         if acquired is False:
             raise StoreBusy(key[:12])
         try:
@@ -439,7 +513,10 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     purge = sub.add_parser("purge", help="delete conversations idle for longer than the retention period")
     purge.add_argument(
-        "--days", type=non_negative_days, default=None, help="default: $AIGUILLAGE_RETENTION_DAYS or 30 (>= 0)"
+        "--days",
+        type=non_negative_days,
+        default=None,
+        help="default: $AIGUILLAGE_RETENTION_DAYS or 30 (>= 0)",
     )
     purge.add_argument("--db-url", default=None, help="default: $AIGUILLAGE_DATABASE_URL or the SQLite file")
     args = parser.parse_args(argv)
