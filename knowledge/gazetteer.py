@@ -530,6 +530,11 @@ class Gazetteer:
 
     def _name_spots(self, tokens: list[_Token], keys: list[str]) -> list[_Spot]:
         spots: list[_Spot] = []
+        # words other than fillers before each position: "is the rest of the text only fillers?"
+        # in O(1) per window (an all() over the text per window was quadratic: "a\n" x 900)
+        others = [0]
+        for key in keys:
+            others.append(others[-1] + (key not in _FILLERS))
         for i in range(len(keys)):
             cue = _cue(keys, i)
             for n in range(1, min(self._max_words, len(keys) - i) + 1):
@@ -537,9 +542,12 @@ class Gazetteer:
                 variants = [window]
                 if i > 0 and keys[i - 1] in _ARTICLE_FOR:  # "au Mans" -> "le mans"
                     variants.append(f"{_ARTICLE_FOR[keys[i - 1]]} {window}")
+                hits = [v for v in variants if v in self._by_key or v in self._short]
+                if not hits:
+                    continue
                 title = any(t.title for t in tokens[i : i + n] if t.key not in _ARTICLES)
-                whole = all(k in _FILLERS for k in keys[:i] + keys[i + n :])
-                for variant in variants:
+                whole = others[-1] - (others[i + n] - others[i]) == 0
+                for variant in hits:
                     if variant in self._by_key and self._accept(
                         variant, cue, title, whole, variant != window, i
                     ):
