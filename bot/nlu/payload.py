@@ -99,7 +99,8 @@ class PayloadVocabulary:
             "monthly_income": _number(0, 1_000_000),
             "situation": _one_of(frozenset(s.value for s in Situation)),
             "housing": _one_of(frozenset(h.value for h in Housing)),
-            "need": _one_of(self.needs),
+            # the need buttons draw from needs and service types alike (actions.common.needs_catalogue)
+            "need": _one_of(self.needs | self.service_types),
             "service_type": _one_of(self.service_types),
             "scheme": _one_of(self.schemes),
             "commune": self._commune,
