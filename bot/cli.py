@@ -73,7 +73,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_lazy("bot.channels.cli_chat", "cmd_telegram"))
 
     p = sub.add_parser("purge", help="efface les conversations plus anciennes que la durée de conservation")
-    p.add_argument("--days", type=_non_negative, default=None, help="défaut : AIGUILLAGE_RETENTION_DAYS ou 30")
+    p.add_argument(
+        "--days", type=_non_negative, default=None, help="défaut : AIGUILLAGE_RETENTION_DAYS ou 30"
+    )
     p.set_defaults(func=_lazy("bot.channels.cli_chat", "cmd_purge"))
 
     p = sub.add_parser("erase", help="efface une conversation (droit à l'effacement)")
