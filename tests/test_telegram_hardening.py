@@ -104,3 +104,35 @@ def test_error_handler_logs_no_exception_text(
     assert webhook.post(URL, json=_update(fake, 950, "panne")).status_code == 200
     assert "RuntimeError" in caplog.text
     assert "panne simulée" not in caplog.text
+
+
+@pytest.mark.redis
+def test_two_workers_sharing_redis_process_an_update_once(
+    fake: FakeTelegram, tmp_path: Path, spy: SpyEngine
+) -> None:
+    import uuid
+
+    import redis
+
+    from knowledge.db import make_engine, upgrade
+
+    url = "redis://127.0.0.1:6379/0"
+    try:
+        redis.Redis.from_url(url, socket_connect_timeout=2).ping()
+    except redis.RedisError:
+        pytest.skip("Redis indisponible")
+    db = make_engine(f"sqlite:///{tmp_path / 'shared.sqlite3'}")
+    upgrade(db)
+    token = f"{uuid.uuid4().int % 10**9}:TEST-token"  # a bot id of its own: no key left by other runs
+    workers = []
+    for _ in range(2):
+        app = FastAPI()
+        store = ConversationStore(db, spy, redis_url=url)
+        app.include_router(webhook_router(store, token=token, secret=SECRET, base_url=fake.base_url))
+        workers.append(app)
+    update = _update(fake, 1234, "bonjour")
+    with serve_app(workers[0]) as first, serve_app(workers[1]) as second:
+        for server in (first, second, first):
+            response = httpx.post(server.url + URL, json=update, headers={SECRET_HEADER: SECRET}, timeout=30)
+            assert response.status_code == 200
+    assert spy.incomings == [Incoming(text="bonjour", channel=CHANNEL)]
