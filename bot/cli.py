@@ -34,6 +34,17 @@ def _add_nlu_commands(subparsers: argparse._SubParsersAction) -> None:  # type: 
     p.set_defaults(func=_lazy("bot.nlu.cli", "cmd_parse"))
 
 
+def _non_negative(raw: str) -> int:
+    """--days of purge: an integer >= 0 (a negative one would delete active conversations)."""
+    try:
+        days = int(raw)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError("un nombre entier de jours") from error
+    if days < 0:
+        raise argparse.ArgumentTypeError("--days doit être positif ou nul")
+    return days
+
+
 def _lazy(module: str, name: str):  # type: ignore[no-untyped-def]
     def run(args: argparse.Namespace) -> int:
         import importlib
@@ -68,7 +79,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_lazy("bot.channels.cli_chat", "cmd_telegram"))
 
     p = sub.add_parser("purge", help="efface les conversations plus anciennes que la durée de conservation")
-    p.add_argument("--days", type=int, default=None, help="défaut : AIGUILLAGE_RETENTION_DAYS ou 30")
+    p.add_argument(
+        "--days", type=_non_negative, default=None, help="défaut : AIGUILLAGE_RETENTION_DAYS ou 30"
+    )
     p.set_defaults(func=_lazy("bot.channels.cli_chat", "cmd_purge"))
 
     p = sub.add_parser("erase", help="efface une conversation (droit à l'effacement)")
