@@ -161,7 +161,7 @@ def test_no_spurious_communes_in_the_nlu_examples(extractor: EntityExtractor) ->
         entities = extractor.extract(text)
         commune = first(entities, "commune")
         place = kinds & {"commune", "postal_code"}
-        capitalised = bool(commune and commune.text and commune.start is not None and text[commune.start].isupper())
+        capitalised = commune is not None and commune.start is not None and text[commune.start].isupper()
         if commune is not None and not place and "departement" not in kinds and not capitalised:
             spurious.append((text, commune.value))
         if place and commune is None and first(entities, "speaker_commune") is None:

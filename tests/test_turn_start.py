@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from bot.dialogue.api import Button, Incoming, Reply
 from bot.dialogue.responses import label, say, set_language
@@ -93,3 +95,19 @@ def test_end_turn_gives_the_language_back() -> None:
     assert current_language() == "fr"
     assert typed_button(state, "why") == "/ask_why"
     assert state["lang"] == "en"  # kept for the next turn
+
+
+_json = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=20),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=10), inner, max_size=4),
+    max_leaves=12,
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(state=st.dictionaries(st.sampled_from(["buttons", "lang", "slots", "x"]), _json), text=st.text(max_size=200))
+def test_begin_turn_never_raises(state: dict, text: str) -> None:
+    new_state, incoming = begin_turn(state, Incoming(text=text))
+    assert new_state.get("lang", "fr") in ("fr", "en")
+    assert isinstance(incoming.text, str)
+    set_language("fr")

@@ -172,7 +172,7 @@ class DialogueEngine:
         else:
             text = (incoming.text or "").strip()[:MAX_TEXT]
             if not text:
-                turn.utter("Je n'ai rien reçu. Écrivez votre question, ou choisissez :", self.need_buttons())
+                turn.utter(say("nothing_received"), self.need_buttons())
                 return turn.finish()
             parse = self.interpreter.parse(text)
         turn.log({"intent": parse.intent, "entities": sorted({e.entity for e in parse.entities})})

@@ -164,6 +164,20 @@ def detect_language(text: str) -> str:
     return "en" if en > fr and en >= 1 else "fr"
 
 
+_FOLDED: dict[tuple[int, frozenset[str]], list[tuple[str, list[str]]]] = {}
+
+
+def _folded_phrases(words: dict[str, list[str]], ambiguous: frozenset[str]) -> list[tuple[str, list[str]]]:
+    """A vocabulary's phrases folded once (ambiguous and very short ones left out)."""
+    key = (id(words), ambiguous)
+    if key not in _FOLDED:
+        _FOLDED[key] = [
+            (value, [p for p in (fold(phrase) for phrase in phrases) if p not in ambiguous and len(p) >= 3])
+            for value, phrases in words.items()
+        ]
+    return _FOLDED[key]
+
+
 def _phrase_positions(haystack: str, phrase: str) -> list[int]:
     """Start indices of `phrase` as whole words in the space-padded folded `haystack`."""
     positions = []
@@ -383,29 +397,36 @@ class EntityExtractor:
     def _match_words(text: str, words: dict[str, list[str]], ambiguous: set[str]) -> str | None:
         best: tuple[int, str] | None = None
         padded = f" {text} "
-        for value, phrases in words.items():
-            for phrase in phrases:
-                p = fold(phrase)
-                if p in ambiguous or len(p) < 3:
-                    continue
+        for value, folded in _folded_phrases(words, frozenset(ambiguous)):
+            for p in folded:
                 if f" {p} " in padded and (best is None or len(p) > best[0]):
                     best = (len(p), value)
         return best[1] if best else None
+
+    @cached_property
+    def _need_keywords(self) -> dict[str, list[tuple[str, list[str]]]]:
+        """needs.yml keywords, folded once: kind -> [(id, folded keywords)]."""
+        return {
+            key: [(item["id"], [fold(k) for k in item["keywords"]]) for item in self.needs[key]]
+            for key in ("needs", "service_types")
+        }
 
     def need_entities(self, normalized: str) -> list[Entity]:
         out: list[Entity] = []
         normalized = _WORKPLACE.sub(" ", normalized)  # "je travaille à la cantine" is not a canteen need
         for kind, key in (("need", "needs"), ("service_type", "service_types")):
             hits: list[tuple[int, int, str]] = []
-            for item in self.needs[key]:
+            padded = f" {normalized} "
+            for ident, keywords in self._need_keywords[key]:
                 best: tuple[int, int] | None = None
-                for keyword in item["keywords"]:
-                    k = fold(keyword)
+                for k in keywords:
+                    if f" {k} " not in padded:
+                        continue
                     positions = _phrase_positions(normalized, k)
                     if positions and (best is None or len(k) > best[1]):
                         best = (positions[0], len(k))
                 if best:
-                    hits.append((best[0], -best[1], item["id"]))
+                    hits.append((best[0], -best[1], ident))
             for _pos, _neg_len, ident in sorted(hits):
                 out.append(Entity(kind, ident))
         return out
