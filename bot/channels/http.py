@@ -49,6 +49,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from bot.channels.stats_routes import router as stats_router
 from bot.channels.store import (
     ConversationNotFound,
     ConversationStore,
@@ -587,6 +588,7 @@ def create_app(
     app.add_middleware(Observe)
     _install_error_handlers(app)
     _install_routes(app, store, settings, state)
+    app.include_router(stats_router)  # POST /api/v1/feedback, GET /api/v1/stats
     app.mount("/widget", StaticFiles(directory=WIDGET_DIR), name="widget")
     if telegram:
         mount_telegram_webhook(app)

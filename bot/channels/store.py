@@ -35,6 +35,7 @@ from sqlalchemy import Engine as DbEngine
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError, OperationalError
 
+from bot.channels.stats import record_turn
 from bot.channels.store_models import ConversationRow, pseudonymize, utcnow
 from bot.dialogue.api import Engine, Incoming, Reply
 
@@ -255,6 +256,7 @@ class ConversationStore:
         )
         if result.rowcount != 1:
             raise _Conflict
+        record_turn(conn, channel, state, replies, self.clock())  # anonymous counts, same transaction
         return TurnResult(replies, message_count=count)
 
     def _insert_absent(self, conn: Connection, key: str, channel: str) -> bool:
