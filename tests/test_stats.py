@@ -153,7 +153,9 @@ def test_erased_conversation_keeps_only_the_anonymous_count(db: Engine) -> None:
 
 
 def test_comment_scrubbing() -> None:
-    cleaned = stats.scrub("Appelez-moi au 06 12 34 56 78 ou +33 6.12.34.56.78, ecrire a jean.dupont@mail.fr svp")
+    cleaned = stats.scrub(
+        "Appelez-moi au 06 12 34 56 78 ou +33 6.12.34.56.78, ecrire a jean.dupont@mail.fr svp"
+    )
     assert cleaned is not None
     assert "06" not in cleaned and "jean" not in cleaned and "@" not in cleaned
     assert "[numéro retiré]" in cleaned and "[courriel retiré]" in cleaned
