@@ -14,6 +14,8 @@ from knowledge.schema import Question
 
 MAX_QUESTIONS = 7
 SCREENING_QUESTIONS = 5
+#: an orientation on several needs asks fewer questions: those that settle the most planned schemes
+PLAN_QUESTIONS = 3
 SCREENING_SKIP = {"owns_vacant_dwelling"}
 
 
@@ -65,10 +67,16 @@ def choose_question(slots: dict[str, Any]) -> Question | None:
     facts = facts_from_slots(slots)
     candidates = list(slots.get("candidates") or [])
     screening = slots.get("screening") or not slots.get("need")
-    primary = slots.get("focus_scheme") or (None if screening else primary_candidate(candidates, slots))
+    several = len(slots.get("plan") or []) > 1
+    primary = slots.get("focus_scheme") or (
+        None if screening or several else primary_candidate(candidates, slots)
+    )
     asked = slots.get("questions_asked") or 0
     question = None
-    if asked < MAX_QUESTIONS:
+    if several and not slots.get("focus_scheme"):
+        if asked < PLAN_QUESTIONS:
+            question = catalogue().next_question(evaluate(candidates, slots), facts, declined | SCREENING_SKIP)
+    elif asked < MAX_QUESTIONS:
         if primary:
             question = catalogue().next_question(evaluate([primary], slots), facts, declined)
         elif asked < SCREENING_QUESTIONS:  # a vacant dwelling is not worth asking everyone about

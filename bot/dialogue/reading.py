@@ -1,0 +1,136 @@
+"""One turn's reading: what kind of turn it is (the intent classifier) and what it is about (the
+situation reader: needs, schemes named or described, who speaks, what is asked), merged with what
+the conversation already holds. The policy decides on this reading only.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from actions.common import needs_catalogue
+from bot.nlu.entities import Entity
+from bot.nlu.interpreter import ParseResult
+from knowledge.kb import KnowledgeBase
+
+#: the scheme a speaker *is* (an agent of France Services, an ambassadeur) is not a scheme asked about
+ROLE_SCHEMES = {"agent": ("france-services",), "ambassadeur": ("ambassadeurs-acces-aux-droits",)}
+ROLE_SERVICE_TYPES = {"agent": ("france-service",)}
+WORKPLACES = ("france-service", "ccas-cias", "centre-social")
+THIRD_PERSON_ROLES = ("agent", "ambassadeur", "relative")
+#: without the situation reader, keyword needs are too rough to be several: the most specific one
+GENERIC_NEEDS = ("budget", "demarches", "emploi", "jeunes", "parentalite")
+#: a role is taken from a message when the reader is at least this sure (it then stays)
+ROLE_CONFIDENCE = 0.5
+#: asks without a scheme to be about: the reader's `asks` when the classifier has no better word
+INTENT_ASKS = {"ask_scheme_info": "info", "find_service_nearby": "where"}
+ANSWERS = ("info", "conditions", "how", "documents", "amount", "contact")
+PLACES = ("where", "contact")
+#: the speaker's workplace ("la France Services de Desvres") is at most this far before the commune
+WORKPLACE_GAP = 16
+
+
+@dataclass
+class Reading:
+    intent: str
+    text: str = ""
+    needs: list[str] = field(default_factory=list)
+    #: schemes named or described, best first (named ones first)
+    schemes: list[str] = field(default_factory=list)
+    #: schemes named by one of their names in this message
+    named: list[str] = field(default_factory=list)
+    service_types: list[str] = field(default_factory=list)
+    role: str = "self"
+    asks: str = "orientation"
+    payload: bool = False
+    #: a commune was given in this message; "all" was asked (the check-everything button)
+    commune_given: bool = False
+    all_asked: bool = False
+    #: facts about the person were given (set once they are applied)
+    facts_given: bool = False
+
+    @property
+    def content(self) -> bool:
+        return bool(self.needs or self.schemes or self.service_types)
+
+
+def _situation(parse: ParseResult) -> Any:
+    return getattr(parse, "situation", None)
+
+
+def speaker_entities(parse: ParseResult, role: str) -> list[Entity]:
+    """Entities about the speaker, not the person: an agent's workplace commune ("la France Services
+    de Desvres") directly follows the service or scheme that names the workplace."""
+    if role not in ("agent", "ambassadeur"):
+        return []
+    places = [e for e in parse.entities if e.end is not None and (
+        (e.entity == "service_type" and e.value in WORKPLACES) or (e.entity == "scheme" and e.value in ROLE_SCHEMES[role]))]
+    out = []
+    for entity in parse.entities:
+        if entity.entity != "commune" or entity.start is None:
+            continue
+        if any(0 <= entity.start - p.end <= WORKPLACE_GAP for p in places):  # type: ignore[operator]
+            out.append(entity)
+    return out
+
+
+def read_turn(parse: ParseResult, intent: str, kb: KnowledgeBase, slots: dict[str, Any]) -> Reading:
+    situation = _situation(parse)
+    payload = parse.text.startswith("/")
+    reading = Reading(intent=intent, text=parse.text, payload=payload,
+                      commune_given=parse.first("commune") is not None, all_asked=bool(parse.first("all")))
+    entity_schemes = [e for e in parse.entities if e.entity == "scheme" and e.value in kb.schemes]
+    reading.named = list(dict.fromkeys(e.value for e in entity_schemes if e.extractor != "phrase"))
+    reading.service_types = parse.values("service_type")
+    if payload:
+        reading.named = [s for s in [parse.first("scheme")] if s in kb.schemes]
+        reading.schemes = list(reading.named)
+        reading.needs = [parse.first("need")] if parse.first("need") else []
+        reading.asks = INTENT_ASKS.get(intent, "orientation")
+        reading.role = slots.get("role") or "self"
+        return reading
+    if situation is not None:
+        reading.needs = [n for n, _p in situation.needs]
+        described = [s for s, _p in situation.schemes if s in kb.schemes]
+        reading.asks = situation.asks
+        role_confidence = getattr(situation, "role_confidence", 1.0)
+        if situation.role != "self" and role_confidence >= ROLE_CONFIDENCE:
+            reading.role = situation.role
+        else:
+            reading.role = slots.get("role") or situation.role
+        if reading.role == "self" and slots.get("role"):
+            reading.role = slots["role"]
+    else:  # no reader (an older model): the entity extractor's keyword needs, the most specific one
+        reading.needs = sorted(parse.values("need"), key=lambda n: n in GENERIC_NEEDS)[:1]
+        described = []
+        reading.asks = INTENT_ASKS.get(intent, "orientation")
+        reading.role = slots.get("role") or "self"
+    if not reading.named and intent == "ask_scheme_info":
+        reading.named = [e.value for e in entity_schemes][:1]
+    reading.schemes = list(dict.fromkeys([*reading.named, *described]))
+    _refine(reading, parse, slots)
+    return reading
+
+
+def _refine(reading: Reading, parse: ParseResult, slots: dict[str, Any]) -> None:
+    """What the facts of the message and the conversation already say about the reading."""
+    mine = ROLE_SCHEMES.get(reading.role, ())
+    reading.schemes = [s for s in reading.schemes if s not in mine]
+    reading.named = [s for s in reading.named if s not in mine]
+    reading.service_types = [t for t in reading.service_types if t not in ROLE_SERVICE_TYPES.get(reading.role, ())]
+    if True in parse.values("owns_vacant_dwelling") and "logement_vacant" not in reading.needs:
+        reading.needs.insert(0, "logement_vacant")  # an empty dwelling of one's own says what the need is
+    kind = needs_catalogue().get(reading.service_types[0], {}) if reading.service_types else {}
+    if kind.get("need") and reading.asks in PLACES and _situation(parse) is None:
+        reading.asks = "orientation"  # without the reader, "une crèche" is a need, not a place asked
+        reading.intent = "express_need" if reading.intent == "find_service_nearby" else reading.intent
+    if kind.get("need") and reading.asks not in PLACES:
+        if kind["need"] not in reading.needs:
+            reading.needs.insert(0, kind["need"])  # "une crèche": a need, with its places
+        reading.service_types = []
+    if "beneficiaire_rsa" in parse.values("situation") and reading.asks == "orientation":
+        # "je suis au RSA" describes the person, it is not a question about the RSA
+        reading.named = [s for s in reading.named if s != "rsa"]
+        reading.schemes = [s for s in reading.schemes if s != "rsa"]
+    dropped = set(slots.get("dropped_needs") or [])
+    reading.needs = [n for n in dict.fromkeys(reading.needs) if n not in dropped]
