@@ -156,6 +156,7 @@ def run_bench(n_messages: int, progress: Callable[[str], None] = lambda _m: None
     from bot.nlu.classifier import data_fingerprint, spacy_nlp
     from bot.nlu.data import load_examples
     from bot.nlu.interpreter import Interpreter, default_model_path, load_classifier, train_and_save
+    from bot.nlu.situation import load_reader
     from knowledge import gazetteer as gazetteer_module
     from knowledge.eligibility import EligibilityEngine
     from knowledge.gazetteer import Gazetteer
@@ -195,9 +196,11 @@ def run_bench(n_messages: int, progress: Callable[[str], None] = lambda _m: None
     spacy_nlp.cache_clear()
     _, spacy_seconds = _timed(spacy_nlp)
     classifier, clf_seconds = _timed(lambda: load_classifier(model_path))
-    interpreter = Interpreter(kb, classifier)
-    rows.append(Row("Chargement du modèle de langue", _s(spacy_seconds + clf_seconds),
+    reader, reader_seconds = _timed(lambda: load_reader(model_path.with_name("situation.joblib")))
+    interpreter = Interpreter(kb, classifier, reader)
+    rows.append(Row("Chargement du modèle de langue", _s(spacy_seconds + clf_seconds + reader_seconds),
                     f"spaCy fr_core_news_md {_s(spacy_seconds)} + classifieur {_s(clf_seconds)}"
+                    f" + lecteur de situations {_s(reader_seconds)}"
                     + (" (juste entraîné)" if fresh else "")))  # fmt: skip
 
     progress(f"analyse de {n_messages} messages")
@@ -206,7 +209,7 @@ def run_bench(n_messages: int, progress: Callable[[str], None] = lambda _m: None
         interpreter.parse(text)  # warm-up
     samples = _samples(lambda t=text: interpreter.parse(t) for text in messages)
     rows.append(Row("Analyse NLU d'un message (p50 / p95)", _p50_p95(samples),
-                    f"{len(messages)} messages variés : intention + entités"))  # fmt: skip
+                    f"{len(messages)} messages variés : intention + situation + entités"))  # fmt: skip
 
     progress("conversations")
     engine = DialogueEngine(kb, interpreter)

@@ -190,7 +190,7 @@ def test_language_and_payloads(interpreter) -> None:  # type: ignore[no-untyped-
 
 
 # ---------------------------------------------------------------------------- command line
-PARSE_SHAPE = {"text", "intent", "intent_ranking", "entities", "language"}
+PARSE_SHAPE = {"text", "intent", "intent_ranking", "entities", "language", "situation"}
 STDIN_LINES = ["c koi le PCB", "jsuis sur bethune", "", "QF 650", "maman solo avec 2 gosses", "merci"]
 
 
@@ -227,6 +227,10 @@ def _check_shape(data: dict[str, Any]) -> None:
     for entity in data["entities"]:
         assert {"entity", "value"} <= set(entity) and entity["entity"] != "language"
     assert data["language"] in {"fr", "en"}
+    situation = data["situation"]
+    assert set(situation) == {"needs", "schemes", "role", "asks"}
+    assert situation["role"]["name"] in {"self", "relative", "agent", "ambassadeur"}
+    assert all(0 <= item["confidence"] <= 1 for item in situation["needs"] + situation["schemes"])
 
 
 def test_cli_parse_text_json(parse_cli) -> None:  # type: ignore[no-untyped-def]
@@ -238,6 +242,7 @@ def test_cli_parse_text_json(parse_cli) -> None:  # type: ignore[no-untyped-def]
     assert data["text"] == "c koi le PCB"
     assert data["intent"]["name"] == "ask_scheme_info"
     assert {"entity": "scheme", "value": "point-conseil-budget"}.items() <= data["entities"][0].items()
+    assert data["situation"]["schemes"][0] == {"id": "point-conseil-budget", "confidence": 1.0}
 
 
 def test_cli_parse_stdin_one_json_line_per_line(parse_cli) -> None:  # type: ignore[no-untyped-def]

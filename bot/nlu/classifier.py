@@ -48,16 +48,23 @@ class SpacyVectors(BaseEstimator, TransformerMixin):
         return self
 
     def transform(self, texts: Sequence[str]) -> np.ndarray:
-        nlp = spacy_nlp()
-        rows = []
-        for text in texts:
-            vector = nlp.make_doc(text.lower()).vector
-            norm = np.linalg.norm(vector)
-            rows.append(vector / norm if norm > 0 else vector)
-        return np.vstack(rows) if rows else np.zeros((0, nlp.vocab.vectors_length))
+        rows = [unit_vector(text) for text in texts]
+        return np.vstack(rows) if rows else np.zeros((0, spacy_nlp().vocab.vectors_length))
 
 
-def build_pipeline(use_vectors: bool = True) -> Pipeline:
+@lru_cache(maxsize=512)
+def unit_vector(text: str) -> np.ndarray:
+    """The message's mean word vector, unit length; cached because the intent classifier and the
+    situation reader both read the same message."""
+    vector = spacy_nlp().make_doc(text.lower()).vector
+    norm = np.linalg.norm(vector)
+    out = vector / norm if norm > 0 else vector
+    out.setflags(write=False)
+    return out
+
+
+def build_features(use_vectors: bool = True) -> FeatureUnion:
+    """Character and word n-grams of the normalised text, plus spaCy's mean word vector."""
     features: list[tuple[str, Any]] = [
         (
             "chars",
@@ -83,12 +90,13 @@ def build_pipeline(use_vectors: bool = True) -> Pipeline:
     ]
     if use_vectors:
         features.append(("vectors", SpacyVectors()))
+    return FeatureUnion(features, transformer_weights={"chars": 1.0, "words": 0.8, "vectors": 0.9})
+
+
+def build_pipeline(use_vectors: bool = True) -> Pipeline:
     return Pipeline(
         [
-            (
-                "features",
-                FeatureUnion(features, transformer_weights={"chars": 1.0, "words": 0.8, "vectors": 0.9}),
-            ),
+            ("features", build_features(use_vectors)),
             ("clf", LogisticRegression(C=12.0, max_iter=4000, class_weight="balanced")),
         ]
     )

@@ -18,6 +18,7 @@ from typing import Any
 from bot.nlu.classifier import FALLBACK_INTENT, IntentClassifier, data_fingerprint
 from bot.nlu.data import DEFAULT_DATA_DIR, load_examples
 from bot.nlu.entities import Entity, EntityExtractor, detect_language
+from bot.nlu.situation import Situation, SituationReader, load_reader, train_reader
 from knowledge.db import data_dir
 from knowledge.kb import KnowledgeBase
 
@@ -37,6 +38,8 @@ class ParseResult:
     entities: list[Entity] = field(default_factory=list)
     language: str = "fr"
     ranking: list[tuple[str, float]] = field(default_factory=list)
+    #: what the message is about (needs, schemes, speaker, question); None for button payloads
+    situation: Situation | None = None
 
     def values(self, name: str) -> list[Any]:
         return [e.value for e in self.entities if e.entity == name]
@@ -52,6 +55,7 @@ class ParseResult:
             "intent_ranking": [{"name": n, "confidence": round(c, 4)} for n, c in self.ranking],
             "entities": [e.to_json() for e in self.entities if e.entity != "language"],
             "language": self.language,
+            "situation": (self.situation or Situation()).to_json(),
         }
 
 
@@ -68,8 +72,10 @@ def train_and_save(
         bar.update(1)
 
     classifier = IntentClassifier.train(examples, progress=step)
-    classifier.save(out or default_model_path())
-    step("modèle enregistré")
+    out = out or default_model_path()
+    classifier.save(out)
+    step("lecteur de situations")
+    train_reader(out=out.with_name("situation.joblib"))
     bar.close()
     return classifier
 
@@ -89,14 +95,17 @@ def load_classifier(path: Path | None = None, auto_train: bool = True) -> Intent
 
 
 class Interpreter:
-    def __init__(self, kb: KnowledgeBase, classifier: IntentClassifier) -> None:
+    def __init__(self, kb: KnowledgeBase, classifier: IntentClassifier, reader: SituationReader) -> None:
         self.kb = kb
         self.classifier = classifier
+        self.reader = reader
         self.extractor = EntityExtractor(kb)
 
     @classmethod
     def load(cls, kb: KnowledgeBase | None = None, model_path: Path | None = None) -> Interpreter:
-        return cls(kb or KnowledgeBase.load(), load_classifier(model_path))
+        classifier = load_classifier(model_path)
+        reader = load_reader(model_path.with_name("situation.joblib") if model_path else None)
+        return cls(kb or KnowledgeBase.load(), classifier, reader)
 
     def parse(self, text: str) -> ParseResult:
         return self.parse_many([text])[0]
@@ -114,12 +123,20 @@ class Interpreter:
                 )
             else:
                 to_classify.append(index)
-        predictions = self.classifier.predict_many([texts[i] for i in to_classify]) if to_classify else []
-        for index, prediction in zip(to_classify, predictions, strict=True):
+        batch = [texts[i] for i in to_classify]
+        predictions = self.classifier.predict_many(batch) if batch else []
+        situations = self.reader.read_many(batch) if batch else []
+        for index, prediction, situation in zip(to_classify, predictions, situations, strict=True):
             entities = self.extractor.extract(texts[index])
             language = next((e.value for e in entities if e.entity == "language"), "fr")
             results[index] = ParseResult(
-                texts[index], prediction.intent, prediction.confidence, entities, language, prediction.ranking
+                texts[index],
+                prediction.intent,
+                prediction.confidence,
+                entities,
+                language,
+                prediction.ranking,
+                with_named_schemes(situation, entities),
             )
         return [r for r in results if r is not None]
 
@@ -135,3 +152,13 @@ class Interpreter:
             if isinstance(data, dict):
                 entities = [Entity(k, v, extractor="payload") for k, v in data.items()]
         return ParseResult(text, intent, 1.0, entities, "fr", [(intent, 1.0)])
+
+
+def with_named_schemes(situation: Situation, entities: list[Entity]) -> Situation:
+    """A scheme named by one of its proper names (knowledge-base aliases) is read for sure."""
+    named = [e.value for e in entities if e.entity == "scheme" and e.extractor in ("alias", "fuzzy")]
+    if not named:
+        return situation
+    learned = [(s, c) for s, c in situation.schemes if s not in named]
+    situation.schemes = [(s, 1.0) for s in dict.fromkeys(named)] + learned
+    return situation

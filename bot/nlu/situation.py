@@ -1,0 +1,251 @@
+"""The situation reader: what a message is about, beyond what kind of turn it is.
+
+For every message it reads, at once: all the needs present and every scheme named or
+*described* (multi-label, one-vs-rest logistic regressions), who is speaking (the person, a
+relative, an agent, an ambassadeur) and what kind of answer is asked (orientation, info,
+conditions, where, contact, how, documents, amount). One feature space is shared by the four
+heads: the intent classifier's character and word n-grams plus spaCy `fr_core_news_md` vectors.
+Learned from `data/situations/` and the content's own texts (see situation_data.py).
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import joblib
+import numpy as np
+from sklearn.linear_model import LogisticRegression, SGDClassifier
+from sklearn.multiclass import OneVsRestClassifier
+from sklearn.preprocessing import MultiLabelBinarizer
+
+from bot.nlu.classifier import build_features, spacy_nlp
+from bot.nlu.situation_data import (
+    DEFAULT_SITUATIONS_DIR,
+    SituationExample,
+    load_situations,
+    situations_fingerprint,
+)
+
+log = logging.getLogger(__name__)
+
+MODEL_VERSION = 1
+#: a label is read when its probability reaches this (tuned by cross-validation, docs/situations.md)
+DEFAULT_THRESHOLDS = {"needs": 0.5, "schemes": 0.5}
+#: at most this many needs and schemes per message: a person rarely brings more at once
+MAX_NEEDS = 4
+MAX_SCHEMES = 6
+#: L2 penalty of the one-vs-rest heads (SGD, logistic loss): chosen by cross-validation
+ALPHA = 1e-5
+
+
+@dataclass
+class Situation:
+    needs: list[tuple[str, float]] = field(default_factory=list)
+    schemes: list[tuple[str, float]] = field(default_factory=list)
+    role: str = "self"
+    asks: str = "orientation"
+    role_confidence: float = 0.0
+    asks_confidence: float = 0.0
+
+    @property
+    def need_ids(self) -> list[str]:
+        return [n for n, _ in self.needs]
+
+    @property
+    def scheme_ids(self) -> list[str]:
+        return [s for s, _ in self.schemes]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "needs": [{"id": n, "confidence": round(c, 4)} for n, c in self.needs],
+            "schemes": [{"id": s, "confidence": round(c, 4)} for s, c in self.schemes],
+            "role": {"name": self.role, "confidence": round(self.role_confidence, 4)},
+            "asks": {"name": self.asks, "confidence": round(self.asks_confidence, 4)},
+        }
+
+
+class _Head:
+    """One output of the reader: multi-label (needs, schemes) or single-label (role, asks).
+
+    Trained with scikit-learn, then kept as one weight matrix so that reading a message is a
+    single sparse-dense product (one-vs-rest over 80 labels one estimator at a time costs ~15 ms).
+    """
+
+    def __init__(self, name: str, multilabel: bool, C: float) -> None:
+        self.name = name
+        self.multilabel = multilabel
+        self.C = C
+        self.classes: list[str] = []
+        self.weights: np.ndarray | None = None
+        self.bias: np.ndarray | None = None
+
+    def fit(self, X: Any, labels: Sequence[Any]) -> _Head:
+        if self.multilabel:
+            binarizer = MultiLabelBinarizer()
+            Y = binarizer.fit_transform(labels)
+            keep = Y.sum(axis=0) > 0
+            self.classes = [str(c) for c in binarizer.classes_[keep]]
+            model = OneVsRestClassifier(self._estimator()).fit(X, Y[:, keep])
+            estimators = model.estimators_
+            self.weights = np.vstack([e.coef_.ravel() for e in estimators]).astype(np.float32)
+            self.bias = np.array([float(np.ravel(e.intercept_)[0]) for e in estimators], dtype=np.float32)
+            return self
+        self.classes = sorted({str(label) for label in labels})
+        if len(self.classes) == 1:
+            return self
+        single = LogisticRegression(C=self.C, max_iter=3000, class_weight="balanced").fit(X, labels)
+        self.classes = [str(c) for c in single.classes_]
+        coef, intercept = single.coef_, single.intercept_
+        if len(self.classes) == 2:  # binary: one row for the second class
+            coef, intercept = np.vstack([-coef, coef]) / 2, np.array([-intercept[0], intercept[0]]) / 2
+        self.weights, self.bias = coef.astype(np.float32), intercept.astype(np.float32)
+        return self
+
+    def _estimator(self) -> Any:
+        return SGDClassifier(
+            loss="log_loss", alpha=ALPHA, class_weight="balanced", max_iter=40, tol=None, random_state=13
+        )
+
+    def proba(self, X: Any) -> np.ndarray:
+        if self.weights is None:
+            return np.ones((X.shape[0], 1))
+        scores = np.asarray(X @ self.weights.T) + self.bias
+        if self.multilabel:
+            return 1.0 / (1.0 + np.exp(-scores))
+        scores -= scores.max(axis=1, keepdims=True)
+        exp = np.exp(scores)
+        return exp / exp.sum(axis=1, keepdims=True)
+
+
+class SituationReader:
+    def __init__(
+        self,
+        features: Any,
+        heads: dict[str, _Head],
+        thresholds: dict[str, float] | None = None,
+        meta: dict[str, Any] | None = None,
+    ) -> None:
+        self.features = features
+        self.heads = heads
+        self.thresholds = dict(thresholds or DEFAULT_THRESHOLDS)
+        self.meta = meta or {}
+
+    # ------------------------------------------------------------------ training
+    @classmethod
+    def train(
+        cls,
+        examples: Sequence[SituationExample],
+        progress: Callable[[str], None] | None = None,
+        thresholds: dict[str, float] | None = None,
+    ) -> SituationReader:
+        started = time.perf_counter()
+        spacy_nlp()
+        texts = [e.text for e in examples]
+        features = build_features()
+        X = features.fit_transform(texts)
+        heads: dict[str, _Head] = {}
+        if progress:
+            progress(f"situations : {len(texts)} exemples")
+        heads["needs"] = _Head("needs", True, C=8.0).fit(X, [e.needs for e in examples])
+        heads["schemes"] = _Head("schemes", True, C=8.0).fit(X, [e.schemes for e in examples])
+        for name in ("role", "asks"):
+            rows = [i for i, e in enumerate(examples) if getattr(e, name) is not None]
+            labels = [getattr(examples[i], name) for i in rows]
+            default = "self" if name == "role" else "orientation"
+            head = _Head(name, False, C=6.0)
+            heads[name] = head.fit(X[rows], labels) if rows else head.fit(X[:1], [default])
+        meta = {
+            "examples": len(texts),
+            "labelled": sum(1 for e in examples if e.origin not in ("needs.yml", "schemes")),
+            "fingerprint": situations_fingerprint(list(examples), MODEL_VERSION),
+            "train_seconds": round(time.perf_counter() - started, 2),
+            "version": MODEL_VERSION,
+        }
+        return cls(features, heads, thresholds, meta)
+
+    # ------------------------------------------------------------------ reading
+    def read(self, text: str) -> Situation:
+        return self.read_many([text])[0]
+
+    def read_many(self, texts: Sequence[str]) -> list[Situation]:
+        if not texts:
+            return []
+        X = self.features.transform(list(texts))
+        probas = {name: head.proba(X) for name, head in self.heads.items()}
+        out = []
+        for row in range(len(texts)):
+            role, role_c = self._single("role", probas["role"][row])
+            asks, asks_c = self._single("asks", probas["asks"][row])
+            out.append(
+                Situation(
+                    needs=self._multi("needs", probas["needs"][row], MAX_NEEDS),
+                    schemes=self._multi("schemes", probas["schemes"][row], MAX_SCHEMES),
+                    role=role,
+                    asks=asks,
+                    role_confidence=role_c,
+                    asks_confidence=asks_c,
+                )
+            )
+        return out
+
+    def scores(self, text: str, head: str) -> dict[str, float]:
+        """Every label's probability for one text (evaluation, debugging)."""
+        X = self.features.transform([text])
+        return dict(zip(self.heads[head].classes, map(float, self.heads[head].proba(X)[0]), strict=True))
+
+    def _multi(self, name: str, row: np.ndarray, limit: int) -> list[tuple[str, float]]:
+        classes = self.heads[name].classes
+        threshold = self.thresholds.get(name, 0.5)
+        order = np.argsort(row)[::-1][:limit]
+        return [(classes[i], float(row[i])) for i in order if row[i] >= threshold]
+
+    def _single(self, name: str, row: np.ndarray) -> tuple[str, float]:
+        classes = self.heads[name].classes
+        best = int(np.argmax(row))
+        return classes[best], float(row[best])
+
+    # ------------------------------------------------------------------ persistence
+    def save(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        joblib.dump(
+            {"features": self.features, "heads": self.heads, "thresholds": self.thresholds, "meta": self.meta},
+            path,
+        )
+
+    @classmethod
+    def load(cls, path: Path) -> SituationReader:
+        data = joblib.load(path)
+        return cls(data["features"], data["heads"], data.get("thresholds"), data.get("meta"))
+
+
+def default_reader_path() -> Path:
+    from bot.nlu.interpreter import default_model_path
+
+    return default_model_path().with_name("situation.joblib")
+
+
+def train_reader(data: Path | None = None, out: Path | None = None) -> SituationReader:
+    examples = load_situations(data or DEFAULT_SITUATIONS_DIR)
+    reader = SituationReader.train(examples)
+    reader.save(out or default_reader_path())
+    return reader
+
+
+def load_reader(path: Path | None = None, auto_train: bool = True) -> SituationReader:
+    """The saved reader, retrained first if missing or if its data or the content changed."""
+    path = path or default_reader_path()
+    fingerprint = situations_fingerprint(load_situations(), MODEL_VERSION)
+    if path.exists():
+        reader = SituationReader.load(path)
+        if reader.meta.get("fingerprint") == fingerprint or not auto_train:
+            return reader
+    if not auto_train:
+        raise FileNotFoundError(f"modèle de situations absent : {path} (lancez `aiguillage nlu train`)")
+    print("Entraînement du lecteur de situations (moins d'une minute)…", file=sys.stderr)
+    return train_reader(out=path)
