@@ -15,8 +15,8 @@ from typing import Any
 from actions.common import commune_of, contact_text, evaluate, get_kb
 from actions.sdk import Action, SlotSet
 from bot.dialogue.responses import label, say
-from knowledge.eligibility import Status
-from knowledge.schema import Scheme
+from knowledge.eligibility import HOUSING_LABELS, SITUATION_LABELS, Status, euros
+from knowledge.schema import Conditions, Scheme
 
 CONTACT_IN_TEXT = re.compile(r"@|https?://|\b0\d(?:[ .]?\d{2}){4}\b")
 THIRD_PERSON_ROLES = ("agent", "ambassadeur")
@@ -34,8 +34,53 @@ def _door(scheme: Scheme, slots: dict[str, Any]) -> str:
     return say("door_for_person")
 
 
+def describe_conditions(cond: Conditions) -> list[str]:
+    """The machine conditions in plain words ("de 16 à 25 ans", "quotient familial ≤ 1 000 €")."""
+    kb = get_kb()
+    out: list[str] = []
+    if cond.age is not None:
+        low, high = cond.age.min, cond.age.max
+        out.append(f"de {low} à {high} ans" if low is not None and high is not None
+                   else f"à partir de {low} ans" if low is not None else f"jusqu'à {high} ans")
+    if cond.zone is not None:
+        names = [kb.gazetteer.departement_name(d) or d for d in cond.zone.departements]
+        names += [kb.gazetteer.region_name(r) or r for r in cond.zone.regions]
+        names += [kb.gazetteer.epci_name(e) or e for e in cond.zone.epcis]
+        names += [(kb.gazetteer.get(c).nom if kb.gazetteer.get(c) else c) for c in cond.zone.communes]
+        if names:
+            out.append("territoire : " + ", ".join(n for n in names[:4] if n))
+    if cond.commune_max_population is not None:
+        out.append(f"commune de moins de {cond.commune_max_population:,} habitants".replace(",", "\u202f"))
+    if cond.children is not None:
+        child = cond.children
+        high = f" jusqu'à {child.max_age:g} ans" if child.max_age is not None else ""
+        low = f" d'au moins {child.min_age:g} ans" if child.min_age else ""
+        out.append(f"avoir un enfant{low}{high}")
+    if cond.situation:
+        out.append("situation : " + ", ".join(SITUATION_LABELS[s.value] for s in cond.situation))
+    if cond.single_parent:
+        out.append("élever seul·e ses enfants")
+    if cond.quotient_familial_max is not None:
+        out.append(f"quotient familial CAF jusqu'à {euros(cond.quotient_familial_max)}")
+    if cond.monthly_income_max is not None:
+        out.append(f"revenus jusqu'à {euros(cond.monthly_income_max)} par mois")
+    if cond.housing:
+        out.append("logement : " + " ou ".join(HOUSING_LABELS[h.value] for h in cond.housing))
+    if cond.owns_vacant_dwelling:
+        out.append("posséder un logement vide (vacant)")
+    if cond.pregnant:
+        out.append("attendre un enfant")
+    if cond.any_of:
+        groups = [" et ".join(describe_conditions(g)) for g in cond.any_of]
+        out.append("l'un ou l'autre : " + " ; ou ".join(g for g in groups if g))
+    return out
+
+
 def _conditions(scheme: Scheme, slots: dict[str, Any]) -> list[str]:
     lines = [say("answer_conditions_title", name=scheme.name)]
+    checked = describe_conditions(scheme.conditions)
+    if checked:
+        lines.append(say("answer_conditions_checked", conditions=" ; ".join(checked)))
     texts = list(scheme.conditions_text[:3])
     lines += [f"• {t}" for t in texts]
     result = evaluate([scheme.id], slots)
@@ -46,7 +91,7 @@ def _conditions(scheme: Scheme, slots: dict[str, Any]) -> list[str]:
                Status.not_eligible: "answer_status_not_eligible"}[r.status]
         reason = " ".join(r.reasons[:2]) if r.status is not Status.to_check else ""
         lines.append(say(key, reason=reason).strip())
-    elif not texts:
+    elif not texts and not checked:
         lines.append(say("answer_no_condition"))
     return lines
 

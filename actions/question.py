@@ -74,8 +74,11 @@ def choose_question(slots: dict[str, Any]) -> Question | None:
     asked = slots.get("questions_asked") or 0
     question = None
     if several and not slots.get("focus_scheme"):
+        # only the facts that settle the first (most urgent) need's schemes, the described ones first
+        first = (slots.get("plan") or [{}])[0]
+        wanted = first.get("described") or first.get("schemes") or candidates
         if asked < PLAN_QUESTIONS:
-            question = catalogue().next_question(evaluate(candidates, slots), facts, declined | SCREENING_SKIP)
+            question = catalogue().next_question(evaluate(wanted, slots), facts, declined | SCREENING_SKIP)
     elif asked < MAX_QUESTIONS:
         if primary:
             question = catalogue().next_question(evaluate([primary], slots), facts, declined)

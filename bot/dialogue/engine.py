@@ -263,8 +263,10 @@ class DialogueEngine:
         )
         if parse.text.startswith("/"):
             intent = parse.intent
-        reading = read_turn(parse, intent, self.kb, slots)
-        if reading.role != "self":
+        reader = getattr(self.interpreter, "reader", None)
+        scores = (lambda: reader.scores(parse.text, "role")) if reader is not None and not slots.get("asking") else None
+        reading = read_turn(parse, intent, self.kb, slots, scores)
+        if reading.role != "self" and not slots.get("asking"):  # an answer to a question says no role
             slots["role"] = reading.role
             slots["third_person"] = reading.role in ("agent", "ambassadeur") or None
         changed = self._apply_entities(turn, parse, ignore=speaker_entities(parse, reading.role))
@@ -280,7 +282,7 @@ class DialogueEngine:
                     self._ack_correction(turn, changed)
                 self._continue(turn)
                 return
-            if intent not in INTERRUPTING and reading.asks == "orientation":
+            if intent not in INTERRUPTING and not (reading.asks in ANSWERS and reading.named):
                 if changed:  # other facts given instead: keep them, the chooser asks again if needed
                     slots["asking"] = None
                     self._continue(turn)
@@ -476,12 +478,15 @@ class DialogueEngine:
                 and bool(turn.slots.get("oriented")))
 
     def _asks_about_scheme(self, turn: _TurnContext, reading: Reading) -> bool:
-        if reading.asks not in ANSWERS or reading.service_types:
+        if reading.asks not in ANSWERS:
             return False
+        if reading.intent == "check_eligibility" and reading.named and reading.asks in ("info", "conditions"):
+            return False  # "j'y ai droit ?" about a named scheme: check it with the person's facts
         subject = self._subject(turn, reading)
         if subject is None:
             return False
-        return reading.asks != "contact" or self._has_contact(subject)
+        # "le numéro de la France Services ?" asks for a place; a scheme's own contact is an answer
+        return reading.asks != "contact" or (self._has_contact(subject) and not reading.service_types)
 
     def _has_contact(self, scheme_id: str) -> bool:
         scheme = self.kb.schemes[scheme_id]
@@ -501,6 +506,13 @@ class DialogueEngine:
 
     def _asks_unknown(self, turn: _TurnContext, reading: Reading) -> bool:
         return (reading.asks == "info" or reading.intent == "ask_scheme_info") and not reading.content
+
+    def _gives_facts_in_flow(self, turn: _TurnContext, reading: Reading) -> bool:
+        """"3 enfants de 4, 9 et 11 ans" after an orientation: facts for it, not a new need."""
+        in_flow = bool(turn.slots.get("candidates") or turn.slots.get("oriented"))
+        return (reading.facts_given and in_flow and not reading.named and reading.asks == "orientation"
+                and (reading.intent.startswith("give_") or reading.intent in ("affirm", "deny")
+                     or not reading.strong_content))
 
     def _asks_screening(self, turn: _TurnContext, reading: Reading) -> bool:
         """"voilà ma situation, quelles aides pour moi ?": a general screening, not one need."""
@@ -609,7 +621,8 @@ class DialogueEngine:
         old = slots.get("needs") or []
         if slots.get("oriented") and old and [n for n in needs if n not in old]:
             needs = [n for n in needs if n not in old]  # already answered: orient on what is new
-        self._orient_on(turn, needs, reading.schemes)
+        # a scheme named is said, even to say it is not for them
+        self._orient_on(turn, needs, reading.schemes, focus=reading.named[0] if reading.named else None)
 
     def _screen(self, turn: _TurnContext, reading: Reading, changed: dict[str, Any]) -> None:
         slots = turn.slots
@@ -636,6 +649,8 @@ class DialogueEngine:
             self._continue(turn)
         elif flow_active:
             self._continue(turn)
+        elif "commune" in changed and slots.get("oriented") and (slots.get("service_type") or slots.get("need")):
+            turn.run("action_nearby_services")  # "non, j'habite à Arras": the places again, for Arras
         elif "commune" in changed:
             turn.utter(say("ask_need", variant=0), self.need_buttons(with_all=True))
         elif changed:
@@ -678,7 +693,7 @@ class DialogueEngine:
     def _start_need(self, turn: _TurnContext, need: str) -> None:
         self._orient_on(turn, [need], [])
 
-    def _orient_on(self, turn: _TurnContext, needs: list[str], schemes: list[str]) -> None:
+    def _orient_on(self, turn: _TurnContext, needs: list[str], schemes: list[str], focus: str | None = None) -> None:
         """Every need read, urgent ones first, each with the few schemes relevant to what was said;
         then only the questions that settle them."""
         slots = turn.slots
@@ -688,6 +703,7 @@ class DialogueEngine:
         slots["needs"] = [i["need"] for i in items if i["need"]]
         slots["need"] = slots["needs"][0] if slots["needs"] else None
         slots["candidates"] = planned_schemes(items)
+        slots["focus_scheme"] = focus if focus in slots["candidates"] else None
         slots["questions_asked"] = 0
         if slots["need"]:
             self._youth_for_child(turn, slots["need"])
@@ -804,13 +820,14 @@ TURN_RULES: tuple[Rule, ...] = (
     Rule("greet, thanks, goodbye", lambda e, t, r: r.intent in SOCIAL and not r.content, E._social),
     Rule("what can you do", lambda e, t, r: r.intent == "ask_help" and not r.content, E._help),
     Rule("a person to talk to", lambda e, t, r: r.intent == "ask_human", E._human),
-    Rule("off topic or abuse", lambda e, t, r: r.intent == "out_of_scope" and not r.content, E._off_topic),
+    Rule("off topic or abuse", lambda e, t, r: r.intent == "out_of_scope" and not r.strong_content, E._off_topic),
     Rule("why", lambda e, t, r: r.intent == "ask_why", E._why),
     Rule("not the problem: drop the need", E._is_need_denied, E._drop_needs),
     Rule("a question about a scheme: answer it", E._asks_about_scheme, E._answer),
     Rule("a place asked", E._asks_place, E._places),
     Rule("a scheme named: check it", E._names_scheme, E._check_named),
     Rule("a scheme unknown: say so", E._asks_unknown, E._not_covered),
+    Rule("facts for the flow in progress", E._gives_facts_in_flow, E._after_facts),
     Rule("my rights, all of them", E._asks_screening, E._screen),
     Rule("a situation: orient on every need", lambda e, t, r: bool(r.needs or r.schemes), E._orient),
     Rule("check everything", lambda e, t, r: r.intent == "check_eligibility", E._screen),

@@ -5,6 +5,7 @@ the conversation already holds. The policy decides on this reading only.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -20,8 +21,17 @@ WORKPLACES = ("france-service", "ccas-cias", "centre-social")
 THIRD_PERSON_ROLES = ("agent", "ambassadeur", "relative")
 #: without the situation reader, keyword needs are too rough to be several: the most specific one
 GENERIC_NEEDS = ("budget", "demarches", "emploi", "jeunes", "parentalite")
+#: a need read with at least this probability is clearly there (an off-topic message may brush one)
+STRONG = 0.8
+#: the most general needs come after the specific ones ("plus d'argent pour manger": food first)
+GENERIC_ORDER = ("budget", "demarches", "emploi", "jeunes", "parentalite", "ressources")
 #: a role is taken from a message when the reader is at least this sure (it then stays)
-ROLE_CONFIDENCE = 0.5
+ROLE_CONFIDENCE = 0.7
+#: below this, "the person speaks" is doubtful: another role at OTHER_ROLE or more is taken instead
+SELF_DOUBT = 0.6
+OTHER_ROLE = 0.3
+#: a kind of answer is read when the reader is at least this sure of it (an orientation otherwise)
+ASKS_CONFIDENCE = 0.6
 #: asks without a scheme to be about: the reader's `asks` when the classifier has no better word
 INTENT_ASKS = {"ask_scheme_info": "info", "find_service_nearby": "where"}
 ANSWERS = ("info", "conditions", "how", "documents", "amount", "contact")
@@ -48,6 +58,14 @@ class Reading:
     all_asked: bool = False
     #: facts about the person were given (set once they are applied)
     facts_given: bool = False
+    #: the reader's probability for each need read
+    need_scores: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def strong_content(self) -> bool:
+        """Something clearly about help: a scheme named, a place kind, or a need read with confidence."""
+        return bool(self.named or self.service_types or any(p >= STRONG for p in self.need_scores.values())
+                    or (self.needs and not self.need_scores))
 
     @property
     def content(self) -> bool:
@@ -74,12 +92,15 @@ def speaker_entities(parse: ParseResult, role: str) -> list[Entity]:
     return out
 
 
-def read_turn(parse: ParseResult, intent: str, kb: KnowledgeBase, slots: dict[str, Any]) -> Reading:
+def read_turn(parse: ParseResult, intent: str, kb: KnowledgeBase, slots: dict[str, Any],
+              role_scores: Callable[[], dict[str, float]] | None = None) -> Reading:
+    """`role_scores`: every role's probability, asked for only when the reader doubts it is the person."""
     situation = _situation(parse)
     payload = parse.text.startswith("/")
     reading = Reading(intent=intent, text=parse.text, payload=payload,
                       commune_given=parse.first("commune") is not None, all_asked=bool(parse.first("all")))
-    entity_schemes = [e for e in parse.entities if e.entity == "scheme" and e.value in kb.schemes]
+    entity_schemes = sorted((e for e in parse.entities if e.entity == "scheme" and e.value in kb.schemes),
+                            key=lambda e: e.start if e.start is not None else 10_000)  # in the order said
     reading.named = list(dict.fromkeys(e.value for e in entity_schemes if e.extractor != "phrase"))
     reading.service_types = parse.values("service_type")
     if payload:
@@ -91,14 +112,21 @@ def read_turn(parse: ParseResult, intent: str, kb: KnowledgeBase, slots: dict[st
         return reading
     if situation is not None:
         reading.needs = [n for n, _p in situation.needs]
+        reading.need_scores = dict(situation.needs)
         described = [s for s, _p in situation.schemes if s in kb.schemes]
-        reading.asks = situation.asks
+        sure = getattr(situation, "asks_confidence", 1.0) >= ASKS_CONFIDENCE
+        reading.asks = situation.asks if sure else INTENT_ASKS.get(intent, "orientation")
+        if reading.asks == "orientation" and intent == "ask_scheme_info" and reading.named:
+            reading.asks = "info"
         role_confidence = getattr(situation, "role_confidence", 1.0)
         if situation.role != "self" and role_confidence >= ROLE_CONFIDENCE:
             reading.role = situation.role
+        elif situation.role == "self" and role_confidence < SELF_DOUBT and role_scores is not None:
+            other = max(((r, p) for r, p in role_scores().items() if r != "self"), key=lambda x: x[1], default=None)
+            reading.role = other[0] if other and other[1] >= OTHER_ROLE else "self"
         else:
-            reading.role = slots.get("role") or situation.role
-        if reading.role == "self" and slots.get("role"):
+            reading.role = slots.get("role") or "self"
+        if slots.get("role") and (reading.role == "self" or slots.get("asking")):
             reading.role = slots["role"]
     else:  # no reader (an older model): the entity extractor's keyword needs, the most specific one
         reading.needs = sorted(parse.values("need"), key=lambda n: n in GENERIC_NEEDS)[:1]
@@ -121,6 +149,9 @@ def _refine(reading: Reading, parse: ParseResult, slots: dict[str, Any]) -> None
     if True in parse.values("owns_vacant_dwelling") and "logement_vacant" not in reading.needs:
         reading.needs.insert(0, "logement_vacant")  # an empty dwelling of one's own says what the need is
     kind = needs_catalogue().get(reading.service_types[0], {}) if reading.service_types else {}
+    specific = [n for n in reading.needs if n not in GENERIC_ORDER]
+    if specific and reading.need_scores:  # "je suis au chômage" next to a crèche: a situation, not a need
+        reading.needs = [n for n in reading.needs if n in specific or reading.need_scores.get(n, 1.0) >= STRONG]
     if kind.get("need") and reading.asks in PLACES and _situation(parse) is None:
         reading.asks = "orientation"  # without the reader, "une crèche" is a need, not a place asked
         reading.intent = "express_need" if reading.intent == "find_service_nearby" else reading.intent
@@ -134,3 +165,4 @@ def _refine(reading: Reading, parse: ParseResult, slots: dict[str, Any]) -> None
         reading.schemes = [s for s in reading.schemes if s != "rsa"]
     dropped = set(slots.get("dropped_needs") or [])
     reading.needs = [n for n in dict.fromkeys(reading.needs) if n not in dropped]
+    reading.needs.sort(key=lambda n: n in GENERIC_ORDER)
