@@ -73,8 +73,11 @@ def shown_in(item: dict[str, Any], ranked_open: list[str]) -> list[str]:
     """The schemes of a plan item to show, among those still open (ranked best first)."""
     described = [s for s in item.get("described") or [] if s in ranked_open]
     others = [s for s in ranked_open if s not in described]
-    fill = FILL_FROM_NEED if item.get("described") else PER_NEED
-    return (described + others[:fill])[:PER_NEED]
+    if not described:
+        return others[:PER_NEED]
+    # the described ones first; the best of the others (a right that fits the person) keeps one place
+    keep = PER_NEED - min(len(others), FILL_FROM_NEED, 1)
+    return (described[:keep] + others)[:PER_NEED]
 
 
 def planned_schemes(items: list[dict[str, Any]]) -> list[str]:

@@ -25,7 +25,7 @@ from actions.sdk import LocalDispatcher, LocalTracker
 from actions.services import end_buttons
 from bot.dialogue.api import Button, Incoming, Reply, Turn
 from bot.dialogue.danger import DangerDetector
-from bot.dialogue.reading import ANSWERS, PLACES, Reading, read_turn, speaker_entities
+from bot.dialogue.reading import ANSWERS, PLACES, STRONG, Reading, read_turn, speaker_entities
 from bot.dialogue.responses import label, say, say_all
 from bot.nlu.entities import Entity
 from bot.nlu.interpreter import Interpreter, ParseResult
@@ -413,7 +413,7 @@ class DialogueEngine:
         if pending == "confirm_check":
             first_word = parse_yes_no(parse.text.split()[0]) if parse.text.split() else None
             if intent in ("affirm", "check_eligibility") or first_word is True or (
-                changed and intent not in ("deny", "ask_scheme_info") and reading.asks == "orientation"
+                changed and intent not in ("deny", "ask_scheme_info")
             ):
                 st["pending"] = None
                 self._start_check(turn, [slots["focus_scheme"]], introduce=False)
@@ -447,8 +447,8 @@ class DialogueEngine:
         """The scheme a question is about: named now, described now, in focus, or the first shown."""
         if reading.named:
             return reading.named[0]
-        if reading.schemes and reading.asks != "orientation":
-            return reading.schemes[0]
+        if reading.schemes and reading.asks != "orientation" and reading.scheme_scores.get(reading.schemes[0], 0) >= STRONG:
+            return reading.schemes[0]  # a scheme described clearly enough to be asked about
         if reading.needs and not turn.slots.get("oriented"):
             return None
         focus = turn.slots.get("focus_scheme")
@@ -510,7 +510,8 @@ class DialogueEngine:
     def _gives_facts_in_flow(self, turn: _TurnContext, reading: Reading) -> bool:
         """"3 enfants de 4, 9 et 11 ans" after an orientation: facts for it, not a new need."""
         in_flow = bool(turn.slots.get("candidates") or turn.slots.get("oriented"))
-        return (reading.facts_given and in_flow and not reading.named and reading.asks == "orientation"
+        return (reading.facts_given and in_flow and not reading.named
+                and (reading.asks == "orientation" or reading.intent.startswith("give_"))
                 and (reading.intent.startswith("give_") or reading.intent in ("affirm", "deny")
                      or not reading.strong_content))
 
@@ -584,7 +585,7 @@ class DialogueEngine:
 
     def _places(self, turn: _TurnContext, reading: Reading, changed: dict[str, Any]) -> None:
         slots = turn.slots
-        if not reading.content and slots.get("asking"):
+        if not reading.strong_content and slots.get("asking"):
             turn.utter(say("out_of_scope"))  # "un kebab ouvert vers Amiens ?" in the middle of a question
             self._ask(turn, slots["asking"])
             return
@@ -823,11 +824,11 @@ TURN_RULES: tuple[Rule, ...] = (
     Rule("off topic or abuse", lambda e, t, r: r.intent == "out_of_scope" and not r.strong_content, E._off_topic),
     Rule("why", lambda e, t, r: r.intent == "ask_why", E._why),
     Rule("not the problem: drop the need", E._is_need_denied, E._drop_needs),
+    Rule("facts for the flow in progress", E._gives_facts_in_flow, E._after_facts),
     Rule("a question about a scheme: answer it", E._asks_about_scheme, E._answer),
     Rule("a place asked", E._asks_place, E._places),
     Rule("a scheme named: check it", E._names_scheme, E._check_named),
     Rule("a scheme unknown: say so", E._asks_unknown, E._not_covered),
-    Rule("facts for the flow in progress", E._gives_facts_in_flow, E._after_facts),
     Rule("my rights, all of them", E._asks_screening, E._screen),
     Rule("a situation: orient on every need", lambda e, t, r: bool(r.needs or r.schemes), E._orient),
     Rule("check everything", lambda e, t, r: r.intent == "check_eligibility", E._screen),

@@ -58,8 +58,11 @@ class Reading:
     all_asked: bool = False
     #: facts about the person were given (set once they are applied)
     facts_given: bool = False
-    #: the reader's probability for each need read
+    #: the kind of answer asked comes from the reader (not guessed from the intent)
+    asks_read: bool = False
+    #: the reader's probability for each need and scheme read
     need_scores: dict[str, float] = field(default_factory=dict)
+    scheme_scores: dict[str, float] = field(default_factory=dict)
 
     @property
     def strong_content(self) -> bool:
@@ -113,9 +116,11 @@ def read_turn(parse: ParseResult, intent: str, kb: KnowledgeBase, slots: dict[st
     if situation is not None:
         reading.needs = [n for n, _p in situation.needs]
         reading.need_scores = dict(situation.needs)
+        reading.scheme_scores = dict(situation.schemes)
         described = [s for s, _p in situation.schemes if s in kb.schemes]
         sure = getattr(situation, "asks_confidence", 1.0) >= ASKS_CONFIDENCE
         reading.asks = situation.asks if sure else INTENT_ASKS.get(intent, "orientation")
+        reading.asks_read = sure
         if reading.asks == "orientation" and intent == "ask_scheme_info" and reading.named:
             reading.asks = "info"
         role_confidence = getattr(situation, "role_confidence", 1.0)
@@ -152,14 +157,14 @@ def _refine(reading: Reading, parse: ParseResult, slots: dict[str, Any]) -> None
     specific = [n for n in reading.needs if n not in GENERIC_ORDER]
     if specific and reading.need_scores:  # "je suis au chômage" next to a crèche: a situation, not a need
         reading.needs = [n for n in reading.needs if n in specific or reading.need_scores.get(n, 1.0) >= STRONG]
-    if kind.get("need") and reading.asks in PLACES and _situation(parse) is None:
-        reading.asks = "orientation"  # without the reader, "une crèche" is a need, not a place asked
+    if kind.get("need") and reading.asks in PLACES and not reading.asks_read and not reading.named:
+        reading.asks = "orientation"  # unless the reader says a place is asked, "une crèche" is a need
         reading.intent = "express_need" if reading.intent == "find_service_nearby" else reading.intent
     if kind.get("need") and reading.asks not in PLACES:
         if kind["need"] not in reading.needs:
             reading.needs.insert(0, kind["need"])  # "une crèche": a need, with its places
         reading.service_types = []
-    if "beneficiaire_rsa" in parse.values("situation") and reading.asks == "orientation":
+    if "beneficiaire_rsa" in parse.values("situation") and reading.asks != "info":
         # "je suis au RSA" describes the person, it is not a question about the RSA
         reading.named = [s for s in reading.named if s != "rsa"]
         reading.schemes = [s for s in reading.schemes if s != "rsa"]
