@@ -107,7 +107,7 @@ class ActionOrientation(Action):
         for item in items:
             group = rank_results(evaluate(item["schemes"], slots))
             results += group
-            open_ids = shown_in(item, [r.scheme_id for r in group if r.status is not Status.not_eligible])
+            open_ids = shown_in(item, [r for r in group if r.status is not Status.not_eligible])
             open_ = sorted((r for r in group if r.scheme_id in open_ids), key=lambda r: open_ids.index(r.scheme_id))
             refused = [r for r in group if r.status is Status.not_eligible
                        and (r.scheme_id == focus or len(candidates) <= 2)]

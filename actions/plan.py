@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from actions.common import get_kb, needs_catalogue, schemes_for_need
+from knowledge.eligibility import SchemeResult, Status
 
 #: danger, shelter and food come first; then the needs in the order they were read
 URGENT_NEEDS = ("violences", "hebergement", "alimentation")
@@ -69,15 +70,21 @@ def plan(needs: Sequence[str], described: Sequence[str], slots: dict[str, Any]) 
     return out
 
 
-def shown_in(item: dict[str, Any], ranked_open: list[str]) -> list[str]:
-    """The schemes of a plan item to show, among those still open (ranked best first)."""
-    described = [s for s in item.get("described") or [] if s in ranked_open]
-    others = [s for s in ranked_open if s not in described]
+def shown_in(item: dict[str, Any], ranked_open: list[SchemeResult]) -> list[str]:
+    """The schemes of a plan item to show, among those still open (ranked best first).
+
+    The ones the person described come first. The need's other schemes come in only when nothing
+    was described (at most FILL_FROM_NEED), or, one of them, when it fits the person on a checked
+    condition (an age, children, an income...): relevance first, not the whole catalogue.
+    """
+    ids = [r.scheme_id for r in ranked_open]
+    described = [s for s in item.get("described") or [] if s in ids]
     if not described:
-        return others[:PER_NEED]
-    # the described ones first; the best of the others (a right that fits the person) keeps one place
-    keep = PER_NEED - min(len(others), FILL_FROM_NEED, 1)
-    return (described[:keep] + others)[:PER_NEED]
+        return ids[:FILL_FROM_NEED]
+    fitting = [r.scheme_id for r in ranked_open
+               if r.scheme_id not in described and r.status is Status.eligible and r.specificity > 0]
+    keep = PER_NEED - min(len(fitting), 1)
+    return (described[:keep] + fitting)[:PER_NEED]
 
 
 def planned_schemes(items: list[dict[str, Any]]) -> list[str]:
