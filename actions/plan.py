@@ -74,15 +74,17 @@ def shown_in(item: dict[str, Any], ranked_open: list[SchemeResult]) -> list[str]
     """The schemes of a plan item to show, among those still open (ranked best first).
 
     The ones the person described come first. The need's other schemes come in only when nothing
-    was described (at most FILL_FROM_NEED), or, one of them, when it fits the person on a checked
-    condition (an age, children, an income...): relevance first, not the whole catalogue.
+    was described (at most FILL_FROM_NEED), or, one of them, when it fits the person closely: two
+    checked conditions (a child's age and a situation...), or one and the person's territory.
     """
     ids = [r.scheme_id for r in ranked_open]
     described = [s for s in item.get("described") or [] if s in ids]
     if not described:
         return ids[:FILL_FROM_NEED]
-    fitting = [r.scheme_id for r in ranked_open
-               if r.scheme_id not in described and r.status is Status.eligible and r.specificity > 0]
+    schemes = get_kb().schemes
+    fitting = [r.scheme_id for r in ranked_open  # fits on two checked conditions, or one and the territory
+               if r.scheme_id not in described and r.status is Status.eligible
+               and (r.specificity >= 2 or (r.specificity >= 1 and schemes[r.scheme_id].conditions.zone is not None))]
     keep = PER_NEED - min(len(fitting), 1)
     return (described[:keep] + fitting)[:PER_NEED]
 

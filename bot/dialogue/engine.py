@@ -507,6 +507,22 @@ class DialogueEngine:
     def _asks_unknown(self, turn: _TurnContext, reading: Reading) -> bool:
         return (reading.asks == "info" or reading.intent == "ask_scheme_info") and not reading.content
 
+    @staticmethod
+    def _follow_up(turn: _TurnContext, reading: Reading) -> bool:
+        """"combien ?", "comment faire ?" after an orientation: a question about it."""
+        return reading.asks_read and reading.asks != "orientation" and bool(turn.slots.get("oriented"))
+
+    def _is_off_topic(self, turn: _TurnContext, reading: Reading) -> bool:
+        return reading.intent == "out_of_scope" and not reading.strong_content and not self._follow_up(turn, reading)
+
+    def _repeats_needs(self, turn: _TurnContext, reading: Reading) -> bool:
+        """The needs just oriented on, read again with nothing new: not worth the same answer twice."""
+        slots = turn.slots
+        old = set(slots.get("needs") or [])
+        return (bool(slots.get("oriented")) and bool(old) and bool(reading.needs) and set(reading.needs) <= old
+                and not reading.facts_given and reading.asks == "orientation"
+                and not set(reading.schemes) - set(slots.get("shown") or []))
+
     def _gives_facts_in_flow(self, turn: _TurnContext, reading: Reading) -> bool:
         """"3 enfants de 4, 9 et 11 ans" after an orientation: facts for it, not a new need."""
         in_flow = bool(turn.slots.get("candidates") or turn.slots.get("oriented"))
@@ -564,6 +580,10 @@ class DialogueEngine:
             return
         self._reset_flow(slots)
         turn.utter(say("need_dropped_ask"), self.need_buttons())
+
+    def _ask_what_is_missing(self, turn: _TurnContext, reading: Reading, changed: dict[str, Any]) -> None:
+        labels = ", ".join(needs_catalogue().get(n, {}).get("label", n) for n in reading.needs)
+        turn.utter(say("need_repeat", label=labels), self.need_buttons())
 
     def _answer(self, turn: _TurnContext, reading: Reading, changed: dict[str, Any]) -> None:
         slots = turn.slots
@@ -819,12 +839,14 @@ E = DialogueEngine
 TURN_RULES: tuple[Rule, ...] = (
     Rule("prime vacance: which one?", E._is_prime_ambiguous, E._ask_prime),
     Rule("greet, thanks, goodbye", lambda e, t, r: r.intent in SOCIAL and not r.content, E._social),
-    Rule("what can you do", lambda e, t, r: r.intent == "ask_help" and not r.content, E._help),
+    Rule("what can you do", lambda e, t, r: r.intent == "ask_help" and not r.content and not e._follow_up(t, r),
+         E._help),
     Rule("a person to talk to", lambda e, t, r: r.intent == "ask_human", E._human),
-    Rule("off topic or abuse", lambda e, t, r: r.intent == "out_of_scope" and not r.strong_content, E._off_topic),
+    Rule("off topic or abuse", E._is_off_topic, E._off_topic),
     Rule("why", lambda e, t, r: r.intent == "ask_why", E._why),
     Rule("not the problem: drop the need", E._is_need_denied, E._drop_needs),
     Rule("facts for the flow in progress", E._gives_facts_in_flow, E._after_facts),
+    Rule("the same need again: ask what is missing", E._repeats_needs, E._ask_what_is_missing),
     Rule("a question about a scheme: answer it", E._asks_about_scheme, E._answer),
     Rule("a place asked", E._asks_place, E._places),
     Rule("a scheme named: check it", E._names_scheme, E._check_named),
