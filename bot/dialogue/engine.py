@@ -618,6 +618,8 @@ class DialogueEngine:
             slots["need"] = reading.needs[0]
         if subject:
             slots["focus_scheme"] = subject
+            scheme = self.kb.schemes[subject]  # say which scheme the places are for
+            turn.utter(say("places_for_scheme", name=scheme.name, summary=scheme.summary))
         if slots.get("commune"):
             turn.run("action_nearby_services")
         else:
