@@ -2,13 +2,23 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
 import yaml
 
+from actions.places import (
+    address_text,
+    details_text,
+    door_mentions,
+    door_places,
+    mairie_of,
+    nearest_france_services,
+)
 from bot.dialogue.responses import say
+from knowledge.contacts import contacts_for
 from knowledge.content import CONTENT_DIR
 from knowledge.eligibility import EligibilityEngine, SchemeResult, Status
 from knowledge.facts import FACT_NAMES
@@ -84,11 +94,14 @@ def schemes_for_need(need_id: str | None) -> list[Scheme]:
     return out
 
 
-def evaluate(scheme_ids: list[str], slots: dict[str, Any]) -> list[SchemeResult]:
+def evaluate(scheme_ids: list[str], slots: dict[str, Any], simulate: bool = False) -> list[SchemeResult]:
+    """`simulate`: compute OpenFisca schemes (orientation turns only; other turns stay fast)."""
+    from knowledge.benefits.engines import current_benefits
+
     kb = get_kb()
-    engine = EligibilityEngine(kb.gazetteer)
+    engine = EligibilityEngine(kb.gazetteer, benefits=current_benefits() if simulate else None)
     facts = facts_from_slots(slots)
-    return [engine.evaluate(kb.schemes[s], facts) for s in scheme_ids if s in kb.schemes]
+    return engine.evaluate_all([kb.schemes[s] for s in scheme_ids if s in kb.schemes], facts)
 
 
 def rank_results(results: list[SchemeResult]) -> list[SchemeResult]:
@@ -166,6 +179,8 @@ def pick_services(slots: dict[str, Any], scheme_ids: list[str], need_id: str | N
                 score = 1  # the kind of place the scheme sends people to (a mission locale...)
         if score:
             scored.append((score, near))
+    # the directories' real places come after a curated service of the same kind (its source is a seed)
+    scored += [(2, near) for near in _directory_places(kb, kind_networks, commune, (lat, lon), limit, max_km)]
     located = [(sc, n) for sc, n in scored if n.distance_km is not None] or scored
     located.sort(key=lambda item: (-item[0], item[1].distance_km is None, item[1].distance_km or 0.0))
     nearby = [n for _sc, n in located[:limit]]
@@ -174,24 +189,77 @@ def pick_services(slots: dict[str, Any], scheme_ids: list[str], need_id: str | N
     return ServicePick(nearby, far)
 
 
-def contact_text(service: ServiceRecord) -> str:
+def _directory_places(kb: KnowledgeBase, networks: set[str], commune: Commune | None, point: tuple[float, float],
+                      limit: int, max_km: float) -> list[NearbyService]:
+    """Real places of the requested kind: the nearest France Services, the mairie of the commune."""
+    found: list[NearbyService] = []
+    if "france-service" in networks:
+        found += nearest_france_services(kb, point, limit=limit, max_km=max_km)
+    if "communes" in networks:
+        mairie = mairie_of(kb, commune or kb.gazetteer.nearest(*point), point)
+        if mairie is not None:
+            found.append(mairie)
+    return found
+
+
+def contact_text(service: ServiceRecord, commune: Commune | None = None, audience: str = "residents") -> str:
+    """The contacts this audience may be given (residents: resident-facing ones only); a place
+    without contact names the door, and with the person's commune, that door's own contact."""
+    contacts = contacts_for(service, audience)
     parts = []
-    if service.telephone:
-        parts.append(f"Tél. {service.telephone}")
-    if service.courriel:
-        parts.append(service.courriel)
-    if service.site_web:
-        parts.append(service.site_web)
+    if contacts.get("telephone"):
+        parts.append(f"Tél. {contacts['telephone']}")
+    if contacts.get("courriel"):
+        parts.append(contacts["courriel"])
+    if contacts.get("site_web"):
+        parts.append(contacts["site_web"])
     if parts:
         return " · ".join(parts)
-    return say("service_no_contact", door=service.no_contact_door or "la mairie ou le CCAS de votre commune")
+    door = service.no_contact_door or "la mairie ou le CCAS de votre commune"
+    text = say("service_no_contact", door=door)
+    if commune is None:
+        return text
+    # the door is the person's own mairie, or the nearest France Services: say which, with its contact
+    kb = get_kb()
+    named: list[NearbyService] = []
+    if door_mentions(door, "mairies"):
+        named += [m for m in [mairie_of(kb, commune)] if m is not None]
+    if door_mentions(door, "france-services"):
+        named += nearest_france_services(kb, (commune.latitude, commune.longitude), limit=1)
+    found = [f"{n.service.nom} : {contact_text(n.service, audience=audience)}" for n in named if n.service.has_contact]
+    return text + (f" ({' ; '.join(found)})" if found else "")
 
 
-def service_line(near: NearbyService, departement: str | None = None) -> str:
+def service_line(
+    near: NearbyService, departement: str | None = None, commune: Commune | None = None,
+    today: dt.date | None = None, audience: str = "residents",
+) -> str:
+    """One place: name, address (or commune, or zone), distance, contacts, today's hours, data date."""
     service = near.service
     distance = f", à environ {max(1, round(near.distance_km))} km" if near.distance_km is not None else ""
-    where = service.commune or zone_label(service.zone_eligibilite, departement)
-    return say("service_line", nom=service.nom, where=where, distance=distance, contact=contact_text(service))
+    where = address_text(service) or service.commune or zone_label(service.zone_eligibilite, departement)
+    contact = contact_text(service, commune, audience).rstrip(".")
+    return say("service_line", nom=service.nom, where=where, distance=distance,
+               contact=contact, details=details_text(service, today))
+
+
+def door_reply(slots: dict[str, Any], commune: Commune | None, intro: str = "doors_intro",
+               france_services: int = 1) -> tuple[str, list[NearbyService]] | None:
+    """The actual mairie of the person's commune and the nearest France Services, worded; None when
+    neither is known (no commune nor position, or a database without the directories)."""
+    doors = door_places(get_kb(), slots, commune, france_services=france_services)
+    if not doors:
+        return None
+    departement = commune.departement if commune else None
+    lines = [service_line(n, departement, commune) for n in doors]
+    return "\n".join([say(intro), *lines]), doors
+
+
+def orientation_door(slots: dict[str, Any], commune: Commune | None, has_nearby: bool) -> str | None:
+    """The closing door of an orientation (no place near, far places, or outside the regions):
+    the actual mairie and nearest France Services, or None to keep the generic wording."""
+    doors = door_reply(slots, commune, "doors_intro_outside" if has_nearby else "doors_intro")
+    return doors[0] if doors else None
 
 
 def zone_label(codes: list[str], departement: str | None = None) -> str:
@@ -208,8 +276,9 @@ def service_links(services: list[NearbyService]) -> list[dict[str, str]]:
     links = []
     for near in services:
         s = near.service
-        if s.site_web:
-            links.append({"title": s.nom, "url": s.site_web})
+        site = contacts_for(s, "residents").get("site_web")
+        if site:
+            links.append({"title": s.nom, "url": site})
     return links
 
 

@@ -13,6 +13,7 @@ from actions.common import (
     first_sentence,
     get_kb,
     needs_catalogue,
+    orientation_door,
     outside_region,
     pick_services,
     rank_results,
@@ -32,6 +33,9 @@ FACT_LABELS = {
     "quotient_familial": "votre quotient familial", "monthly_income": "vos revenus", "household_adults": "votre foyer",
     "housing": "votre logement", "owns_vacant_dwelling": "si vous avez un logement vide",
     "pregnant": "si vous attendez un enfant",
+    "salary": "votre salaire", "partner_salary": "le salaire de votre conjoint·e",
+    "unemployment_benefit": "votre allocation chômage", "pension": "votre retraite ou pension",
+    "rent": "votre loyer", "disability": "la reconnaissance de votre handicap",
 }  # fmt: skip
 
 
@@ -105,7 +109,7 @@ class ActionOrientation(Action):
         results: list[SchemeResult] = []
         shown: list[SchemeResult] = []
         for item in items:
-            group = rank_results(evaluate(item["schemes"], slots))
+            group = rank_results(evaluate(item["schemes"], slots, simulate=True))
             results += group
             open_ids = shown_in(item, [r for r in group if r.status is not Status.not_eligible])
             open_ = sorted((r for r in group if r.scheme_id in open_ids), key=lambda r: open_ids.index(r.scheme_id))
@@ -134,15 +138,16 @@ class ActionOrientation(Action):
             top = kb.schemes[shown[0].scheme_id]
             with_contact = [st for st in top.steps[1:] if CONTACT_IN_TEXT.search(st)]
             steps.append(say("orientation_steps", step=" ".join([*top.steps[:2], *with_contact[:1]])))
-            if top.amount and len(top.amount) <= 160:
-                steps.append(say("scheme_amount", amount=top.amount.rstrip(".")))
+            amount = f"{shown[0].amount_text} (estimation)" if shown[0].amount_text else top.amount
+            if amount and len(amount) <= 160:
+                steps.append(say("scheme_amount", amount=amount.rstrip(".")))
             if shown[0].to_verify:
                 steps.append(say("orientation_verify", item=shown[0].to_verify[0]))
             dispatcher.utter_message(text="\n".join(steps))
         scheme_ids = [r.scheme_id for r in shown]  # never the places of a scheme the person is refused
         first_need = items[0]["need"] if items else slots.get("need")
         pick = pick_services(slots, scheme_ids, first_need, slots.get("service_type"))
-        service_texts = [service_line(n, commune.departement if commune else None) for n in pick.nearby]
+        service_texts = [service_line(n, commune.departement if commune else None, commune) for n in pick.nearby]
         if outside_region(commune) or not pick.nearby or pick.far:
             if pick.nearby and not outside_region(commune):
                 dispatcher.utter_message(text=say("services_intro_far"))
@@ -180,6 +185,9 @@ def door_text(slots: dict[str, Any], commune: Any, some_nearby: bool = False) ->
     """The door to push when no verified place is near (an agent is not sent to France Services)."""
     if slots.get("role") == "agent":
         return say("no_service_agent")
+    door = orientation_door(slots, commune, some_nearby)  # places: the actual mairie and France Services
+    if door:
+        return door
     if commune is None:
         return say("no_service_no_commune")
     if not outside_region(commune) and not some_nearby:

@@ -7,7 +7,7 @@ from typing import Any
 
 from actions.common import evaluate, facts_from_slots, get_kb
 from actions.sdk import Action, SlotSet
-from bot.dialogue.responses import label
+from bot.dialogue.responses import current_language, label
 from knowledge.eligibility import Status
 from knowledge.questions import QuestionCatalogue
 from knowledge.schema import Question
@@ -30,17 +30,23 @@ def catalogue() -> QuestionCatalogue:
 
 
 def question_text(question: Question, third_person: bool | None) -> str:
-    """Agents and ambassadeurs describe someone else: ask about "la personne"."""
+    """Agents and ambassadeurs describe someone else: ask about "la personne". In the turn's language."""
+    if current_language() == "en":
+        english = question.text_other_en if third_person and question.text_other_en else question.text_en
+        if english:
+            return english
     return question.text_other if third_person and question.text_other else question.text
 
 
 def question_buttons(question: Question) -> list[dict[str, str]]:
     buttons = []
+    english = current_language() == "en"
     for option in question.options:
+        title = (option.title_en or option.title) if english else option.title
         if option.value is None:
-            buttons.append({"title": option.title, "payload": "/dont_know"})
-        else:
-            buttons.append({"title": option.title, "payload": option.title})
+            buttons.append({"title": title, "payload": "/dont_know"})
+        else:  # the payload stays the French title, which the answer parser reads
+            buttons.append({"title": title, "payload": option.title})
     if question.fact in ("age", "children_ages", "situation", "housing", "single_parent", "commune"):
         buttons.append({"title": label("buttons", "dont_know"), "payload": "/dont_know"})
     return buttons
@@ -83,7 +89,11 @@ def choose_question(slots: dict[str, Any]) -> Question | None:
         if primary:
             question = catalogue().next_question(evaluate([primary], slots), facts, declined)
         elif asked < SCREENING_QUESTIONS:  # a vacant dwelling is not worth asking everyone about
-            question = catalogue().next_question(evaluate(candidates, slots), facts, declined | SCREENING_SKIP)
+            # a quick screening asks what the rules schemes need; the facts only OpenFisca needs
+            # (income by kind, rent...) are asked when a need or a scheme points to one benefit
+            kb = get_kb()
+            rules = [c for c in candidates if c in kb.schemes and kb.schemes[c].openfisca is None]
+            question = catalogue().next_question(evaluate(rules, slots), facts, declined | SCREENING_SKIP)
     if question is None and not slots.get("commune") and "commune" not in declined:
         question = catalogue().get("commune")
     return question

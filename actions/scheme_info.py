@@ -6,7 +6,7 @@ from typing import Any
 
 from actions.common import get_kb
 from actions.sdk import Action
-from bot.dialogue.responses import label, say
+from bot.dialogue.responses import label, localized, say
 
 
 class ActionSchemeInfo(Action):
@@ -18,7 +18,7 @@ class ActionSchemeInfo(Action):
         if scheme is None:
             dispatcher.utter_message(text=say("scheme_not_found"))
             return []
-        dispatcher.utter_message(text=say("scheme_intro", name=scheme.name, summary=scheme.summary))
+        dispatcher.utter_message(text=say("scheme_intro", name=scheme.name, summary=localized(scheme, "summary")))
         details = []
         if scheme.amount:
             details.append(say("scheme_amount", amount=scheme.amount.rstrip(".")))

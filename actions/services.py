@@ -4,7 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from actions.common import commune_of, needs_catalogue, pick_services, service_line, service_links
+from actions.common import (
+    commune_of,
+    door_reply,
+    get_kb,
+    needs_catalogue,
+    pick_services,
+    service_line,
+    service_links,
+)
+from actions.places import mairie_of, person_point
 from actions.sdk import Action, SlotSet
 from bot.dialogue.responses import label, say
 
@@ -28,18 +37,23 @@ class ActionNearbyServices(Action):
         pick = pick_services(slots, [scheme] if scheme else [], need, service_type)
         commune = commune_of(slots)
         if not pick.nearby:
-            text = say("no_service_nearby", commune=commune.nom) if commune else say("no_service_no_commune")
+            doors = door_reply(slots, commune)
+            if doors is not None:
+                text, door_nearby = doors
+            else:
+                text = say("no_service_nearby", commune=commune.nom) if commune else say("no_service_no_commune")
+                door_nearby = []
             if need == "violences":
-                text += " " + say("violence_door")
-            dispatcher.utter_message(text=text, buttons=end_buttons(),
-                                     json_message={"orientation": True, "summary": text, "links": []})
+                text += "\n" + say("violence_door")
+            dispatcher.utter_message(text=text, buttons=end_buttons(), json_message={
+                "orientation": True, "summary": text, "links": service_links(door_nearby)})
             return [SlotSet("oriented", True)]
         what = needs_catalogue().get(service_type or need or "", {}).get("label")
         intro = say("services_intro_far" if pick.far else "services_intro")
         if what:
             intro = f"{intro.rstrip(' :')} ({what}) :"
         dispatcher.utter_message(text=intro)
-        lines = [service_line(n, commune.departement if commune else None) for n in pick.nearby]
+        lines = [service_line(n, commune.departement if commune else None, commune) for n in pick.nearby]
         for line in lines[:-1]:
             dispatcher.utter_message(text=line)
         summary = "\n".join([intro, *lines])
@@ -49,7 +63,8 @@ class ActionNearbyServices(Action):
             json_message={"orientation": True, "summary": summary, "links": service_links(pick.nearby)},
         )
         if pick.far and commune:
-            dispatcher.utter_message(text=say("outside_region_door", commune=commune.nom))
+            doors = door_reply(slots, commune, "doors_intro_outside")
+            dispatcher.utter_message(text=doors[0] if doors else say("outside_region_door", commune=commune.nom))
         return [SlotSet("oriented", True)]
 
 
@@ -62,9 +77,16 @@ class ActionHumanHandoff(Action):
         commune = commune_of(slots)
         pick = pick_services(slots, [], None, "france-service", limit=2)
         ccas = pick_services(slots, [], None, "ccas-cias", limit=1)
-        nearby = [n for n in pick.nearby + ccas.nearby if n.service.has_contact]
-        nearby = list({n.service.id: n for n in nearby}.values())[:3]
+        mairie = mairie_of(get_kb(), commune, person_point(get_kb(), slots, commune))
+        nearby = [n for n in [*pick.nearby, *ccas.nearby, *([mairie] if mairie else [])] if n.service.has_contact]
+        nearby = list({n.service.key: n for n in nearby}.values())[:3]
         if not nearby or all(n.distance_km is None or n.distance_km > 40 for n in nearby):
+            doors = door_reply(slots, commune, "doors_intro_human")
+            if doors is not None:
+                text, door_nearby = doors
+                dispatcher.utter_message(text=text, buttons=end_buttons(), json_message={
+                    "orientation": True, "summary": text, "links": service_links(door_nearby)})
+                return [SlotSet("oriented", True)]
             where = commune.nom if commune else "votre commune"
             dispatcher.utter_message(
                 text=say("human_no_service", commune=where),
@@ -73,7 +95,7 @@ class ActionHumanHandoff(Action):
             )
             return [SlotSet("oriented", True)]
         dispatcher.utter_message(text=say("human_intro"))
-        lines = [service_line(n, commune.departement if commune else None) for n in nearby]
+        lines = [service_line(n, commune.departement if commune else None, commune) for n in nearby]
         for line in lines[:-1]:
             dispatcher.utter_message(text=line)
         dispatcher.utter_message(

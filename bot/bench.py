@@ -175,14 +175,17 @@ def run_bench(n_messages: int, progress: Callable[[str], None] = lambda _m: None
                     f"{len(gazetteer):,} communes (CSV de knowledge/data/)".replace(",", " ")))  # fmt: skip
 
     progress("base de connaissances")
-    with tempfile.TemporaryDirectory(prefix="aiguillage-bench-") as folder:
-        url = f"sqlite:///{Path(folder) / 'bench.sqlite3'}"
-        kb, cold = _timed(lambda: KnowledgeBase.load(url))
-        kb, warm = _timed(lambda: KnowledgeBase.load(url))
+    # kept until the end: the places' details are read from this database when shown
+    folder = tempfile.TemporaryDirectory(prefix="aiguillage-bench-")
+    url = f"sqlite:///{Path(folder.name) / 'bench.sqlite3'}"
+    kb, cold = _timed(lambda: KnowledgeBase.load(url))
+    kb, warm = _timed(lambda: KnowledgeBase.load(url))
     rows.append(Row("Chargement de la base de connaissances, base neuve", _s(cold),
-                    "SQLite : migrations Alembic + synchronisation du contenu YAML + lecture (référentiel déjà chargé)"))  # fmt: skip
+                    "SQLite : migrations Alembic + synchronisation du contenu YAML + import des annuaires "
+                    "(France Services, mairies) + lecture (référentiel déjà chargé)"))  # fmt: skip
     rows.append(Row("Chargement de la base de connaissances, base à jour", _s(warm),
-                    f"{len(kb.schemes)} dispositifs, {len(kb.services)} services"))  # fmt: skip
+                    f"{len(kb.schemes)} dispositifs, {len(kb.services)} services, "
+                    + f"{len(kb.places):,}".replace(",", " ") + " lieux d'annuaire indexés"))  # fmt: skip
 
     progress("modèle de langue")
     model_path = default_model_path()
@@ -244,6 +247,9 @@ def run_bench(n_messages: int, progress: Callable[[str], None] = lambda _m: None
                     f"{len(queries)} requêtes, commune au hasard, zone respectée, "
                     f"{len(kb.services)} services"))  # fmt: skip
 
+    progress("lieux réels (France Services, mairies)")
+    rows += place_rows(kb, rng.sample(communes, 300))
+
     progress("recherche textuelle")
     texts = [rng.choice(SEARCH_QUERIES) for _ in range(200)]
     search.search(texts[0])
@@ -274,6 +280,31 @@ def run_bench(n_messages: int, progress: Callable[[str], None] = lambda _m: None
 
     rows.append(Row("Mémoire maximale (RSS)", f"{rss:.0f} Mo",
                     "assistant chargé (référentiel, base, spaCy, classifieur), avant la montée en charge"))  # fmt: skip
+    folder.cleanup()
+    return rows
+
+
+def place_rows(kb: Any, communes: list[Any]) -> list[Row]:
+    """Nearest France Services and the commune's mairie: first read (database) and cached."""
+    from actions.places import mairie_of, nearest_france_services
+
+    points = [(c.latitude, c.longitude) for c in communes]
+    first = _samples(lambda p=p: nearest_france_services(kb, p, limit=1) for p in points)
+    again = _samples(lambda p=p: nearest_france_services(kb, p, limit=1) for p in points)
+    source = next(iter(kb.places.sources()), None)
+    index_only = _samples(lambda p=p: kb.places.distances(source, *p).argmin() for p in points) if source else []
+    mairies = _samples(lambda c=c: mairie_of(kb, c) for c in communes)
+    count = len(communes)
+    rows = [
+        Row("France Services la plus proche, 1re lecture (p50 / p95)", _p50_p95(first),
+            f"{count} communes au hasard : distance à 2 845 lieux (numpy) + fiche lue en base"),
+        Row("France Services la plus proche, fiche en cache (p50 / p95)", _p50_p95(again), "mêmes requêtes"),
+        Row("Mairie de la commune, par code INSEE (p50 / p95)", _p50_p95(mairies),
+            f"{count} communes, fiche lue en base"),
+    ]  # fmt: skip
+    if index_only:
+        rows.append(Row("Distance aux lieux d'un annuaire seule (p50 / p95)", _p50_p95(index_only),
+                        "un annuaire (" + f"{kb.places.count(source):,}".replace(",", " ") + " lieux), sans lecture en base"))
     return rows
 
 
@@ -311,8 +342,8 @@ def scaled_services(services: list[Any], factor: int, rng: random.Random) -> lis
     return out
 
 
-def markdown(rows: list[Row], n_messages: int, output: str | None = None) -> str:
-    command = f"aiguillage bench --messages {n_messages}" + (f" --output {output}" if output else "")
+def markdown(rows: list[Row], n_messages: int, output: str | None = None, extra: str = "") -> str:
+    command = f"aiguillage bench --messages {n_messages}{extra}" + (f" --output {output}" if output else "")
     lines = [
         "# Mesures de performance",
         "",
@@ -340,8 +371,13 @@ def cmd_bench(args: argparse.Namespace) -> int:
     def progress(step: str) -> None:
         print(f"[{time.perf_counter() - started:6.1f} s] {step}…", file=sys.stderr, flush=True)
 
-    rows = run_bench(n_messages, progress)
-    table = markdown(rows, n_messages, args.output)
+    mode = getattr(args, "openfisca", "off")
+    rows = [] if mode == "only" else run_bench(n_messages, progress)
+    if mode != "off":
+        from bot.bench_benefits import run_benefits_bench
+
+        rows += run_benefits_bench(progress, workers=getattr(args, "openfisca_workers", 1))
+    table = markdown(rows, n_messages, args.output, "" if mode == "off" else f" --openfisca {mode}")
     print(table)
     if args.output:
         path = Path(args.output)

@@ -22,10 +22,27 @@ def _add_nlu_commands(subparsers: argparse._SubParsersAction) -> None:  # type: 
     p.add_argument("--report", default="reports/nlu", help="dossier du rapport")
     p.add_argument("--heldout", default="tests/nlu/heldout.yml", help="jeu de test séparé (s'il existe)")
     p.set_defaults(func=_lazy("bot.nlu.cli", "cmd_evaluate"))
+    p = sub.add_parser(
+        "situations", help="lecteur de situations sur le jeu de test séparé (tests/situations/) : besoins, dispositifs, rôle"
+    )
+    p.add_argument("--testset", default=None, help="fichier ou dossier du jeu de test (défaut : tests/situations)")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=_lazy("bot.nlu.cli", "cmd_situations"))
     p = sub.add_parser("parse", help="analyse un message (ou une ligne par message sur l'entrée standard)")
     p.add_argument("text", nargs="*")
     p.add_argument("--json", action="store_true", help="sortie JSON (toujours le cas sur l'entrée standard)")
     p.set_defaults(func=_lazy("bot.nlu.cli", "cmd_parse"))
+
+
+def _non_negative(raw: str) -> int:
+    """--days of purge: an integer >= 0 (a negative one would delete active conversations)."""
+    try:
+        days = int(raw)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError("un nombre entier de jours") from error
+    if days < 0:
+        raise argparse.ArgumentTypeError("--days doit être positif ou nul")
+    return days
 
 
 def _lazy(module: str, name: str):  # type: ignore[no-untyped-def]
@@ -62,7 +79,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_lazy("bot.channels.cli_chat", "cmd_telegram"))
 
     p = sub.add_parser("purge", help="efface les conversations plus anciennes que la durée de conservation")
-    p.add_argument("--days", type=int, default=None, help="défaut : AIGUILLAGE_RETENTION_DAYS ou 30")
+    p.add_argument(
+        "--days", type=_non_negative, default=None, help="défaut : AIGUILLAGE_RETENTION_DAYS ou 30"
+    )
     p.set_defaults(func=_lazy("bot.channels.cli_chat", "cmd_purge"))
 
     p = sub.add_parser("erase", help="efface une conversation (droit à l'effacement)")
@@ -73,6 +92,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("bench", help="mesure vitesse et mémoire (affiche un tableau)")
     p.add_argument("--messages", type=int, default=200)
     p.add_argument("--output", default=None, help="écrit aussi le tableau dans ce fichier Markdown")
+    p.add_argument("--openfisca", choices=["off", "on", "only"], default="off",
+                   help="mesure aussi (on) ou seulement (only) les simulations OpenFisca (quelques minutes)")
+    p.add_argument("--openfisca-workers", type=int, default=1, help="processus de simulation (défaut : 1)")
     p.set_defaults(func=_lazy("bot.bench", "cmd_bench"))
 
     db = sub.add_parser("db", help="base de données")

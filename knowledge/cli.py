@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import json
 import sys
 import time
@@ -11,7 +12,9 @@ from typing import Any
 
 from knowledge.eligibility import EligibilityEngine, Status
 from knowledge.facts import FactError, normalize_facts
+from knowledge.hours import today_text
 from knowledge.kb import KnowledgeBase, ServiceRecord
+from knowledge.placedata import directories
 from knowledge.schema import Scheme
 from knowledge.search import ServiceSearch
 
@@ -58,6 +61,16 @@ def add_kb_commands(subparsers: argparse._SubParsersAction) -> None:  # type: ig
     p.add_argument("file")
     p.set_defaults(func=cmd_import)
 
+    p = kb_sub.add_parser(
+        "import-places",
+        help="importe (remplace) un annuaire de lieux : France Services, mairies (knowledge/content/places.yml)",
+    )
+    p.add_argument("directory", choices=sorted(directories()), help="annuaire à importer")
+    p.add_argument("file", nargs="?", help="fichier CSV (ou .csv.gz) ; défaut : celui livré dans knowledge/data/places/")
+    p.add_argument("--date", help="date des données du fichier (AAAA-MM-JJ), obligatoire pour un autre fichier que celui livré")
+    p.add_argument("--dry-run", action="store_true", help="lit et vérifie le fichier sans rien écrire")
+    p.set_defaults(func=cmd_import_places)
+
     p = kb_sub.add_parser("load", help="(re)charge le contenu YAML dans la base de données")
     p.add_argument("--force", action="store_true")
     p.set_defaults(func=cmd_load)
@@ -93,13 +106,16 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 
 def contact_lines(service: ServiceRecord) -> list[str]:
+    """Every contact (the CLI is an agent's tool), those meant for professionals marked as such."""
+    from knowledge.contacts import contact_audience
+
+    labels = {"telephone": "Tél. :", "courriel": "Courriel :", "site_web": "Site :"}
     lines = []
-    if service.telephone:
-        lines.append(f"Tél. : {service.telephone}")
-    if service.courriel:
-        lines.append(f"Courriel : {service.courriel}")
-    if service.site_web:
-        lines.append(f"Site : {service.site_web}")
+    for kind, label in labels.items():
+        value = getattr(service, kind)
+        if value:
+            pro = contact_audience(service, kind) == "professionals"
+            lines.append(f"{label} {value}" + (" (pour les professionnels, pas pour les habitants)" if pro else ""))
     if not lines:
         lines.append(
             f"Pas de contact direct connu : passez par {service.no_contact_door or 'la mairie ou le CCAS'}."
@@ -114,9 +130,12 @@ def service_json(service: ServiceRecord, distance_km: float | None = None) -> di
         "code_postal": service.code_postal, "adresse": service.adresse, "latitude": service.latitude,
         "longitude": service.longitude, "coord_precision": service.coord_precision,
         "telephone": service.telephone, "courriel": service.courriel, "site_web": service.site_web,
-        "no_contact_door": service.no_contact_door, "thematiques": service.thematiques,
+        "no_contact_door": service.no_contact_door, "contact_audience": service.contact_audience,
+        "thematiques": service.thematiques,
         "reseaux_porteurs": service.reseaux_porteurs, "zone_eligibilite": service.zone_eligibilite,
         "schemes": service.schemes, "sources": service.sources, "date_maj": service.date_maj,
+        "complement_adresse": service.complement_adresse, "horaires_accueil": service.horaires_accueil,
+        "aujourd_hui": today_text(service.horaires_accueil), "origin": service.origin,
     }  # fmt: skip
     if distance_km is not None:
         data["distance_km"] = round(distance_km, 1)
@@ -139,6 +158,10 @@ def cmd_search(args: argparse.Namespace) -> int:
         return 2
     search = ServiceSearch(kb)
     started = time.perf_counter()
+    query, named = text, False
+    if commune is None:  # "surendettement Amiens": the commune named in the text
+        text, commune = search.place_in_query(text)
+        named = commune is not None
     hits = search.search(text, commune=commune, themes=args.theme, limit=args.limit)
     elapsed_ms = (time.perf_counter() - started) * 1000
     if args.json:
@@ -153,9 +176,10 @@ def cmd_search(args: argparse.Namespace) -> int:
             if hit.distance_km is not None:
                 item["distance_km"] = round(hit.distance_km, 1)
             if hit.kind == "service":
-                item["service"] = service_json(kb.services_by_id[hit.id], hit.distance_km)
+                item["service"] = service_json(hit.record or kb.services_by_id[hit.id], hit.distance_km)
             out.append(item)
-        _print_json({"query": text, "commune": commune.code_insee if commune else None, "results": out})
+        _print_json({"query": query, "commune": commune.code_insee if commune else None,
+                     "commune_named_in_query": named, "results": out})  # fmt: skip
         return 0
     if not hits:
         print("Aucun résultat. Essayez d'autres mots, ou demandez à la France Services la plus proche.")
@@ -167,11 +191,18 @@ def cmd_search(args: argparse.Namespace) -> int:
             scheme = kb.schemes[hit.id]
             print(f"\n[dispositif] {scheme.name}  ({scheme.id})\n  {scheme.summary}")
         else:
-            service = kb.services_by_id[hit.id]
+            service = hit.record or kb.services_by_id[hit.id]
             dist = f" — {hit.distance_km:.0f} km" if hit.distance_km is not None else ""
-            print(f"\n[service] {service.nom}  ({service.id})\n  {service.commune or ''}{dist}")
+            where = ", ".join(p for p in (service.adresse, " ".join(filter(None, (service.code_postal, service.commune))))
+                              if p)  # fmt: skip
+            print(f"\n[service] {service.nom}  ({service.id})\n  {where}{dist}")
             for line in contact_lines(service):
                 print(f"  {line}")
+            hours = today_text(service.horaires_accueil)
+            if hours:
+                print(f"  {hours[0].upper()}{hours[1:]} ({service.horaires_accueil})")
+            if service.origin == "annuaire" and service.date_maj:
+                print(f"  Données : {service.source}, {service.date_maj}")
     return 0
 
 
@@ -207,7 +238,9 @@ def cmd_show(args: argparse.Namespace) -> int:
         else:
             print(scheme_text(scheme, kb))
         return 0
-    service = kb.services_by_id.get(args.id)
+    service = kb.services_by_id.get(args.id) or next(
+        (r for d in directories().values() if (r := kb.places.record(d.source, args.id)) is not None), None
+    )
     if service is not None:
         if args.json:
             _print_json({"kind": "service", **service_json(service)})
@@ -255,7 +288,10 @@ def cmd_eligibility(args: argparse.Namespace) -> int:
             print(f"Dispositif(s) inconnu(s) : {', '.join(unknown)}", file=sys.stderr)
             return 2
         schemes = [kb.schemes[s] for s in args.scheme]
-    results = EligibilityEngine(kb.gazetteer).evaluate_all(schemes, normalized.facts)
+    from knowledge.benefits.engines import LocalEngine
+
+    # OpenFisca loads (about 10 s) only if a scheme it computes has all its facts
+    results = EligibilityEngine(kb.gazetteer, benefits=LocalEngine()).evaluate_all(schemes, normalized.facts)
     if args.json:
         _print_json([r.to_json() for r in results])
         return 0
@@ -265,6 +301,8 @@ def cmd_eligibility(args: argparse.Namespace) -> int:
         print(f"\n{scheme.name} — {STATUS_LABELS[result.status]}")
         for reason in result.reasons:
             print(f"  • {reason}")
+        if result.amount_text:
+            print(f"  montant estimé : {result.amount_text}")
         if result.missing:
             print(f"  manque : {', '.join(result.missing)}")
     return 0
@@ -306,6 +344,46 @@ def cmd_import(args: argparse.Namespace) -> int:
     print(f"{report.structures} structures et {report.services} services importés.")
     for error in report.errors[:50]:
         print(f"  - {error}", file=sys.stderr)
+    return 0 if not report.errors else 1
+
+
+def cmd_import_places(args: argparse.Namespace) -> int:
+    from knowledge.db import make_engine, upgrade
+    from knowledge.placedata import PlaceFileError, file_digest, import_places, parse_places
+
+    directory = directories()[args.directory]
+    path = Path(args.file) if args.file else directory.shipped_file
+    if args.date:
+        try:
+            directory = directory.model_copy(update={"date_maj": dt.date.fromisoformat(args.date)})
+        except ValueError:
+            print(f"Date invalide : {args.date!r} (attendu AAAA-MM-JJ).", file=sys.stderr)
+            return 2
+    elif args.file and path.resolve() != directory.shipped_file.resolve():
+        print("Donnez la date des données de ce fichier : --date AAAA-MM-JJ (elle est montrée aux personnes).",
+              file=sys.stderr)
+        return 2
+    progress = sys.stderr.isatty()
+    started = time.perf_counter()
+    try:
+        if args.dry_run:
+            _items, report = parse_places(path, directory, progress=progress)
+        else:
+            engine = make_engine()
+            upgrade(engine)
+            report = import_places(engine, directory, path, progress=progress)
+    except PlaceFileError as exc:
+        print(f"Import impossible : {exc}", file=sys.stderr)
+        return 2
+    elapsed = time.perf_counter() - started
+    verb = "lus (rien écrit)" if args.dry_run else "importés"
+    print(f"{directory.label} : {report.imported} lieux {verb} sur {report.rows} lignes en {elapsed:.1f} s "
+          f"({report.skipped} sans aucun contact, {len(report.errors)} ligne(s) en erreur).")  # fmt: skip
+    print("Renseignés : " + ", ".join(f"{k} {v}" for k, v in report.counts.items()))
+    if not args.dry_run:
+        print(f"Fichier : {path.name} (sha256 {file_digest(path)[:12]}…), données du {directory.date_maj.isoformat()}.")
+    for problem in [*report.errors, *report.warnings][:30]:
+        print(f"  - {problem}", file=sys.stderr)
     return 0 if not report.errors else 1
 
 

@@ -14,12 +14,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, delete, select
 from tqdm import tqdm
 
 from knowledge.db import session_scope
 from knowledge.gazetteer import Gazetteer
-from knowledge.models import ServiceRow, StructureRow
+from knowledge.models import MetaRow, ServiceRow, StructureRow
+from knowledge.placedata import INDEX_KEY, PLACE_ORIGIN, directory_of_source
 
 SERVICE_FIELDS = (
     "source", "structure_id", "id", "nom", "description", "date_maj", "types", "thematiques", "frais",
@@ -27,12 +28,12 @@ SERVICE_FIELDS = (
     "code_insee", "adresse", "complement_adresse", "longitude", "latitude", "telephone", "courriel",
     "modes_accueil", "zone_eligibilite", "contact_nom_prenom", "lien_mobilisation", "modes_mobilisation",
     "mobilisable_par", "mobilisation_precisions", "volume_horaire_hebdomadaire", "nombre_semaines",
-    "horaires_accueil",
+    "horaires_accueil", "lien_source",
 )  # fmt: skip
 STRUCTURE_FIELDS = (
     "source", "id", "nom", "description", "commune", "code_postal", "code_insee", "adresse",
     "complement_adresse", "longitude", "latitude", "telephone", "courriel", "site_web", "date_maj",
-    "horaires_accueil", "reseaux_porteurs", "siret",
+    "horaires_accueil", "reseaux_porteurs", "siret", "lien_source",
 )  # fmt: skip
 
 
@@ -156,6 +157,8 @@ def import_data_inclusion(
     structures, services = list(structures), list(services)
     with session_scope(engine) as session:
         known: set[tuple[str, str]] = set()
+        networks: dict[tuple[str, str], list[str]] = {}  # v1: a structure carries its networks
+        places_changed = False
         for index, item in enumerate(tqdm(structures, desc="structures", disable=not progress)):
             if not isinstance(item, dict) or not all(item.get(k) for k in ("source", "id", "nom")):
                 report.errors.append(f"structure n°{index + 1} : champs obligatoires source, id, nom")
@@ -172,6 +175,8 @@ def import_data_inclusion(
             row.data = {k: item[k] for k in STRUCTURE_FIELDS if k in item}
             session.merge(row)
             known.add((row.source, row.id))
+            if isinstance(item.get("reseaux_porteurs"), list):
+                networks[(row.source, row.id)] = item["reseaux_porteurs"]
             report.structures += 1
         session.flush()
         for index, item in enumerate(tqdm(services, desc="services", disable=not progress)):
@@ -217,13 +222,21 @@ def import_data_inclusion(
                     f"centre-commune-{commune.precision}",
                 )
             row = existing or ServiceRow(source=item["source"], id=item["id"])
-            row.structure_id, row.origin, row.nom = item["structure_id"], "import", item["nom"]
+            # a directory of places (France Services, mairies) stays out of the in-memory service list
+            origin = PLACE_ORIGIN if directory_of_source(item["source"]) is not None else "import"
+            if origin == PLACE_ORIGIN and not places_changed:
+                session.execute(delete(MetaRow).where(MetaRow.key == INDEX_KEY))  # rebuilt at next start
+                places_changed = True
+            row.structure_id, row.origin, row.nom = item["structure_id"], origin, item["nom"]
             row.description = item.get("description") or ""
             row.date_maj = _date(item.get("date_maj"))
             row.code_insee, row.code_postal = item.get("code_insee"), item.get("code_postal")
             row.commune, row.latitude, row.longitude = item.get("commune"), lat, lon
             row.coord_precision = precision if lat is not None else None
             row.data = {k: item[k] for k in SERVICE_FIELDS if k in item}
+            carried = item.get("reseaux_porteurs") or networks.get(key)
+            if carried:
+                row.data["reseaux_porteurs"] = list(carried)
             session.merge(row)
             report.services += 1
     return report

@@ -45,6 +45,8 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyp
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA busy_timeout=10000")
+    # erased conversations: overwrite freed content with zeros (see docs/privacy.md)
+    cursor.execute("PRAGMA secure_delete=ON")
     cursor.close()
 
 

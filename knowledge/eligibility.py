@@ -12,10 +12,12 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
+from knowledge.density import DensityGrid
 from knowledge.quotient import estimate_quotient
 from knowledge.schema import Conditions, Scheme
 
 if TYPE_CHECKING:
+    from knowledge.benefits.engines import Engine
     from knowledge.gazetteer import Commune, Gazetteer
 
 SITUATION_LABELS = {
@@ -53,9 +55,16 @@ class SchemeResult:
     #: how many machine conditions were checked true: a scheme that fits the person's
     #: situation closely ranks before one open to everyone
     specificity: int = 0
+    #: OpenFisca's estimate (engine: openfisca): the value, per month/year/once, and in words
+    amount: float | None = None
+    amount_per: str | None = None
+    amount_text: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {
+            "amount": None if self.amount is None else {
+                "value": self.amount, "per": self.amount_per, "text": self.amount_text, "estimate": True,
+            },
             "scheme": self.scheme_id,
             "scheme_id": self.scheme_id,  # same value, for scripts that expect the longer name
             "status": self.status.value,
@@ -79,8 +88,19 @@ def _fmt_age(value: float) -> str:
 
 
 class EligibilityEngine:
-    def __init__(self, gazetteer: Gazetteer | None = None) -> None:
+    def __init__(
+        self, gazetteer: Gazetteer | None = None, density: DensityGrid | None = None, benefits: Engine | None = None
+    ) -> None:
         self._gazetteer = gazetteer
+        self._density = density
+        #: where OpenFisca schemes are simulated; None: they stay "to check" once their facts are known
+        self.benefits = benefits
+
+    @property
+    def density(self) -> DensityGrid:
+        if self._density is None:
+            self._density = DensityGrid.load()
+        return self._density
 
     @property
     def gazetteer(self) -> Gazetteer:
@@ -100,15 +120,41 @@ class EligibilityEngine:
         missing = _unique(m for c in unknown for m in c.missing)
         if failed:
             return SchemeResult(scheme.id, Status.not_eligible, [c.reason for c in failed], [], [])
+        if scheme.openfisca is not None:
+            return self._openfisca(scheme, facts, checks, missing, personal)
         reasons = [c.reason for c in checks if c.result and c.reason]
         if unknown:
-            return SchemeResult(scheme.id, Status.to_check, reasons, missing, list(scheme.conditions_text),
-                                personal)
+            # what only the service can check comes first in what to verify
+            to_verify = _unique([*(c.reason for c in unknown if c.reason), *scheme.conditions_text])
+            return SchemeResult(scheme.id, Status.to_check, reasons, missing, to_verify, personal)
         if not checks:
             reasons = ["Ce dispositif n'a pas de condition que je puisse vérifier moi-même."]
         return SchemeResult(scheme.id, Status.eligible, reasons, [], list(scheme.conditions_text), personal)
 
+    def _openfisca(self, scheme: Scheme, facts: dict[str, Any], checks: list[Check], missing: list[str],
+                   personal: int) -> SchemeResult:
+        """The scheme's own conditions hold or are unknown: OpenFisca says the rest (and the amount)."""
+        from knowledge.benefits.outcome import assess
+
+        assert scheme.openfisca is not None
+        reasons = [c.reason for c in checks if c.result and c.reason]
+        verify = list(scheme.conditions_text)
+        found = assess(scheme.openfisca, facts, self.benefits)
+        missing = _unique([*missing, *found.missing])
+        if found.result is False and not missing:
+            return SchemeResult(scheme.id, Status.not_eligible, [found.reason], [], [])
+        if found.result is None or missing:
+            return SchemeResult(scheme.id, Status.to_check, [*reasons, *([found.reason] if found.reason else [])],
+                                missing, verify, personal)
+        # an estimated amount fits the person more closely than an open door
+        return SchemeResult(scheme.id, Status.eligible, [found.reason, *reasons], [], verify, personal + 1,
+                            found.amount, found.per, found.amount_text)
+
     def evaluate_all(self, schemes: list[Scheme], facts: dict[str, Any]) -> list[SchemeResult]:
+        if self.benefits is not None:  # one simulation for every OpenFisca scheme of the list
+            from knowledge.benefits.outcome import prefetch
+
+            prefetch([s.openfisca for s in schemes if s.openfisca is not None], facts, self.benefits)
         return [self.evaluate(s, facts) for s in schemes]
 
     def quotient(self, facts: dict[str, Any]) -> tuple[float | None, str | None]:
@@ -150,6 +196,11 @@ class EligibilityEngine:
             checks.append(self._vacant(cond, facts))
         if cond.pregnant is not None:
             checks.append(self._pregnant(cond, facts))
+        if cond.vacant_dwelling is not None:
+            checks.append(self._vacant_dwelling(cond, facts))
+        if cond.local_check is not None:
+            # never settled by facts: the person asks the service (the mairie...)
+            checks.append(Check(None, cond.local_check))
         if cond.any_of:
             checks.append(self._any_of(cond.any_of, facts))
         return checks
@@ -321,6 +372,55 @@ class EligibilityEngine:
         if value == cond.owns_vacant_dwelling:
             return Check(True, "Vous possédez un logement vacant.")
         return Check(False, "Ce dispositif concerne les propriétaires d'un logement vide (vacant).")
+
+    def _vacant_dwelling(self, cond: Conditions, facts: dict[str, Any]) -> Check:
+        """Judged on the empty dwelling the person owns, wherever they live themselves."""
+        rule = cond.vacant_dwelling
+        assert rule is not None
+        owns = facts.get("owns_vacant_dwelling")
+        if owns is None:
+            return Check(None, missing=["owns_vacant_dwelling"])
+        if not owns:
+            return Check(False, "Ce dispositif concerne les propriétaires d'un logement vide (vacant).")
+        reasons = ["Vous possédez un logement vide."]
+        missing: list[str] = []
+        if rule.min_years_empty is not None:
+            years = facts.get("vacant_dwelling_years")
+            if years is None:
+                missing.append("vacant_dwelling_years")
+            elif years <= rule.min_years_empty:
+                return Check(
+                    False,
+                    f"Le logement est vide depuis {_fmt_age(years)} ; il doit l'être depuis plus de "
+                    f"{_fmt_age(rule.min_years_empty)}.",
+                )
+            else:
+                reasons.append(f"Il est vide depuis {_fmt_age(years)} (plus de {_fmt_age(rule.min_years_empty)}).")
+        if rule.commune_density_levels:
+            code = facts.get("vacant_dwelling_commune")
+            commune = self.gazetteer.get(code) if code else None
+            commune = self.gazetteer.commune_of(commune) if commune else None
+            if commune is None:
+                missing.append("vacant_dwelling_commune")
+            else:
+                level = self.density.level(commune.code_insee)
+                if level is None:
+                    missing.append("vacant_dwelling_commune")
+                elif level not in rule.commune_density_levels:
+                    return Check(
+                        False,
+                        f"Le logement est à {commune.nom}, classée « {self.density.label(level)} » "
+                        f"(niveau {level} de la grille de densité de l'Insee) ; la commune doit être rurale "
+                        f"(niveaux {', '.join(str(n) for n in sorted(rule.commune_density_levels))}).",
+                    )
+                else:
+                    reasons.append(
+                        f"Il est à {commune.nom}, commune rurale (« {self.density.label(level)} », "
+                        f"grille de densité de l'Insee)."
+                    )
+        if missing:
+            return Check(None, missing=missing)
+        return Check(True, " ".join(reasons))
 
     def _pregnant(self, cond: Conditions, facts: dict[str, Any]) -> Check:
         value = facts.get("pregnant")

@@ -7,6 +7,12 @@ Canonical facts (all optional):
   quotient_familial: float       monthly_income: float (household, per month)
   household_adults: int (1|2)    housing: one of knowledge.schema.Housing
   owns_vacant_dwelling: bool     pregnant: bool
+  vacant_dwelling_commune: INSEE code of the empty dwelling's commune (not the person's)
+  vacant_dwelling_years: float (how long the dwelling has been empty, in years)
+Income by kind and housing cost, for the benefits OpenFisca computes (euros per month, net):
+  salary: float (the person's)   partner_salary: float (the partner's)
+  unemployment_benefit: float    pension: float (retirement or invalidity)
+  rent: float (without charges)  disability: bool (recognised by the MDPH)
 `normalize_facts` also accepts French and looser names ("âge", "code_postal", "enfants",
 "qf", "logement", "parent_isole"...) so agents can write facts files by hand.
 """
@@ -26,7 +32,17 @@ if TYPE_CHECKING:
 FACT_NAMES = (
     "age", "commune", "children_count", "children_ages", "single_parent", "situation",
     "quotient_familial", "monthly_income", "household_adults", "housing", "owns_vacant_dwelling", "pregnant",
+    "vacant_dwelling_commune", "vacant_dwelling_years",
+    "salary", "partner_salary", "unemployment_benefit", "pension", "rent", "disability",
 )  # fmt: skip
+MONEY_FACTS = ("quotient_familial", "monthly_income", "salary", "partner_salary", "unemployment_benefit", "pension",
+               "rent")  # fmt: skip
+
+#: how to name a missing fact in a sentence ("Cela dépend de ...")
+FACT_LABELS = {
+    "vacant_dwelling_commune": "la commune du logement vide",
+    "vacant_dwelling_years": "depuis combien de temps le logement est vide",
+}
 
 ALIASES = {
     "age": "age", "âge": "age", "age_personne": "age",
@@ -47,6 +63,16 @@ ALIASES = {
     "logement_vacant": "owns_vacant_dwelling", "proprietaire_logement_vacant": "owns_vacant_dwelling",
     "owns_vacant_dwelling": "owns_vacant_dwelling",
     "enceinte": "pregnant", "grossesse": "pregnant", "pregnant": "pregnant",
+    "commune_logement_vacant": "vacant_dwelling_commune", "vacant_dwelling_commune": "vacant_dwelling_commune",
+    "duree_vacance": "vacant_dwelling_years", "annees_vacance": "vacant_dwelling_years",
+    "vacant_dwelling_years": "vacant_dwelling_years",
+    "salary": "salary", "salaire": "salary", "salaire_net": "salary",
+    "partner_salary": "partner_salary", "salaire_conjoint": "partner_salary",
+    "unemployment_benefit": "unemployment_benefit", "chomage": "unemployment_benefit",
+    "allocation_chomage": "unemployment_benefit", "are": "unemployment_benefit",
+    "pension": "pension", "retraite": "pension", "pension_retraite": "pension",
+    "rent": "rent", "loyer": "rent",
+    "disability": "disability", "handicap": "disability",
 }  # fmt: skip
 
 SITUATION_WORDS: dict[str, list[str]] = {
@@ -149,6 +175,13 @@ def normalize_facts(raw: dict[str, Any], gazetteer: Gazetteer | None = None) -> 
             # (59350 is Lille's INSEE code and Saint-André-lez-Lille's postal code)
             insee = fold(key) in ("code insee", "insee")
             facts["commune"] = _resolve_commune(str(value), gazetteer, insee=insee)
+        elif name == "vacant_dwelling_commune":
+            facts[name] = _resolve_commune(str(value), gazetteer, insee=True)
+        elif name == "vacant_dwelling_years":
+            years = _to_number(value, key)
+            if not 0 <= years <= 200:
+                raise FactError(f"durée de vacance invalide : {value!r}")
+            facts[name] = years
         elif name == "children":
             if isinstance(value, list):
                 facts["children_ages"] = [float(_to_number(v, key)) for v in value]
@@ -170,9 +203,9 @@ def normalize_facts(raw: dict[str, Any], gazetteer: Gazetteer | None = None) -> 
                 raise FactError("« children_ages » attend une liste d'âges en années, ex. [3, 7]")
             facts["children_ages"] = [float(_to_number(v, key)) for v in value]
             facts.setdefault("children_count", len(value))
-        elif name in ("single_parent", "owns_vacant_dwelling", "pregnant"):
+        elif name in ("single_parent", "owns_vacant_dwelling", "pregnant", "disability"):
             facts[name] = _to_bool(value, key)
-        elif name in ("quotient_familial", "monthly_income"):
+        elif name in MONEY_FACTS:
             facts[name] = _to_number(value, key)
         elif name == "household_adults":
             facts[name] = max(1, min(2, int(_to_number(value, key))))

@@ -18,7 +18,7 @@ import gzip
 import math
 import re
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -33,13 +33,15 @@ EARTH_RADIUS_KM = 6371.0088
 # Lower is better: used to break ties between communes at the same place.
 PRECISION_ORDER = {"exact": 0, "nom-geonames": 1, "approx-ancienne-commune": 2, "approx-commune-parente": 3}
 
+MAX_TEXT = 4000  # a longer message is read on its first MAX_TEXT characters
 _CODE_INSEE = re.compile(r"^(?:\d{5}|2[AB]\d{3})$", re.IGNORECASE)
 _POSTAL = re.compile(r"^\d{5}$")
 _TRAILING_AREA = re.compile(r"^(?P<name>.*?\D)[\s,(]+(?P<area>\d{5}|\d{2,3}|2[ab])\)?$", re.IGNORECASE)
 _WORD = re.compile(r"[^\W_]+")
 _POSTAL_IN_TEXT = re.compile(r"(?<![\d.,])(\d{5})(?![\d.,]*\d)")
 _NOT_A_POSTAL_CODE = re.compile(
-    r"^\s*(?:€|euros?\b|eur\b|e\b|k€|km\b|kms\b|m\b|ans?\b|mois\b|hab\b|habitants\b|fois\b|personnes\b)",
+    r"^\s*(?:€|euros?\b|eur\b|e\b|k€|km\b|kms\b|m\b|ans?\b|mois\b|hab\b|habitants\b|fois\b|personnes\b|"
+    r"par an\b|par mois\b|/an\b|/mois\b|net\b|brut\b)",
     re.IGNORECASE,
 )
 
@@ -181,13 +183,38 @@ _CONNECTORS = _words("sur sous en la le les lez l de d du des aux au et saint sa
 # Money context: a 5-digit number after these is not a postal code ("revenu fiscal 14000").
 _MONEY_WORDS = _words(
     "revenu revenus rfr fiscal reference salaire salaires loyer loyers dette dettes qf quotient gagne touche "
-    "paye payer montant somme credit pret epargne facture smic net brut annuel annuelle euros"
+    "paye payer montant somme credit pret epargne facture smic net brut annuel annuelle euros declare declarons "
+    "environ"
 )
+_SAINTS = _words("saint sainte saints saintes")
 _ARTICLE_FOR = {"au": "le", "aux": "les", "du": "le", "des": "les"}
 _DEP_NUMBER = re.compile(r"\b(?:le|du|departement|dpt|dept|dep)\s+(\d{2}|2a|2b|97\d)\b")
 _DEP_IN_BRACKETS = re.compile(r"\((\d{2}|2[AB]|97\d)\)", re.IGNORECASE)
 
 RESIDENCE, LOCATIVE, BARE = 3, 2, 1  # cue strengths
+#: the régions the assistant covers (Hauts-de-France, Île-de-France): among homonyms with no other
+#: clue, theirs comes first ("Saint-Denis" is 93066, not La Réunion), unless 20 times smaller
+COVERED_REGIONS = ("32", "11")
+COVERED_POPULATION_RATIO = 20
+_CLAUSE_END = re.compile(r"[,.;:!?\n()]")
+#: words that start a new clause or complement after a place ("je suis a eu depuis 2 ans")
+_CLAUSE_WORDS = _words(
+    "et avec mais depuis pour car donc je j on nous il elle ils elles c est ou dans pres cote "
+    "and with but since in near for merci svp stp"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class _Context:
+    before: str  # the word before the name
+    ends_clause: bool  # nothing after the name, punctuation, or a clause word
+
+
+def _ends_clause(text: str, tokens: list[_Token], keys: list[str], end: int) -> bool:
+    if end >= len(tokens):
+        return True
+    between = text[tokens[end - 1].end : tokens[end].start]
+    return bool(_CLAUSE_END.search(between)) or keys[end] in _CLAUSE_WORDS or keys[end].isdigit()
 
 
 @dataclass(frozen=True, slots=True)
@@ -316,6 +343,7 @@ class Gazetteer:
         for key in self._keys:
             for dep in {c.departement for c in self._by_key[key]}:
                 self._keys_by_dep[dep].append(key)
+        self._word_ranks = ranks
         self._ambiguous = {key for key in self._keys if self._is_ambiguous(key, ranks.get(key))}
         self._short = _short_forms(self._by_key)
         self._areas = _area_keys(departements, regions)
@@ -477,6 +505,9 @@ class Gazetteer:
             return None
         best, score = scored[0]
         if score >= 100:
+            if departement is None:
+                same = [c for c, sc in scored if sc >= 100 and place_key(c.nom) == place_key(best.nom)]
+                return _prefer_covered(same)
             return best
         if score < 88:
             return None
@@ -484,7 +515,9 @@ class Gazetteer:
         return best if score - runner_up >= 3 else None
 
     # ------------------------------------------------------------------ free text
-    def find_in_text(self, text: str) -> list[tuple[Commune, str]]:
+    def find_in_text(
+        self, text: str, known_departements: Iterable[str] | None = None
+    ) -> list[tuple[Commune, str]]:
         """Communes mentioned in a free-text message, best first, with the text that names them.
 
         Places after "pres de", "a cote de", "pas loin de" come after the others (landmarks).
@@ -493,14 +526,19 @@ class Gazetteer:
         after a preposition. Short forms ("Bruay", "Le Touquet", "Hénin") are accepted with a cue
         or a capital letter. A postal code or a département ("dans le 62", "(93)", "dans l'Aisne")
         in the same message picks among homonyms; a postal code alone gives its most populated
-        commune. Use `search` on the returned text to offer the other homonyms.
+        commune. With no such clue, `known_departements` (from earlier in the conversation) pick,
+        else the covered régions come first (Saint-Denis 93 before Saint-Denis 974). Use `search`
+        on the returned text to offer the other homonyms.
         """
+        text = text[:MAX_TEXT]
         tokens = _tokens(text)
         keys = [t.key for t in tokens]
         areas = self._areas_in(keys)
         deps = {a.code for a in areas if a.kind == "dep"} | self._departement_numbers(text)
+        regions = {a.code for a in areas if a.kind == "reg"}
+        known_deps = set() if deps else set(known_departements or ())
         postal = list(self._postal_codes_in(text))
-        named = self._name_spots(tokens, keys)
+        named = self._name_spots(text, tokens, keys)
         fuzzy = self._fuzzy_spots(keys, {s.start for s in named})
         spots = [s for s in named + fuzzy if not self._masked(s, areas)]
         chosen: list[_Spot] = []
@@ -519,7 +557,7 @@ class Gazetteer:
         chosen.sort(key=lambda s: (s.near, -s.cue, s.kind, -s.size, s.start))
         found: list[tuple[Commune, str]] = []
         for spot in chosen:
-            commune = self._pick(spot, [cp for cp, _ in postal], deps)
+            commune = self._pick(spot, [cp for cp, _ in postal], deps | known_deps, regions)
             if all(commune.code_insee != c.code_insee for c, _ in found):
                 found.append((commune, text[tokens[spot.start].start : tokens[spot.end - 1].end]))
         for cp, communes in postal:
@@ -528,8 +566,16 @@ class Gazetteer:
                 found.append(((in_dep or communes)[0], cp))
         return found
 
-    def _name_spots(self, tokens: list[_Token], keys: list[str]) -> list[_Spot]:
+    def _name_spots(self, text: str, tokens: list[_Token], keys: list[str]) -> list[_Spot]:
         spots: list[_Spot] = []
+        # content words before each index, so "is everything else filler?" is O(1) (was O(n) per window)
+        content_before = [0]
+        for k in keys:
+            content_before.append(content_before[-1] + (k not in _FILLERS))
+        total = content_before[-1]
+        titles_before = [0]
+        for t in tokens:
+            titles_before.append(titles_before[-1] + (t.title and t.key not in _ARTICLES))
         for i in range(len(keys)):
             cue = _cue(keys, i)
             for n in range(1, min(self._max_words, len(keys) - i) + 1):
@@ -537,31 +583,51 @@ class Gazetteer:
                 variants = [window]
                 if i > 0 and keys[i - 1] in _ARTICLE_FOR:  # "au Mans" -> "le mans"
                     variants.append(f"{_ARTICLE_FOR[keys[i - 1]]} {window}")
-                title = any(t.title for t in tokens[i : i + n] if t.key not in _ARTICLES)
-                whole = all(k in _FILLERS for k in keys[:i] + keys[i + n :])
+                title = titles_before[i + n] > titles_before[i]
+                whole = total - (content_before[i + n] - content_before[i]) == 0
+                if i > 0 and text[tokens[i].start - 1 : tokens[i].start] == "-" and not title:
+                    continue  # "centre-bourg", "rez-de-chaussée": the end of a compound word
                 for variant in variants:
                     if variant in self._by_key and self._accept(
-                        variant, cue, title, whole, variant != window, i
+                        variant, cue, title, whole, variant != window, i,
+                        _Context(keys[i - 1] if i else "", _ends_clause(text, tokens, keys, i + n)),
                     ):
                         spots.append(_Spot(variant, self._by_key[variant], i, i + n, cue))
-                    elif variant in self._short and title and (i > 0 or whole):
+                    elif variant in self._short and (i > 0 or whole) and (
+                        title or (cue == RESIDENCE and variant.split()[0] in _SAINTS)  # "je vis a saint-pol"
+                    ):
                         # Short forms are often ordinary words ("garde", "la maison"): capitals only.
                         spots.append(_Spot(variant, self._short[variant], i, i + n, cue, SHORT))
         return spots
 
-    def _accept(self, key: str, cue: int, title: bool, whole: bool, with_article: bool, start: int) -> bool:
+    def _accept(
+        self, key: str, cue: int, title: bool, whole: bool, with_article: bool, start: int,
+        context: _Context | None = None,
+    ) -> bool:
         if key in _CUE_WORDS:  # "Vers", "Ville": cue words themselves
             return False
         if key in self._former:  # small merged villages ("Flat"): capitals only, like short forms
             return title and (start > 0 or whole)
         if key not in self._ambiguous:
             return True
+        if whole and self._rare_word(key):  # "ham" alone answers "where?"; "eu" alone does not
+            return True
+        if context is not None and not title and not with_article:
+            if context.before in _ARTICLE_FOR:  # "au courant", "aux abois": a commune after "au" is "Le X"
+                return False
+            if cue == LOCATIVE and not context.ends_clause:  # "on est a son compte"
+                return False
         starts_with_article = with_article or key.split()[0] in _ARTICLES  # "a l'hopital"
         return (
             cue == RESIDENCE
             or (cue == LOCATIVE and (title or not starts_with_article))
             or (title and (cue == BARE or whole))
         )
+
+    def _rare_word(self, key: str) -> bool:
+        """A one-word name that is no common French word (no frequency rank, or a rank past 5,000)."""
+        rank = self._word_ranks.get(key)
+        return " " not in key and len(key) >= 3 and (rank is None or rank > 5_000)
 
     def _fuzzy_spots(self, keys: list[str], named_starts: set[int]) -> list[_Spot]:
         """Small typos after a residence cue: "j'habite a bethunes", "je vis a hersin coupignie"."""
@@ -615,7 +681,7 @@ class Gazetteer:
             if communes:
                 yield m.group(1), communes
 
-    def _pick(self, spot: _Spot, postal_codes: list[str], deps: set[str]) -> Commune:
+    def _pick(self, spot: _Spot, postal_codes: list[str], deps: set[str], regions: set[str] = frozenset()) -> Commune:
         """Among homonyms (and names starting the same way), the one a postal code or département points to."""
         for cp in postal_codes:
             for c in self._by_postal.get(cp, []):
@@ -630,7 +696,9 @@ class Gazetteer:
                 ]
             if in_dep:
                 return max(in_dep, key=_pop)
-        return spot.candidates[0]
+        if regions and (in_region := [c for c in spot.candidates if c.region in regions]):
+            return max(in_region, key=_pop)
+        return _prefer_covered(spot.candidates)
 
     def _prefixed(self, key: str) -> list[str]:
         """Names that start with `key` followed by more words ("montreuil" -> "montreuil sur mer")."""
@@ -743,6 +811,16 @@ def _ring(ci: int, cj: int, k: int) -> Iterator[tuple[int, int]]:
 
 def _pop(commune: Commune) -> int:
     return commune.population or 0
+
+
+def _prefer_covered(candidates: list[Commune]) -> Commune:
+    """The most populated homonym in a covered région, unless far smaller than the most populated."""
+    covered = [c for c in candidates if c.region in COVERED_REGIONS]
+    if covered:
+        best = max(covered, key=_pop)
+        if _pop(best) * COVERED_POPULATION_RATIO >= _pop(candidates[0]):
+            return best
+    return candidates[0]
 
 
 def _read_csv(path: Path) -> list[dict[str, str]]:

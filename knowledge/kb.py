@@ -19,6 +19,8 @@ from knowledge.content import Content, default_content
 from knowledge.db import MIGRATION_LOCK_ID, make_engine, session_scope, upgrade
 from knowledge.gazetteer import Gazetteer
 from knowledge.models import MetaRow, SchemeRow, ServiceRow, StructureRow
+from knowledge.placedata import PLACE_ORIGIN, ensure_places, iter_directory_sources
+from knowledge.placeindex import PlaceIndex
 from knowledge.places import resolve_service_commune
 from knowledge.schema import EmergencyNumber, Question, Scheme, Service
 
@@ -42,6 +44,7 @@ class ServiceRecord:
     publics: list[str] = field(default_factory=list)
     modes_accueil: list[str] = field(default_factory=list)
     adresse: str | None = None
+    complement_adresse: str | None = None
     commune: str | None = None
     code_postal: str | None = None
     code_insee: str | None = None
@@ -58,6 +61,8 @@ class ServiceRecord:
     sources: list[dict[str, Any]] = field(default_factory=list)
     date_maj: str | None = None
     origin: str = "curated"
+    #: who each contact is for (knowledge.contacts); a contact not listed is for residents
+    contact_audience: dict[str, str] = field(default_factory=dict)
 
     @property
     def key(self) -> str:
@@ -72,7 +77,7 @@ class ServiceRecord:
             "source": self.source, "id": self.id, "structure_id": self.structure_id, "nom": self.nom,
             "description": self.description, "date_maj": self.date_maj, "thematiques": self.thematiques,
             "publics": self.publics, "modes_accueil": self.modes_accueil, "zone_eligibilite": self.zone_eligibilite,
-            "adresse": self.adresse, "commune": self.commune, "code_postal": self.code_postal,
+            "adresse": self.adresse, "complement_adresse": self.complement_adresse, "commune": self.commune, "code_postal": self.code_postal,
             "code_insee": self.code_insee, "latitude": self.latitude, "longitude": self.longitude,
             "telephone": self.telephone, "courriel": self.courriel, "lien_mobilisation": self.site_web,
             "horaires_accueil": self.horaires_accueil, "conditions_acces": self.conditions_acces,
@@ -183,7 +188,7 @@ def sync_content(
     return True
 
 
-def _record_from_row(row: ServiceRow, structure_names: dict[tuple[str, str], str]) -> ServiceRecord:
+def record_from_row(row: ServiceRow, structure_names: dict[tuple[str, str], str]) -> ServiceRecord:
     data = row.data or {}
     return ServiceRecord(
         source=row.source, id=row.id, nom=row.nom, structure_id=row.structure_id,
@@ -192,6 +197,7 @@ def _record_from_row(row: ServiceRow, structure_names: dict[tuple[str, str], str
         reseaux_porteurs=list(data.get("reseaux_porteurs") or []),
         zone_eligibilite=list(data.get("zone_eligibilite") or []), publics=list(data.get("publics") or []),
         modes_accueil=list(data.get("modes_accueil") or []), adresse=data.get("adresse"),
+        complement_adresse=data.get("complement_adresse"),
         commune=row.commune, code_postal=row.code_postal, code_insee=row.code_insee,
         latitude=row.latitude, longitude=row.longitude, coord_precision=row.coord_precision,
         telephone=data.get("telephone"), courriel=data.get("courriel"),
@@ -200,6 +206,7 @@ def _record_from_row(row: ServiceRow, structure_names: dict[tuple[str, str], str
         schemes=list(data.get("schemes") or []), no_contact_door=data.get("no_contact_door"),
         sources=list(data.get("sources") or []),
         date_maj=row.date_maj.isoformat() if isinstance(row.date_maj, dt.date) else None, origin=row.origin,
+        contact_audience=dict(data.get("contact_audience") or {}),
     )  # fmt: skip
 
 
@@ -213,6 +220,7 @@ class KnowledgeBase:
         emergency: list[EmergencyNumber],
         questions: list[Question],
         gazetteer: Gazetteer,
+        places: PlaceIndex | None = None,
     ) -> None:
         self.schemes = {s.id: s for s in schemes}
         self.services = services
@@ -220,6 +228,8 @@ class KnowledgeBase:
         self.emergency = emergency
         self.questions = questions
         self.gazetteer = gazetteer
+        #: France Services and mairies (knowledge/content/places.yml), kept apart from `services`
+        self.places = places or PlaceIndex.empty()
         for service in services:  # link schemes -> services both ways
             for scheme_id in service.schemes:
                 scheme = self.schemes.get(scheme_id)
@@ -232,11 +242,19 @@ class KnowledgeBase:
     ) -> KnowledgeBase:
         content = content or default_content()
         gazetteer = gazetteer or Gazetteer.load()
+        place_sources = list(iter_directory_sources())
         with session_scope(engine) as session:
             schemes = [Scheme.model_validate(row.data) for row in session.scalars(select(SchemeRow))]
-            names = {(s.source, s.id): s.nom for s in session.scalars(select(StructureRow))}
-            services = [_record_from_row(r, names) for r in session.scalars(select(ServiceRow))]
-        return cls(schemes, services, content.emergency, content.questions, gazetteer)
+            names = {
+                (s.source, s.id): s.nom
+                for s in session.scalars(select(StructureRow).where(StructureRow.source.notin_(place_sources)))
+            }
+            services = [
+                record_from_row(r, names)
+                for r in session.scalars(select(ServiceRow).where(ServiceRow.origin != PLACE_ORIGIN))
+            ]
+        places = PlaceIndex.from_database(engine)
+        return cls(schemes, services, content.emergency, content.questions, gazetteer, places)
 
     @classmethod
     def load(cls, db_url: str | None = None) -> KnowledgeBase:
@@ -244,6 +262,7 @@ class KnowledgeBase:
         engine = make_engine(db_url)
         upgrade(engine)
         sync_content(engine)
+        ensure_places(engine)  # first start on a new database: the shipped directories (a few seconds)
         return cls.from_database(engine)
 
     def scheme(self, scheme_id: str) -> Scheme | None:

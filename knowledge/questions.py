@@ -11,6 +11,7 @@ from knowledge.answers import (
     parse_age,
     parse_children,
     parse_choice,
+    parse_duration_years,
     parse_money,
     parse_quotient,
     parse_yes_no,
@@ -116,6 +117,9 @@ class QuestionCatalogue:
                 found = gazetteer.find_in_text(text)
                 commune = found[0][0] if found else None
             return {fact: commune.code_insee} if commune else None
+        if parser == "years":
+            years = parse_duration_years(text)
+            return {fact: years} if years is not None else None
         if parser == "integer":
             amount = parse_money(text)
             return {fact: int(amount)} if amount is not None else None

@@ -61,6 +61,25 @@ class Housing(StrEnum):
     sans_domicile = "sans_domicile"
 
 
+class Audience(StrEnum):
+    """Who a contact is meant for: residents, or professionals (agents, elected officials, partners)."""
+
+    residents = "residents"
+    professionals = "professionals"
+
+
+ContactKind = Literal["telephone", "courriel", "site_web"]
+
+
+class Contact(Strict):
+    """A contact named by a scheme (outside its services), with its audience."""
+
+    kind: ContactKind
+    value: str
+    label: str
+    audience: Audience = Audience.residents
+
+
 class AgeRange(Strict):
     min: int | None = Field(None, ge=0, le=120)
     max: int | None = Field(None, ge=0, le=120)
@@ -83,6 +102,15 @@ class ChildrenCondition(Strict):
     max_age: float | None = None
 
 
+class VacantDwellingCondition(Strict):
+    """The person owns an empty dwelling (not the home they live in), judged on that dwelling."""
+
+    min_years_empty: float | None = Field(None, ge=0, description="empty for more than this many years")
+    commune_density_levels: list[Annotated[int, Field(ge=1, le=7)]] | None = Field(
+        None, description="levels of INSEE's 7-level density grid for the dwelling's commune (5-7 = rural)"
+    )
+
+
 class Conditions(Strict):
     """Machine-checkable conditions; all given ones must hold (AND). `any_of`: one group must hold."""
 
@@ -97,7 +125,36 @@ class Conditions(Strict):
     housing: list[Housing] | None = None
     owns_vacant_dwelling: bool | None = None
     pregnant: bool | None = None
+    vacant_dwelling: VacantDwellingCondition | None = None
+    local_check: str | None = Field(
+        None,
+        description="a condition only the service can check (does the commune apply it?): the scheme is "
+        "at best « à vérifier », and this text says what to ask",
+    )
     any_of: list[Conditions] | None = None
+
+
+class OpenFiscaOutcome(Strict):
+    """One OpenFisca variable whose positive value means the scheme may apply, and how to say it."""
+
+    variable: str
+    entity: Literal["individu", "famille", "foyer_fiscal", "menage"]
+    period: Literal["month", "year"] = Field("month", description="computed for the current month or year")
+    show: Literal["month", "year", "once", "flag", "participation"] = Field(
+        "month",
+        description="month/year: an amount per month/year; once: a one-off amount; flag: eligibility only; "
+        "participation: what the person would pay per month",
+    )
+    label: str | None = Field(None, description="what this outcome is, e.g. « sans participation »")
+
+
+class OpenFiscaSpec(Strict):
+    """How the reference engine computes a scheme (engine: openfisca)."""
+
+    outcomes: list[OpenFiscaOutcome] = Field(min_length=1, description="the first positive one is shown")
+    facts: list[str] = Field(
+        min_length=1, description="our facts that change OpenFisca's answer; asked before simulating"
+    )
 
 
 Thematique = Annotated[str, Field(pattern=r"^[a-z0-9-]+(--[a-z0-9- ]+)?$")]
@@ -109,6 +166,9 @@ class Scheme(Strict):
     aliases: list[str] = Field(min_length=1)
     themes: list[Thematique] = Field(min_length=1)
     summary: str = Field(max_length=300)
+    summary_en: str | None = Field(
+        None, max_length=300, description="a faithful one-line English translation of `summary` (no new facts)"
+    )
     description: str
     scope: Literal["national", "regional", "departemental", "local"] = "national"
     conditions: Conditions = Conditions()
@@ -119,9 +179,22 @@ class Scheme(Strict):
         min_length=1, description="reseaux_porteurs codes or doors (communes, caf...)"
     )
     services: list[str] = []
+    contacts: list[Contact] = Field(
+        [], description="contacts the scheme names outside its services (e.g. a network's address for partners)"
+    )
     status_note: str | None = None
     sources: list[Source] = Field(min_length=1)
     verified: dt.date
+    engine: Literal["rules", "openfisca"] = Field(
+        "rules", description="rules: `conditions` only; openfisca: `conditions`, then the amount by OpenFisca"
+    )
+    openfisca: OpenFiscaSpec | None = None
+
+    @model_validator(mode="after")
+    def _engine_spec(self) -> Scheme:
+        if (self.engine == "openfisca") != (self.openfisca is not None):
+            raise ValueError(f"{self.id}: `engine: openfisca` goes with an `openfisca:` block, and only then")
+        return self
 
     @field_validator("aliases")
     @classmethod
@@ -164,12 +237,25 @@ class Service(Strict):
     no_contact_door: str | None = Field(
         None, description="when the source gives no contact: the door that can connect the person"
     )
+    contact_audience: dict[ContactKind, Audience] = Field(
+        {},
+        description="who each contact is for; a contact not listed is for residents. Addresses meant for "
+        "elected officials or partners (a mayor's own address, a person's address) are `professionals`: "
+        "agents see them, residents do not",
+    )
     sources: list[Source] = Field(min_length=1)
 
     @model_validator(mode="after")
     def _contact_or_door(self) -> Service:
-        if not (self.telephone or self.courriel or self.site_web) and not self.no_contact_door:
-            raise ValueError(f"{self.id}: no contact and no `no_contact_door`")
+        for kind in self.contact_audience:
+            if not getattr(self, kind):
+                raise ValueError(f"{self.id}: contact_audience names {kind}, which the service does not have")
+        resident_facing = [
+            k for k in ("telephone", "courriel", "site_web")
+            if getattr(self, k) and self.contact_audience.get(k, Audience.residents) is Audience.residents
+        ]  # fmt: skip
+        if not resident_facing and not self.no_contact_door:
+            raise ValueError(f"{self.id}: no contact for residents and no `no_contact_door`")
         return self
 
 
@@ -183,6 +269,7 @@ class EmergencyNumber(Strict):
 
 class QuickReply(Strict):
     title: str
+    title_en: str | None = Field(None, description="the button's title for a person writing in English")
     value: str | int | float | bool | None
     synonyms: list[str] = []
 
@@ -193,8 +280,11 @@ class Question(Strict):
     fact: str
     text: str
     text_other: str | None = Field(None, description="the same question about someone else (agents, ambassadeurs)")
+    text_en: str | None = Field(None, description="the question in English")
+    text_other_en: str | None = Field(None, description="the question about someone else, in English")
     help: str | None = None
-    parser: Literal["age", "commune", "children", "choice", "yes_no", "money", "quotient", "integer"]
+    parser: Literal["age", "commune", "children", "choice", "yes_no", "money", "quotient", "integer", "years"]
     cost: int = Field(1, description="how heavy the question is for the person (sensitive ones cost more)")
     options: list[QuickReply] = []
     why: str = Field(description="why we ask, shown on 'pourquoi ?'")
+    why_en: str | None = Field(None, description="why we ask, in English")

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from functools import cached_property
+import re
+from dataclasses import dataclass, field
+from functools import cached_property, lru_cache
 from typing import TYPE_CHECKING
 
 import numpy as np
+import yaml
 from rapidfuzz import fuzz, process
 
+from knowledge.content import CONTENT_DIR
+from knowledge.placedata import directories
 from knowledge.places import zone_contains
 from knowledge.textnorm import fold
 
@@ -33,6 +37,47 @@ class Hit:
     title: str
     score: float
     distance_km: float | None = None
+    #: the service itself when it is a directory place (France Services, mairie), not in `kb.services`
+    record: ServiceRecord | None = field(default=None, repr=False)
+
+
+#: a commune named in the query with no matching service this close: add the doors (mairie, France Services)
+DOOR_KM = 25.0
+DOOR_SCORE = 70.0
+
+
+@dataclass(frozen=True)
+class SearchWords:
+    """Synonym groups and fixed expressions of knowledge/content/search.yml, folded."""
+
+    synonyms: tuple[tuple[str, ...], ...]
+    expressions: tuple[str, ...]
+
+    def join_expressions(self, folded: str) -> str:
+        """"prime de sortie de vacance" -> "prime de sortiedevacance": its words no longer match alone."""
+        text = f" {folded} "
+        for expression in self.expressions:
+            text = text.replace(f" {expression} ", f" {expression.replace(' ', '')} ")
+        return text.strip()
+
+    def variants(self, folded: str) -> list[str]:
+        """The query, then the query with each synonym of a phrase it contains (whole words)."""
+        out = [folded]
+        for group in self.synonyms:
+            for phrase in group:
+                if re.search(rf"\b{re.escape(phrase)}\b", folded):
+                    for other in group:
+                        if other != phrase:
+                            out.append(re.sub(rf"\b{re.escape(phrase)}\b", other, folded))
+        return list(dict.fromkeys(out))
+
+
+@lru_cache(maxsize=1)
+def search_words() -> SearchWords:
+    data = yaml.safe_load((CONTENT_DIR / "search.yml").read_text(encoding="utf-8")) or {}
+    synonyms = tuple(tuple(fold(p) for p in group) for group in data.get("synonyms") or [])
+    expressions = tuple(sorted((fold(e) for e in data.get("expressions") or []), key=len, reverse=True))
+    return SearchWords(synonyms, expressions)
 
 
 def service_matches(
@@ -107,41 +152,107 @@ class ServiceSearch:
     # ------------------------------------------------------------------ text search
     @cached_property
     def _scheme_index(self) -> list[tuple[str, str]]:
+        words = search_words()
         rows: list[tuple[str, str]] = []
         for scheme in self.kb.schemes.values():
             for label in [scheme.name, scheme.id.replace("-", " "), *scheme.aliases]:
-                rows.append((scheme.id, fold(label)))
+                rows.append((scheme.id, words.join_expressions(fold(label))))
         return rows
 
     @cached_property
     def _service_index(self) -> list[tuple[str, str]]:
+        words = search_words()
         return [
-            (s.id, fold(f"{s.nom} {s.structure_nom} {s.commune or ''} {' '.join(s.reseaux_porteurs)}"))
+            (s.id, words.join_expressions(
+                fold(f"{s.nom} {s.structure_nom} {s.commune or ''} {' '.join(s.reseaux_porteurs)}")))
             for s in self.kb.services
-        ]
+        ]  # fmt: skip
 
-    def search_schemes(self, text: str, limit: int = 5, min_score: float = 70) -> list[tuple[Scheme, float]]:
-        query = fold(text)
-        if not query:
+    @cached_property
+    def _descriptions(self) -> list[str]:
+        words = search_words()
+        return [words.join_expressions(fold(s.description)) for s in self.kb.services]
+
+    def _queries(self, text: str, synonyms: bool = True) -> list[str]:
+        words = search_words()
+        folded = fold(text)
+        if not folded:
+            return []
+        return [words.join_expressions(v) for v in (words.variants(folded) if synonyms else [folded])]
+
+    def search_schemes(
+        self, text: str, limit: int = 5, min_score: float = 70, synonyms: bool = False
+    ) -> list[tuple[Scheme, float]]:
+        """Schemes named in `text`. `synonyms` also tries the query with each synonym (agents' search;
+        off for the dialogue engine, which calls this at every message)."""
+        queries = self._queries(text, synonyms)
+        if not queries:
             return []
         labels = [label for _, label in self._scheme_index]
-        matches = process.extract(
-            query, labels, scorer=_scheme_scorer, limit=limit * 6, score_cutoff=min_score
-        )
         best: dict[str, float] = {}
-        for _label, score, idx in matches:
-            sid = self._scheme_index[idx][0]
-            best[sid] = max(best.get(sid, 0), score)
+        for rank, query in enumerate(queries):
+            matches = process.extract(
+                query, labels, scorer=_scheme_scorer, limit=limit * 6, score_cutoff=min_score
+            )
+            for _label, score, idx in matches:
+                sid = self._scheme_index[idx][0]
+                score = score if rank == 0 else score - 1  # the words typed win ties over a synonym
+                best[sid] = max(best.get(sid, 0), score)
         ranked = sorted(best.items(), key=lambda kv: -kv[1])[:limit]
         return [(self.kb.schemes[sid], score) for sid, score in ranked]
+
+    def place_in_query(self, text: str) -> tuple[str, Commune | None]:
+        """"surendettement Amiens" -> ("surendettement", Amiens): a commune named in the query."""
+        found = self.kb.gazetteer.find_in_text(text)
+        if not found:
+            return text, None
+        commune, span = found[0]
+        rest = re.sub(rf"(?i)\b{re.escape(span)}\b", " ", text, count=1)
+        rest = re.sub(r"(?i)\b(?:a|à|au|aux|sur|pres de|près de|vers|de|du)\s*$", " ", rest.strip())
+        return " ".join(rest.split()), commune
+
+    def directory_hits(self, queries: list[str], commune: Commune, limit: int) -> list[Hit]:
+        """France Services / mairies asked for by name ("france services", "mairie") near the commune."""
+        hits: list[Hit] = []
+        for directory in directories().values():
+            aliases = {fold(a) for a in directory.search_aliases}
+            if not any(f" {a} " in f" {q} " for q in queries for a in aliases):
+                continue
+            if directory.reseau == "communes":
+                records = [(r, None) for r in self.kb.places.in_commune(directory.source, commune.code_insee)]
+            else:
+                records = self.kb.places.nearest(directory.source, commune.latitude, commune.longitude, limit)
+            for record, _d in records:
+                distance = _record_distance(record, commune)
+                hits.append(Hit("service", record.id, record.nom, 100.0, distance, record))
+        return hits
+
+    def door_hits(self, commune: Commune) -> list[Hit]:
+        """The mairie of the commune and its nearest France Services, as a last resort."""
+        hits = []
+        for directory in directories().values():
+            if directory.reseau == "communes":
+                records = self.kb.places.in_commune(directory.source, commune.code_insee)
+            else:
+                records = [r for r, _d in self.kb.places.nearest(directory.source, commune.latitude,
+                                                                  commune.longitude, 1)]  # fmt: skip
+            for record in records:
+                hits.append(Hit("service", record.id, record.nom, DOOR_SCORE, _record_distance(record, commune), record))
+        return hits
 
     def search(
         self, text: str, commune: Commune | None = None, themes: list[str] | None = None, limit: int = 10
     ) -> list[Hit]:
-        """Agents' lookup: schemes and services whose names, aliases or descriptions match."""
+        """Agents' lookup: schemes and services whose names, aliases or descriptions match.
+
+        A commune named in the text counts as `commune` when none is given ("surendettement Amiens");
+        synonyms and fixed expressions come from knowledge/content/search.yml."""
+        if commune is None and text.strip():
+            text, commune = self.place_in_query(text)
         query = fold(text)
+        queries = self._queries(text)
         hits: list[Hit] = []
-        for scheme, score in self.search_schemes(text, limit=limit, min_score=60):
+        for scheme, score in self.search_schemes(text, limit=limit, min_score=60, synonyms=True):
             if themes and not any(
                 t.split("--")[0] in {x.split("--")[0] for x in scheme.themes} for t in themes
             ):
@@ -151,7 +262,10 @@ class ServiceSearch:
         if query:
             for index, (sid, label) in enumerate(self._service_index):
                 service = self.kb.services[index]
-                score = _service_score(query, label, fold(service.description))
+                description = self._descriptions[index]
+                score = max(
+                    _service_score(q, label, description) - (0 if rank == 0 else 1) for rank, q in enumerate(queries)
+                )
                 if score < 62 or not service_matches(service, themes, None, None):
                     continue
                 if (
@@ -165,8 +279,25 @@ class ServiceSearch:
         elif themes or commune:
             for near in self.nearest(commune=commune, themes=themes, limit=limit):
                 hits.append(Hit("service", near.service.id, near.service.nom, 100.0, near.distance_km))
+        if commune is not None and query:
+            hits += self.directory_hits(queries, commune, limit=3)
+            near = any(h.kind == "service" and h.distance_km is not None and h.distance_km <= DOOR_KM for h in hits)
+            if not near:
+                hits += self.door_hits(commune)
+        unique: dict[tuple[str, str, str], Hit] = {}
+        for hit in hits:  # first occurrence wins, order kept (ties keep schemes before services)
+            unique.setdefault((hit.kind, hit.record.source if hit.record else "", hit.id), hit)
+        hits = list(unique.values())
         hits.sort(key=lambda h: (-round(h.score / 5), h.distance_km is None, h.distance_km or 0.0))
         return hits[:limit]
+
+
+def _record_distance(record: ServiceRecord, commune: Commune) -> float | None:
+    from knowledge.gazetteer import haversine_km
+
+    if record.latitude is None or record.longitude is None:
+        return None
+    return haversine_km(commune.latitude, commune.longitude, record.latitude, record.longitude)
 
 
 def _service_score(query: str, label: str, description: str) -> float:

@@ -124,9 +124,13 @@ def validate(content: Content | None = None, seeds: Path | None = None, check_pl
             if value and not contact_in_sources(value, service.sources, kind):
                 report.add(where, f"{kind} « {value} » n'apparaît mot pour mot dans aucune de ses sources")
 
+    _check_audiences(content, report)
+
     for number in content.emergency:
         for source in number.sources:
             check_source(f"urgence {number.number}", source, report, seeds)
+
+    directory_count = _check_directories(report, themes, networks)
 
     if check_places:
         _check_places(content, report)
@@ -136,8 +140,57 @@ def validate(content: Content | None = None, seeds: Path | None = None, check_pl
         "services": len(content.services),
         "numéros d'urgence": len(content.emergency),
         "questions": len(content.questions),
+        "annuaires de lieux": directory_count,
     }
     return report
+
+
+def _check_audiences(content: Content, report: Report) -> None:
+    """A scheme's contacts are in its sources; text shown to residents holds no professionals' contact."""
+    professional: set[str] = set()
+    for service in content.services:
+        professional |= {getattr(service, kind) for kind, aud in service.contact_audience.items() if aud == "professionals"}
+    for scheme in content.schemes:
+        for contact in scheme.contacts:
+            if not contact_in_sources(contact.value, scheme.sources, contact.kind):
+                report.add(f"dispositif {scheme.id}", f"contact « {contact.value} » absent de ses sources")
+            if contact.audience == "professionals":
+                professional.add(contact.value)
+    for scheme in content.schemes:
+        shown = " ".join([scheme.summary, scheme.description, *scheme.steps, *scheme.conditions_text,
+                          scheme.amount or "", scheme.status_note or ""])  # fmt: skip
+        for value in professional:
+            if value in shown:
+                report.add(f"dispositif {scheme.id}", f"contact pour les professionnels dans le texte : {value}")
+    for service in content.services:
+        shown = " ".join([service.nom, service.description, service.no_contact_door or "", service.conditions_acces or ""])
+        for value in professional:
+            if value in shown:
+                report.add(f"service {service.id}", f"contact pour les professionnels dans le texte : {value}")
+
+
+def _check_directories(report: Report, themes: set[str], networks: set[str]) -> int:
+    """knowledge/content/places.yml: readable, its files shipped, its codes in the reference lists."""
+    from pydantic import ValidationError
+
+    from knowledge.placedata import directories
+
+    directories.cache_clear()
+    try:
+        found = directories()
+    except (ValidationError, KeyError, TypeError) as exc:
+        report.add("places.yml", f"annuaires illisibles : {exc}")
+        return 0
+    for directory in found.values():
+        where = f"annuaire {directory.id}"
+        if not directory.shipped_file.exists():
+            report.add(where, f"fichier absent : {directory.shipped_file}")
+        if directory.reseau not in networks:
+            report.add(where, f"réseau porteur inconnu : {directory.reseau}")
+        for theme in directory.thematiques:
+            if theme not in themes:
+                report.add(where, f"thématique inconnue : {theme}")
+    return len(found)
 
 
 def _check_places(content: Content, report: Report) -> None:

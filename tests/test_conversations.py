@@ -23,8 +23,12 @@ from typing import Any
 
 import pytest
 import yaml
+from sqlalchemy import select
 
 from bot.dialogue.api import Incoming, Turn
+from knowledge.contacts import contacts_for
+from knowledge.models import ServiceRow
+from knowledge.placedata import PLACE_ORIGIN
 from knowledge.textnorm import fold
 
 CONVERSATIONS = sorted((Path(__file__).parent / "conversations").glob("*.yml"))
@@ -36,15 +40,33 @@ def load(path: Path) -> dict[str, Any]:
     return yaml.safe_load(path.read_text(encoding="utf-8"))
 
 
+_KNOWN: dict[int, tuple[set[str], set[str]]] = {}
+
+
 def known_contacts(kb) -> tuple[set[str], set[str]]:  # type: ignore[no-untyped-def]
+    if id(kb) not in _KNOWN:
+        _KNOWN[id(kb)] = _known_contacts(kb)
+    return _KNOWN[id(kb)]
+
+
+def _known_contacts(kb) -> tuple[set[str], set[str]]:  # type: ignore[no-untyped-def]
     emails, phones = set(), set()
     for service in kb.services:
-        if service.courriel:
-            emails.add(service.courriel.lower())
-        if service.telephone:
-            phones.add(re.sub(r"\D", "", service.telephone))
+        contacts = contacts_for(service, "residents")  # a resident is never given a professionals' contact
+        if contacts.get("courriel"):
+            emails.add(contacts["courriel"].lower())
+        if contacts.get("telephone"):
+            phones.add(re.sub(r"\D", "", contacts["telephone"]))
         for text in (service.description or "",):
             emails.update(e.lower() for e in EMAIL.findall(text))
+    # the directories of places (France Services, mairies) are part of the knowledge base too
+    with kb.places.engine.connect() as connection:
+        query = select(ServiceRow.data).where(ServiceRow.origin == PLACE_ORIGIN)
+        for (data,) in connection.execute(query):
+            if data.get("courriel"):
+                emails.add(data["courriel"].lower())
+            if data.get("telephone"):
+                phones.add(re.sub(r"\D", "", data["telephone"]))
     for scheme in kb.schemes.values():
         for text in [scheme.description, *scheme.steps, *(scheme.conditions_text or [])]:
             emails.update(e.lower() for e in EMAIL.findall(text))

@@ -75,6 +75,9 @@ def cli(
         "invalid_json": ["kb", "eligibility", "--facts", str(facts_files["invalid"]), "--json"],
         "bad_commune_fact": ["kb", "eligibility", "--facts", str(facts_files["bad_commune"]), "--json"],
         "unknown_scheme": ["kb", "eligibility", "--facts", str(facts_files["good"]), "--scheme", "nope"],
+        "search_places": ["kb", "search", "france services", "--commune", "62800", "--json"],
+        "search_named_place": ["kb", "search", "surendettement Amiens", "--json"],
+        "show_place": ["kb", "show", "mairie-62510", "--json"],
     }
     first, *others = cases
     results = {first: run_cli(cases[first], session_data_dir)}
@@ -107,6 +110,36 @@ def test_cli_text_search_with_commune(cli) -> None:  # type: ignore[no-untyped-d
     ids = [r["id"] for r in results]
     assert ids[0] == AVIP_SERVICE  # the service on the spot before the scheme sheet
     assert "avip-creches" in ids[:3]
+
+
+def test_cli_search_gives_a_lievin_resident_the_actual_nearest_france_services(cli) -> None:  # type: ignore[no-untyped-def]
+    data = _json(cli["search_places"])
+    assert data["commune"] == "62510"  # postal code 62800 -> Liévin, INSEE code 62510
+    places = [r for r in data["results"] if r["kind"] == "service" and r["service"]["origin"] == "annuaire"]
+    first = places[0]["service"]
+    assert first["nom"] == "France services Pimms Médiation de Lens" and places[0]["distance_km"] < 6
+    assert first["adresse"] == "49 Place du Général de Gaulle" and first["code_postal"] == "62300"
+    assert first["telephone"] == "03 21 28 78 17" and first["courriel"] == "lens@pimmsmediation.fr"
+    assert first["horaires_accueil"].startswith("Mo 13:00-17:00; Tu 09:00-12:00,13:30-17:00")
+    assert first["aujourd_hui"] in ("fermé aujourd'hui",) or first["aujourd_hui"].startswith("ouvert aujourd'hui")
+    assert first["date_maj"] == "2024-08-01" and first["reseaux_porteurs"] == ["france-service"]
+    distances = [p["distance_km"] for p in places]
+    assert distances == sorted(distances)
+
+
+def test_cli_search_uses_the_commune_named_in_the_text(cli) -> None:  # type: ignore[no-untyped-def]
+    data = _json(cli["search_named_place"])
+    assert data["commune"] == "80021" and data["commune_named_in_query"] is True
+    assert data["query"] == "surendettement Amiens"
+    assert data["results"][0]["id"] == "point-conseil-budget"
+    near = [r for r in data["results"] if r["kind"] == "service" and r.get("distance_km", 99) < 10]
+    assert near and all(r["service"]["telephone"] for r in near)
+
+
+def test_cli_show_a_place(cli) -> None:  # type: ignore[no-untyped-def]
+    place = _json(cli["show_place"])
+    assert place["kind"] == "service" and place["nom"] == "Mairie de Liévin"
+    assert place["telephone"] == "03 21 44 89 89" and place["horaires_accueil"]
 
 
 def test_cli_show_json(cli) -> None:  # type: ignore[no-untyped-def]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from typing import Any
 
@@ -54,6 +55,12 @@ def cmd_chat(args: argparse.Namespace) -> int:
     engine = build_engine()
     state = engine.new_state()
     last_buttons: list[Any] = []
+    if not args.json or os.environ.get("AIGUILLAGE_OPENFISCA"):
+        # amounts computed by OpenFisca once it has warmed up in the background; `chat --json`
+        # stays deterministic ("à vérifier") unless AIGUILLAGE_OPENFISCA asks for it (pool, local)
+        from knowledge.benefits.engines import start_benefits
+
+        start_benefits()
     if args.json:
         for line in sys.stdin:
             line = line.strip()

@@ -35,8 +35,11 @@ from sqlalchemy import Engine as DbEngine
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError, OperationalError
 
+from bot.channels.button_guard import guard_incoming, remember_buttons
+from bot.channels.redis_breaker import REDIS_TIMEOUT, CircuitBreaker, breaker_for
+from bot.channels.state_check import state_problem
 from bot.channels.store_models import ConversationRow, pseudonymize, utcnow
-from bot.dialogue.api import Engine, Incoming, Reply
+from bot.dialogue.api import Button, Engine, Incoming, Reply, Turn
 
 log = logging.getLogger("aiguillage.store")
 
@@ -44,6 +47,24 @@ TABLE = ConversationRow.__table__
 DEFAULT_RETENTION_DAYS = 30
 REDIS_LOCK_PREFIX = "aiguillage:lock:conversation:"
 MAX_ATTEMPTS = 5
+#: a conversation created without a message and never used is deleted after this many hours
+EMPTY_CONVERSATION_HOURS = 1
+RESET_NOTICE = (
+    "Désolé, je n'ai pas pu reprendre notre conversation : je repars de zéro "
+    "(rien de ce que vous m'aviez dit n'est gardé)."
+)
+
+
+#: state key of the last turn's Idempotency-Key digest and replies (only when the client sent one)
+RETRY = "retry"
+
+
+def _replies_from_json(items: Any) -> list[Reply]:
+    replies = []
+    for item in items if isinstance(items, list) else []:
+        buttons = [Button(b["title"], b["payload"]) for b in item.get("buttons", [])]
+        replies.append(Reply(item["text"], buttons, item.get("custom") or {}))
+    return replies
 
 
 class ConversationNotFound(LookupError):
@@ -108,12 +129,43 @@ def retention_days() -> int:
 def purge_conversations(
     db_engine: DbEngine, older_than_days: int | None = None, now: dt.datetime | None = None
 ) -> int:
-    """Delete conversations whose last message is older than the retention period; return how many."""
+    """Delete conversations whose last message is older than the retention period, and those created
+    empty and unused for `EMPTY_CONVERSATION_HOURS`; return how many."""
     days = retention_days() if older_than_days is None else older_than_days
-    cutoff = (now or utcnow()) - dt.timedelta(days=days)
+    if days < 0:
+        raise ValueError("the retention period must be >= 0 days")
+    now = now or utcnow()
+    cutoff = now - dt.timedelta(days=days)
+    unused = now - dt.timedelta(hours=EMPTY_CONVERSATION_HOURS)
     with db_engine.begin() as conn:
-        result = conn.execute(delete(TABLE).where(TABLE.c.updated_at < cutoff))
-    return int(result.rowcount or 0)
+        result = conn.execute(
+            delete(TABLE).where(
+                (TABLE.c.updated_at < cutoff) | ((TABLE.c.message_count == 0) & (TABLE.c.updated_at < unused))
+            )
+        )
+    removed = int(result.rowcount or 0)
+    if removed:
+        checkpoint_erased(db_engine)
+    return removed
+
+
+def checkpoint_erased(db_engine: DbEngine) -> bool:
+    """SQLite: copy the write-ahead log into the database and truncate it, so that the earlier
+    versions of erased rows are no longer on disk (with `secure_delete=ON`, see knowledge.db).
+    PostgreSQL: nothing to do here (docs/privacy.md). False if a busy reader kept old pages."""
+    if db_engine.dialect.name != "sqlite":
+        return True
+    try:
+        with db_engine.connect() as conn:
+            busy = conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)").first()
+            conn.commit()
+    except OperationalError as error:
+        log.warning("erasure checkpoint failed (%s)", type(error).__name__)
+        return False
+    if busy and busy[0]:
+        log.warning("erasure checkpoint incomplete (a reader is busy); the WAL keeps old pages for now")
+        return False
+    return True
 
 
 class ConversationStore:
@@ -125,22 +177,30 @@ class ConversationStore:
         engine: Engine,
         redis_url: str | None = None,
         *,
-        lock_timeout: float = 30.0,
-        wait_timeout: float = 20.0,
+        lock_timeout: float = 8.0,
+        wait_timeout: float = 10.0,
         clock: Callable[[], dt.datetime] = utcnow,
     ) -> None:
         """`redis_url=None` reads $AIGUILLAGE_REDIS_URL; `""` disables Redis explicitly.
 
         `lock_timeout`: a Redis lock expires after this many seconds (a crashed worker cannot
         block a conversation for ever); `wait_timeout`: how long a message waits for its turn.
+        The lock expires before the wait ends (`lock_timeout` is capped at 80 % of the wait), so
+        a message behind a worker killed mid-turn is served, not refused with 503; a turn that
+        outlives its Redis lock is still serialized by the database lock.
         """
         self.db = db_engine
         self.engine = engine
         url = os.environ.get("AIGUILLAGE_REDIS_URL", "") if redis_url is None else redis_url
+        # short timeouts and a circuit breaker: a Redis that never answers costs one timeout,
+        # then the database lock alone serializes turns until Redis answers again
         self.redis: redis.Redis | None = (
-            redis.Redis.from_url(url, socket_timeout=5, socket_connect_timeout=2) if url else None
+            redis.Redis.from_url(url, socket_timeout=REDIS_TIMEOUT, socket_connect_timeout=REDIS_TIMEOUT)
+            if url
+            else None
         )
-        self.lock_timeout = lock_timeout
+        self.breaker: CircuitBreaker | None = breaker_for(url) if url else None
+        self.lock_timeout = min(lock_timeout, 0.8 * wait_timeout)
         self.wait_timeout = wait_timeout
         self.clock = clock
         self._sqlite = db_engine.dialect.name == "sqlite"
@@ -171,15 +231,21 @@ class ConversationStore:
         *,
         create: bool = True,
         new: bool = False,
+        retry_key: str | None = None,
     ) -> TurnResult:
         """`process` / `start` with the details: erased (the person asked to), message count.
 
         `new=True` creates the conversation (`ConversationExists` if it is there already);
-        `create=False` raises `ConversationNotFound` for an unknown one.
+        `create=False` raises `ConversationNotFound` for an unknown one. `retry_key` (a digest of
+        the client's Idempotency-Key): the same key as the previous turn's returns that turn's
+        replies again instead of running a second turn.
         """
         key = self.pseudonym(channel, external_id)
         with self._locked(key):
-            return self._turn(key, channel, incoming, create=create or new, new=new)
+            result = self._turn(key, channel, incoming, create=create or new, new=new, retry_key=retry_key)
+        if result.erased:
+            self.scrub()
+        return result
 
     def load(self, channel: str, external_id: str) -> StoredConversation | None:
         key = self.pseudonym(channel, external_id)
@@ -199,7 +265,23 @@ class ConversationStore:
         key = self.pseudonym(channel, external_id)
         with self._locked(key), self._transaction() as conn:
             result = conn.execute(delete(TABLE).where(TABLE.c.id == key))
+        if result.rowcount:
+            self.scrub()
         return bool(result.rowcount)
+
+    def scrub(self) -> bool:
+        """Make deleted rows unreadable on disk, as far as the database allows (docs/privacy.md).
+
+        SQLite: the connections run with `secure_delete=ON` (freed content is zeroed), and the
+        write-ahead log, which still holds the earlier versions of the pages, is checkpointed
+        into the database and truncated. PostgreSQL: nothing here — the row is invisible at once;
+        its bytes stay in the heap page until VACUUM reuses it (autovacuum) and in the WAL until
+        it is recycled. Returns False if the checkpoint could not complete (a reader was busy).
+        """
+        if not self._sqlite:
+            return True
+        with self._sqlite_writer or nullcontext():
+            return checkpoint_erased(self.db)
 
     def purge(self, older_than_days: int | None = None) -> int:
         """Retention: delete conversations idle for more than `older_than_days` (default $AIGUILLAGE_RETENTION_DAYS or 30)."""
@@ -207,12 +289,21 @@ class ConversationStore:
 
     # ----------------------------------------------------------------- one turn
     def _turn(
-        self, key: str, channel: str, incoming: Incoming | None, *, create: bool, new: bool
+        self,
+        key: str,
+        channel: str,
+        incoming: Incoming | None,
+        *,
+        create: bool,
+        new: bool,
+        retry_key: str | None = None,
     ) -> TurnResult:
         for _attempt in range(MAX_ATTEMPTS):
             try:
                 with self._transaction() as conn:
-                    return self._turn_in(conn, key, channel, incoming, create=create, new=new)
+                    return self._turn_in(
+                        conn, key, channel, incoming, create=create, new=new, retry_key=retry_key
+                    )
             except _Conflict:
                 log.warning("conversation %s changed concurrently; replaying the turn", key[:12])
             except OperationalError as error:
@@ -222,7 +313,15 @@ class ConversationStore:
         raise StoreBusy(key[:12])
 
     def _turn_in(
-        self, conn: Connection, key: str, channel: str, incoming: Incoming | None, *, create: bool, new: bool
+        self,
+        conn: Connection,
+        key: str,
+        channel: str,
+        incoming: Incoming | None,
+        *,
+        create: bool,
+        new: bool,
+        retry_key: str | None = None,
     ) -> TurnResult:
         locked = select(TABLE).where(TABLE.c.id == key).with_for_update()
         row = conn.execute(locked).first()
@@ -242,12 +341,19 @@ class ConversationStore:
         state: dict[str, Any] = row.state
         replies: list[Reply] = []
         count = row.message_count
+        previous = state.get(RETRY) if isinstance(state, dict) and retry_key else None
+        if isinstance(previous, dict) and previous.get("key") == retry_key:
+            return TurnResult(_replies_from_json(previous.get("replies")), message_count=count)
         if incoming is not None:
-            turn = self.engine.handle(state, incoming)
+            turn = self._handle(key, state, guard_incoming(state, incoming))
             if turn.erase:
                 conn.execute(delete(TABLE).where(TABLE.c.id == key))
                 return TurnResult(list(turn.replies), erased=True)
-            state, replies, count = turn.state, list(turn.replies), count + 1
+            state = remember_buttons(turn.state, list(turn.replies))
+            replies, count = list(turn.replies), count + 1
+            state.pop(RETRY, None)
+            if retry_key:
+                state[RETRY] = {"key": retry_key, "replies": [r.to_json() for r in replies]}
         result = conn.execute(
             update(TABLE)
             .where(TABLE.c.id == key, TABLE.c.version == row.version)
@@ -256,6 +362,22 @@ class ConversationStore:
         if result.rowcount != 1:
             raise _Conflict
         return TurnResult(replies, message_count=count)
+
+    def _handle(self, key: str, state: Any, incoming: Incoming) -> Turn:
+        """One engine turn; a stored state the engine cannot use is reset (short notice), not a 500 for ever."""
+        problem = state_problem(state)
+        if problem is None:
+            try:
+                return self.engine.handle(state, incoming)
+            except RecursionError:
+                problem = "recursion"
+            except (TypeError, ValueError, KeyError, AttributeError, IndexError) as error:
+                problem = type(error).__name__
+        log.warning("conversation %s: unusable stored state (%s); starting again", key[:12], problem)
+        turn = self.engine.handle(self.engine.new_state(), incoming)
+        if turn.erase:
+            return turn
+        return Turn(turn.state, [Reply(RESET_NOTICE), *turn.replies], turn.erase)
 
     def _insert_absent(self, conn: Connection, key: str, channel: str) -> bool:
         """Insert a fresh row (version 0) unless one exists; True if this call inserted it."""
@@ -324,9 +446,21 @@ class ConversationStore:
                 if entry[1] == 0:
                     del self._locks[key]
 
+    def redis_available(self) -> bool | None:
+        """None without Redis; else whether it answers a PING now (short timeout)."""
+        if self.redis is None:
+            return None
+        try:
+            ok = bool(self.redis.ping())
+        except (RedisError, OSError):
+            ok = False
+        if self.breaker is not None:
+            (self.breaker.success if ok else self.breaker.failure)()
+        return ok
+
     @contextmanager
     def _redis_lock(self, key: str) -> Iterator[None]:
-        if self.redis is None:
+        if self.redis is None or (self.breaker is not None and not self.breaker.allow()):
             yield
             return
         lock = self.redis.lock(
@@ -339,9 +473,14 @@ class ConversationStore:
         acquired: bool | None
         try:
             acquired = lock.acquire()
-        except RedisError as error:  # Redis down: the database lock still serializes the turn
+        except (RedisError, OSError) as error:  # Redis down: the database lock still serializes the turn
+            if self.breaker is not None:
+                self.breaker.failure()
             log.warning("redis lock unavailable (%s); relying on the database lock", type(error).__name__)
             acquired = None
+        else:
+            if self.breaker is not None:
+                self.breaker.success()
         if acquired is False:
             raise StoreBusy(key[:12])
         try:
@@ -354,6 +493,17 @@ class ConversationStore:
                     log.warning("redis lock release failed (%s)", type(error).__name__)
 
 
+def non_negative_days(raw: str) -> int:
+    """argparse type of --days: an integer >= 0 (a negative one would delete active conversations)."""
+    try:
+        days = int(raw)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError("--days : un nombre entier de jours") from error
+    if days < 0:
+        raise argparse.ArgumentTypeError("--days doit être positif ou nul")
+    return days
+
+
 def main(argv: list[str] | None = None) -> int:
     from knowledge.db import make_engine, upgrade
 
@@ -362,7 +512,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     sub = parser.add_subparsers(dest="command", required=True)
     purge = sub.add_parser("purge", help="delete conversations idle for longer than the retention period")
-    purge.add_argument("--days", type=int, default=None, help="default: $AIGUILLAGE_RETENTION_DAYS or 30")
+    purge.add_argument(
+        "--days",
+        type=non_negative_days,
+        default=None,
+        help="default: $AIGUILLAGE_RETENTION_DAYS or 30 (>= 0)",
+    )
     purge.add_argument("--db-url", default=None, help="default: $AIGUILLAGE_DATABASE_URL or the SQLite file")
     args = parser.parse_args(argv)
     db_engine = make_engine(args.db_url)

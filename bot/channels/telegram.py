@@ -17,10 +17,12 @@ import asyncio
 import datetime as dt
 import hmac
 import inspect
+import json
 import logging
 import os
 import re
 import sys
+import traceback
 import warnings
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager, suppress
@@ -46,6 +48,7 @@ from telegram.ext import (
 )
 
 from bot.channels.telegram_format import TELEGRAM_MAX_TEXT, render_replies, utf16_len
+from bot.channels.telegram_guard import MAX_UPDATE_BYTES, ChatLimiter, SeenUpdates, chat_id_of
 from bot.dialogue.api import Incoming, Reply
 
 logger = logging.getLogger(__name__)
@@ -185,8 +188,12 @@ def _retry_after(error: RetryAfter) -> float:
 class TelegramChannel:
     """The handlers, bound to one conversation store."""
 
-    def __init__(self, store: ConversationStoreLike) -> None:
+    def __init__(self, store: ConversationStoreLike, *, defer_flood: bool = False) -> None:
+        """`defer_flood` (webhook): a flood-control wait is not slept inside the request; the rest
+        of the answer is sent by a background task after the wait (the turn is already saved)."""
         self.store = store
+        self.defer_flood = defer_flood
+        self._later: set[asyncio.Task[None]] = set()
 
     async def send(
         self, chat_id: int, replies: Sequence[Reply], context: ContextTypes.DEFAULT_TYPE
@@ -194,7 +201,8 @@ class TelegramChannel:
         chat_data = context.chat_data if context.chat_data is not None else {}
         rendered = render_replies(replies, reply_keyboard_shown=bool(chat_data.get(_KEYBOARD_SHOWN)))
         sent = []
-        for message in rendered.messages:
+        for index, message in enumerate(rendered.messages):
+            deferred = False
             for attempt in range(2):
                 try:
                     sent.append(
@@ -209,13 +217,40 @@ class TelegramChannel:
                 except RetryAfter as error:  # flood control, e.g. a long answer in many parts
                     if attempt:
                         raise
+                    if self.defer_flood:  # webhook: answer Telegram now, send the rest later
+                        rest = rendered.messages[index:]
+                        task = asyncio.create_task(
+                            self._send_later(_retry_after(error), chat_id, rest, context)
+                        )
+                        self._later.add(task)
+                        task.add_done_callback(self._later.discard)
+                        deferred = True
+                        break
                     await asyncio.sleep(_retry_after(error))
+            if deferred:
+                break
         chat_data[_KEYBOARD_SHOWN] = rendered.reply_keyboard_shown
         if rendered.reply_buttons is not None:
             chat_data[_KEYBOARD_BUTTONS] = rendered.reply_buttons
         elif not rendered.reply_keyboard_shown:
             chat_data.pop(_KEYBOARD_BUTTONS, None)
         return sent
+
+    async def _send_later(
+        self, delay: float, chat_id: int, messages: Sequence[Any], context: ContextTypes.DEFAULT_TYPE
+    ) -> None:
+        await asyncio.sleep(delay)
+        for message in messages:
+            try:
+                await context.bot.send_message(
+                    chat_id,
+                    message.text,
+                    reply_markup=message.reply_markup,
+                    link_preview_options=LinkPreviewOptions(is_disabled=True),
+                )
+            except TelegramError as error:
+                logger.warning("Telegram: envoi différé impossible (%s)", type(error).__name__)
+                return
 
     async def converse(self, update: Update, context: ContextTypes.DEFAULT_TYPE, incoming: Incoming) -> None:
         chat = update.effective_chat
@@ -312,8 +347,12 @@ class TelegramChannel:
         if isinstance(error, Forbidden):  # the person blocked the bot
             logger.info("Telegram: envoi refusé (bot bloqué ?) pour la mise à jour %s", update_id)
             return
-        # the traceback shows code, not the conversation; the update itself is never logged
-        logger.error("Telegram: erreur sur la mise à jour %s", update_id, exc_info=error)
+        # where, not what: the frames show code; the exception's text may quote the message
+        frames = "".join(
+            f"  {frame.filename}:{frame.lineno} in {frame.name}\n"
+            for frame in traceback.extract_tb(error.__traceback__ if error is not None else None)
+        )
+        logger.error("Telegram: erreur %s sur la mise à jour %s\n%s", type(error).__name__, update_id, frames)
         if isinstance(update, Update) and update.effective_chat is not None:
             with suppress(TelegramError):
                 await context.bot.send_message(update.effective_chat.id, ERROR_TEXT)
@@ -340,7 +379,7 @@ def _quiet_http_logs() -> None:
 
 
 def build_application(
-    token: str, store: ConversationStoreLike, base_url: str | None = None
+    token: str, store: ConversationStoreLike, base_url: str | None = None, *, defer_flood: bool = False
 ) -> AnyApplication:
     """The PTB Application with the Aiguillage handlers (not started)."""
     _quiet_http_logs()
@@ -348,7 +387,7 @@ def build_application(
     if base_url:
         builder = builder.base_url(base_url)
     application = builder.build()
-    channel = TelegramChannel(store)
+    channel = TelegramChannel(store, defer_flood=defer_flood)
     # private chats only (a group would share one conversation), new messages only (no edits)
     private = filters.ChatType.PRIVATE & filters.UpdateType.MESSAGE
     application.add_handler(CommandHandler("start", channel.on_start, filters=private))
@@ -392,6 +431,9 @@ def run_polling(store: ConversationStoreLike | None = None) -> None:
     application = build_application(
         token, store or default_store(), base_url=os.environ.get(API_URL_ENV) or None
     )
+    from knowledge.benefits.engines import start_benefits
+
+    start_benefits()  # OpenFisca warms up in the background (worker processes)
     logger.info("Telegram: bot démarré en long polling (Ctrl-C pour arrêter)")
     application.run_polling(allowed_updates=ALLOWED_UPDATES)
 
@@ -444,8 +486,12 @@ def webhook_router(
         logger.error("Telegram: %s n'est pas définie, le webhook refusera toutes les requêtes", SECRET_ENV)
     elif not _SECRET_RE.match(secret):
         logger.warning("Telegram: %s doit faire 1 à 256 caractères A-Z a-z 0-9 _ -", SECRET_ENV)
-    application = build_application(token, store, base_url=base_url or os.environ.get(API_URL_ENV) or None)
+    application = build_application(
+        token, store, base_url=base_url or os.environ.get(API_URL_ENV) or None, defer_flood=True
+    )
     runner = _Runner(application)
+    seen = SeenUpdates(getattr(store, "redis", None), f"aiguillage:telegram:{token.split(':')[0]}:update:")
+    per_chat = ChatLimiter()
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -467,17 +513,35 @@ def webhook_router(
             return Response(status_code=401)
         if not secret or not hmac.compare_digest(received.encode(), secret.encode()):
             return Response(status_code=403)
+        declared = request.headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > MAX_UPDATE_BYTES:
+            return Response(status_code=413)
+        body = b""
+        async for chunk in request.stream():
+            body += chunk
+            if len(body) > MAX_UPDATE_BYTES:
+                return Response(status_code=413)
         try:
-            data = await request.json()
-        except ValueError:
+            data = json.loads(body)
+        except (ValueError, RecursionError):
             return Response(status_code=400)
-        if not isinstance(data, dict):
+        if not isinstance(data, dict) or not isinstance(data.get("update_id"), int):
             return Response(status_code=400)
+        # from here on, 200 whatever happens: Telegram re-sends an update answered otherwise
+        if not seen.first_time(data["update_id"]):
+            return Response(status_code=200)
+        chat = chat_id_of(data)
+        if chat is not None and not per_chat.allow(chat):
+            logger.warning(
+                "Telegram: trop de mises à jour pour une conversation, %s ignorée", data["update_id"]
+            )
+            return Response(status_code=200)
         await runner.start()
         try:
             update = Update.de_json(data, application.bot)
-        except (KeyError, TypeError, ValueError):
-            return Response(status_code=400)
+        except Exception as error:  # a malformed update: acknowledged, dropped, one line
+            logger.warning("Telegram: mise à jour %s illisible (%s)", data["update_id"], type(error).__name__)
+            return Response(status_code=200)
         # handler errors go to the error handler; answering 200 keeps Telegram from re-sending
         await application.process_update(update)
         return Response(status_code=200)

@@ -12,13 +12,16 @@ Keyboards (see docs/telegram.md):
   ask for the location) with "📍 Partager ma position", plus the reply's buttons if any, as
   text buttons: a tap on one of those sends its title, which the channel maps back to the
   payload (`RenderedTurn.reply_buttons`).
-Texts are sent without parse_mode, so nothing in them is interpreted as markup.
+Texts are sent without parse_mode, so nothing in them is interpreted as markup. French phone
+numbers ("03 21 44 89 89") are written in international form ("+33 3 21 44 89 89"), which Telegram
+marks as a `phone_number` entity: a tap offers to call it (`tappable_phones`).
 `custom["summary"]` (the printable orientation sheet) is not sent: it repeats the replies just
 sent, and short messages matter more here; people can forward the messages themselves.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
@@ -106,6 +109,20 @@ def split_text(text: str, limit: int = TELEGRAM_MAX_TEXT) -> list[str]:
     return [part for part in parts if part]
 
 
+#: a French national number, 10 digits in pairs, not inside a longer number
+_FRENCH_PHONE = re.compile(r"(?<![\d+])0([1-9])((?:[ .\-]?\d{2}){4})(?!\d)")
+
+
+def tappable_phones(text: str) -> str:
+    """"Tél. 03 21 44 89 89" -> "Tél. +33 3 21 44 89 89" (short numbers such as 115 stay as they are)."""
+
+    def international(match: re.Match[str]) -> str:
+        pairs = re.findall(r"\d{2}", match.group(2))
+        return f"+33 {match.group(1)} {' '.join(pairs)}"
+
+    return _FRENCH_PHONE.sub(international, text)
+
+
 def callback_data_for(button: Button) -> str:
     """The payload if it fits Telegram's 64 bytes, else the title (cut to fit)."""
     for candidate in (button.payload, button.title):
@@ -176,7 +193,7 @@ def render_replies(replies: Iterable[Reply], *, reply_keyboard_shown: bool = Fal
             rendered.reply_buttons = {b.title: b.payload for b in reply.buttons}
         elif reply.buttons:
             markup = inline_keyboard(reply.buttons)
-        parts = split_text(reply.text)
+        parts = split_text(tappable_phones(reply.text))
         if not parts and markup is not None:
             parts = [EMPTY_TEXT_WITH_BUTTONS]
         for index, part in enumerate(parts):

@@ -26,7 +26,8 @@ from actions.services import end_buttons
 from bot.dialogue.api import Button, Incoming, Reply, Turn
 from bot.dialogue.danger import DangerDetector
 from bot.dialogue.reading import ANSWERS, PLACES, STRONG, Reading, read_turn, speaker_entities
-from bot.dialogue.responses import label, say, say_all
+from bot.dialogue.responses import label, localized, need_title, say, say_all
+from bot.dialogue.turn_start import begin_turn, end_turn
 from bot.nlu.entities import Entity
 from bot.nlu.interpreter import Interpreter, ParseResult
 from bot.nlu.normalize import normalize
@@ -148,6 +149,7 @@ class DialogueEngine:
         }
 
     def handle(self, state: dict[str, Any], incoming: Incoming) -> Turn:
+        state, incoming = begin_turn(state or self.new_state(), incoming)  # typed button title; reply language
         st = copy.deepcopy(state) if state else self.new_state()
         st.setdefault("slots", {}).setdefault("declined", [])
         st["turns"] = st.get("turns", 0) + 1
@@ -158,7 +160,7 @@ class DialogueEngine:
         else:
             text = (incoming.text or "").strip()[:MAX_TEXT]
             if not text:
-                turn.utter("Je n'ai rien reçu. Écrivez votre question, ou choisissez :", self.need_buttons())
+                turn.utter(say("nothing_received"), self.need_buttons())
                 return turn.finish()
             parse = self.interpreter.parse(text)
         turn.log({"intent": parse.intent, "entities": sorted({e.entity for e in parse.entities})})
@@ -172,8 +174,6 @@ class DialogueEngine:
             st["greeted"] = True
             turn.utter(say("welcome", variant=0))
             turn.utter(say("privacy", variant=0, days=self.retention_days))
-            if parse.language == "en":
-                turn.utter(say("english_note", variant=0))
             if self._is_small_talk(parse):
                 turn.utter(say("ask_need", variant=0), self.need_buttons())
                 return turn.finish()
@@ -595,7 +595,7 @@ class DialogueEngine:
         slots["focus_scheme"] = subject
         for other in reading.named[1:2]:  # "la différence entre le CCAS et France Services": both, briefly
             scheme = self.kb.schemes[other]
-            turn.utter(say("scheme_intro", name=scheme.name, summary=scheme.summary))
+            turn.utter(say("scheme_intro", name=scheme.name, summary=localized(scheme, "summary")))
         if kind == "info":
             turn.run("action_scheme_info")
         else:
@@ -619,7 +619,7 @@ class DialogueEngine:
         if subject:
             slots["focus_scheme"] = subject
             scheme = self.kb.schemes[subject]  # say which scheme the places are for
-            turn.utter(say("places_for_scheme", name=scheme.name, summary=scheme.summary))
+            turn.utter(say("places_for_scheme", name=scheme.name, summary=localized(scheme, "summary")))
         if slots.get("commune"):
             turn.run("action_nearby_services")
         else:
@@ -707,7 +707,7 @@ class DialogueEngine:
         slots["needs"] = [need] if need else []
         if introduce and len(scheme_ids) == 1 and scheme_ids[0] in self.kb.schemes:
             scheme = self.kb.schemes[scheme_ids[0]]
-            turn.utter(say("scheme_intro", name=scheme.name, summary=scheme.summary))
+            turn.utter(say("scheme_intro", name=scheme.name, summary=localized(scheme, "summary")))
         slots["candidates"] = list(dict.fromkeys(scheme_ids))
         slots["focus_scheme"] = scheme_ids[0] if len(scheme_ids) <= 2 else None
         slots["questions_asked"] = 0
@@ -797,8 +797,8 @@ class DialogueEngine:
         )
         if slots.get("asking") and not about_results:
             question = catalogue().get(slots["asking"])
-            turn.utter(say("why_question", why=question.why))
-            turn.utter(question.text, _buttons(question_buttons(question)))
+            turn.utter(say("why_question", why=localized(question, "why")))
+            turn.utter(question_text(question, slots.get("third_person")), _buttons(question_buttons(question)))
             return
         results = slots.get("last_results") or []
         focus = slots.get("focus_scheme")
@@ -818,7 +818,7 @@ class DialogueEngine:
     def need_buttons(self, with_all: bool = False) -> list[Button]:
         catalogue_ = needs_catalogue()
         buttons = [
-            Button(catalogue_[n]["button"], "/express_need" + json.dumps({"need": n}))
+            Button(need_title(n, catalogue_[n]["button"]), "/express_need" + json.dumps({"need": n}))
             for n in MAIN_NEEDS
             if n in catalogue_
         ]
@@ -894,7 +894,9 @@ class _TurnContext:
         self.log({"action": action_name})
 
     def finish(self) -> Turn:
-        return Turn(state=self.state, replies=self.replies or [Reply(say("fallback"))])
+        replies = self.replies or [Reply(say("fallback"))]
+        end_turn(self.state, replies)  # the buttons just sent; the language back to French
+        return Turn(state=self.state, replies=replies)
 
 
 _ENGINE: DialogueEngine | None = None

@@ -1,8 +1,14 @@
-"""Load the assistant's texts (responses.yml) and fill their placeholders."""
+"""Load the assistant's texts (responses.yml, English in responses.en.yml) and fill their placeholders.
+
+The language of the replies is a context variable set once per turn (`set_language`, called by
+bot/dialogue/turn_start.py): `say()` and `label()` read it, so their callers do not change. A key
+with no English version falls back to French.
+"""
 
 from __future__ import annotations
 
 import itertools
+from contextvars import ContextVar
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -10,12 +16,40 @@ from typing import Any
 import yaml
 
 RESPONSES_PATH = Path(__file__).with_name("responses.yml")
+RESPONSES_PATHS = {"fr": RESPONSES_PATH, "en": Path(__file__).with_name("responses.en.yml")}
+LANGUAGES = tuple(RESPONSES_PATHS)
 _counter = itertools.count()
+_language: ContextVar[str] = ContextVar("aiguillage_reply_language", default="fr")
 
 
-@lru_cache(maxsize=1)
-def responses() -> dict[str, Any]:
-    return yaml.safe_load(RESPONSES_PATH.read_text(encoding="utf-8"))
+def set_language(lang: str) -> None:
+    """The language of the replies of this turn ("fr" or "en"; anything else is French)."""
+    _language.set(lang if lang in RESPONSES_PATHS else "fr")
+
+
+def current_language() -> str:
+    return _language.get()
+
+
+@lru_cache(maxsize=len(RESPONSES_PATHS))
+def _load(lang: str) -> dict[str, Any]:
+    return yaml.safe_load(RESPONSES_PATHS[lang].read_text(encoding="utf-8")) or {}
+
+
+def responses(lang: str | None = None) -> dict[str, Any]:
+    """The texts in `lang` (default: the turn's language), French for keys not translated."""
+    lang = lang or current_language()
+    if lang == "fr":
+        return _load("fr")
+    return {**_load("fr"), **_load(lang)}
+
+
+def localized(item: Any, field: str) -> str:
+    """A content field in the turn's language: `summary_en` for English when the item has one."""
+    french = str(getattr(item, field))
+    if current_language() == "fr":
+        return french
+    return str(getattr(item, f"{field}_{current_language()}", None) or french)
 
 
 def de(name: str) -> str:
@@ -47,5 +81,13 @@ def say_all(key: str, **values: Any) -> list[str]:
     return [str(t).format(**values).strip() for t in responses()[key]]
 
 
+def need_title(need_id: str, french: str) -> str:
+    """A need's button title in the turn's language (`need_buttons` in responses.en.yml)."""
+    if current_language() == "fr":
+        return french
+    return str((_load(current_language()).get("need_buttons") or {}).get(need_id, french))
+
+
 def label(group: str, key: str) -> str:
-    return str(responses()[group][key])
+    texts = responses()
+    return str(texts[group].get(key, _load("fr")[group][key]))

@@ -62,3 +62,34 @@ def cmd_parse(args: argparse.Namespace) -> int:
         text = line.rstrip("\n")
         print(json.dumps(interpreter.parse(text).to_json(), ensure_ascii=False), flush=True)
     return 0
+
+
+def cmd_situations(args: argparse.Namespace) -> int:
+    """Reading-level scores of the situation reader on the held-out test set."""
+    from bot.nlu.situation import load_reader
+    from bot.nlu.situation_eval import load_cases, score_reading
+
+    try:
+        cases = load_cases(Path(args.testset) if args.testset else None)
+    except (OSError, KeyError) as exc:
+        print(f"Jeu de test illisible : {exc}", file=sys.stderr)
+        return 2
+    if not cases:
+        print("Aucun cas dans le jeu de test.", file=sys.stderr)
+        return 2
+    score = score_reading(load_reader(), cases)
+    summary = score.summary()
+    if args.json:
+        print(json.dumps(summary, ensure_ascii=False))
+        return 0
+    labels = {
+        "cases": "cas", "needs_precision": "besoins : précision", "needs_recall": "besoins : rappel",
+        "needs_f1": "besoins : F1", "schemes_recall": "dispositifs attendus lus (rappel)",
+        "schemes_irrelevant": "dispositifs lus hors sujet (part)", "role_accuracy": "rôle de l'auteur : exactitude",
+        "asks_accuracy": "question posée : exactitude",
+    }  # fmt: skip
+    for key, value in summary.items():
+        print(f"{labels.get(key, key):40s} {value}")
+    print("dispositifs attendus les plus manqués :", ", ".join(f"{k} ({v})" for k, v in score.missed.most_common(8)))
+    print("dispositifs hors sujet les plus lus   :", ", ".join(f"{k} ({v})" for k, v in score.irrelevant.most_common(8)))
+    return 0

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from functools import cached_property
 from pathlib import Path
@@ -18,9 +19,19 @@ import yaml
 from rapidfuzz import fuzz, process
 
 from bot.nlu.normalize import normalize
-from knowledge.answers import parse_children, parse_money, parse_pregnancy, parse_quotient, words_to_digits
+from bot.nlu.person import is_workplace, speaks_of_someone_else
+from knowledge.answers import parse_duration_years
 from knowledge.content import CONTENT_DIR
 from knowledge.facts import HOUSING_WORDS, SITUATION_WORDS
+from knowledge.numbers import (
+    find_income,
+    find_other_age,
+    find_self_age,
+    parse_children,
+    parse_pregnancy,
+    parse_quotient,
+    words_to_digits,
+)
 from knowledge.textnorm import fold
 
 if TYPE_CHECKING:
@@ -28,6 +39,7 @@ if TYPE_CHECKING:
     from knowledge.kb import KnowledgeBase
 
 NEEDS_PATH = CONTENT_DIR / "needs.yml"
+MAX_TEXT = 2000  # as bot/dialogue/engine.py: a longer message is read on its first 2,000 characters
 
 #: words too ambiguous to mean a situation/housing when they appear inside free text
 AMBIGUOUS_SITUATION = {
@@ -55,24 +67,6 @@ _WORKPLACE = re.compile(
     r"\b(?:travaille|bosse|travail|job|taf|employee?|agent)\b(?:\s+\w+){0,4}?\s+(?:a|au|dans|en)\s+"
     r"(?:la |le |l |une |un )?(?:cantine|creche|garderie|ecole|restauration scolaire|centre social|mairie)\b"
 )
-_CHILD_CONTEXT = re.compile(
-    r"(fils|fille|enfant|enfants|bebe|bb|gamin|gamine|petit|petite|ado|ados|gosse|gosses|loulou|son|daughter|kid|kids|child|children|et|,)\s*$"
-)
-_SELF_AGE_PATTERNS = [
-    re.compile(
-        r"\b(?:j ai|jai|g|i m|i am|im|moi|age de|agee? de|j vais avoir|je vais avoir|jaurai|j aurai|on a|nous avons|we are)\s+(\d{2})\s*(?:ans|an|years?|yo|piges)\b"
-    ),
-    re.compile(r"^\s*(\d{2})\s*(?:ans|an|years? old|yo)\b"),
-    re.compile(r"\b(?:j ai|jai|i m|i am)\s+(\d{2})\s*$"),
-    re.compile(r"\b(?:i m|i am|im)\s+(\d{2})\b(?!\s*(?:km|kilo|min|minutes|euros?|e)\b)"),
-]
-#: an amount counts as the household's income only next to an income word ("je touche 900",
-#: "on gagne 1 500 e par mois", "salaire de 1200"), never a bill or a debt ("facture de 900 euros")
-_INCOME = re.compile(
-    r"\b(?:gagne|gagnons|gagnent|touche|touchons|touchent|percois|percoit|revenus?|salaires?|ressources|"
-    r"pension|allocations?|smic|on vit avec|je vis avec|vivons avec|i earn|income)"
-    r"(?: \w+){0,4}? (\d{1,3}(?: \d{3})+|\d{2,5})(?: ?(?:e|eur|euros?|k))?\b"
-)
 _MONEY_CUE = re.compile(
     r"\b(gagne|gagnons|touche|touchons|percois|revenu|revenus|salaire|smic|par mois|mensuel|euros?|eur|e|k)\b|€"
 )
@@ -94,97 +88,37 @@ _LIVES_ALONE = re.compile(
 _VACANT = re.compile(
     r"\b(logement|maison|appartement|appart|bien|studio|immeuble|pavillon|local)s? (?:qui est |est )?(?:vide|vides|vacant|vacants|inoccupee?s?|inhabitee?s?)\b|\b(?:vide|vacant|inoccupee?) depuis\b|sortie de vacance"
 )
+_VACANT_SINCE = re.compile(r"\b(?:vide|vides|vacant|vacants|inoccupee?s?|inhabitee?s?) depuis ((?:\S+ ){0,3}\S+)")
+#: "j'habite à Lille", "je vis à Arras": the person's own commune, not the empty dwelling's
+_LIVES_IN = re.compile(r"\b(?:locataire|loue|habite|habitons|habitez|vis|vit|vivons|suis de|domicilie|domiciliee|installe|installee)\b")
 _OWNER_CUE = re.compile(
     r"\b(j ai|mon|ma|proprietaire|proprio|herite|heritee|achete|je possede|nous avons|on a)\b"
 )
 
-_EN_WORDS = {
-    "i",
-    "the",
-    "is",
-    "my",
-    "need",
-    "help",
-    "where",
-    "what",
-    "how",
-    "with",
-    "for",
-    "you",
-    "am",
-    "have",
-    "please",
-    "can",
-    "food",
-    "hello",
-    "hi",
-    "thanks",
-    "thank",
-    "want",
-    "to",
-    "nearest",
-    "money",
-    "do",
-    "are",
-    "kids",
-    "children",
-    "job",
-    "live",
-    "in",
-    "yes",
-    "no",
-    "and",
-    "an",
-    "a",
-    "it",
-    "me",
-    "find",
-}
-_FR_WORDS = {
-    "je",
-    "j",
-    "le",
-    "la",
-    "les",
-    "de",
-    "des",
-    "un",
-    "une",
-    "est",
-    "mon",
-    "ma",
-    "mes",
-    "pour",
-    "avec",
-    "et",
-    "ai",
-    "suis",
-    "pas",
-    "ou",
-    "quoi",
-    "c",
-    "il",
-    "y",
-    "a",
-    "au",
-    "du",
-    "en",
-    "on",
-    "que",
-    "qui",
-    "bonjour",
-    "merci",
-    "oui",
-    "non",
-    "vous",
-    "tu",
-    "ca",
-    "moi",
-    "dans",
-    "sur",
-    "habite",
-    "aide",
-}
+def _wordset(text: str) -> frozenset[str]:
+    return frozenset(text.split())
+
+
+_EN_PLACE_CUE = re.compile(r"\b(?:in|at|near|from|to|around)\s+$")
+_EN_WORDS = _wordset(
+    "i the is my need help where what how with for you am have please can food hello hi thanks thank "
+    "want to nearest money do are kids children job live in yes no and an a it me find don that this "
+    "there not be of at we our your they he she his her was will would could should tell see good "
+    "morning afternoon evening idea sorry about from know get any anyone here why which who does did "
+    "doesn isn can cannot lot much very mine myself rent bills work working husband wife son daughter "
+    "child kid baby pay afford "
+)
+_FR_WORDS = _wordset(
+    "je j le la les de des un une est mon ma mes pour avec et ai suis pas ou quoi c il y a au du en on "
+    "que qui bonjour merci oui non vous tu ca moi dans sur habite aide me te se ne plus mais nous ils "
+    "elles elle son sa ses leur comment pourquoi quand quel quelle aussi tres bien fait faire peux veux "
+    "sais avoir etre chez "
+)
+
+
+#: entities that describe the person concerned (marked subject="other" in a third-person message)
+_PERSON_FACTS = {"commune", "age", "children_count", "children_ages", "quotient_familial", "monthly_income",
+                 "situation", "single_parent", "household_adults", "housing", "owns_vacant_dwelling", "pregnant"}
 
 
 @dataclass
@@ -195,6 +129,8 @@ class Entity:
     end: int | None = None
     text: str | None = None
     extractor: str = "rules"
+    #: "other" when the fact is said of someone else ("une dame de 52 ans", "elle habite à Lens")
+    subject: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {k: v for k, v in asdict(self).items() if v is not None}
@@ -215,13 +151,31 @@ def fold_same_length(text: str) -> str:
     return "".join(out)
 
 
+def language_evidence(text: str) -> tuple[int, int]:
+    """(English, French) function words in the text; words both languages share count for neither."""
+    words = fold(text[:2000]).split()
+    en = sum(1 for w in words if w in _EN_WORDS and w not in _FR_WORDS)
+    fr = sum(1 for w in words if w in _FR_WORDS and w not in _EN_WORDS)
+    return en, fr
+
+
 def detect_language(text: str) -> str:
-    words = fold(text).split()
-    if not words:
-        return "fr"
-    en = sum(1 for w in words if w in _EN_WORDS)
-    fr = sum(1 for w in words if w in _FR_WORDS)
+    en, fr = language_evidence(text)
     return "en" if en > fr and en >= 1 else "fr"
+
+
+_FOLDED: dict[tuple[int, frozenset[str]], list[tuple[str, list[str]]]] = {}
+
+
+def _folded_phrases(words: dict[str, list[str]], ambiguous: frozenset[str]) -> list[tuple[str, list[str]]]:
+    """A vocabulary's phrases folded once (ambiguous and very short ones left out)."""
+    key = (id(words), ambiguous)
+    if key not in _FOLDED:
+        _FOLDED[key] = [
+            (value, [p for p in (fold(phrase) for phrase in phrases) if p not in ambiguous and len(p) >= 3])
+            for value, phrases in words.items()
+        ]
+    return _FOLDED[key]
 
 
 def _phrase_positions(haystack: str, phrase: str) -> list[int]:
@@ -281,15 +235,26 @@ class EntityExtractor:
         return [a for a in self._scheme_aliases if len(a) >= 7]
 
     # ------------------------------------------------------------------ extraction
-    def extract(self, text: str) -> list[Entity]:
-        if not text or not text.strip():
+    def extract(self, text: str, known_departements: Iterable[str] | None = None) -> list[Entity]:
+        """Entities of the message's first MAX_TEXT characters (the engine reads no more).
+
+        `known_departements`: départements already known in the conversation (the person's
+        commune), to pick among homonyms when the message itself gives no clue."""
+        text = (text or "")[:MAX_TEXT]
+        if not text.strip():
             return []
         folded = fold(text)
         normalized = normalize(text)
         entities: list[Entity] = []
         entities += self.schemes(text, normalized)
-        entities += self.places(text)
+        entities += self.places(text, known_departements)
         entities += self.person_facts(text, folded, normalized)
+        entities += self.vacant_dwelling(text, folded, entities)
+        if speaks_of_someone_else(text):  # the facts are the person's, not the speaker's
+            entities.append(Entity("third_person", True))
+            for entity in entities:
+                if entity.entity in _PERSON_FACTS and entity.subject is None:
+                    entity.subject = "other"
         entities += self.need_entities(normalized)
         entities.append(Entity("language", detect_language(text)))
         return entities
@@ -327,20 +292,31 @@ class EntityExtractor:
                             found.setdefault(sid, Entity("scheme", sid, text=window, extractor="fuzzy"))
         return list(found.values())
 
-    def places(self, text: str) -> list[Entity]:
-        out = []
-        for commune, matched in self.gazetteer.find_in_text(text)[:1]:
+    def places(self, text: str, known_departements: Iterable[str] | None = None) -> list[Entity]:
+        """The person's commune, and apart from it the speaker's workplace ("je travaille au CCAS
+        d'Amiens" -> `speaker_commune`, never `commune`)."""
+        out: list[Entity] = []
+        same = fold_same_length(text)
+        english = detect_language(text) == "en"
+        for commune, matched in self.gazetteer.find_in_text(text, known_departements):
             commune = self._with_departement(text, commune, matched)
-            start = fold_same_length(text).find(fold(matched)) if matched else -1
+            start = same.find(fold(matched)) if matched else -1
+            if english and matched.islower() and not _EN_PLACE_CUE.search(same[max(0, start - 8) : max(0, start)]):
+                continue  # "have a nice day", "too many pills": English words, not Nice or Many
+            kind = "speaker_commune" if start >= 0 and is_workplace(text, start) else "commune"
+            if any(e.entity == kind for e in out):
+                continue
             out.append(
                 Entity(
-                    "commune",
+                    kind,
                     commune.code_insee,
                     start if start >= 0 else None,
                     start + len(fold(matched)) if start >= 0 else None,
                     commune.nom,
                 )
             )
+            if len(out) == 2:
+                break
         return out
 
     def _with_departement(self, text: str, commune: Any, matched: str) -> Any:
@@ -357,25 +333,13 @@ class EntityExtractor:
             return better or commune
         return commune
 
-    def self_age(self, folded: str) -> int | None:
-        for pattern in _SELF_AGE_PATTERNS:
-            for match in pattern.finditer(folded):
-                before = folded[max(0, match.start() - 25) : match.start()]
-                child_before = _CHILD_CONTEXT.search(before) and pattern is not _SELF_AGE_PATTERNS[0]
-                if child_before or re.search(
-                    r"\b(fils|fille|enfant|bebe|gamin)\b\s*(a|de)?\s*$", before
-                ):
-                    continue
-                age = int(match.group(1))
-                if 12 <= age <= 105:
-                    return age
-        return None
-
     def person_facts(self, text: str, folded: str, normalized: str) -> list[Entity]:
         out: list[Entity] = []
-        age = self.self_age(words_to_digits(normalized)) or self.self_age(folded)
+        age = find_self_age(normalized) or find_self_age(text)
         if age is not None:
             out.append(Entity("age", age))
+        elif (other_age := find_other_age(text)) is not None:
+            out.append(Entity("age", other_age, subject="other"))
         children = parse_children(text)
         if children is not None:
             if children.count is not None:
@@ -385,11 +349,8 @@ class EntityExtractor:
         quotient = parse_quotient(text)
         if quotient is not None:
             out.append(Entity("quotient_familial", quotient))
-        else:
-            income = _INCOME.search(normalized)
-            amount = parse_money(income.group(1)) if income else None
-            if amount is not None and amount >= 50:
-                out.append(Entity("monthly_income", amount))
+        elif (amount := find_income(normalized)) is not None:
+            out.append(Entity("monthly_income", amount))
         situation = self._match_words(normalized, SITUATION_WORDS, AMBIGUOUS_SITUATION)
         if situation:
             out.append(Entity("situation", situation))
@@ -410,40 +371,62 @@ class EntityExtractor:
         if housing:
             out.append(Entity("housing", housing))
         if any(_VACANT.search(t) and _OWNER_CUE.search(t) for t in (folded, normalized)):
+            # owning an empty house says nothing about one's own home (a tenant may have inherited it)
             out.append(Entity("owns_vacant_dwelling", True))
-            if not housing:
-                out.append(Entity("housing", "proprietaire"))
         if parse_pregnancy(text):
             out.append(Entity("pregnant", True))
+        return out
+
+    @staticmethod
+    def vacant_dwelling(text: str, folded: str, found: list[Entity]) -> list[Entity]:
+        """The empty dwelling's facts: "vide depuis 3 ans", and its commune unless it is where one lives."""
+        if not any(e.entity == "owns_vacant_dwelling" for e in found):
+            return []
+        out: list[Entity] = []
+        since = _VACANT_SINCE.search(folded)
+        years = parse_duration_years(f"depuis {since.group(1)}") if since else None
+        if years is not None:
+            out.append(Entity("vacant_dwelling_years", years))
+        same = fold_same_length(text)  # entity offsets are in this text
+        for place in (e for e in found if e.entity == "commune" and e.start is not None):
+            if not _LIVES_IN.search(same[max(0, place.start - 25) : place.start]):
+                out.append(Entity("vacant_dwelling_commune", place.value, place.start, place.end, place.text))
         return out
 
     @staticmethod
     def _match_words(text: str, words: dict[str, list[str]], ambiguous: set[str]) -> str | None:
         best: tuple[int, str] | None = None
         padded = f" {text} "
-        for value, phrases in words.items():
-            for phrase in phrases:
-                p = fold(phrase)
-                if p in ambiguous or len(p) < 3:
-                    continue
+        for value, folded in _folded_phrases(words, frozenset(ambiguous)):
+            for p in folded:
                 if f" {p} " in padded and (best is None or len(p) > best[0]):
                     best = (len(p), value)
         return best[1] if best else None
+
+    @cached_property
+    def _need_keywords(self) -> dict[str, list[tuple[str, list[str]]]]:
+        """needs.yml keywords, folded once: kind -> [(id, folded keywords)]."""
+        return {
+            key: [(item["id"], [fold(k) for k in item["keywords"]]) for item in self.needs[key]]
+            for key in ("needs", "service_types")
+        }
 
     def need_entities(self, normalized: str) -> list[Entity]:
         out: list[Entity] = []
         normalized = _WORKPLACE.sub(" ", normalized)  # "je travaille à la cantine" is not a canteen need
         for kind, key in (("need", "needs"), ("service_type", "service_types")):
             hits: list[tuple[int, int, str]] = []
-            for item in self.needs[key]:
+            padded = f" {normalized} "
+            for ident, keywords in self._need_keywords[key]:
                 best: tuple[int, int] | None = None
-                for keyword in item["keywords"]:
-                    k = fold(keyword)
+                for k in keywords:
+                    if f" {k} " not in padded:
+                        continue
                     positions = _phrase_positions(normalized, k)
                     if positions and (best is None or len(k) > best[1]):
                         best = (positions[0], len(k))
                 if best:
-                    hits.append((best[0], -best[1], item["id"]))
+                    hits.append((best[0], -best[1], ident))
             for _pos, _neg_len, ident in sorted(hits):
                 out.append(Entity(kind, ident))
         return out

@@ -6,7 +6,6 @@ The trained model is cached on disk and retrained automatically when data/nlu/ c
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import re
@@ -18,6 +17,7 @@ from typing import Any
 from bot.nlu.classifier import FALLBACK_INTENT, IntentClassifier, data_fingerprint
 from bot.nlu.data import DEFAULT_DATA_DIR, load_examples
 from bot.nlu.entities import Entity, EntityExtractor, detect_language
+from bot.nlu.payload import parse_payload, vocabulary_for
 from bot.nlu.situation import Situation, SituationReader, load_reader, train_reader
 from knowledge.db import data_dir
 from knowledge.kb import KnowledgeBase
@@ -100,6 +100,7 @@ class Interpreter:
         self.classifier = classifier
         self.reader = reader
         self.extractor = EntityExtractor(kb)
+        self.payload_vocabulary = vocabulary_for(kb, self.extractor)
 
     @classmethod
     def load(cls, kb: KnowledgeBase | None = None, model_path: Path | None = None) -> Interpreter:
@@ -140,18 +141,13 @@ class Interpreter:
             )
         return [r for r in results if r is not None]
 
-    @staticmethod
-    def _parse_payload(text: str, match: re.Match[str]) -> ParseResult:
-        intent, raw = match.group(1), match.group(2)
-        entities: list[Entity] = []
-        if raw:
-            try:
-                data = json.loads(raw)
-            except json.JSONDecodeError:
-                data = {}
-            if isinstance(data, dict):
-                entities = [Entity(k, v, extractor="payload") for k, v in data.items()]
-        return ParseResult(text, intent, 1.0, entities, "fr", [(intent, 1.0)])
+    def _parse_payload(self, text: str, _match: re.Match[str]) -> ParseResult:
+        """A button payload, validated (bot.nlu.payload); an invalid one is the fallback intent."""
+        payload = parse_payload(text, self.payload_vocabulary)
+        if payload is None:
+            return ParseResult(text, FALLBACK_INTENT, 0.0, [], "fr")
+        entities = [Entity(k, v, extractor="payload") for k, v in payload.values.items()]
+        return ParseResult(text, payload.intent, 1.0, entities, "fr", [(payload.intent, 1.0)])
 
 
 def with_named_schemes(situation: Situation, entities: list[Entity]) -> Situation:

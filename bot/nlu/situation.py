@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import sys
 import time
+import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,6 +21,7 @@ from typing import Any
 
 import joblib
 import numpy as np
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegression, SGDClassifier
 from sklearn.multiclass import OneVsRestClassifier
 from sklearn.preprocessing import MultiLabelBinarizer
@@ -36,12 +38,12 @@ log = logging.getLogger(__name__)
 
 MODEL_VERSION = 1
 #: a label is read when its probability reaches this (tuned by cross-validation, docs/situations.md)
-DEFAULT_THRESHOLDS = {"needs": 0.5, "schemes": 0.5}
+DEFAULT_THRESHOLDS = {"needs": 0.35, "schemes": 0.35}
 #: at most this many needs and schemes per message: a person rarely brings more at once
 MAX_NEEDS = 4
 MAX_SCHEMES = 6
 #: L2 penalty of the one-vs-rest heads (SGD, logistic loss): chosen by cross-validation
-ALPHA = 1e-5
+ALPHA = 3e-5
 
 
 @dataclass
@@ -91,7 +93,9 @@ class _Head:
             Y = binarizer.fit_transform(labels)
             keep = Y.sum(axis=0) > 0
             self.classes = [str(c) for c in binarizer.classes_[keep]]
-            model = OneVsRestClassifier(self._estimator()).fit(X, Y[:, keep])
+            with warnings.catch_warnings():  # a fixed number of epochs is the point: no tolerance
+                warnings.simplefilter("ignore", ConvergenceWarning)
+                model = OneVsRestClassifier(self._estimator()).fit(X, Y[:, keep])
             estimators = model.estimators_
             self.weights = np.vstack([e.coef_.ravel() for e in estimators]).astype(np.float32)
             self.bias = np.array([float(np.ravel(e.intercept_)[0]) for e in estimators], dtype=np.float32)
@@ -109,7 +113,7 @@ class _Head:
 
     def _estimator(self) -> Any:
         return SGDClassifier(
-            loss="log_loss", alpha=ALPHA, class_weight="balanced", max_iter=40, tol=None, random_state=13
+            loss="log_loss", alpha=ALPHA, class_weight="balanced", max_iter=15, tol=None, random_state=13
         )
 
     def proba(self, X: Any) -> np.ndarray:

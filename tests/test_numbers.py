@@ -1,0 +1,153 @@
+"""knowledge.numbers: the one place that reads numbers, ages, children and amounts."""
+
+from __future__ import annotations
+
+import pytest
+
+from knowledge import answers, numbers
+from knowledge.numbers import Whose, age_mentions, find_other_age, find_self_age, parse_age, parse_children
+
+
+@pytest.mark.parametrize(
+    ("text", "count", "ages"),
+    [
+        ("mes enfants ont 7 et 9 ans", 2, [7, 9]),
+        ("mes enfants ont 2, 6 et 11 ans", 3, [2, 6, 11]),
+        ("j'ai 3 enfants de 2, 6 et 11 ans", 3, [2, 6, 11]),
+        ("deux enfants, 6 et 10 ans", 2, [6, 10]),
+        ("j'ai des enfants de 6 et 10 ans", 2, [6, 10]),
+        ("j'ai 2 enfants, un de 3 ans et une de 8", 2, [3, 8]),
+        ("un de 3 ans et une de 8", 2, [3, 8]),
+        ("des jumeaux de 4 ans", 2, [4, 4]),
+        ("un bébé de 14 mois et un grand de 12 ans", 2, [1.17, 12]),
+        ("g 2 enfan 3 et 5 an", 2, [3, 5]),
+        ("j'ai 2 enfants de 3 et 7 ans", 2, [3, 7]),
+        ("son fils de 4 ans", 1, [4]),
+        ("j'ai 34 ans et deux filles de 5 et 8 ans", 2, [5, 8]),
+        ("ma fille a 16 ans et mon fils 12 ans", 2, [16, 12]),
+        ("my kids are 3 and 5 years old", 2, [3, 5]),
+        ("un bébé de 14 mois et une fille de 6 ans", 2, [1.17, 6]),
+        ("g 3 enfants 2ans 5ans 9ans", 3, [2, 5, 9]),
+        ("jai 2 enfant 4 et 6ans", 2, [4, 6]),
+        ("I have two kids aged 4 and 7", 2, [4, 7]),
+        ("my son is 12", 1, [12]),
+        ("j'ai un enfant de 14mois", 1, [1.17]),
+        ("2 enfants (18 mois et 7 ans)", 2, [1.5, 7]),
+        ("trois enfants: 2 ans, 5 ans et 9 ans", 3, [2, 5, 9]),
+        ("un garçon de 10 ans et une fille de 7", 2, [10, 7]),
+        ("j'ai 3 enfants dont un de 4 ans", 3, [4]),
+        ("une maman de 35 ans avec 2 enfants de 3 et 6 ans", 2, [3, 6]),
+    ],
+)
+def test_children_in_free_text(text: str, count: int, ages: list[float]) -> None:
+    info = parse_children(text)
+    assert info is not None
+    assert (info.count, info.ages) == (count, [float(a) for a in ages])
+
+
+@pytest.mark.parametrize(
+    ("text", "count", "ages"),
+    [
+        ("6 et 10 ans", 2, [6, 10]),  # both kept
+        ("2, 6 et 11 ans", 3, [2, 6, 11]),
+        ("2, 6 ans et 9 ans", 2, [6, 9]),  # a count, then each age with its unit
+        ("3", 3, []),
+        ("non", 0, []),
+        ("pas d'enfant", 0, []),
+        ("14 mois", 1, [1.17]),
+        ("oui, 2", 2, []),
+        ("oui deux", 2, []),
+        ("j'en ai 3", 3, []),
+        ("un seul", 1, []),
+        ("non aucun", 0, []),
+        ("4 et 6", 2, [4, 6]),
+    ],
+)
+def test_children_as_an_answer(text: str, count: int, ages: list[float]) -> None:
+    info = parse_children(text, expecting=True)
+    assert info is not None
+    assert (info.count, info.ages) == (count, [float(a) for a in ages])
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "je touche le rsa depuis 2 ans",
+        "une petite pension",
+        "j'ai 45 ans",
+        "je suis enceinte de mon premier bébé",
+        "on habite à 10 km",
+        "on habite a 2 et 3 km",
+        "j'ai 2 enfants et 3 chats",
+    ],
+)
+def test_no_children(text: str) -> None:
+    info = parse_children(text)
+    assert info is None or not info.ages
+
+
+def test_elle_a_3_enfants() -> None:
+    info = parse_children("elle a 3 enfants")
+    assert info is not None and info.count == 3 and info.ages == []
+
+
+@pytest.mark.parametrize(
+    ("text", "age"),
+    [("jai 19 ans", 19), ("j'ai 45 ans et 3 enfants", 45), ("I'm 25", 25), ("45 ans, 2 enfants", 45),
+     ("je vais avoir 18 ans", 18), ("I am 30 years old", 30)],
+)
+def test_self_age(text: str, age: int) -> None:
+    assert find_self_age(text) == age
+
+
+@pytest.mark.parametrize(
+    "text", ["mon fils a 19 ans", "j'ai 2 enfants de 3 et 7 ans", "je touche le rsa depuis 2 ans", "une dame de 52 ans"]
+)
+def test_not_the_speakers_age(text: str) -> None:
+    assert find_self_age(text) is None
+
+
+@pytest.mark.parametrize(
+    ("text", "age"),
+    [("une dame de 52 ans", 52), ("un monsieur de 60 ans", 60), ("il a 60 ans", 60), ("elle a 47 ans et 2 enfants", 47)],
+)
+def test_third_person_age(text: str, age: int) -> None:
+    assert find_other_age(text) == age
+    assert all(m.whose is not Whose.SELF for m in age_mentions(text))
+
+
+@pytest.mark.parametrize(("text", "age"), [("19", 19), ("45 ans", 45), ("j'ai 19 ans", 19), ("mon fils a 19 ans", None)])
+def test_parse_age_answer(text: str, age: int | None) -> None:
+    assert parse_age(text) == age
+
+
+@pytest.mark.parametrize(
+    ("text", "amount"), [("1 200 €", 1200.0), ("1200e", 1200.0), ("1,2k", 1200.0), ("rien", 0.0), ("850 euros par mois", 850.0)]
+)
+def test_money(text: str, amount: float) -> None:
+    assert numbers.parse_money(text) == amount
+
+
+def test_income_needs_an_income_word() -> None:
+    assert numbers.find_income("je touche 850 euros") == 850.0
+    assert numbers.find_income("une facture de 900 euros") is None
+
+
+def test_answers_reexports_the_same_parsers() -> None:
+    assert answers.parse_children is numbers.parse_children
+    assert answers.parse_money is numbers.parse_money
+    assert answers.parse_age is numbers.parse_age
+
+
+def test_pronoun_for_children() -> None:
+    info = parse_children("g 2 gosses, ils ont 5 et 8 ans")
+    assert info is not None and (info.count, info.ages) == (2, [5.0, 8.0])
+
+
+def test_on_a_17_ans() -> None:
+    assert find_self_age("on a 17 ans avec mes potes et on voudrait partir") == 17
+
+
+@pytest.mark.parametrize("text", ["oui", "je sais pas", "2 ou 3"])
+def test_unclear_children_answers_are_asked_again(text: str) -> None:
+    assert parse_children(text, expecting=True) is None
