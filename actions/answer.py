@@ -113,8 +113,10 @@ def _steps(scheme: Scheme, slots: dict[str, Any], documents_only: bool = False) 
 
 def _amount(scheme: Scheme, slots: dict[str, Any]) -> list[str]:
     for result in slots.get("last_results") or []:  # an amount computed for the person comes first
-        if result.get("scheme") == scheme.id and result.get("amount"):
-            return [say("answer_amount_estimate", name=scheme.name, amount=result["amount"])]
+        amount = result.get("amount") if result.get("scheme") == scheme.id else None
+        if amount:
+            text = amount.get("text") if isinstance(amount, dict) else str(amount)
+            return [say("answer_amount_estimate", name=scheme.name, amount=text)]
     if scheme.amount:
         return [say("answer_amount", name=scheme.name, amount=scheme.amount.rstrip("."))]
     return [say("answer_amount_unknown", name=scheme.name, door=_door(scheme, slots))]

@@ -74,8 +74,9 @@ def choose_question(slots: dict[str, Any]) -> Question | None:
     candidates = list(slots.get("candidates") or [])
     screening = slots.get("screening") or not slots.get("need")
     several = len(slots.get("plan") or []) > 1
-    primary = slots.get("focus_scheme") or (
-        None if screening or several else primary_candidate(candidates, slots)
+    described = [s for item in slots.get("plan") or [] for s in item.get("described") or []]
+    primary = slots.get("focus_scheme") or (  # the scheme the person described comes first
+        None if screening or several else primary_candidate(described or candidates, slots)
     )
     asked = slots.get("questions_asked") or 0
     question = None

@@ -21,6 +21,8 @@ WORKPLACES = ("france-service", "ccas-cias", "centre-social")
 THIRD_PERSON_ROLES = ("agent", "ambassadeur", "relative")
 #: without the situation reader, keyword needs are too rough to be several: the most specific one
 GENERIC_NEEDS = ("budget", "demarches", "emploi", "jeunes", "parentalite")
+#: needs and schemes read below this probability are not acted on (short answers brush many)
+MIN_SCORE = 0.5
 #: a need read with at least this probability is clearly there (an off-topic message may brush one)
 STRONG = 0.8
 #: the most general needs come after the specific ones ("plus d'argent pour manger": food first)
@@ -114,10 +116,10 @@ def read_turn(parse: ParseResult, intent: str, kb: KnowledgeBase, slots: dict[st
         reading.role = slots.get("role") or "self"
         return reading
     if situation is not None:
-        reading.needs = [n for n, _p in situation.needs]
-        reading.need_scores = dict(situation.needs)
-        reading.scheme_scores = dict(situation.schemes)
-        described = [s for s, _p in situation.schemes if s in kb.schemes]
+        reading.needs = [n for n, p in situation.needs if p >= MIN_SCORE]
+        reading.need_scores = {n: p for n, p in situation.needs if p >= MIN_SCORE}
+        reading.scheme_scores = {s: p for s, p in situation.schemes if p >= MIN_SCORE}
+        described = [s for s, p in situation.schemes if s in kb.schemes and p >= MIN_SCORE]
         sure = getattr(situation, "asks_confidence", 1.0) >= ASKS_CONFIDENCE
         reading.asks = situation.asks if sure else INTENT_ASKS.get(intent, "orientation")
         reading.asks_read = sure
@@ -126,7 +128,8 @@ def read_turn(parse: ParseResult, intent: str, kb: KnowledgeBase, slots: dict[st
         role_confidence = getattr(situation, "role_confidence", 1.0)
         if situation.role != "self" and role_confidence >= ROLE_CONFIDENCE:
             reading.role = situation.role
-        elif situation.role == "self" and role_confidence < SELF_DOUBT and role_scores is not None:
+        elif (situation.role == "self" and role_confidence < SELF_DOUBT and role_scores is not None
+              and (reading.needs or described)):  # someone else's situation described, not small talk
             other = max(((r, p) for r, p in role_scores().items() if r != "self"), key=lambda x: x[1], default=None)
             reading.role = other[0] if other and other[1] >= OTHER_ROLE else "self"
         else:
