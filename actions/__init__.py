@@ -4,6 +4,7 @@ The engine runs them in process; with the [rasa] extra, `python -m rasa_sdk --ac
 serves the same classes to a Rasa server.
 """
 
+from actions.answer import ActionAnswer
 from actions.emergency import ActionEmergency
 from actions.orientation import ActionOrientation
 from actions.question import ActionAskQuestion
@@ -17,10 +18,12 @@ ALL_ACTIONS = [
     ActionOrientation(),
     ActionNearbyServices(),
     ActionHumanHandoff(),
+    ActionAnswer(),
 ]
 
 __all__ = [
     "ALL_ACTIONS",
+    "ActionAnswer",
     "ActionAskQuestion",
     "ActionEmergency",
     "ActionHumanHandoff",

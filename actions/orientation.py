@@ -6,11 +6,13 @@ import datetime as dt
 import re
 from typing import Any
 
+from actions.answer import is_third_person
 from actions.common import (
     commune_of,
     evaluate,
     first_sentence,
     get_kb,
+    needs_catalogue,
     orientation_door,
     outside_region,
     pick_services,
@@ -18,6 +20,7 @@ from actions.common import (
     service_line,
     service_links,
 )
+from actions.plan import shown_in
 from actions.sdk import Action, SlotSet
 from actions.services import end_buttons
 from bot.dialogue.responses import label, say
@@ -36,13 +39,33 @@ FACT_LABELS = {
 }  # fmt: skip
 
 
-def result_line(result: SchemeResult) -> str:
+FACT_LABELS_OTHER = {
+    "age": "son âge", "commune": "sa commune", "children_count": "ses enfants",
+    "children_ages": "l'âge de ses enfants", "situation": "sa situation", "single_parent": "si elle élève seule ses enfants",
+    "quotient_familial": "son quotient familial", "monthly_income": "ses revenus", "household_adults": "son foyer",
+    "housing": "son logement", "owns_vacant_dwelling": "si elle a un logement vide",
+    "pregnant": "si elle attend un enfant",
+}  # fmt: skip
+
+
+def has_personal_condition(result: SchemeResult) -> bool:
+    """Eligible on something about the person (age, children, income...), not only open to all."""
+    return result.specificity > 0
+
+
+def result_line(result: SchemeResult, need_label: str | None = None, third_person: bool = False) -> str:
     scheme = get_kb().schemes[result.scheme_id]
+    if result.status is Status.eligible and not has_personal_condition(result):
+        # relevance is not eligibility: nothing to check means "a place that can help", not ✅
+        return say("orientation_relevant", name=scheme.name, label=need_label or "cela",
+                   summary=first_sentence(scheme.summary)).strip()
     if result.status is Status.eligible:
         reason = " ".join(result.reasons[:2])
-        return say("orientation_eligible", name=scheme.name, reason=reason).strip()
+        key = "orientation_eligible_other" if third_person else "orientation_eligible"
+        return say(key, name=scheme.name, reason=reason).strip()
     if result.status is Status.to_check:
-        missing = ", ".join(FACT_LABELS.get(m, m) for m in result.missing[:2])
+        labels = FACT_LABELS_OTHER if third_person else FACT_LABELS
+        missing = ", ".join(labels.get(m, m) for m in result.missing[:2])
         reason = (
             f"Cela dépend de {missing}."
             if missing
@@ -78,22 +101,36 @@ class ActionOrientation(Action):
         kb = get_kb()
         commune = commune_of(slots)
         focus = slots.get("focus_scheme")
+        other = is_third_person(slots)
         candidates = list(slots.get("candidates") or [])
-        results = rank_results(evaluate(candidates, slots, simulate=True))
-        shown = [r for r in results if r.status is not Status.not_eligible][:3]
-        refused = [
-            r
-            for r in results
-            if r.status is Status.not_eligible and (r.scheme_id == focus or len(candidates) <= 2)
-        ]
+        items = slots.get("plan") or [{"need": slots.get("need"), "schemes": candidates}]
+        catalogue = needs_catalogue()
+        groups: list[tuple[str | None, list[str]]] = []
+        results: list[SchemeResult] = []
+        shown: list[SchemeResult] = []
+        for item in items:
+            group = rank_results(evaluate(item["schemes"], slots, simulate=True))
+            results += group
+            open_ids = shown_in(item, [r for r in group if r.status is not Status.not_eligible])
+            open_ = sorted((r for r in group if r.scheme_id in open_ids), key=lambda r: open_ids.index(r.scheme_id))
+            refused = [r for r in group if r.status is Status.not_eligible
+                       and (r.scheme_id == focus or len(candidates) <= 2)]
+            label_ = catalogue.get(item["need"] or "", {}).get("label")
+            lines = [result_line(r, label_, other) for r in [*refused[:1], *open_]]
+            shown += open_
+            if lines:
+                groups.append((label_ if len(items) > 1 else None, lines))
         if outside_region(commune):
-            assert commune is not None
             dispatcher.utter_message(text=say("outside_region_short"))
-        lines = [result_line(r) for r in [*refused[:1], *shown]]
+        lines = [line for _label, group_lines in groups for line in group_lines]
         if lines:
-            dispatcher.utter_message(text=say("orientation_intro"))
-            for line in lines:
-                dispatcher.utter_message(text=line)
+            dispatcher.utter_message(text=say("orientation_intro_other" if other else "orientation_intro"))
+            for label_, group_lines in groups:
+                if label_:
+                    dispatcher.utter_message(text="\n".join([say("orientation_need", label=label_), *group_lines]))
+                else:
+                    for line in group_lines:
+                        dispatcher.utter_message(text=line)
         else:
             dispatcher.utter_message(text=say("nothing_found"))
         steps: list[str] = []
@@ -108,19 +145,15 @@ class ActionOrientation(Action):
                 steps.append(say("orientation_verify", item=shown[0].to_verify[0]))
             dispatcher.utter_message(text="\n".join(steps))
         scheme_ids = [r.scheme_id for r in shown]  # never the places of a scheme the person is refused
-        pick = pick_services(slots, scheme_ids, slots.get("need"), slots.get("service_type"))
+        first_need = items[0]["need"] if items else slots.get("need")
+        pick = pick_services(slots, scheme_ids, first_need, slots.get("service_type"))
         service_texts = [service_line(n, commune.departement if commune else None, commune) for n in pick.nearby]
         if outside_region(commune) or not pick.nearby or pick.far:
             if pick.nearby and not outside_region(commune):
                 dispatcher.utter_message(text=say("services_intro_far"))
                 for text in service_texts:
                     dispatcher.utter_message(text=text)
-            door = (
-                say("outside_region_door", commune=commune.nom) if commune else say("no_service_no_commune")
-            )
-            if commune and not outside_region(commune) and not pick.nearby:
-                door = say("no_service_nearby", commune=commune.nom)
-            door = orientation_door(slots, commune, bool(pick.nearby)) or door  # places: actual mairie + France Services
+            door = door_text(slots, commune, bool(pick.nearby))
             service_texts.append(door)
             final_text = door
         else:
@@ -140,7 +173,23 @@ class ActionOrientation(Action):
                 "summary": summary,
                 "links": service_links(pick.nearby),
                 "schemes": [{"id": r.scheme_id, "status": r.status.value} for r in results],
+                "shown": scheme_ids,
             },
         )
         last = [r.to_json() for r in results]
-        return [SlotSet("oriented", True), SlotSet("last_results", last), SlotSet("asking", None)]
+        return [SlotSet("oriented", True), SlotSet("last_results", last), SlotSet("asking", None),
+                SlotSet("shown", scheme_ids)]
+
+
+def door_text(slots: dict[str, Any], commune: Any, some_nearby: bool = False) -> str:
+    """The door to push when no verified place is near (an agent is not sent to France Services)."""
+    if slots.get("role") == "agent":
+        return say("no_service_agent")
+    door = orientation_door(slots, commune, some_nearby)  # places: the actual mairie and France Services
+    if door:
+        return door
+    if commune is None:
+        return say("no_service_no_commune")
+    if not outside_region(commune) and not some_nearby:
+        return say("no_service_nearby", commune=commune.nom)
+    return say("outside_region_door", commune=commune.nom)

@@ -14,6 +14,8 @@ from knowledge.schema import Question
 
 MAX_QUESTIONS = 7
 SCREENING_QUESTIONS = 5
+#: an orientation on several needs asks fewer questions: those that settle the most planned schemes
+PLAN_QUESTIONS = 3
 SCREENING_SKIP = {"owns_vacant_dwelling"}
 
 
@@ -71,10 +73,20 @@ def choose_question(slots: dict[str, Any]) -> Question | None:
     facts = facts_from_slots(slots)
     candidates = list(slots.get("candidates") or [])
     screening = slots.get("screening") or not slots.get("need")
-    primary = slots.get("focus_scheme") or (None if screening else primary_candidate(candidates, slots))
+    several = len(slots.get("plan") or []) > 1
+    described = [s for item in slots.get("plan") or [] for s in item.get("described") or []]
+    primary = slots.get("focus_scheme") or (  # the scheme the person described comes first
+        None if screening or several else primary_candidate(described or candidates, slots)
+    )
     asked = slots.get("questions_asked") or 0
     question = None
-    if asked < MAX_QUESTIONS:
+    if several and not slots.get("focus_scheme"):
+        # only the facts that settle the first (most urgent) need's schemes, the described ones first
+        first = (slots.get("plan") or [{}])[0]
+        wanted = first.get("described") or first.get("schemes") or candidates
+        if asked < PLAN_QUESTIONS:
+            question = catalogue().next_question(evaluate(wanted, slots), facts, declined | SCREENING_SKIP)
+    elif asked < MAX_QUESTIONS:
         if primary:
             question = catalogue().next_question(evaluate([primary], slots), facts, declined)
         elif asked < SCREENING_QUESTIONS:  # a vacant dwelling is not worth asking everyone about

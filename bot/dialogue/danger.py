@@ -23,9 +23,12 @@ class DangerKind:
 
 
 class DangerDetector:
-    def __init__(self, kinds: list[DangerKind], abuse: list[re.Pattern[str]]) -> None:
+    def __init__(
+        self, kinds: list[DangerKind], abuse: list[re.Pattern[str]], sms_first: list[re.Pattern[str]] | None = None
+    ) -> None:
         self.kinds = kinds
         self.abuse = abuse
+        self.sms_first = sms_first or []
 
     @classmethod
     @lru_cache(maxsize=1)
@@ -35,7 +38,11 @@ class DangerDetector:
             DangerKind(name, tuple(spec["numbers"]), tuple(re.compile(p) for p in spec["patterns"]))
             for name, spec in data["kinds"].items()
         ]
-        return cls(kinds, [re.compile(p) for p in data.get("abuse_patterns", [])])
+        return cls(
+            kinds,
+            [re.compile(p) for p in data.get("abuse_patterns", [])],
+            [re.compile(p) for p in data.get("sms_first_patterns", [])],
+        )
 
     def detect(self, text: str) -> list[DangerKind]:
         if not text:
@@ -45,6 +52,11 @@ class DangerDetector:
 
     def numbers_for(self, kinds: list[DangerKind]) -> list[str]:
         return list(dict.fromkeys(n for k in kinds for n in k.numbers))
+
+    def prefers_sms(self, text: str) -> bool:
+        """Someone who cannot speak or hear on the phone: the 114 (by SMS) comes first."""
+        folded = fold(text)
+        return any(p.search(folded) for p in self.sms_first)
 
     def is_abusive(self, text: str) -> bool:
         folded = fold(text)

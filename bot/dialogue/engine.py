@@ -12,14 +12,20 @@ from __future__ import annotations
 import copy
 import json
 import re
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from actions import ALL_ACTIONS
-from actions.common import evaluate, needs_catalogue, outside_region, schemes_for_need, search, set_kb
+from actions.answer import CONTACT_IN_TEXT
+from actions.common import evaluate, needs_catalogue, outside_region, search, set_kb
+from actions.plan import plan, planned_schemes
 from actions.question import catalogue, question_buttons, question_text
 from actions.sdk import LocalDispatcher, LocalTracker
+from actions.services import end_buttons
 from bot.dialogue.api import Button, Incoming, Reply, Turn
 from bot.dialogue.danger import DangerDetector
+from bot.dialogue.reading import ANSWERS, PLACES, STRONG, Reading, read_turn, speaker_entities
 from bot.dialogue.responses import label, localized, need_title, say, say_all
 from bot.dialogue.turn_start import begin_turn, end_turn
 from bot.nlu.entities import Entity
@@ -32,31 +38,6 @@ from knowledge.kb import KnowledgeBase
 from knowledge.textnorm import fold
 
 PRIME_VACANCE = re.compile(r"\bprimes? (?:de |a la |d )?vacances?\b")
-#: an agent or ambassadeur describing someone else ("je reçois une usagère", "elle habite à Lens")
-THIRD_PERSON = re.compile(
-    r"\b(usager|usagere|usagers|beneficiaire que|je recois une?|j accompagne|la personne|cette personne|"
-    r"mon public|une dame|un monsieur|un jeune qui|une jeune qui|elle habite|il habite|sa situation)\b"
-)
-INFO_CUE = re.compile(
-    r"\b(c est quoi|c quoi|c koi|c est koi|qu est ce que c est|qu est ce que|c est pour qui|pour qui|"
-    r"quelles? (?:sont les )?conditions?|ca marche comment|comment (?:ca )?marche|comment fonctionne|"
-    r"explique|expliquer|what is|how does)\b"
-)
-HELP_CUE = re.compile(
-    r"\b(tu (?:peux|sais|sers a|fais) (?:faire )?quoi|vous (?:pouvez|savez) faire quoi|tu sers a quoi|"
-    r"what can you do|comment ca marche ici|a quoi tu sers|a quoi vous servez)\b"
-)
-SELF_ROLES = [
-    (re.compile(r"\b(je suis|nous sommes|en tant qu)\s+(?:une? |l )?ambassad"), "ambassadeurs-acces-aux-droits"),
-    (re.compile(r"\b(agente?s?|conseillere?s?|je travaille en|je travaille a|je suis a)\s+(?:en |a |de )?(?:la )?(?:maison )?france services?\b"),
-     "france-services"),
-]
-WHERE_CUE = re.compile(
-    r"\b(c est ou|c ou|ou est|ou se trouve|ou trouver|ou aller|adresse|la plus proche|le plus proche|"
-    r"pres de chez moi|where is|nearest|contact|coordonnees|numero de telephone|leur mail|leur telephone)\b"
-)
-WHY_RESULT_CUE = re.compile(r"\b(pas pour moi|marche pas|j y ai pas droit|pas droit|refus|pas eligible|pourquoi non|pourquoi pas)\b")
-CANNOT_SPEAK = re.compile(r"\b(sourde?s?|malentendante?s?|muette?|peux pas parler|ne peux pas parler|peux pas telephoner)\b")
 RESUME_AFTER = {"out_of_scope", "greet", "thanks", "ask_help"}
 STATE_VERSION = 1
 CONFIDENT = 0.5
@@ -70,9 +51,12 @@ HOLIDAY_SCHEMES = {
     "aide-vacances-familles-caf",
     "colos-apprenantes",
 }
-#: needs so general that a more specific one in the same message wins ("plus d'argent pour manger")
-GENERIC_NEEDS = ("budget", "demarches", "emploi", "jeunes", "parentalite")
 YOUTH_NEEDS = ("vacances", "jeunes")
+SOCIAL = ("greet", "goodbye", "thanks")
+#: needs that mean "all my rights": with enough facts known, a general screening
+SCREENING_NEEDS = ("ressources", "demarches")
+#: questions asked in a flow that orients on several needs (the commune comes on top)
+PLAN_QUESTIONS = 3
 MAIN_NEEDS = [
     "alimentation",
     "budget",
@@ -116,6 +100,10 @@ FLOW_SLOTS = (
     "oriented",
     "last_results",
     "screening",
+    "plan",
+    "needs",
+    "shown",
+    "answer_kind",
 )
 
 
@@ -217,7 +205,7 @@ class DialogueEngine:
             return False
         slots = turn.slots
         numbers = self.danger.numbers_for(kinds) if kinds else []
-        if CANNOT_SPEAK.search(fold(text)):
+        if self.danger.prefers_sms(text):
             numbers = ["114", *[n for n in numbers if n != "114"]]  # SMS first for who cannot call
         slots["danger_numbers"] = numbers or None
         self._apply_entities(turn, parse)
@@ -239,11 +227,15 @@ class DialogueEngine:
             and not has_content
         )
 
-    def _apply_entities(self, turn: _TurnContext, parse: ParseResult) -> dict[str, Any]:
-        """Fill any slot from the message; returns the facts that changed (a correction included)."""
+    def _apply_entities(
+        self, turn: _TurnContext, parse: ParseResult, ignore: list[Entity] | None = None
+    ) -> dict[str, Any]:
+        """Fill any slot from the message (not the speaker's own facts, such as an agent's workplace);
+        returns the facts that changed (a correction included)."""
         slots = turn.slots
         changed: dict[str, Any] = {}
-        for name, value in _entity_facts(parse.entities).items():
+        about_person = [e for e in parse.entities if not any(e is i for i in ignore or [])]
+        for name, value in _entity_facts(about_person).items():
             if slots.get(name) != value:
                 changed[name] = (slots.get(name), value)
                 slots[name] = value
@@ -264,12 +256,6 @@ class DialogueEngine:
     # ------------------------------------------------------------------ policy
     def _policy(self, turn: _TurnContext, text: str, parse: ParseResult) -> None:
         slots, st = turn.slots, turn.state
-        if THIRD_PERSON.search(fold(text)):
-            slots["third_person"] = True
-        changed = self._apply_entities(turn, parse)
-        asking = slots.get("asking")
-        if "commune" in changed and asking != "commune":
-            self._ack_commune(turn, correction=changed["commune"][0] is not None)
         intent = (
             parse.intent
             if parse.confidence >= CONFIDENT or parse.intent.startswith("nlu")
@@ -277,6 +263,17 @@ class DialogueEngine:
         )
         if parse.text.startswith("/"):
             intent = parse.intent
+        reader = getattr(self.interpreter, "reader", None)
+        scores = (lambda: reader.scores(parse.text, "role")) if reader is not None and not slots.get("asking") else None
+        reading = read_turn(parse, intent, self.kb, slots, scores)
+        if reading.role != "self" and not slots.get("asking"):  # an answer to a question says no role
+            slots["role"] = reading.role
+            slots["third_person"] = reading.role in ("agent", "ambassadeur") or None
+        changed = self._apply_entities(turn, parse, ignore=speaker_entities(parse, reading.role))
+        reading.facts_given = bool(changed)
+        asking = slots.get("asking")
+        if "commune" in changed and asking != "commune":
+            self._ack_commune(turn, correction=changed["commune"][0] is not None)
 
         if asking:
             answered = self._answer_question(turn, asking, text, parse, changed)
@@ -285,7 +282,7 @@ class DialogueEngine:
                     self._ack_correction(turn, changed)
                 self._continue(turn)
                 return
-            if intent not in INTERRUPTING:
+            if intent not in INTERRUPTING and not (reading.asks in ANSWERS and reading.named):
                 if changed:  # other facts given instead: keep them, the chooser asks again if needed
                     slots["asking"] = None
                     self._continue(turn)
@@ -293,20 +290,26 @@ class DialogueEngine:
                         st["ask_attempts"] = st.get("ask_attempts", 0) + 1
                         if st["ask_attempts"] >= 2:
                             turn.replies.pop()
-                            slots.setdefault("declined", []).append(asking)
+                            self._decline(slots, asking)
                             slots["asking"], st["ask_attempts"] = None, 0
                             self._continue(turn)
                 else:
                     self._reask(turn, asking)
                 return
 
-        if st.get("pending") and self._handle_pending(turn, intent, parse, changed):
+        if st.get("pending") and self._handle_pending(turn, reading, parse, changed):
             return
-        self._dispatch(turn, intent, parse, changed)
+        self._dispatch(turn, reading, changed)
         if asking and slots.get("asking") == asking and intent in RESUME_AFTER:
-            question = catalogue().get(asking)  # back to the point: the question still open
-            turn.utter(question_text(question, slots.get("third_person")), _buttons(question_buttons(question)),
-                       {"request_location": True} if asking == "commune" else {"question": asking})
+            self._ask(turn, asking)  # back to the point: the question still open
+
+    def _dispatch(self, turn: _TurnContext, reading: Reading, changed: dict[str, Any]) -> None:
+        """The first rule of TURN_RULES whose condition holds decides the turn."""
+        for rule in TURN_RULES:
+            if rule.when(self, turn, reading):
+                turn.log({"rule": rule.name})
+                rule.then(self, turn, reading, changed)
+                return
 
     def _answer_question(
         self, turn: _TurnContext, asking: str, text: str, parse: ParseResult, changed: dict[str, Any]
@@ -322,7 +325,7 @@ class DialogueEngine:
                     slots[name] = value
                 filled = True
             elif answer.dont_know or (parse.intent == "dont_know" and parse.confidence >= CONFIDENT):
-                slots.setdefault("declined", []).append(asking)
+                self._decline(slots, asking)
                 turn.utter(say("qf_estimate_offer") if asking == "quotient_familial" else say("dont_know_ok"))
                 filled = True
         if asking == "commune" and "commune" in changed:
@@ -332,12 +335,28 @@ class DialogueEngine:
             turn.state["ask_attempts"] = 0
         return filled
 
+    @staticmethod
+    def _decline(slots: dict[str, Any], fact: str) -> None:
+        """A refused fact is never asked again in this conversation."""
+        declined = slots.setdefault("declined", [])
+        if fact not in declined:
+            declined.append(fact)
+
+    def _ask(self, turn: _TurnContext, fact: str) -> None:
+        """The one place that asks for a fact (never a refused one)."""
+        if fact in turn.slots.get("declined", []):
+            return
+        question = catalogue().get(fact)
+        turn.slots["asking"] = fact
+        turn.utter(question_text(question, turn.slots.get("third_person")), _buttons(question_buttons(question)),
+                   {"request_location": True} if fact == "commune" else {"question": fact})
+
     def _reask(self, turn: _TurnContext, asking: str) -> None:
         st, slots = turn.state, turn.slots
         st["ask_attempts"] = st.get("ask_attempts", 0) + 1
         question = catalogue().get(asking)
-        if st["ask_attempts"] >= 3:
-            slots.setdefault("declined", []).append(asking)
+        if st["ask_attempts"] >= 3 or (asking == "commune" and st["ask_attempts"] >= 2):
+            self._decline(slots, asking)
             slots["asking"] = None
             st["ask_attempts"] = 0
             turn.utter(say("dont_know_ok"))
@@ -348,11 +367,7 @@ class DialogueEngine:
             return
         hint = question.help or "Vous pouvez aussi répondre « je ne sais pas »."
         turn.utter(say("fallback_in_question", help=hint))
-        turn.utter(
-            question_text(question, turn.slots.get("third_person")),
-            _buttons(question_buttons(question)),
-            {"request_location": True} if asking == "commune" else {"question": asking},
-        )
+        self._ask(turn, asking)
 
     def _ack_commune(self, turn: _TurnContext, correction: bool) -> None:
         commune = self.kb.gazetteer.get(turn.slots["commune"])
@@ -379,27 +394,27 @@ class DialogueEngine:
             turn.utter(say("correction_ack", what=", ".join(what)))
 
     def _handle_pending(
-        self, turn: _TurnContext, intent: str, parse: ParseResult, changed: dict[str, Any]
+        self, turn: _TurnContext, reading: Reading, parse: ParseResult, changed: dict[str, Any]
     ) -> bool:
         st, slots = turn.state, turn.slots
         pending = st.get("pending")
+        intent = reading.intent
         if pending == "prime":
-            folded = fold(parse.text)
-            needs = parse.values("need")
-            if "logement_vacant" in needs or any(
-                w in folded for w in ("logement", "maison", "vide", "louer", "appart")
-            ):
+            needs = {*reading.needs, *parse.values("need")}
+            if needs & {"logement_vacant", "logement"} or "prime-sortie-vacance" in reading.schemes:
                 st["pending"] = None
                 self._start_check(turn, ["prime-sortie-vacance"])
                 return True
-            if "vacances" in needs or any(w in folded for w in ("vacances", "partir", "colo", "sejour")):
+            if "vacances" in needs or HOLIDAY_SCHEMES.intersection(reading.schemes):
                 st["pending"] = None
                 self._start_need(turn, "vacances")
                 return True
             return False
         if pending == "confirm_check":
             first_word = parse_yes_no(parse.text.split()[0]) if parse.text.split() else None
-            if intent in ("affirm", "check_eligibility") or first_word is True or (changed and intent not in ("deny", "ask_scheme_info")):
+            if intent in ("affirm", "check_eligibility") or first_word is True or (
+                changed and intent not in ("deny", "ask_scheme_info")
+            ):
                 st["pending"] = None
                 self._start_check(turn, [slots["focus_scheme"]], introduce=False)
                 return True
@@ -407,6 +422,7 @@ class DialogueEngine:
                 st["pending"] = None
                 turn.utter(say("anything_else"), self.need_buttons())
                 return True
+            st["pending"] = None  # another question: answered by the table below
             return False
         if pending in ("offer_services", "services", "human"):
             if intent == "deny":
@@ -426,147 +442,228 @@ class DialogueEngine:
                 return True
         return False
 
-    def _dispatch(self, turn: _TurnContext, intent: str, parse: ParseResult, changed: dict[str, Any]) -> None:
-        slots, st = turn.slots, turn.state
-        named = [e for e in parse.entities if e.entity == "scheme" and e.value in self.kb.schemes]
-        schemes = [e.value for e in named if e.extractor != "phrase"]  # need phrases do not name a scheme
-        if not schemes and intent == "ask_scheme_info":
-            schemes = [e.value for e in named][:1]
-        needs = sorted(parse.values("need"), key=lambda n: n in GENERIC_NEEDS)
-        service_types = parse.values("service_type")
-        if parse.text.startswith("/"):
-            schemes = [s for s in [parse.first("scheme")] if s in self.kb.schemes]
-            needs = [parse.first("need")] if parse.first("need") else []
+    # ------------------------------------------------------------------ the turn's rules (conditions)
+    def _subject(self, turn: _TurnContext, reading: Reading) -> str | None:
+        """The scheme a question is about: named now, described now, in focus, or the first shown."""
+        if reading.named:
+            return reading.named[0]
+        if reading.schemes and reading.asks != "orientation" and reading.scheme_scores.get(reading.schemes[0], 0) >= STRONG:
+            return reading.schemes[0]  # a scheme described clearly enough to be asked about
+        if reading.needs and not turn.slots.get("oriented"):
+            return None
+        focus = turn.slots.get("focus_scheme")
+        if focus in self.kb.schemes:
+            return str(focus)
+        shown = turn.slots.get("shown") or []
+        return shown[0] if shown else None
 
-        folded = fold(parse.text)
-        for role, scheme_id in SELF_ROLES:
-            if role.search(folded):  # "je suis ambassadeur", "agente France Services": who speaks
-                schemes = [s for s in schemes if s != scheme_id]
-                if scheme_id == "france-services":
-                    service_types = [t for t in service_types if t != "france-service"]
-                    needs = [n for n in needs if n != "demarches"]
-        if True in parse.values("owns_vacant_dwelling") and "logement_vacant" not in needs:
-            needs.insert(0, "logement_vacant")  # an empty dwelling of one's own says what the need is
-        if schemes and INFO_CUE.search(folded) and intent not in ("emergency", "ask_human"):
-            intent = "ask_scheme_info"  # "le PCB c'est pour qui ?" asks about the scheme, wherever it is
-        elif intent == "ask_scheme_info" and schemes and slots.get("third_person"):
-            intent = "check_eligibility"  # an agent naming a scheme for someone: check it for them
-        if HELP_CUE.search(folded) and not schemes and not needs:
-            intent = "ask_help"
-        elif intent == "ask_help" and (needs or schemes):
-            intent = "express_need"  # "pouvez-vous m'aider pour mon dossier CAF" names the need
-        elif WHERE_CUE.search(folded) and (schemes or service_types) and intent not in ("emergency", "ask_human"):
-            intent = "find_service_nearby"  # "le CCAS c'est où ?", "le contact de la crèche AVIP"
-        kind = needs_catalogue().get(service_types[0], {}) if service_types else {}
-        if kind.get("need") and intent in ("find_service_nearby", "express_need", "nlu_fallback") and not (
-            schemes and WHERE_CUE.search(folded)
-        ):
-            needs.insert(0, kind["need"])  # "une crèche", "une épicerie solidaire": a need, with its places
-            service_types = []
-            intent = "express_need"
-        if "rsa" in schemes and "beneficiaire_rsa" in parse.values("situation") and intent != "ask_scheme_info":
-            schemes.remove("rsa")  # "je suis au RSA" describes the person, it is not a question about the RSA
-        if self._is_prime_ambiguous(schemes, parse.text) and intent not in (
-            "ask_human",
-            "ask_help",
-            "out_of_scope",
-        ):
-            st["pending"] = "prime"
-            buttons = [
-                Button(
-                    label("prime_options", "logement"), '/choose_scheme{"scheme": "prime-sortie-vacance"}'
-                ),
-                Button(label("prime_options", "vacances"), '/express_need{"need": "vacances"}'),
-            ]
-            turn.utter(say("ambiguity_prime"), buttons)
-            return
+    def _is_prime_ambiguous(self, turn: _TurnContext, reading: Reading) -> bool:
+        """"prime vacance" names both the ANAH vacancy bonus and holiday aids: ask which, unless
+        the rest of the message already says (an empty dwelling, or going on holiday)."""
+        if reading.intent in ("ask_human", "ask_help", "out_of_scope") or reading.payload:
+            return False
+        normalized = normalize(reading.text)
+        named_both = "prime-sortie-vacance" in reading.named and HOLIDAY_SCHEMES.intersection(reading.named)
+        if not named_both and not PRIME_VACANCE.search(normalized):
+            return False
+        rest = PRIME_VACANCE.sub(" ", normalized)
+        needs = {e.value for e in self.interpreter.extractor.need_entities(rest)}
+        if True in [e.value for e in self.interpreter.extractor.extract(rest) if e.entity == "owns_vacant_dwelling"]:
+            needs.add("logement_vacant")
+        return "logement_vacant" not in needs and "vacances" not in needs
 
-        if intent == "greet":
-            turn.utter(say("greet_again"), self.need_buttons())
-        elif intent == "goodbye":
-            turn.utter(say("goodbye"))
-        elif intent == "thanks":
-            turn.utter(say("thanks"), self.need_buttons())
-        elif intent == "ask_help":
-            for text in say_all("help"):
-                turn.utter(text)
-            turn.utter(say("ask_need", variant=0), self.need_buttons())
-        elif intent == "ask_human":
-            if slots.get("commune"):
-                turn.run("action_human_handoff")
-            else:
-                self._ask_commune(turn, "human")
-        elif intent == "out_of_scope" and not schemes and not needs:
-            key = "abuse" if self.danger.is_abusive(parse.text) else "out_of_scope"
-            turn.utter(say(key), self.need_buttons())
-        elif intent == "ask_why":
-            self._why(turn, parse.text)
-        elif intent == "choose_scheme" and schemes:
-            self._start_check(turn, schemes[:1])
-        elif intent == "ask_scheme_info" or (intent == "nlu_fallback" and schemes and not needs):
-            self._scheme_info(turn, schemes, needs, parse)
-        elif intent == "check_eligibility":
-            if schemes:
-                self._start_check(turn, schemes, need=needs[0] if needs else None)
-            elif needs and self._knows_person(slots):  # "voilà ma situation… qu'est-ce que je peux faire ?"
-                self._reset_flow(slots)
-                slots["need"] = needs[0]
-                need_first = [s.id for s in schemes_for_need(needs[0])]
-                slots["candidates"] = list(dict.fromkeys([*need_first, *self.kb.schemes]))
-                slots["screening"] = True
-                slots["questions_asked"] = 0
-                self._continue(turn)
-            elif needs:
-                self._start_need(turn, needs[0])
-            elif parse.first("all") or self._knows_person(slots):
-                self._start_check(turn, list(self.kb.schemes))
-            else:
-                turn.utter(say("ask_need", variant=0), self.need_buttons(with_all=True))
-        elif intent == "express_need" or (
-            needs
-            and intent
-            in (
-                "nlu_fallback",
-                "out_of_scope",
-                "give_household_info",
-                "give_income",
-                "give_situation",
-                "give_housing",
-                "give_age",
-                "give_location",
-            )
-        ):
-            if schemes:  # a scheme named in a need ("une crèche AVIP pour ma fille") is the one to check
-                self._start_check(turn, schemes, need=needs[0] if needs else None)
-            elif needs:
-                self._start_need(turn, needs[0])
-            else:
-                turn.utter(say("fallback"), self.need_buttons())
-        elif intent == "find_service_nearby" and not (schemes or needs or service_types) and slots.get("asking"):
-            turn.utter(say("out_of_scope"))  # "un kebab ouvert vers Amiens ?" in the middle of a question
-            question = catalogue().get(slots["asking"])
-            turn.utter(question_text(question, slots.get("third_person")), _buttons(question_buttons(question)))
-        elif intent == "find_service_nearby" or service_types:
-            slots["service_type"] = (
-                service_types[0] if service_types else (None if needs else "france-service")
-            )
-            if needs:
-                slots["need"] = needs[0]
-            if schemes:
-                slots["focus_scheme"] = schemes[0]
-            if slots.get("commune"):
-                turn.run("action_nearby_services")
-            else:
-                self._ask_commune(turn, "services")
-        elif intent == "dont_know":
-            turn.utter(say("dont_know_generic"), self.need_buttons())
-        else:  # giving facts, affirm/deny, fallback
-            self._after_facts(turn, intent, parse, changed)
+    def _is_need_denied(self, turn: _TurnContext, reading: Reading) -> bool:
+        """"ce n'est pas le problème" after an orientation: the need read was wrong."""
+        return (reading.intent == "deny" and not reading.facts_given and bool(turn.slots.get("needs"))
+                and bool(turn.slots.get("oriented")))
 
-    def _after_facts(
-        self, turn: _TurnContext, intent: str, parse: ParseResult, changed: dict[str, Any]
-    ) -> None:
+    def _asks_about_scheme(self, turn: _TurnContext, reading: Reading) -> bool:
+        if reading.asks not in ANSWERS:
+            return False
+        if reading.intent == "check_eligibility" and reading.named and reading.asks in ("info", "conditions"):
+            return False  # "j'y ai droit ?" about a named scheme: check it with the person's facts
+        subject = self._subject(turn, reading)
+        if subject is None:
+            return False
+        # "le numéro de la France Services ?" asks for a place; a scheme's own contact is an answer
+        return reading.asks != "contact" or (self._has_contact(subject) and not reading.service_types)
+
+    def _has_contact(self, scheme_id: str) -> bool:
+        scheme = self.kb.schemes[scheme_id]
+        return any(CONTACT_IN_TEXT.search(step) for step in scheme.steps) or any(
+            scheme_id in s.schemes and s.has_contact for s in self.kb.services
+        )
+
+    def _asks_place(self, turn: _TurnContext, reading: Reading) -> bool:
+        if reading.asks in PLACES:
+            return True
+        vague = not (reading.needs or reading.schemes)  # a place of a kind, or "where?" about what was said
+        return (reading.intent == "find_service_nearby" and not reading.needs) or (
+            bool(reading.service_types) and vague)
+
+    def _names_scheme(self, turn: _TurnContext, reading: Reading) -> bool:
+        return bool(reading.named) and len(reading.needs) <= 1 and reading.intent not in ("deny", "dont_know")
+
+    def _asks_unknown(self, turn: _TurnContext, reading: Reading) -> bool:
+        return (reading.asks == "info" or reading.intent == "ask_scheme_info") and not reading.content
+
+    @staticmethod
+    def _follow_up(turn: _TurnContext, reading: Reading) -> bool:
+        """"combien ?", "comment faire ?" after an orientation: a question about it."""
+        return reading.asks_read and reading.asks != "orientation" and bool(turn.slots.get("oriented"))
+
+    def _is_off_topic(self, turn: _TurnContext, reading: Reading) -> bool:
+        return reading.intent == "out_of_scope" and not reading.strong_content and not self._follow_up(turn, reading)
+
+    def _repeats_needs(self, turn: _TurnContext, reading: Reading) -> bool:
+        """The needs just oriented on, read again with nothing new: not worth the same answer twice."""
         slots = turn.slots
+        old = set(slots.get("needs") or [])
+        return (bool(slots.get("oriented")) and bool(old) and bool(reading.needs) and set(reading.needs) <= old
+                and not reading.facts_given and reading.asks == "orientation"
+                and not set(reading.schemes) - set(slots.get("shown") or []))
+
+    def _gives_facts_in_flow(self, turn: _TurnContext, reading: Reading) -> bool:
+        """"3 enfants de 4, 9 et 11 ans" after an orientation: facts for it, not a new need."""
+        in_flow = bool(turn.slots.get("candidates") or turn.slots.get("oriented"))
+        return (reading.facts_given and in_flow and not reading.named
+                and (reading.asks == "orientation" or reading.intent.startswith("give_"))
+                and (reading.intent.startswith("give_") or reading.intent in ("affirm", "deny")
+                     or not reading.strong_content))
+
+    def _asks_screening(self, turn: _TurnContext, reading: Reading) -> bool:
+        """"voilà ma situation, quelles aides pour moi ?": a general screening, not one need."""
+        return (reading.intent == "check_eligibility" and not reading.named
+                and all(n in SCREENING_NEEDS for n in reading.needs) and self._knows_person(turn.slots))
+
+    # ------------------------------------------------------------------ the turn's rules (actions)
+    def _ask_prime(self, turn: _TurnContext, reading: Reading, changed: dict[str, Any]) -> None:
+        turn.state["pending"] = "prime"
+        buttons = [
+            Button(label("prime_options", "logement"), '/choose_scheme{"scheme": "prime-sortie-vacance"}'),
+            Button(label("prime_options", "vacances"), '/express_need{"need": "vacances"}'),
+        ]
+        turn.utter(say("ambiguity_prime"), buttons)
+
+    def _social(self, turn: _TurnContext, reading: Reading, changed: dict[str, Any]) -> None:
+        if reading.intent == "goodbye":
+            turn.utter(say("goodbye"))
+        else:
+            turn.utter(say("greet_again" if reading.intent == "greet" else "thanks"), self.need_buttons())
+
+    def _help(self, turn: _TurnContext, reading: Reading, changed: dict[str, Any]) -> None:
+        for text in say_all("help"):
+            turn.utter(text)
+        turn.utter(say("ask_need", variant=0), self.need_buttons())
+
+    def _human(self, turn: _TurnContext, reading: Reading, changed: dict[str, Any]) -> None:
+        if turn.slots.get("commune"):
+            turn.run("action_human_handoff")
+        else:
+            self._ask_commune(turn, "human")
+
+    def _off_topic(self, turn: _TurnContext, reading: Reading, changed: dict[str, Any]) -> None:
+        key = "abuse" if self.danger.is_abusive(reading.text) else "out_of_scope"
+        turn.utter(say(key), self.need_buttons())
+
+    def _drop_needs(self, turn: _TurnContext, reading: Reading, changed: dict[str, Any]) -> None:
+        slots = turn.slots
+        old = list(slots.get("needs") or [])
+        fresh = [n for n in reading.needs if n not in old]
+        dropped = [n for n in old if n in reading.needs] or ([] if fresh else old)
+        slots["dropped_needs"] = list(dict.fromkeys([*(slots.get("dropped_needs") or []), *dropped]))
+        if fresh:
+            labels = ", ".join(needs_catalogue().get(n, {}).get("label", n) for n in dropped)
+            if labels:
+                turn.utter(say("need_dropped", label=labels))
+            self._orient_on(turn, fresh, [s for s in reading.schemes if s not in (slots.get("shown") or [])])
+            return
+        self._reset_flow(slots)
+        turn.utter(say("need_dropped_ask"), self.need_buttons())
+
+    def _ask_what_is_missing(self, turn: _TurnContext, reading: Reading, changed: dict[str, Any]) -> None:
+        labels = ", ".join(needs_catalogue().get(n, {}).get("label", n) for n in reading.needs)
+        turn.utter(say("need_repeat", label=labels), self.need_buttons())
+
+    def _answer(self, turn: _TurnContext, reading: Reading, changed: dict[str, Any]) -> None:
+        slots = turn.slots
+        subject = self._subject(turn, reading)
+        assert subject is not None
+        kind = reading.asks
+        if kind == "info" and slots.get("third_person"):
+            kind = "conditions"  # an agent asks what to check for the person
+        slots["focus_scheme"] = subject
+        for other in reading.named[1:2]:  # "la différence entre le CCAS et France Services": both, briefly
+            scheme = self.kb.schemes[other]
+            turn.utter(say("scheme_intro", name=scheme.name, summary=localized(scheme, "summary")))
+        if kind == "info":
+            turn.run("action_scheme_info")
+        else:
+            slots["answer_kind"] = kind
+            turn.run("action_answer")
+        turn.state["pending"] = "confirm_check"
+
+    def _places(self, turn: _TurnContext, reading: Reading, changed: dict[str, Any]) -> None:
+        slots = turn.slots
+        if not reading.strong_content and slots.get("asking"):
+            turn.utter(say("out_of_scope"))  # "un kebab ouvert vers Amiens ?" in the middle of a question
+            self._ask(turn, slots["asking"])
+            return
+        subject = self._subject(turn, reading)
+        slots["service_type"] = (
+            reading.service_types[0] if reading.service_types
+            else None if (reading.needs or subject or slots.get("need")) else "france-service"
+        )
+        if reading.needs:
+            slots["need"] = reading.needs[0]
+        if subject:
+            slots["focus_scheme"] = subject
+            scheme = self.kb.schemes[subject]  # say which scheme the places are for
+            turn.utter(say("places_for_scheme", name=scheme.name, summary=localized(scheme, "summary")))
+        if slots.get("commune"):
+            turn.run("action_nearby_services")
+        else:
+            self._ask_commune(turn, "services")
+
+    def _check_named(self, turn: _TurnContext, reading: Reading, changed: dict[str, Any]) -> None:
+        self._start_check(turn, reading.named, need=reading.needs[0] if reading.needs else None)
+
+    def _not_covered(self, turn: _TurnContext, reading: Reading, changed: dict[str, Any]) -> None:
+        found = search().search_schemes(reading.text, limit=1, min_score=80)  # shared, indexes built once
+        if found:
+            turn.slots["focus_scheme"] = found[0][0].id
+            turn.run("action_scheme_info")
+            turn.state["pending"] = "confirm_check"
+            return
+        key = "scheme_not_covered_agent" if turn.slots.get("role") == "agent" else "scheme_not_covered"
+        turn.utter(say(key), self.need_buttons())
+
+    def _orient(self, turn: _TurnContext, reading: Reading, changed: dict[str, Any]) -> None:
+        slots = turn.slots
+        needs = list(reading.needs)
+        old = slots.get("needs") or []
+        if slots.get("oriented") and old and [n for n in needs if n not in old]:
+            needs = [n for n in needs if n not in old]  # already answered: orient on what is new
+        # a scheme named is said, even to say it is not for them
+        self._orient_on(turn, needs, reading.schemes, focus=reading.named[0] if reading.named else None)
+
+    def _screen(self, turn: _TurnContext, reading: Reading, changed: dict[str, Any]) -> None:
+        slots = turn.slots
+        if not reading.all_asked and not self._knows_person(slots):
+            turn.utter(say("ask_need", variant=0), self.need_buttons(with_all=True))
+            return
+        self._reset_flow(slots)
+        first = planned_schemes(plan(reading.needs, reading.schemes, slots))
+        slots["candidates"] = list(dict.fromkeys([*first, *self.kb.schemes]))
+        slots["screening"] = True
+        slots["questions_asked"] = 0
+        self._continue(turn)
+
+    def _dont_know(self, turn: _TurnContext, reading: Reading, changed: dict[str, Any]) -> None:
+        turn.utter(say("dont_know_generic"), self.need_buttons())
+
+    def _after_facts(self, turn: _TurnContext, reading: Reading, changed: dict[str, Any]) -> None:
+        slots, intent = turn.slots, reading.intent
         flow_active = bool(slots.get("candidates")) and not slots.get("oriented")
         if changed and slots.get("oriented") and slots.get("candidates"):
             if "commune" not in changed:
@@ -575,11 +672,13 @@ class DialogueEngine:
             self._continue(turn)
         elif flow_active:
             self._continue(turn)
+        elif "commune" in changed and slots.get("oriented") and (slots.get("service_type") or slots.get("need")):
+            turn.run("action_nearby_services")  # "non, j'habite à Arras": the places again, for Arras
         elif "commune" in changed:
             turn.utter(say("ask_need", variant=0), self.need_buttons(with_all=True))
         elif changed:
             turn.utter("C'est noté. " + say("ask_need", variant=0), self.need_buttons(with_all=True))
-        elif intent == "give_location" and parse.first("commune"):  # the same commune again
+        elif intent == "give_location" and reading.commune_given:  # the same commune again
             self._ack_commune(turn, correction=False)
             turn.utter(say("ask_need", variant=0), self.need_buttons(with_all=True))
         elif intent == "give_location":
@@ -591,17 +690,6 @@ class DialogueEngine:
             turn.utter(say("fallback"), self.need_buttons())
 
     # ------------------------------------------------------------------ flows
-    def _is_prime_ambiguous(self, schemes: list[str], text: str) -> bool:
-        """"prime vacance" names both the ANAH vacancy bonus and holiday aids: ask which, unless
-        the rest of the message already says (an empty dwelling, or going on holiday)."""
-        normalized = normalize(text)
-        named_both = "prime-sortie-vacance" in schemes and HOLIDAY_SCHEMES.intersection(schemes)
-        if not named_both and not PRIME_VACANCE.search(normalized):
-            return False
-        rest = PRIME_VACANCE.sub(" ", normalized)
-        needs = {e.value for e in self.interpreter.extractor.need_entities(rest)}
-        return "logement_vacant" not in needs and "vacances" not in needs
-
     def _knows_person(self, slots: dict[str, Any]) -> bool:
         return sum(1 for f in FACT_NAMES if f != "commune" and slots.get(f) is not None) >= 2
 
@@ -616,6 +704,7 @@ class DialogueEngine:
         need = need or (slots.get("need") if len(scheme_ids) > 1 else None)
         self._reset_flow(slots)
         slots["need"] = need
+        slots["needs"] = [need] if need else []
         if introduce and len(scheme_ids) == 1 and scheme_ids[0] in self.kb.schemes:
             scheme = self.kb.schemes[scheme_ids[0]]
             turn.utter(say("scheme_intro", name=scheme.name, summary=localized(scheme, "summary")))
@@ -625,16 +714,25 @@ class DialogueEngine:
         self._continue(turn)
 
     def _start_need(self, turn: _TurnContext, need: str) -> None:
-        """Candidate schemes for the need, then the questions that settle them."""
+        self._orient_on(turn, [need], [])
+
+    def _orient_on(self, turn: _TurnContext, needs: list[str], schemes: list[str], focus: str | None = None) -> None:
+        """Every need read, urgent ones first, each with the few schemes relevant to what was said;
+        then only the questions that settle them."""
         slots = turn.slots
         self._reset_flow(slots)
-        slots["need"] = need
-        slots["candidates"] = [s.id for s in schemes_for_need(need)]
-        self._youth_for_child(turn, need)
+        items = plan(needs, schemes, slots)
+        slots["plan"] = items
+        slots["needs"] = [i["need"] for i in items if i["need"]]
+        slots["need"] = slots["needs"][0] if slots["needs"] else None
+        slots["candidates"] = planned_schemes(items)
+        slots["focus_scheme"] = focus if focus in slots["candidates"] else None
         slots["questions_asked"] = 0
+        if slots["need"]:
+            self._youth_for_child(turn, slots["need"])
         if not slots["candidates"]:
-            item = needs_catalogue().get(need, {})
-            turn.utter(say("need_no_scheme", label=item.get("label", need)))
+            item = needs_catalogue().get(slots["need"] or "", {})
+            turn.utter(say("need_no_scheme", label=item.get("label", "cela")))
             if slots.get("commune"):
                 turn.run("action_nearby_services")
             else:
@@ -682,36 +780,20 @@ class DialogueEngine:
         return bool(results) and all(r.status is Status.not_eligible for r in results)
 
     def _ask_commune(self, turn: _TurnContext, pending: str) -> None:
+        if "commune" in turn.slots.get("declined", []):  # refused once: the general door, not the question
+            turn.state["pending"] = None
+            turn.utter(say("commune_declined_door"), _buttons(end_buttons()),
+                       {"orientation": True, "summary": say("commune_declined_door"), "links": []})
+            turn.slots["oriented"] = True
+            return
         turn.state["pending"] = pending
-        question = catalogue().get("commune")
-        turn.slots["asking"] = "commune"
-        turn.utter(question_text(question, turn.slots.get("third_person")), _buttons(question_buttons(question)),
-                   {"request_location": True})
+        self._ask(turn, "commune")
 
-    def _scheme_info(
-        self, turn: _TurnContext, schemes: list[str], needs: list[str], parse: ParseResult
-    ) -> None:
-        slots, st = turn.slots, turn.state
-        if not schemes:
-            found = search().search_schemes(parse.text, limit=1, min_score=80)  # shared, indexes built once
-            schemes = [found[0][0].id] if found else []
-        if not schemes and needs:
-            self._start_need(turn, needs[0])
-            return
-        if not schemes:
-            turn.utter(say("scheme_not_found"), self.need_buttons())
-            return
-        for other in schemes[1:2]:  # "la différence entre le CCAS et France Services": both, briefly
-            scheme = self.kb.schemes[other]
-            turn.utter(say("scheme_intro", name=scheme.name, summary=localized(scheme, "summary")))
-        slots["focus_scheme"] = schemes[0]
-        turn.run("action_scheme_info")
-        st["pending"] = "confirm_check"
-
-    def _why(self, turn: _TurnContext, text: str = "") -> None:
+    def _why(self, turn: _TurnContext, reading: Reading, changed: dict[str, Any] | None = None) -> None:
         slots = turn.slots
         about_results = bool(slots.get("last_results")) and (
-            WHY_RESULT_CUE.search(fold(text)) or slots.get("asking") == "commune"
+            bool(reading.schemes) or reading.asks == "conditions" or slots.get("asking") == "commune"
+            or not slots.get("asking")
         )
         if slots.get("asking") and not about_results:
             question = catalogue().get(slots["asking"])
@@ -744,6 +826,39 @@ class DialogueEngine:
             buttons.append(Button(label("buttons", "all"), '/check_eligibility{"all": true}'))
         buttons.append(Button(label("buttons", "human"), "/ask_human"))
         return buttons
+
+
+@dataclass(frozen=True)
+class Rule:
+    name: str
+    when: Callable[[DialogueEngine, _TurnContext, Reading], bool]
+    then: Callable[[DialogueEngine, _TurnContext, Reading, dict[str, Any]], None]
+
+
+E = DialogueEngine
+#: After danger, erasure, the question in progress and the sub-dialogues: what the turn is (the
+#: intent classifier) and what it is about (the situation reader) decide, first rule first.
+TURN_RULES: tuple[Rule, ...] = (
+    Rule("prime vacance: which one?", E._is_prime_ambiguous, E._ask_prime),
+    Rule("greet, thanks, goodbye", lambda e, t, r: r.intent in SOCIAL and not r.content, E._social),
+    Rule("what can you do", lambda e, t, r: r.intent == "ask_help" and not r.content and not e._follow_up(t, r),
+         E._help),
+    Rule("a person to talk to", lambda e, t, r: r.intent == "ask_human", E._human),
+    Rule("off topic or abuse", E._is_off_topic, E._off_topic),
+    Rule("why", lambda e, t, r: r.intent == "ask_why", E._why),
+    Rule("not the problem: drop the need", E._is_need_denied, E._drop_needs),
+    Rule("facts for the flow in progress", E._gives_facts_in_flow, E._after_facts),
+    Rule("the same need again: ask what is missing", E._repeats_needs, E._ask_what_is_missing),
+    Rule("a question about a scheme: answer it", E._asks_about_scheme, E._answer),
+    Rule("a place asked", E._asks_place, E._places),
+    Rule("a scheme named: check it", E._names_scheme, E._check_named),
+    Rule("a scheme unknown: say so", E._asks_unknown, E._not_covered),
+    Rule("my rights, all of them", E._asks_screening, E._screen),
+    Rule("a situation: orient on every need", lambda e, t, r: bool(r.needs or r.schemes), E._orient),
+    Rule("check everything", lambda e, t, r: r.intent == "check_eligibility", E._screen),
+    Rule("don't know", lambda e, t, r: r.intent == "dont_know", E._dont_know),
+    Rule("facts, yes/no, anything else", lambda e, t, r: True, E._after_facts),
+)
 
 
 class _TurnContext:

@@ -1,0 +1,184 @@
+"""action_answer: the question actually asked about one scheme — conditions, steps, documents,
+amount, contact — instead of a whole orientation.
+
+Reads the slots `focus_scheme` (the scheme asked about) and `answer_kind` (the reader's `asks`).
+Agents and ambassadeurs (slot `role`) get the wording about "la personne" and what they need to
+check; nobody is told what the knowledge base does not hold: an unknown list of papers or amount
+is said as such, with who can give it.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from actions.common import commune_of, contact_text, evaluate, get_kb
+from actions.sdk import Action, SlotSet
+from bot.dialogue.responses import label, say
+from knowledge.eligibility import HOUSING_LABELS, SITUATION_LABELS, Status, euros
+from knowledge.schema import Conditions, Scheme
+
+CONTACT_IN_TEXT = re.compile(r"@|https?://|\b0\d(?:[ .]?\d{2}){4}\b")
+THIRD_PERSON_ROLES = ("agent", "ambassadeur")
+KINDS = ("info", "conditions", "how", "documents", "amount", "contact")
+
+
+def is_third_person(slots: dict[str, Any]) -> bool:
+    return bool(slots.get("third_person")) or slots.get("role") in THIRD_PERSON_ROLES
+
+
+def _door(scheme: Scheme, slots: dict[str, Any]) -> str:
+    """Who can tell what the knowledge base does not hold (never France Services to its own agent)."""
+    if slots.get("role") == "agent":
+        return say("door_for_agent", name=scheme.name)
+    return say("door_for_person")
+
+
+def describe_conditions(cond: Conditions) -> list[str]:
+    """The machine conditions in plain words ("de 16 à 25 ans", "quotient familial ≤ 1 000 €")."""
+    kb = get_kb()
+    out: list[str] = []
+    if cond.age is not None:
+        low, high = cond.age.min, cond.age.max
+        out.append(f"de {low} à {high} ans" if low is not None and high is not None
+                   else f"à partir de {low} ans" if low is not None else f"jusqu'à {high} ans")
+    if cond.zone is not None:
+        names = [kb.gazetteer.departement_name(d) or d for d in cond.zone.departements]
+        names += [kb.gazetteer.region_name(r) or r for r in cond.zone.regions]
+        names += [kb.gazetteer.epci_name(e) or e for e in cond.zone.epcis]
+        names += [(kb.gazetteer.get(c).nom if kb.gazetteer.get(c) else c) for c in cond.zone.communes]
+        if names:
+            out.append("territoire : " + ", ".join(n for n in names[:4] if n))
+    if cond.commune_max_population is not None:
+        out.append(f"commune de moins de {cond.commune_max_population:,} habitants".replace(",", "\u202f"))
+    if cond.children is not None:
+        child = cond.children
+        high = f" jusqu'à {child.max_age:g} ans" if child.max_age is not None else ""
+        low = f" d'au moins {child.min_age:g} ans" if child.min_age else ""
+        out.append(f"avoir un enfant{low}{high}")
+    if cond.situation:
+        out.append("situation : " + ", ".join(SITUATION_LABELS[s.value] for s in cond.situation))
+    if cond.single_parent:
+        out.append("élever seul·e ses enfants")
+    if cond.quotient_familial_max is not None:
+        out.append(f"quotient familial CAF jusqu'à {euros(cond.quotient_familial_max)}")
+    if cond.monthly_income_max is not None:
+        out.append(f"revenus jusqu'à {euros(cond.monthly_income_max)} par mois")
+    if cond.housing:
+        out.append("logement : " + " ou ".join(HOUSING_LABELS[h.value] for h in cond.housing))
+    if cond.owns_vacant_dwelling:
+        out.append("posséder un logement vide (vacant)")
+    if cond.pregnant:
+        out.append("attendre un enfant")
+    if cond.any_of:
+        groups = [" et ".join(describe_conditions(g)) for g in cond.any_of]
+        out.append("l'un ou l'autre : " + " ; ou ".join(g for g in groups if g))
+    return out
+
+
+def _conditions(scheme: Scheme, slots: dict[str, Any]) -> list[str]:
+    lines = [say("answer_conditions_title", name=scheme.name)]
+    checked = describe_conditions(scheme.conditions)
+    if checked:
+        lines.append(say("answer_conditions_checked", conditions=" ; ".join(checked)))
+    texts = list(scheme.conditions_text[:3])
+    lines += [f"• {t}" for t in texts]
+    result = evaluate([scheme.id], slots)
+    if result and any(slots.get(f) is not None for f in ("age", "commune", "situation", "children_count",
+                                                           "housing", "quotient_familial", "monthly_income")):
+        r = result[0]
+        key = {Status.eligible: "answer_status_eligible", Status.to_check: "answer_status_to_check",
+               Status.not_eligible: "answer_status_not_eligible"}[r.status]
+        reason = " ".join(r.reasons[:2]) if r.status is not Status.to_check else ""
+        lines.append(say(key, reason=reason).strip())
+    elif not texts and not checked:
+        lines.append(say("answer_no_condition"))
+    return lines
+
+
+def _steps(scheme: Scheme, slots: dict[str, Any], documents_only: bool = False) -> list[str]:
+    lines: list[str] = []
+    documents = list(getattr(scheme, "documents", None) or [])
+    if not documents_only:
+        lines.append(say("answer_steps_title", name=scheme.name))
+        lines += [f"{i}. {step}" for i, step in enumerate(scheme.steps[:4], 1)]
+    if documents:
+        lines.append(say("answer_documents_title"))
+        lines += [f"• {d}" for d in documents[:6]]
+    elif documents_only:
+        lines.append(say("answer_documents_unknown", name=scheme.name, door=_door(scheme, slots)))
+        lines.append(say("orientation_steps", step=scheme.steps[0]))
+    return lines
+
+
+def _amount(scheme: Scheme, slots: dict[str, Any]) -> list[str]:
+    for result in slots.get("last_results") or []:  # an amount computed for the person comes first
+        amount = result.get("amount") if result.get("scheme") == scheme.id else None
+        if amount:
+            text = amount.get("text") if isinstance(amount, dict) else str(amount)
+            return [say("answer_amount_estimate", name=scheme.name, amount=text)]
+    if scheme.amount:
+        return [say("answer_amount", name=scheme.name, amount=scheme.amount.rstrip("."))]
+    return [say("answer_amount_unknown", name=scheme.name, door=_door(scheme, slots))]
+
+
+def _contact(scheme: Scheme, slots: dict[str, Any]) -> list[str]:
+    """Contacts written in the scheme's own steps, and the places that carry it."""
+    lines = [st for st in scheme.steps if CONTACT_IN_TEXT.search(st)][:2]
+    carriers = [s for s in get_kb().services if scheme.id in s.schemes and s.has_contact]
+    if not lines and not carriers:
+        return [say("answer_contact_unknown", name=scheme.name, door=_door(scheme, slots))]
+    commune = commune_of(slots)
+    if commune is not None:  # the person's département first
+        dep = commune.departement
+        carriers.sort(key=lambda s: not ((s.code_insee or "").startswith(dep) or dep in s.zone_eligibilite))
+    out = [say("answer_contact_title", name=scheme.name), *lines]
+    for service in carriers[:2]:
+        out.append(f"📍 {service.nom} : {contact_text(service)}")
+    return out
+
+
+class ActionAnswer(Action):
+    def name(self) -> str:
+        return "action_answer"
+
+    def run(self, dispatcher: Any, tracker: Any, domain: Any) -> list[dict[str, Any]]:
+        slots = tracker.current_slot_values()
+        scheme = get_kb().scheme(slots.get("focus_scheme") or "")
+        kind = slots.get("answer_kind") or "info"
+        if scheme is None:
+            dispatcher.utter_message(text=say("scheme_not_covered"))
+            return [SlotSet("answer_kind", None)]
+        if kind == "conditions":
+            lines = _conditions(scheme, slots)
+        elif kind == "how":
+            lines = _steps(scheme, slots)
+        elif kind == "documents":
+            lines = _steps(scheme, slots, documents_only=True)
+        elif kind == "amount":
+            lines = _amount(scheme, slots)
+        elif kind == "contact":
+            lines = _contact(scheme, slots)
+        else:
+            lines = [say("scheme_intro", name=scheme.name, summary=scheme.summary)]
+            if scheme.amount:
+                lines.append(say("scheme_amount", amount=scheme.amount.rstrip(".")))
+            if scheme.status_note:
+                lines.append(f"Attention : {scheme.status_note}")
+            lines.append(say("orientation_steps", step=scheme.steps[0]))
+        head, rest = lines[0], lines[1:]
+        dispatcher.utter_message(text=head)
+        if rest:
+            dispatcher.utter_message(text="\n".join(rest))
+        links = [{"title": s.title or s.url, "url": s.url} for s in scheme.sources if s.url][:2]
+        buttons = [
+            {"title": label("buttons", "check"), "payload": "/affirm"},
+            {"title": label("buttons", "where"), "payload": "/find_service_nearby"},
+            {"title": label("buttons", "other_need"), "payload": "/ask_help"},
+        ]
+        dispatcher.utter_message(
+            text=say("answer_more_other" if is_third_person(slots) else "answer_more"),
+            buttons=buttons,
+            json_message={"answer": kind, "scheme": scheme.id, "links": links},
+        )
+        return [SlotSet("answer_kind", None)]

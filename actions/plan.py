@@ -1,0 +1,93 @@
+"""The orientation plan: for every need read in the conversation, the few schemes worth showing.
+
+Relevance, not eligibility: a scheme is planned for a need when the person named or described it
+(the situation reader's schemes) or when it is one of the need's own schemes (needs.yml), and it
+is dropped when a known fact rules it out (an owners' aid for a tenant who owns nothing...).
+Eligibility is judged later, scheme by scheme, by the orientation.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from actions.common import get_kb, needs_catalogue, schemes_for_need
+from knowledge.eligibility import SchemeResult, Status
+
+#: danger, shelter and food come first; then the needs in the order they were read
+URGENT_NEEDS = ("violences", "hebergement", "alimentation")
+PER_NEED = 3
+#: how many of the need's own schemes complete the ones the person described
+FILL_FROM_NEED = 2
+
+
+def order_needs(needs: Sequence[str]) -> list[str]:
+    unique = list(dict.fromkeys(needs))
+    return sorted(unique, key=lambda n: (URGENT_NEEDS.index(n) if n in URGENT_NEEDS else len(URGENT_NEEDS),
+                                         unique.index(n)))
+
+
+def need_of(scheme_id: str, needs: Sequence[str]) -> str | None:
+    """The first of `needs` the scheme serves (listed in the need, or sharing its themes)."""
+    for need in needs:
+        if scheme_id in {s.id for s in schemes_for_need(need)}:
+            return need
+    scheme = get_kb().schemes.get(scheme_id)
+    if scheme is None:
+        return None
+    catalogue = needs_catalogue()
+    for need in needs:
+        wanted = set(catalogue.get(need, {}).get("themes") or [])
+        if wanted.intersection(scheme.themes):
+            return need
+    return None
+
+
+def plan(needs: Sequence[str], described: Sequence[str], slots: dict[str, Any]) -> list[dict[str, Any]]:
+    """[{"need": id | None, "described": [ids], "schemes": [ids]}], urgent needs first.
+
+    `described`: the schemes the person named or described, best first; each goes under the need
+    it serves (or a group of its own). `schemes` adds the need's own schemes that no known fact
+    rules out; the orientation shows the described ones first, then the best of the others, at
+    most PER_NEED in all.
+    """
+    kb = get_kb()
+    ordered = order_needs(n for n in needs if n in needs_catalogue())
+    described = [s for s in dict.fromkeys(described) if s in kb.schemes]
+    groups: dict[str | None, list[str]] = {n: [] for n in ordered}
+    for scheme_id in described:
+        groups.setdefault(need_of(scheme_id, ordered), []).append(scheme_id)
+    used: set[str] = set()
+    out = []
+    for need, chosen in groups.items():
+        chosen = [s for s in chosen if s not in used]
+        own: list[str] = []
+        if need is not None:
+            own = [s.id for s in schemes_for_need(need) if s.id not in used and s.id not in chosen]
+        used.update(chosen + own)
+        if chosen or need is not None:
+            out.append({"need": need, "described": chosen[:PER_NEED], "schemes": chosen[:PER_NEED] + own})
+    return out
+
+
+def shown_in(item: dict[str, Any], ranked_open: list[SchemeResult]) -> list[str]:
+    """The schemes of a plan item to show, among those still open (ranked best first).
+
+    The ones the person described come first. The need's other schemes come in only when nothing
+    was described (at most FILL_FROM_NEED), or, one of them, when it fits the person closely: two
+    checked conditions (a child's age and a situation...), or one and the person's territory.
+    """
+    ids = [r.scheme_id for r in ranked_open]
+    described = [s for s in item.get("described") or [] if s in ids]
+    if not described:
+        return ids[:FILL_FROM_NEED]
+    schemes = get_kb().schemes
+    fitting = [r.scheme_id for r in ranked_open  # fits on two checked conditions, or one and the territory
+               if r.scheme_id not in described and r.status is Status.eligible
+               and (r.specificity >= 2 or (r.specificity >= 1 and schemes[r.scheme_id].conditions.zone is not None))]
+    keep = PER_NEED - min(len(fitting), 1)
+    return (described[:keep] + fitting)[:PER_NEED]
+
+
+def planned_schemes(items: list[dict[str, Any]]) -> list[str]:
+    return list(dict.fromkeys(s for item in items for s in item["schemes"]))

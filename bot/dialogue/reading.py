@@ -1,0 +1,176 @@
+"""One turn's reading: what kind of turn it is (the intent classifier) and what it is about (the
+situation reader: needs, schemes named or described, who speaks, what is asked), merged with what
+the conversation already holds. The policy decides on this reading only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from actions.common import needs_catalogue
+from bot.nlu.entities import Entity
+from bot.nlu.interpreter import ParseResult
+from knowledge.kb import KnowledgeBase
+
+#: the scheme a speaker *is* (an agent of France Services, an ambassadeur) is not a scheme asked about
+ROLE_SCHEMES = {"agent": ("france-services",), "ambassadeur": ("ambassadeurs-acces-aux-droits",)}
+ROLE_SERVICE_TYPES = {"agent": ("france-service",)}
+WORKPLACES = ("france-service", "ccas-cias", "centre-social")
+THIRD_PERSON_ROLES = ("agent", "ambassadeur", "relative")
+#: without the situation reader, keyword needs are too rough to be several: the most specific one
+GENERIC_NEEDS = ("budget", "demarches", "emploi", "jeunes", "parentalite")
+#: needs and schemes read below this probability are not acted on (short answers brush many)
+MIN_SCORE = 0.5
+#: a need read with at least this probability is clearly there (an off-topic message may brush one)
+STRONG = 0.8
+#: the most general needs come after the specific ones ("plus d'argent pour manger": food first)
+GENERIC_ORDER = ("budget", "demarches", "emploi", "jeunes", "parentalite", "ressources")
+#: a role is taken from a message when the reader is at least this sure (it then stays)
+ROLE_CONFIDENCE = 0.7
+#: below this, "the person speaks" is doubtful: another role at OTHER_ROLE or more is taken instead
+SELF_DOUBT = 0.6
+OTHER_ROLE = 0.3
+#: a kind of answer is read when the reader is at least this sure of it (an orientation otherwise)
+ASKS_CONFIDENCE = 0.6
+#: asks without a scheme to be about: the reader's `asks` when the classifier has no better word
+INTENT_ASKS = {"ask_scheme_info": "info", "find_service_nearby": "where"}
+ANSWERS = ("info", "conditions", "how", "documents", "amount", "contact")
+PLACES = ("where", "contact")
+#: the speaker's workplace ("la France Services de Desvres") is at most this far before the commune
+WORKPLACE_GAP = 16
+
+
+@dataclass
+class Reading:
+    intent: str
+    text: str = ""
+    needs: list[str] = field(default_factory=list)
+    #: schemes named or described, best first (named ones first)
+    schemes: list[str] = field(default_factory=list)
+    #: schemes named by one of their names in this message
+    named: list[str] = field(default_factory=list)
+    service_types: list[str] = field(default_factory=list)
+    role: str = "self"
+    asks: str = "orientation"
+    payload: bool = False
+    #: a commune was given in this message; "all" was asked (the check-everything button)
+    commune_given: bool = False
+    all_asked: bool = False
+    #: facts about the person were given (set once they are applied)
+    facts_given: bool = False
+    #: the kind of answer asked comes from the reader (not guessed from the intent)
+    asks_read: bool = False
+    #: the reader's probability for each need and scheme read
+    need_scores: dict[str, float] = field(default_factory=dict)
+    scheme_scores: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def strong_content(self) -> bool:
+        """Something clearly about help: a scheme named, a place kind, or a need read with confidence."""
+        return bool(self.named or self.service_types or any(p >= STRONG for p in self.need_scores.values())
+                    or (self.needs and not self.need_scores))
+
+    @property
+    def content(self) -> bool:
+        return bool(self.needs or self.schemes or self.service_types)
+
+
+def _situation(parse: ParseResult) -> Any:
+    return getattr(parse, "situation", None)
+
+
+def speaker_entities(parse: ParseResult, role: str) -> list[Entity]:
+    """Entities about the speaker, not the person: an agent's workplace commune ("la France Services
+    de Desvres") directly follows the service or scheme that names the workplace."""
+    if role not in ("agent", "ambassadeur"):
+        return []
+    places = [e for e in parse.entities if e.end is not None and (
+        (e.entity == "service_type" and e.value in WORKPLACES) or (e.entity == "scheme" and e.value in ROLE_SCHEMES[role]))]
+    out = []
+    for entity in parse.entities:
+        if entity.entity != "commune" or entity.start is None:
+            continue
+        if any(0 <= entity.start - p.end <= WORKPLACE_GAP for p in places):  # type: ignore[operator]
+            out.append(entity)
+    return out
+
+
+def read_turn(parse: ParseResult, intent: str, kb: KnowledgeBase, slots: dict[str, Any],
+              role_scores: Callable[[], dict[str, float]] | None = None) -> Reading:
+    """`role_scores`: every role's probability, asked for only when the reader doubts it is the person."""
+    situation = _situation(parse)
+    payload = parse.text.startswith("/")
+    reading = Reading(intent=intent, text=parse.text, payload=payload,
+                      commune_given=parse.first("commune") is not None, all_asked=bool(parse.first("all")))
+    entity_schemes = sorted((e for e in parse.entities if e.entity == "scheme" and e.value in kb.schemes),
+                            key=lambda e: e.start if e.start is not None else 10_000)  # in the order said
+    reading.named = list(dict.fromkeys(e.value for e in entity_schemes if e.extractor != "phrase"))
+    reading.service_types = parse.values("service_type")
+    if payload:
+        reading.named = [s for s in [parse.first("scheme")] if s in kb.schemes]
+        reading.schemes = list(reading.named)
+        reading.needs = [parse.first("need")] if parse.first("need") else []
+        reading.asks = INTENT_ASKS.get(intent, "orientation")
+        reading.role = slots.get("role") or "self"
+        return reading
+    if situation is not None:
+        reading.needs = [n for n, p in situation.needs if p >= MIN_SCORE]
+        reading.need_scores = {n: p for n, p in situation.needs if p >= MIN_SCORE}
+        reading.scheme_scores = {s: p for s, p in situation.schemes if p >= MIN_SCORE}
+        described = [s for s, p in situation.schemes if s in kb.schemes and p >= MIN_SCORE]
+        sure = getattr(situation, "asks_confidence", 1.0) >= ASKS_CONFIDENCE
+        reading.asks = situation.asks if sure else INTENT_ASKS.get(intent, "orientation")
+        reading.asks_read = sure
+        if reading.asks == "orientation" and intent == "ask_scheme_info" and reading.named:
+            reading.asks = "info"
+        role_confidence = getattr(situation, "role_confidence", 1.0)
+        if situation.role != "self" and role_confidence >= ROLE_CONFIDENCE:
+            reading.role = situation.role
+        elif (situation.role == "self" and role_confidence < SELF_DOUBT and role_scores is not None
+              and (reading.needs or described)):  # someone else's situation described, not small talk
+            other = max(((r, p) for r, p in role_scores().items() if r != "self"), key=lambda x: x[1], default=None)
+            reading.role = other[0] if other and other[1] >= OTHER_ROLE else "self"
+        else:
+            reading.role = slots.get("role") or "self"
+        if slots.get("role") and (reading.role == "self" or slots.get("asking")):
+            reading.role = slots["role"]
+    else:  # no reader (an older model): the entity extractor's keyword needs, the most specific one
+        reading.needs = sorted(parse.values("need"), key=lambda n: n in GENERIC_NEEDS)[:1]
+        described = []
+        reading.asks = INTENT_ASKS.get(intent, "orientation")
+        reading.role = slots.get("role") or "self"
+    if not reading.named and intent == "ask_scheme_info":
+        reading.named = [e.value for e in entity_schemes][:1]
+    reading.schemes = list(dict.fromkeys([*reading.named, *described]))
+    _refine(reading, parse, slots)
+    return reading
+
+
+def _refine(reading: Reading, parse: ParseResult, slots: dict[str, Any]) -> None:
+    """What the facts of the message and the conversation already say about the reading."""
+    mine = ROLE_SCHEMES.get(reading.role, ())
+    reading.schemes = [s for s in reading.schemes if s not in mine]
+    reading.named = [s for s in reading.named if s not in mine]
+    reading.service_types = [t for t in reading.service_types if t not in ROLE_SERVICE_TYPES.get(reading.role, ())]
+    if True in parse.values("owns_vacant_dwelling") and "logement_vacant" not in reading.needs:
+        reading.needs.insert(0, "logement_vacant")  # an empty dwelling of one's own says what the need is
+    kind = needs_catalogue().get(reading.service_types[0], {}) if reading.service_types else {}
+    specific = [n for n in reading.needs if n not in GENERIC_ORDER]
+    if specific and reading.need_scores:  # "je suis au chômage" next to a crèche: a situation, not a need
+        reading.needs = [n for n in reading.needs if n in specific or reading.need_scores.get(n, 1.0) >= STRONG]
+    if kind.get("need") and reading.asks in PLACES and not reading.asks_read and not reading.named:
+        reading.asks = "orientation"  # unless the reader says a place is asked, "une crèche" is a need
+        reading.intent = "express_need" if reading.intent == "find_service_nearby" else reading.intent
+    if kind.get("need") and reading.asks not in PLACES:
+        if kind["need"] not in reading.needs:
+            reading.needs.insert(0, kind["need"])  # "une crèche": a need, with its places
+        reading.service_types = []
+    if "beneficiaire_rsa" in parse.values("situation") and reading.asks != "info":
+        # "je suis au RSA" describes the person, it is not a question about the RSA
+        reading.named = [s for s in reading.named if s != "rsa"]
+        reading.schemes = [s for s in reading.schemes if s != "rsa"]
+    dropped = set(slots.get("dropped_needs") or [])
+    reading.needs = [n for n in dict.fromkeys(reading.needs) if n not in dropped]
+    reading.needs.sort(key=lambda n: n in GENERIC_ORDER)

@@ -1,0 +1,144 @@
+"""The dialogue policy on a given situation reading (issue 7): the situation reader's output is
+set by the test, so each rule of the turn table is checked on its own.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any
+
+import pytest
+
+from bot.dialogue.api import Incoming, Turn
+from bot.dialogue.engine import TURN_RULES, DialogueEngine
+from bot.nlu.interpreter import ParseResult
+from bot.nlu.situation import Situation
+from knowledge.textnorm import fold
+
+
+class _Scripted:
+    """The real interpreter, with the situation reading replaced by the test's."""
+
+    def __init__(self, real: Any) -> None:
+        self.real = real
+        self.extractor = real.extractor
+        self.reader = None
+        self.next: Situation | None = None
+
+    def parse(self, text: str) -> ParseResult:
+        parse = self.real.parse(text)
+        if self.next is not None and not text.startswith("/"):
+            parse = replace(parse, situation=self.next)
+        return parse
+
+
+def situation(needs: list[str] = (), schemes: list[str] = (), role: str = "self",  # type: ignore[assignment]
+              asks: str = "orientation") -> Situation:
+    return Situation(needs=[(n, 0.99) for n in needs], schemes=[(s, 0.99) for s in schemes], role=role,
+                     asks=asks, role_confidence=0.95, asks_confidence=0.95)
+
+
+@pytest.fixture()
+def bot(kb, interpreter):  # type: ignore[no-untyped-def]
+    scripted = _Scripted(interpreter)
+    engine = DialogueEngine(kb, scripted)  # type: ignore[arg-type]
+    state: dict[str, Any] = {"greeted": True, **engine.new_state()}
+    state["greeted"] = True
+
+    def say(text: str, reading: Situation | None = None) -> Turn:
+        nonlocal state
+        scripted.next = reading
+        turn = engine.handle(state, Incoming(text=text, channel="test"))
+        state = turn.state
+        return turn
+
+    say.state = lambda: state  # type: ignore[attr-defined]
+    return say
+
+
+def text_of(turn: Turn) -> str:
+    return fold("\n".join(r.text for r in turn.replies))
+
+
+def rules_of(turn: Turn) -> list[str]:
+    return [e["rule"] for e in turn.state.get("events", []) if "rule" in e]
+
+
+def test_the_table_reads_like_the_flow_chart() -> None:
+    names = [r.name for r in TURN_RULES]
+    assert names.index("a question about a scheme: answer it") < names.index("a situation: orient on every need")
+    assert names[-1] == "facts, yes/no, anything else"
+    assert len(names) <= 20
+
+
+def test_every_need_is_oriented_shelter_and_food_first(bot) -> None:  # type: ignore[no-untyped-def]
+    turn = bot("impayés de cantine et EDF, et le frigo est vide, j'habite à Fruges",
+               situation(["cantine", "energie", "alimentation"], ["cantine-a-1-euro", "epiceries-solidaires"]))
+    plan = turn.state["slots"]["plan"]
+    assert [item["need"] for item in plan][:3] == ["alimentation", "cantine", "energie"]
+    text = text_of(turn)
+    assert "pour se nourrir" in text and "pour la cantine scolaire" in text and "energie" in text
+
+
+def test_a_scheme_without_checkable_condition_is_a_place_not_a_right(bot) -> None:  # type: ignore[no-untyped-def]
+    turn = bot("je n'arrive plus à gérer mon budget, j'habite à Arras", situation(["budget"], ["point-conseil-budget"]))
+    lines = [r.text for r in turn.replies if "Point conseil budget" in r.text and "Un lieu" in r.text]
+    assert lines and "Un lieu qui peut aider pour le budget" in lines[0]
+    assert "✅ Point conseil budget" not in "\n".join(r.text for r in turn.replies)
+
+
+def test_follow_up_questions_are_answered_not_repeated(bot) -> None:  # type: ignore[no-untyped-def]
+    bot("je n'arrive plus à gérer mon budget, j'habite à Arras", situation(["budget"], ["point-conseil-budget"]))
+    papers = bot("quels papiers ?", situation(asks="documents"))
+    assert "papiers" in text_of(papers) and "pas compris" not in text_of(papers)
+    assert not any(r.custom.get("orientation") for r in papers.replies)
+    amount = bot("combien ?", situation(asks="amount"))
+    assert "point conseil budget" in text_of(amount)
+    how = bot("comment faire ?", situation(asks="how"))
+    assert "comment faire" in text_of(how) and "rendez vous" in text_of(how)
+
+
+def test_a_refused_commune_is_never_asked_again(bot) -> None:  # type: ignore[no-untyped-def]
+    bot("je cherche une épicerie solidaire", situation(["alimentation"], ["epiceries-solidaires"], asks="where"))
+    assert bot.state()["slots"].get("asking") == "commune"
+    bot("je ne sais pas", situation())
+    assert "commune" in bot.state()["slots"]["declined"]
+    again = bot("où est la France Services la plus proche ?", situation(asks="where"))
+    assert bot.state()["slots"].get("asking") != "commune"
+    assert "dans quelle commune" not in text_of(again)
+
+
+def test_not_the_problem_drops_the_need(bot) -> None:  # type: ignore[no-untyped-def]
+    bot("je n'ai plus de voiture pour aller au travail, j'habite à Arras", situation(["mobilite"], ["plateforme-mobilite"]))
+    turn = bot("non, la voiture c'est pas le problème", situation(["mobilite"]))
+    assert "mobilite" in turn.state["slots"]["dropped_needs"]
+    assert "plateforme" not in text_of(turn)
+    again = bot("je ne veux pas de transport", situation(["mobilite"]))
+    assert "plateforme" not in text_of(again)  # a dropped need is not read again
+
+
+def test_the_same_need_again_is_not_the_same_answer_again(bot) -> None:  # type: ignore[no-untyped-def]
+    first = bot("je n'ai plus de voiture pour aller au travail, j'habite à Arras", situation(["mobilite"]))
+    assert any(r.custom.get("orientation") for r in first.replies)
+    again = bot("le transport c'est pas le problème, il me faut un lit", situation(["mobilite"]))
+    assert not any(r.custom.get("orientation") for r in again.replies)
+    assert "ce qui manque" in text_of(again)
+
+
+def test_agent_gets_third_person_and_no_france_services_door(bot) -> None:  # type: ignore[no-untyped-def]
+    turn = bot("Agente à la France Services de Desvres, je reçois une dame de 52 ans au RSA, quelles aides ?",
+               situation(["ressources"], ["rsa"], role="agent"))
+    slots = turn.state["slots"]
+    assert slots["role"] == "agent" and slots.get("third_person")
+    assert slots.get("commune") is None  # Desvres is where the agent works, not where the person lives
+    assert "adressez-vous a la mairie" not in text_of(turn)
+
+
+def test_a_scheme_the_base_does_not_know_is_said_honestly(bot) -> None:  # type: ignore[no-untyped-def]
+    turn = bot("c'est quoi la prime zorglub ?", situation(asks="info"))
+    assert "je ne connais pas encore ce dispositif" in text_of(turn)
+
+
+def test_conditions_are_said_in_words(bot) -> None:  # type: ignore[no-untyped-def]
+    turn = bot("sac ados c'est pour qui ?", situation(["vacances"], ["sac-ados"], asks="conditions"))
+    assert "16 a 25 ans" in text_of(turn)

@@ -1,0 +1,38 @@
+"""The held-out situation test set (tests/situations/*.yml) played through the dialogue engine.
+
+Gate of issue 7: recall of the expected schemes among those shown >= 0.90, irrelevant schemes
+shown <= 10 %. Each opening is sent, every question answered "je ne sais pas" (at most 6 turns).
+Figures before/after: docs/situations.md. `scripts/eval_situations.py --misses N` lists misses.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.dialogue.situations_eval import DEFAULT_DIR, evaluate, load_cases, markdown, shown_schemes
+
+RECALL_MIN = 0.90
+IRRELEVANT_MAX = 0.10
+
+
+def test_shown_schemes_are_read_by_name_longest_first() -> None:
+    names = [("pass-colo", "pass colo"), ("pcb", "point conseil budget pcb")]
+    assert shown_schemes(["✅ Pass colo : vous pourriez…", "Point conseil budget (PCB)"], names) == [
+        "pass-colo", "pcb"]
+    assert shown_schemes(["rien ici"], names) == []
+
+
+def test_the_test_set_is_large_and_labelled(kb) -> None:  # type: ignore[no-untyped-def]
+    cases = load_cases(DEFAULT_DIR, known=kb.schemes)
+    assert len(cases) >= 400
+    assert {c.role for c in cases} >= {"self", "agent", "ambassadeur", "relative"}
+    assert sum(1 for c in cases if c.schemes) >= 300
+
+
+@pytest.mark.slow
+def test_situation_gate(engine, kb) -> None:  # type: ignore[no-untyped-def]
+    cases = load_cases(DEFAULT_DIR, known=kb.schemes)
+    report = evaluate(engine, cases, {sid: s.name for sid, s in kb.schemes.items()})
+    summary = markdown(report)
+    assert report.recall >= RECALL_MIN, summary
+    assert report.irrelevant_rate <= IRRELEVANT_MAX, summary
