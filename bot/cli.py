@@ -97,6 +97,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--openfisca-workers", type=int, default=1, help="processus de simulation (défaut : 1)")
     p.set_defaults(func=_lazy("bot.bench", "cmd_bench"))
 
+    p = sub.add_parser("stats", help="statistiques anonymes : orientations, besoins, dispositifs, avis")
+    p.add_argument("--format", choices=["csv", "json"], default="csv")
+    p.add_argument("--since", default=None, help="AAAA-MM-JJ : à partir de la semaine de cette date")
+    p.set_defaults(func=_lazy("bot.channels.stats", "cmd_stats"))
+
     db = sub.add_parser("db", help="base de données")
     db_sub = db.add_subparsers(dest="db_command", required=True)
     p = db_sub.add_parser("upgrade", help="applique les migrations Alembic")

@@ -42,6 +42,7 @@ from bot.channels.http_routes import (
     install_routes,
 )
 from bot.channels.http_settings import HttpSettings, env_int
+from bot.channels.stats_routes import router as stats_router
 from bot.channels.store import ConversationStore, retention_days
 from bot.dialogue.api import Engine, Incoming
 from knowledge.db import make_engine, upgrade
@@ -200,6 +201,7 @@ def create_app(
     app.add_middleware(Observe, docs_csp=DOCS_CSP if settings.api_docs else "")
     install_error_handlers(app)
     install_routes(app, store, settings, state)
+    app.include_router(stats_router)  # POST /api/v1/feedback, GET /api/v1/stats
     app.mount("/widget", StaticFiles(directory=WIDGET_DIR), name="widget")
     if telegram:
         mount_telegram_webhook(app)

@@ -38,6 +38,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from bot.channels.button_guard import guard_incoming, remember_buttons
 from bot.channels.redis_breaker import REDIS_TIMEOUT, CircuitBreaker, breaker_for
 from bot.channels.state_check import state_problem
+from bot.channels.stats import record_turn
 from bot.channels.store_models import ConversationRow, pseudonymize, utcnow
 from bot.dialogue.api import Button, Engine, Incoming, Reply, Turn
 
@@ -361,6 +362,7 @@ class ConversationStore:
         )
         if result.rowcount != 1:
             raise _Conflict
+        record_turn(conn, channel, state, replies, self.clock())  # anonymous counts, same transaction
         return TurnResult(replies, message_count=count)
 
     def _handle(self, key: str, state: Any, incoming: Incoming) -> Turn:

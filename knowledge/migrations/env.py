@@ -10,6 +10,7 @@ import knowledge.models  # noqa: F401  (registers tables)
 from knowledge.db import Base, make_engine
 
 with contextlib.suppress(ImportError):  # conversation store tables, if the channels package defines them
+    import bot.channels.stats_models  # noqa: F401
     import bot.channels.store_models  # noqa: F401
 
 target_metadata = Base.metadata

@@ -17,8 +17,11 @@ var api = opt("api", src.origin).replace(/\/+$/, "");
 var title = opt("title", "Trouver une aide");
 var start = opt("start", "Bonjour");
 var days = opt("retention", "30");
+/* Full-page mode: data-mode="page" on the script, or ?mode=page in the page's address. */
+var pageMode = opt("mode", "") === "page" || /[?&]mode=page(&|$)/.test(location.search);
 var KEY = "aiguillage.conversation";
 var LOG = "aiguillage.transcript";
+var FB = "aiguillage.feedback";
 var CONV = "/api/v1/conversations";
 var PHONE = /(?:\+33[\s.]?|0)[1-9](?:[\s.-]?\d{2}){4}/g;
 var EMAIL = /[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}/g;
@@ -102,8 +105,10 @@ function rich(text, allowed) {
   return frag;
 }
 
-var root, launcher, panel, log, input, locBtn, copyBtn, shareBtn, status, typing;
-var busy = false, opened = false, summary = "";
+var root, launcher, panel, log, input, locBtn, copyBtn, shareBtn, status, typing, privacy;
+var busy = false, opened = false, summary = "", generation = 0;
+/* The panel covers the screen (phones, short or zoomed windows): it is modal, focus stays inside. */
+var covering = window.matchMedia("(max-width: 480px), (max-height: 560px)");
 
 function store(name, value) {
   try {
@@ -175,6 +180,7 @@ function showReply(reply, withButtons) {
     scroll();
   }
   locBtn.classList.toggle("agw-hl", !!custom.request_location);
+  if (custom.orientation && !read(FB)) askFeedback();
   if (custom.summary) {
     summary = typeof custom.summary === "string" ? custom.summary
       : custom.summary.text || JSON.stringify(custom.summary, null, 2);
@@ -195,7 +201,7 @@ function send(body, shown) {
   log.setAttribute("aria-busy", "true");
   clearChoices();
   if (shown) showUser(shown, true);
-  var id = read(KEY);
+  var id = read(KEY), mine = generation;
   var path = id ? CONV + "/" + encodeURIComponent(id) + "/messages" : CONV;
   return request("POST", path, body)
     .then(function (res) {
@@ -206,6 +212,10 @@ function send(body, shown) {
     })
     .then(function (res) {
       return res.json().catch(function () { return {}; }).then(function (data) {
+        if (mine !== generation) { /* "Nouvelle conversation" meanwhile: drop what came back */
+          if (data.conversation_id && !data.erased) drop(data.conversation_id);
+          return;
+        }
         if (!res.ok) {
           note(typeof data.detail === "string" ? data.detail : "Erreur " + res.status + ". Réessayez.");
           return;
@@ -220,6 +230,7 @@ function send(body, shown) {
     })
     .catch(function () { note("Connexion impossible. Vérifiez votre réseau et réessayez."); })
     .then(function () {
+      if (mine !== generation) return;
       busy = false;
       typing.hidden = true;
       log.removeAttribute("aria-busy");
@@ -269,23 +280,94 @@ function copySummary() {
 function forget() {
   store(KEY, null);
   store(LOG, null);
-  Array.from(log.children).forEach(function (c) { if (c !== typing) c.remove(); });
+  store(FB, null);
+  Array.from(log.children).forEach(function (c) { if (c !== typing && c !== privacy) c.remove(); });
   summary = "";
   copyBtn.hidden = shareBtn.hidden = true;
   locBtn.classList.remove("agw-hl");
 }
 
+function drop(id) {
+  return id ? request("DELETE", CONV + "/" + encodeURIComponent(id)).then(function (res) {
+    if (!res.ok && res.status !== 404) throw new Error("delete");
+  }) : Promise.resolve();
+}
+
 function erase() {
   if (!window.confirm("Effacer cette conversation et les données gardées ?")) return;
-  var id = read(KEY);
-  var gone = id ? request("DELETE", CONV + "/" + encodeURIComponent(id)) : Promise.resolve(null);
-  gone.then(function (res) {
-    if (res && !res.ok && res.status !== 404) throw new Error("delete");
+  drop(read(KEY)).then(function () {
     forget();
     note("Vos données ont été effacées. Vous pouvez écrire pour recommencer.");
     input.focus();
   }).catch(function () { note("L'effacement a échoué. Réessayez dans un instant."); });
 }
+
+/* "Nouvelle conversation": the previous one is erased on the server and here, then a clean start
+   with a new id (the server makes it); nothing of the previous person stays on screen. */
+function restart() {
+  generation++;
+  busy = false;
+  typing.hidden = true;
+  log.removeAttribute("aria-busy");
+  drop(read(KEY)).then(function () {
+    forget();
+    input.value = "";
+    tell("Nouvelle conversation : la précédente est effacée.");
+    input.focus();
+    if (start) send({ text: start }, null);
+  }).catch(function () { note("L'effacement a échoué. Réessayez dans un instant."); });
+}
+
+/* "Cela vous a-t-il aidé ?" — kept without the conversation: the server stores yes/no, the need
+   and the schemes, and the optional comment without phone numbers or emails. */
+function askFeedback() {
+  var old = log.querySelector(".agw-fb");
+  if (old) old.remove();
+  var helpful = null;
+  var area = el("textarea", { id: "agw-fb-text", rows: "3", maxlength: "300" });
+  var form = el("form", { class: "agw-fb-form", onsubmit: function (ev) {
+    ev.preventDefault();
+    var text = area.value.trim();
+    if (!text && helpful === null) { tell("Écrivez ce qui manquait, ou répondez oui ou non."); area.focus(); return; }
+    give(helpful, text || null);
+  } }, [el("label", { for: "agw-fb-text", text: "Ce qui manquait (facultatif, 300 caractères au plus ; " +
+    "n'écrivez ni nom ni numéro)" }), area, el("button", { type: "submit", class: "agw-fb-btn", text: "Envoyer mon avis" })]);
+  form.hidden = true;
+  var more = function (value) {
+    return function () { helpful = value; form.hidden = false; area.focus(); };
+  };
+  var box = el("div", { class: "agw-fb", role: "group", "aria-labelledby": "agw-fb-q" }, [
+    el("p", { id: "agw-fb-q", text: "Cela vous a-t-il aidé ?" }),
+    el("div", { class: "agw-fb-row" }, [
+      el("button", { type: "button", class: "agw-fb-btn", text: "Oui", onclick: function () { give(true, null); } }),
+      el("button", { type: "button", class: "agw-fb-btn", text: "Non", onclick: more(false) }),
+      el("button", { type: "button", class: "agw-fb-btn", text: "Ce qui manquait", onclick: more(null) })]),
+    form]);
+  log.insertBefore(box, typing);
+  scroll();
+  function give(value, comment) {
+    var inside = box.contains(document.activeElement);
+    request("POST", "/api/v1/feedback", { helpful: value, comment: comment, conversation_id: read(KEY) || undefined })
+      .then(function (res) {
+        if (!res.ok) throw new Error("feedback");
+        store(FB, "1");
+        box.replaceChildren(el("p", { text: "Merci pour votre retour." }));
+        tell("Merci pour votre retour.");
+        if (inside) input.focus();
+      }).catch(function () { tell("Votre avis n'a pas pu être envoyé. Réessayez."); });
+  }
+}
+
+/* Tab and Shift+Tab cycle inside the panel while it covers the screen. */
+function trap(ev) {
+  if (ev.key !== "Tab" || !covering.matches || pageMode) return;
+  var all = Array.from(panel.querySelectorAll("button, input, textarea, a[href], [tabindex='0']"))
+    .filter(function (e) { return !e.disabled && e.getClientRects().length; });
+  var first = all[0], last = all[all.length - 1];
+  if (ev.shiftKey && document.activeElement === first) { last.focus(); ev.preventDefault(); }
+  else if (!ev.shiftKey && document.activeElement === last) { first.focus(); ev.preventDefault(); }
+}
+function modal() { panel.setAttribute("aria-modal", covering.matches && !pageMode ? "true" : "false"); }
 
 function open() {
   panel.hidden = false;
@@ -298,6 +380,7 @@ function open() {
   }
 }
 function close() {
+  if (pageMode) return;
   panel.hidden = true;
   root.classList.remove("agw-open");
   launcher.setAttribute("aria-expanded", "false");
@@ -313,8 +396,12 @@ function build() {
   [icon(BUBBLE), el("span", { text: title })]);
   typing = el("div", { class: "agw-typing", "aria-hidden": "true", text: "…" });
   typing.hidden = true;
+  privacy = el("p", { class: "agw-privacy" }, [
+    document.createTextNode("Assistant automatique. Vos messages ne sont pas enregistrés, seulement vos " +
+      "réponses utiles, " + days + " jours au plus. "),
+    el("button", { type: "button", class: "agw-erase", text: "Effacer mes données", onclick: erase })]);
   log = el("div", { class: "agw-log", role: "log", "aria-live": "polite", "aria-label": "Conversation",
-    tabindex: "0" }, [typing]);
+    tabindex: "0" }, [privacy, typing]);
   input = el("input", { id: "agw-input", type: "text", autocomplete: "off", maxlength: "600",
     enterkeyhint: "send", placeholder: "Écrivez votre message…" });
   locBtn = el("button", { type: "button", class: "agw-tool agw-loc", onclick: useLocation },
@@ -338,12 +425,9 @@ function build() {
     "aria-labelledby": "agw-title" }, [
     el("div", { class: "agw-head" }, [
       el("h2", { id: "agw-title", text: title }),
-      el("button", { type: "button", class: "agw-close", "aria-label": "Fermer l'assistant", text: "×",
-        onclick: close })]),
-    el("p", { class: "agw-privacy" }, [
-      document.createTextNode("Assistant automatique. Vos messages ne sont pas enregistrés, seulement vos " +
-        "réponses utiles, " + days + " jours au plus. "),
-      el("button", { type: "button", class: "agw-erase", text: "Effacer mes données", onclick: erase })]),
+      el("button", { type: "button", class: "agw-new", text: "Nouvelle conversation", onclick: restart }),
+      pageMode ? null : el("button", { type: "button", class: "agw-close", "aria-label": "Fermer l'assistant",
+        text: "×", onclick: close })]),
     log,
     el("div", { class: "agw-tools" }, [locBtn, copyBtn, shareBtn]),
     el("p", { id: "agw-loc-why", class: "agw-sr", text: "Votre position sert seulement à trouver un lieu d'aide proche." }),
@@ -351,9 +435,12 @@ function build() {
     form]);
   panel.hidden = true;
   panel.addEventListener("keydown", function (ev) {
-    if (ev.key === "Escape") { ev.stopPropagation(); close(); }
+    if (ev.key === "Escape" && !pageMode) { ev.stopPropagation(); close(); }
+    trap(ev);
   });
-  root = el("div", { class: "agw", lang: "fr" }, [launcher, panel]);
+  modal();
+  if (covering.addEventListener) covering.addEventListener("change", modal);
+  root = el("div", { class: "agw" + (pageMode ? " agw-page" : ""), lang: "fr" }, [pageMode ? null : launcher, panel]);
   root.style.setProperty("--agw-color", safeColor(opt("color", "#1d4e89")));
   document.head.appendChild(el("link", { rel: "stylesheet", href: new URL("aiguillage-widget.css", src).href }));
   document.body.appendChild(root);
@@ -365,6 +452,7 @@ function build() {
       else showReply(e.r, i === past.length - 1);
     });
   }
+  if (pageMode) open();
 }
 
 if (document.body) build();
