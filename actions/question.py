@@ -75,9 +75,10 @@ def choose_question(slots: dict[str, Any]) -> Question | None:
     screening = slots.get("screening") or not slots.get("need")
     several = len(slots.get("plan") or []) > 1
     described = [s for item in slots.get("plan") or [] for s in item.get("described") or []]
-    primary = slots.get("focus_scheme") or (  # the scheme the person described comes first
-        None if screening or several else primary_candidate(described or candidates, slots)
-    )
+    kb = get_kb()
+    pool = described or candidates  # the scheme the person described comes first; a rules scheme
+    pool = [c for c in pool if c in kb.schemes and kb.schemes[c].openfisca is None] or pool  # before a benefit
+    primary = slots.get("focus_scheme") or (None if screening or several else primary_candidate(pool, slots))
     asked = slots.get("questions_asked") or 0
     question = None
     if several and not slots.get("focus_scheme"):
@@ -92,7 +93,6 @@ def choose_question(slots: dict[str, Any]) -> Question | None:
         elif asked < SCREENING_QUESTIONS:  # a vacant dwelling is not worth asking everyone about
             # a quick screening asks what the rules schemes need; the facts only OpenFisca needs
             # (income by kind, rent...) are asked when a need or a scheme points to one benefit
-            kb = get_kb()
             rules = [c for c in candidates if c in kb.schemes and kb.schemes[c].openfisca is None]
             question = catalogue().next_question(evaluate(rules, slots), facts, declined | SCREENING_SKIP)
     if question is None and not slots.get("commune") and "commune" not in declined:

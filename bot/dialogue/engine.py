@@ -447,7 +447,8 @@ class DialogueEngine:
         """The scheme a question is about: named now, described now, in focus, or the first shown."""
         if reading.named:
             return reading.named[0]
-        if reading.schemes and reading.asks != "orientation" and reading.scheme_scores.get(reading.schemes[0], 0) >= STRONG:
+        if (reading.schemes and reading.asks not in ("orientation", "info", "conditions")
+                and reading.scheme_scores.get(reading.schemes[0], 0) >= STRONG):
             return reading.schemes[0]  # a scheme described clearly enough to be asked about
         if reading.needs and not turn.slots.get("oriented"):
             return None
@@ -522,6 +523,11 @@ class DialogueEngine:
         return (bool(slots.get("oriented")) and bool(old) and bool(reading.needs) and set(reading.needs) <= old
                 and not reading.facts_given and reading.asks == "orientation"
                 and not set(reading.schemes) - set(slots.get("shown") or []))
+
+    def _has_situation(self, turn: _TurnContext, reading: Reading) -> bool:
+        """Needs or schemes read; a short fact ("41", "Noyon") must read them clearly to count."""
+        return bool(reading.needs or reading.schemes) and (
+            not reading.intent.startswith("give_") or reading.strong_content or not reading.need_scores)
 
     def _gives_facts_in_flow(self, turn: _TurnContext, reading: Reading) -> bool:
         """"3 enfants de 4, 9 et 11 ans" after an orientation: facts for it, not a new need."""
@@ -854,7 +860,7 @@ TURN_RULES: tuple[Rule, ...] = (
     Rule("a scheme named: check it", E._names_scheme, E._check_named),
     Rule("a scheme unknown: say so", E._asks_unknown, E._not_covered),
     Rule("my rights, all of them", E._asks_screening, E._screen),
-    Rule("a situation: orient on every need", lambda e, t, r: bool(r.needs or r.schemes), E._orient),
+    Rule("a situation: orient on every need", E._has_situation, E._orient),
     Rule("check everything", lambda e, t, r: r.intent == "check_eligibility", E._screen),
     Rule("don't know", lambda e, t, r: r.intent == "dont_know", E._dont_know),
     Rule("facts, yes/no, anything else", lambda e, t, r: True, E._after_facts),
