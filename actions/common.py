@@ -181,8 +181,12 @@ def pick_services(slots: dict[str, Any], scheme_ids: list[str], need_id: str | N
             scored.append((score, near))
     # the directories' real places come after a curated service of the same kind (its source is a seed)
     scored += [(2, near) for near in _directory_places(kb, kind_networks, commune, (lat, lon), limit, max_km)]
-    located = [(sc, n) for sc, n in scored if n.distance_km is not None] or scored
-    located.sort(key=lambda item: (-item[0], item[1].distance_km is None, item[1].distance_km or 0.0))
+    # a place that carries a scheme shown stays even without a precise point (département-wide);
+    # otherwise located places come before the ones without a point
+    located = [(sc, n) for sc, n in scored if n.distance_km is not None or sc >= 3] or scored
+    # among equally relevant places, one the person can contact directly comes first
+    located.sort(key=lambda item: (-item[0], not item[1].service.has_contact, item[1].distance_km is None,
+                                   item[1].distance_km or 0.0))
     nearby = [n for _sc, n in located[:limit]]
     nearby.sort(key=lambda n: (n.distance_km is None, n.distance_km or 0.0))
     far = bool(nearby) and all(n.distance_km is None or n.distance_km > FAR_KM for n in nearby)

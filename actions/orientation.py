@@ -25,6 +25,7 @@ from actions.sdk import Action, SlotSet
 from actions.services import end_buttons
 from bot.dialogue.responses import label, say
 from knowledge.eligibility import SchemeResult, Status
+from knowledge.facts import FACT_LABELS as CONTENT_FACT_LABELS
 
 CONTACT_IN_TEXT = re.compile(r"@|https?://|\b0\d(?:[ .]?\d{2}){4}\b")
 FACT_LABELS = {
@@ -45,7 +46,16 @@ FACT_LABELS_OTHER = {
     "quotient_familial": "son quotient familial", "monthly_income": "ses revenus", "household_adults": "son foyer",
     "housing": "son logement", "owns_vacant_dwelling": "si elle a un logement vide",
     "pregnant": "si elle attend un enfant",
+    "salary": "son salaire", "partner_salary": "le salaire de son conjoint ou sa conjointe",
+    "unemployment_benefit": "son allocation chômage", "pension": "sa retraite ou pension",
+    "rent": "son loyer", "disability": "la reconnaissance de son handicap",
 }  # fmt: skip
+
+
+def fact_label(name: str, third_person: bool = False) -> str:
+    """A missing fact in words; never its internal name (« Cela dépend de vacant_dwelling_commune »)."""
+    labels = FACT_LABELS_OTHER if third_person else FACT_LABELS
+    return labels.get(name) or CONTENT_FACT_LABELS.get(name) or "quelques informations"
 
 
 def has_personal_condition(result: SchemeResult) -> bool:
@@ -64,8 +74,7 @@ def result_line(result: SchemeResult, need_label: str | None = None, third_perso
         key = "orientation_eligible_other" if third_person else "orientation_eligible"
         return say(key, name=scheme.name, reason=reason).strip()
     if result.status is Status.to_check:
-        labels = FACT_LABELS_OTHER if third_person else FACT_LABELS
-        missing = ", ".join(labels.get(m, m) for m in result.missing[:2])
+        missing = ", ".join(dict.fromkeys(fact_label(m, third_person) for m in result.missing[:2]))
         reason = (
             f"Cela dépend de {missing}."
             if missing

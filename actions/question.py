@@ -13,6 +13,9 @@ from knowledge.questions import QuestionCatalogue
 from knowledge.schema import Question
 
 MAX_QUESTIONS = 7
+#: a benefit computed by OpenFisca needs many facts: after this many questions, orient with an
+#: estimate "à vérifier" and the official simulator rather than a questionnaire
+BENEFIT_QUESTIONS = 3
 SCREENING_QUESTIONS = 5
 #: an orientation on several needs asks fewer questions: those that settle the most planned schemes
 PLAN_QUESTIONS = 3
@@ -88,7 +91,8 @@ def choose_question(slots: dict[str, Any]) -> Question | None:
         if asked < PLAN_QUESTIONS:
             question = catalogue().next_question(evaluate(wanted, slots), facts, declined | SCREENING_SKIP)
     elif asked < MAX_QUESTIONS:
-        if primary:
+        benefit = primary in kb.schemes and kb.schemes[primary].openfisca is not None
+        if primary and not (benefit and asked >= BENEFIT_QUESTIONS):
             question = catalogue().next_question(evaluate([primary], slots), facts, declined)
         elif asked < SCREENING_QUESTIONS:  # a vacant dwelling is not worth asking everyone about
             # a quick screening asks what the rules schemes need; the facts only OpenFisca needs
