@@ -41,7 +41,7 @@ DOMAIN = yaml.safe_load((REPO / "data" / "rasa" / "domain.yml").read_text(encodi
 RASA_VERSION = "3.6.21"  # the last Rasa Open Source release, as a Rasa server reports itself
 ACTION_NAMES = {
     "action_emergency", "action_scheme_info", "action_ask_question",
-    "action_orientation", "action_nearby_services", "action_human_handoff",
+    "action_orientation", "action_nearby_services", "action_human_handoff", "action_answer",
 }  # fmt: skip
 # what rasa_sdk's CollectingDispatcher puts in each message (json_message becomes "custom")
 MESSAGE_KEYS = {"text", "buttons", "elements", "custom", "template", "response", "image", "attachment"}
