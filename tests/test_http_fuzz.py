@@ -26,7 +26,7 @@ from bot.channels.http import HttpSettings, create_app
 from knowledge.db import make_engine, upgrade
 
 TOTAL = int(os.environ.get("AIGUILLAGE_FUZZ_TOTAL", "10000"))
-OPERATIONS = 5  # operations with inputs (/healthz has none: one request)
+OPERATIONS = 7  # operations with inputs (/healthz has none: one request), feedback and stats included
 PER_OPERATION = -(-TOTAL // OPERATIONS)
 
 
