@@ -268,7 +268,9 @@ class DialogueEngine:
         reading = read_turn(parse, intent, self.kb, slots, scores)
         if reading.role != "self" and not slots.get("asking"):  # an answer to a question says no role
             slots["role"] = reading.role
-            slots["third_person"] = reading.role in ("agent", "ambassadeur") or None
+            # questions are about the person concerned, not the speaker: an agent's, an
+            # ambassadeur's or a relative's ("ma mère a 70 ans") — « Quel âge a la personne ? »
+            slots["third_person"] = reading.role in ("agent", "ambassadeur", "relative") or None
         changed = self._apply_entities(turn, parse, ignore=speaker_entities(parse, reading.role))
         reading.facts_given = bool(changed)
         asking = slots.get("asking")
