@@ -31,7 +31,7 @@ from bot.nlu.situation_data import (
     DEFAULT_SITUATIONS_DIR,
     SituationExample,
     load_situations,
-    situations_fingerprint,
+    sources_fingerprint,
 )
 
 log = logging.getLogger(__name__)
@@ -167,7 +167,6 @@ class SituationReader:
         meta = {
             "examples": len(texts),
             "labelled": sum(1 for e in examples if e.origin not in ("needs.yml", "schemes")),
-            "fingerprint": situations_fingerprint(list(examples), MODEL_VERSION),
             "train_seconds": round(time.perf_counter() - started, 2),
             "version": MODEL_VERSION,
         }
@@ -237,6 +236,7 @@ def default_reader_path() -> Path:
 def train_reader(data: Path | None = None, out: Path | None = None) -> SituationReader:
     examples = load_situations(data or DEFAULT_SITUATIONS_DIR)
     reader = SituationReader.train(examples)
+    reader.meta["fingerprint"] = sources_fingerprint(data, MODEL_VERSION)
     reader.save(out or default_reader_path())
     return reader
 
@@ -244,7 +244,7 @@ def train_reader(data: Path | None = None, out: Path | None = None) -> Situation
 def load_reader(path: Path | None = None, auto_train: bool = True) -> SituationReader:
     """The saved reader, retrained first if missing or if its data or the content changed."""
     path = path or default_reader_path()
-    fingerprint = situations_fingerprint(load_situations(), MODEL_VERSION)
+    fingerprint = sources_fingerprint(version=MODEL_VERSION)
     if path.exists():
         reader = SituationReader.load(path)
         if reader.meta.get("fingerprint") == fingerprint or not auto_train:

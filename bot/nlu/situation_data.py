@@ -147,8 +147,13 @@ def load_situations(path: Path | None = None, with_content: bool = True) -> list
     return unique
 
 
-def situations_fingerprint(examples: list[SituationExample], version: int) -> str:
+def sources_fingerprint(path: Path | None = None, version: int = 0) -> str:
+    """A digest of the files the reader learns from (its data and the content), read as bytes:
+    checking that a saved reader is up to date costs no YAML parsing at start-up."""
+    path = Path(path) if path else DEFAULT_SITUATIONS_DIR
+    data = sorted(path.glob("**/*.yml")) if path.is_dir() else [path]
+    content = [CONTENT_DIR / "needs.yml", *sorted((CONTENT_DIR / "schemes").glob("*.yml"))]
     digest = hashlib.sha256(f"v{version}".encode())
-    for e in examples:
-        digest.update(f"{e.text}\t{e.needs}\t{e.schemes}\t{e.role}\t{e.asks}\n".encode())
+    for file in [*data, *content]:
+        digest.update(file.name.encode() + b"\0" + file.read_bytes() + b"\0")
     return digest.hexdigest()[:16]
