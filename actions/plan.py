@@ -19,6 +19,9 @@ URGENT_NEEDS = ("violences", "hebergement", "alimentation")
 PER_NEED = 3
 #: how many of the need's own schemes complete the ones the person described
 FILL_FROM_NEED = 2
+#: a need's own scheme is planned when the situation reader finds it at least this relevant to what
+#: was said (relevance, not eligibility: the AF are not raised by a question about the APL)
+FILL_MIN = 0.2
 
 
 def order_needs(needs: Sequence[str]) -> list[str]:
@@ -43,13 +46,17 @@ def need_of(scheme_id: str, needs: Sequence[str]) -> str | None:
     return None
 
 
-def plan(needs: Sequence[str], described: Sequence[str], slots: dict[str, Any]) -> list[dict[str, Any]]:
+def plan(needs: Sequence[str], described: Sequence[str], slots: dict[str, Any],
+         relevance: dict[str, float] | None = None) -> list[dict[str, Any]]:
     """[{"need": id | None, "described": [ids], "schemes": [ids]}], urgent needs first.
 
     `described`: the schemes the person named or described, best first; each goes under the need
     it serves (or a group of its own). `schemes` adds the need's own schemes that no known fact
     rules out; the orientation shows the described ones first, then the best of the others, at
-    most PER_NEED in all.
+    most PER_NEED in all. `relevance` (the reader's probability of each scheme for the message)
+    keeps, of a need's own schemes, those relevant to what was said (FILL_MIN), most relevant
+    first; when none is, the FILL_FROM_NEED most relevant. Without it (a need chosen with a
+    button), all the need's schemes stay, ranked later by eligibility.
     """
     kb = get_kb()
     ordered = order_needs(n for n in needs if n in needs_catalogue())
@@ -64,10 +71,31 @@ def plan(needs: Sequence[str], described: Sequence[str], slots: dict[str, Any]) 
         own: list[str] = []
         if need is not None:
             own = [s.id for s in schemes_for_need(need) if s.id not in used and s.id not in chosen]
+            if relevance is not None:
+                own = sorted(own, key=lambda s: -relevance.get(s, 0.0))
+                fitting = [s for s in own if relevance.get(s, 0.0) >= FILL_MIN]
+                own = fitting if fitting or chosen else [f"?{s}" for s in own[:FILL_FROM_NEED]]
         used.update(chosen + own)
         if chosen or need is not None:
-            out.append({"need": need, "described": chosen[:PER_NEED], "schemes": chosen[:PER_NEED] + own})
+            item: dict[str, Any] = {"need": need, "described": chosen[:PER_NEED], "schemes": chosen[:PER_NEED] + own}
+            if relevance is not None:
+                item["relevance"] = {s: relevance[s] for s in item["schemes"] if s in relevance}
+            out.append(item)
+    if relevance is not None:
+        _keep_guesses_only_alone(out)
     return out
+
+
+def _keep_guesses_only_alone(items: list[dict[str, Any]]) -> None:
+    """A need with nothing relevant to what was said ("?id": its best guesses) keeps its guesses only
+    when no other need of the plan has relevant schemes: "ressources" read beside a handicap does
+    not bring the RSA and the prime d'activité to someone asking about the AAH."""
+    relevant = any(not s.startswith("?") for item in items for s in item["schemes"])
+    for item in items:
+        guesses = [s for s in item["schemes"] if s.startswith("?")]
+        if guesses:
+            kept = [] if relevant else [s[1:] for s in guesses]
+            item["schemes"] = [s for s in item["schemes"] if not s.startswith("?")] + kept
 
 
 def shown_in(item: dict[str, Any], ranked_open: list[SchemeResult]) -> list[str]:
@@ -79,6 +107,13 @@ def shown_in(item: dict[str, Any], ranked_open: list[SchemeResult]) -> list[str]
     """
     ids = [r.scheme_id for r in ranked_open]
     described = [s for s in item.get("described") or [] if s in ids]
+    relevance = item.get("relevance")
+    if relevance is not None:  # read from the person's words: the most relevant first
+        others = sorted((s for s in ids if s not in described), key=lambda s: -relevance.get(s, 0.0))
+        fitting = [s for s in others if relevance.get(s, 0.0) >= FILL_MIN]
+        if not described:
+            return (fitting or others)[:FILL_FROM_NEED]
+        return (described + fitting)[:PER_NEED]
     if not described:
         return ids[:FILL_FROM_NEED]
     schemes = get_kb().schemes

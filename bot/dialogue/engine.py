@@ -584,7 +584,8 @@ class DialogueEngine:
             labels = ", ".join(needs_catalogue().get(n, {}).get("label", n) for n in dropped)
             if labels:
                 turn.utter(say("need_dropped", label=labels))
-            self._orient_on(turn, fresh, [s for s in reading.schemes if s not in (slots.get("shown") or [])])
+            self._orient_on(turn, fresh, [s for s in reading.schemes if s not in (slots.get("shown") or [])],
+                            relevance=reading.relevance)
             return
         self._reset_flow(slots)
         turn.utter(say("need_dropped_ask"), self.need_buttons())
@@ -653,7 +654,8 @@ class DialogueEngine:
         if slots.get("oriented") and old and [n for n in needs if n not in old]:
             needs = [n for n in needs if n not in old]  # already answered: orient on what is new
         # a scheme named is said, even to say it is not for them
-        self._orient_on(turn, needs, reading.schemes, focus=reading.named[0] if reading.named else None)
+        self._orient_on(turn, needs, reading.schemes, focus=reading.named[0] if reading.named else None,
+                        relevance=reading.relevance)
 
     def _screen(self, turn: _TurnContext, reading: Reading, changed: dict[str, Any]) -> None:
         slots = turn.slots
@@ -724,12 +726,13 @@ class DialogueEngine:
     def _start_need(self, turn: _TurnContext, need: str) -> None:
         self._orient_on(turn, [need], [])
 
-    def _orient_on(self, turn: _TurnContext, needs: list[str], schemes: list[str], focus: str | None = None) -> None:
+    def _orient_on(self, turn: _TurnContext, needs: list[str], schemes: list[str], focus: str | None = None,
+                   relevance: dict[str, float] | None = None) -> None:
         """Every need read, urgent ones first, each with the few schemes relevant to what was said;
         then only the questions that settle them."""
         slots = turn.slots
         self._reset_flow(slots)
-        items = plan(needs, schemes, slots)
+        items = plan(needs, schemes, slots, relevance)
         slots["plan"] = items
         slots["needs"] = [i["need"] for i in items if i["need"]]
         slots["need"] = slots["needs"][0] if slots["needs"] else None

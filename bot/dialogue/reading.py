@@ -23,6 +23,8 @@ THIRD_PERSON_ROLES = ("agent", "ambassadeur", "relative")
 GENERIC_NEEDS = ("budget", "demarches", "emploi", "jeunes", "parentalite")
 #: needs and schemes read below this probability are not acted on (short answers brush many)
 MIN_SCORE = 0.5
+#: a scheme's relevance is kept from this probability up (below, it is noise)
+RELEVANCE_FLOOR = 0.05
 #: a need read with at least this probability is clearly there (an off-topic message may brush one)
 STRONG = 0.8
 #: the most general needs come after the specific ones ("plus d'argent pour manger": food first)
@@ -65,6 +67,9 @@ class Reading:
     #: the reader's probability for each need and scheme read
     need_scores: dict[str, float] = field(default_factory=dict)
     scheme_scores: dict[str, float] = field(default_factory=dict)
+    #: every scheme's probability of being relevant to the message, from RELEVANCE_FLOOR up (None:
+    #: not read by the reader, e.g. a button): what the orientation fills a need with
+    relevance: dict[str, float] | None = None
 
     @property
     def strong_content(self) -> bool:
@@ -119,6 +124,8 @@ def read_turn(parse: ParseResult, intent: str, kb: KnowledgeBase, slots: dict[st
         reading.needs = [n for n, p in situation.needs if p >= MIN_SCORE]
         reading.need_scores = {n: p for n, p in situation.needs if p >= MIN_SCORE}
         reading.scheme_scores = {s: p for s, p in situation.schemes if p >= MIN_SCORE}
+        every = getattr(situation, "relevance", None) or dict(situation.schemes)
+        reading.relevance = {s: round(p, 3) for s, p in every.items() if p >= RELEVANCE_FLOOR and s in kb.schemes}
         described = [s for s, p in situation.schemes if s in kb.schemes and p >= MIN_SCORE]
         sure = getattr(situation, "asks_confidence", 1.0) >= ASKS_CONFIDENCE
         reading.asks = situation.asks if sure else INTENT_ASKS.get(intent, "orientation")

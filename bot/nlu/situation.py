@@ -42,6 +42,8 @@ DEFAULT_THRESHOLDS = {"needs": 0.35, "schemes": 0.35}
 #: at most this many needs and schemes per message: a person rarely brings more at once
 MAX_NEEDS = 4
 MAX_SCHEMES = 6
+#: schemes under this probability are not kept even as a relevance (noise)
+RELEVANCE_FLOOR = 0.05
 #: L2 penalty of the one-vs-rest heads (SGD, logistic loss): chosen by cross-validation
 ALPHA = 3e-5
 
@@ -54,6 +56,8 @@ class Situation:
     asks: str = "orientation"
     role_confidence: float = 0.0
     asks_confidence: float = 0.0
+    #: every scheme's probability, under the threshold too (the orientation ranks a need's schemes by it)
+    relevance: dict[str, float] = field(default_factory=dict)
 
     @property
     def need_ids(self) -> list[str]:
@@ -166,7 +170,7 @@ class SituationReader:
             heads[name] = head.fit(X[rows], labels) if rows else head.fit(X[:1], [default])
         meta = {
             "examples": len(texts),
-            "labelled": sum(1 for e in examples if e.origin not in ("needs.yml", "schemes")),
+            "labelled": sum(1 for e in examples if e.origin not in ("needs.yml", "schemes", "nlu")),
             "train_seconds": round(time.perf_counter() - started, 2),
             "version": MODEL_VERSION,
         }
@@ -193,6 +197,7 @@ class SituationReader:
                     asks=asks,
                     role_confidence=role_c,
                     asks_confidence=asks_c,
+                    relevance=self._above("schemes", probas["schemes"][row], RELEVANCE_FLOOR),
                 )
             )
         return out
@@ -207,6 +212,10 @@ class SituationReader:
         threshold = self.thresholds.get(name, 0.5)
         order = np.argsort(row)[::-1][:limit]
         return [(classes[i], float(row[i])) for i in order if row[i] >= threshold]
+
+    def _above(self, name: str, row: np.ndarray, floor: float) -> dict[str, float]:
+        classes = self.heads[name].classes
+        return {classes[i]: float(row[i]) for i in np.flatnonzero(row >= floor)}
 
     def _single(self, name: str, row: np.ndarray) -> tuple[str, float]:
         classes = self.heads[name].classes

@@ -23,6 +23,11 @@ from knowledge.content import CONTENT_DIR
 log = logging.getLogger(__name__)
 
 DEFAULT_SITUATIONS_DIR = Path(__file__).resolve().parents[2] / "data" / "situations"
+#: turns of these intents (data/nlu/) are about no need and no scheme: a greeting, "je ne sais pas",
+#: a commune, an age, an income given in answer to a question. They teach the reader what an answer
+#: that brings nothing new looks like, so that "Liévin" or "jsp" read as no need at all.
+EMPTY_INTENTS = ("greet", "goodbye", "thanks", "affirm", "deny", "dont_know", "ask_why", "erase_data",
+                 "ask_human", "give_age", "give_location", "give_income", "out_of_scope")
 ROLES = ("self", "relative", "agent", "ambassadeur")
 ASKS = ("orientation", "info", "conditions", "where", "contact", "how", "documents", "amount")
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
@@ -125,8 +130,16 @@ def content_examples(vocab: Vocabulary) -> list[SituationExample]:
     return out
 
 
+def empty_examples() -> list[SituationExample]:
+    """The intent examples that carry no need and no scheme (EMPTY_INTENTS), labelled as such."""
+    from bot.nlu.data import load_examples
+
+    return [SituationExample(e.text, origin="nlu") for e in load_examples() if e.intent in EMPTY_INTENTS]
+
+
 def load_situations(path: Path | None = None, with_content: bool = True) -> list[SituationExample]:
-    """Labelled situations from a file or folder, plus the content's own texts."""
+    """Labelled situations from a file or folder, plus the content's own texts and the intent
+    examples that are about nothing (`with_content`)."""
     path = Path(path) if path else DEFAULT_SITUATIONS_DIR
     vocab = vocabulary()
     files = sorted(path.glob("**/*.yml")) if path.is_dir() else [path]
@@ -134,7 +147,7 @@ def load_situations(path: Path | None = None, with_content: bool = True) -> list
     for file in files:
         examples += read_situation_file(file, vocab)
     if with_content:
-        examples += content_examples(vocab)
+        examples += content_examples(vocab) + empty_examples()
     if vocab.dropped:
         log.warning("labels absent from the knowledge base, ignored: %s", sorted(vocab.dropped))
     seen: set[str] = set()
@@ -152,7 +165,10 @@ def sources_fingerprint(path: Path | None = None, version: int = 0) -> str:
     checking that a saved reader is up to date costs no YAML parsing at start-up."""
     path = Path(path) if path else DEFAULT_SITUATIONS_DIR
     data = sorted(path.glob("**/*.yml")) if path.is_dir() else [path]
-    content = [CONTENT_DIR / "needs.yml", *sorted((CONTENT_DIR / "schemes").glob("*.yml"))]
+    from bot.nlu.data import DEFAULT_DATA_DIR
+
+    content = [CONTENT_DIR / "needs.yml", *sorted((CONTENT_DIR / "schemes").glob("*.yml")),
+               *sorted(DEFAULT_DATA_DIR.glob("*.yml"))]
     digest = hashlib.sha256(f"v{version}".encode())
     for file in [*data, *content]:
         digest.update(file.name.encode() + b"\0" + file.read_bytes() + b"\0")
