@@ -22,15 +22,23 @@ class ActionEmergency(Action):
         ordered = [n for n in [*wanted, *ALWAYS] if n in by_number]
         ordered = list(dict.fromkeys(ordered))
         lines = [f"☎ {n} — {by_number[n].name}" for n in ordered]
-        dispatcher.utter_message(text=say("emergency_intro") + "\n" + "\n".join(lines[:3]))
-        if len(lines) > 3:
-            dispatcher.utter_message(text="\n".join(lines[3:]))
+        marker = {"emergency": True, "numbers": ordered}
+        then_orientation = bool(tracker.get_slot("danger_then_orientation"))
+        first, rest = lines[:3], lines[3:]
+        if then_orientation and not rest:  # the orientation follows: no offer to find a place
+            dispatcher.utter_message(text=say("emergency_intro") + "\n" + "\n".join(first), json_message=marker)
+            return [SlotSet("danger_numbers", None), SlotSet("danger_then_orientation", None)]
+        dispatcher.utter_message(text=say("emergency_intro") + "\n" + "\n".join(first))
+        if rest:
+            dispatcher.utter_message(text="\n".join(rest), json_message=marker if then_orientation else None)
+        if then_orientation:
+            return [SlotSet("danger_numbers", None), SlotSet("danger_then_orientation", None)]
         dispatcher.utter_message(
             text=say("emergency_more"),
             buttons=[
                 {"title": label("buttons", "find_place"), "payload": "/affirm"},
                 {"title": label("buttons", "no"), "payload": "/deny"},
             ],
-            json_message={"emergency": True, "numbers": ordered},
+            json_message=marker,
         )
         return [SlotSet("danger_numbers", None)]

@@ -25,7 +25,7 @@ from actions.sdk import LocalDispatcher, LocalTracker
 from actions.services import end_buttons
 from bot.dialogue.api import Button, Incoming, Reply, Turn
 from bot.dialogue.danger import DangerDetector
-from bot.dialogue.reading import ANSWERS, PLACES, STRONG, Reading, read_turn, speaker_entities
+from bot.dialogue.reading import ANSWERS, MIN_SCORE, PLACES, STRONG, Reading, read_turn, speaker_entities
 from bot.dialogue.responses import label, localized, need_title, say, say_all
 from bot.dialogue.turn_start import begin_turn, end_turn
 from bot.nlu.entities import Entity
@@ -40,6 +40,11 @@ from knowledge.textnorm import fold
 PRIME_VACANCE = re.compile(r"\bprimes? (?:de |a la |d )?vacances?\b")
 RESUME_AFTER = {"out_of_scope", "greet", "thanks", "ask_help"}
 STATE_VERSION = 1
+#: the needs that are a danger of their own: read there, the reader says which numbers to give
+DANGER_OF_NEED = {"violences": "violence", "hebergement": "shelter"}
+#: after these dangers' numbers, the orientation follows at once (the CIDFF, a shelter); after a
+#: threat to life or health (suicide, a medical emergency) the numbers stand alone
+ORIENT_AFTER_DANGER = {"violence", "child", "shelter"}
 CONFIDENT = 0.5
 MAX_TEXT = 2000
 HISTORY = 40
@@ -199,23 +204,40 @@ class DialogueEngine:
         return parse.intent == "erase_data" and parse.confidence >= 0.6
 
     def _handle_danger(self, turn: _TurnContext, text: str, parse: ParseResult) -> bool:
+        """Danger first: the numbers for the kind of danger, then, for violence or a night outside,
+        the orientation on what was said (the CIDFF, a shelter...) in the same turn.
+
+        The danger patterns (danger.yml) decide alone; the intent classifier's "emergency" counts
+        only when the situation reader reads no other clear need ("le plafond menace de tomber"
+        is a housing problem, not a threat)."""
         kinds = self.danger.detect(text)
-        emergency = parse.intent == "emergency" and parse.confidence >= 0.55
+        situation = getattr(parse, "situation", None)
+        read = dict(situation.needs) if situation is not None else {}
+        other_need = any(p >= STRONG and n not in DANGER_OF_NEED for n, p in read.items())
+        emergency = parse.intent == "emergency" and parse.confidence >= 0.55 and not other_need
         if not kinds and not emergency:
             return False
+        if not kinds:  # the kind of danger the reader reads, if any (a night outside: the 115)
+            wanted = {DANGER_OF_NEED[n] for n, p in read.items() if n in DANGER_OF_NEED and p >= MIN_SCORE}
+            kinds = [k for k in self.danger.kinds if k.name in wanted]
         slots = turn.slots
         numbers = self.danger.numbers_for(kinds) if kinds else []
         if self.danger.prefers_sms(text):
             numbers = ["114", *[n for n in numbers if n != "114"]]  # SMS first for who cannot call
         slots["danger_numbers"] = numbers or None
-        self._apply_entities(turn, parse)
         names = {k.name for k in kinds}
+        orient = bool(names) and names <= ORIENT_AFTER_DANGER and any(p >= MIN_SCORE for p in read.values())
+        slots["danger_then_orientation"] = orient or None
+        turn.state["greeted"] = True
+        turn.run("action_emergency")
+        if orient:  # the numbers, then what can help with what was said
+            self._policy(turn, text, parse)
+            return True
+        self._apply_entities(turn, parse)
         if "violence" in names or "child" in names:
             slots["need"] = "violences"
         elif "shelter" in names:
             slots["need"] = "logement"
-        turn.state["greeted"] = True
-        turn.run("action_emergency")
         turn.state["pending"] = "offer_services"
         return True
 
@@ -687,7 +709,7 @@ class DialogueEngine:
         elif "commune" in changed:
             turn.utter(say("ask_need", variant=0), self.need_buttons(with_all=True))
         elif changed:
-            turn.utter("C'est noté. " + say("ask_need", variant=0), self.need_buttons(with_all=True))
+            turn.utter(say("noted_ask_need", variant=0), self.need_buttons(with_all=True))
         elif intent == "give_location" and reading.commune_given:  # the same commune again
             self._ack_commune(turn, correction=False)
             turn.utter(say("ask_need", variant=0), self.need_buttons(with_all=True))

@@ -23,6 +23,10 @@ THIRD_PERSON_ROLES = ("agent", "ambassadeur", "relative")
 GENERIC_NEEDS = ("budget", "demarches", "emploi", "jeunes", "parentalite")
 #: needs and schemes read below this probability are not acted on (short answers brush many)
 MIN_SCORE = 0.5
+#: a turn that expresses a need (the intent says so) with no need read at MIN_SCORE takes the
+#: reader's best guesses from this probability up: "we need food" is about something
+NEED_GUESS = 0.3
+NEED_INTENTS = ("express_need", "check_eligibility", "find_service_nearby", "emergency")
 #: a scheme's relevance is kept from this probability up (below, it is noise)
 RELEVANCE_FLOOR = 0.05
 #: a need read with at least this probability is clearly there (an off-topic message may brush one)
@@ -121,8 +125,11 @@ def read_turn(parse: ParseResult, intent: str, kb: KnowledgeBase, slots: dict[st
         reading.role = slots.get("role") or "self"
         return reading
     if situation is not None:
-        reading.needs = [n for n, p in situation.needs if p >= MIN_SCORE]
-        reading.need_scores = {n: p for n, p in situation.needs if p >= MIN_SCORE}
+        floor = MIN_SCORE
+        if intent in NEED_INTENTS and not any(p >= MIN_SCORE for _n, p in situation.needs):
+            floor = NEED_GUESS
+        reading.needs = [n for n, p in situation.needs if p >= floor][:2 if floor < MIN_SCORE else None]
+        reading.need_scores = {n: p for n, p in situation.needs if n in reading.needs}
         reading.scheme_scores = {s: p for s, p in situation.schemes if p >= MIN_SCORE}
         every = getattr(situation, "relevance", None) or dict(situation.schemes)
         reading.relevance = {s: round(p, 3) for s, p in every.items() if p >= RELEVANCE_FLOOR and s in kb.schemes}
