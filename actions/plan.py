@@ -47,7 +47,7 @@ def need_of(scheme_id: str, needs: Sequence[str]) -> str | None:
 
 
 def plan(needs: Sequence[str], described: Sequence[str], slots: dict[str, Any],
-         relevance: dict[str, float] | None = None) -> list[dict[str, Any]]:
+         relevance: dict[str, float] | None = None, firm: Sequence[str] = ()) -> list[dict[str, Any]]:
     """[{"need": id | None, "described": [ids], "schemes": [ids]}], urgent needs first.
 
     `described`: the schemes the person named or described, best first; each goes under the need
@@ -55,7 +55,8 @@ def plan(needs: Sequence[str], described: Sequence[str], slots: dict[str, Any],
     rules out; the orientation shows the described ones first, then the best of the others, at
     most PER_NEED in all. `relevance` (the reader's probability of each scheme for the message)
     keeps, of a need's own schemes, those relevant to what was said (FILL_MIN), most relevant
-    first; when none is, the FILL_FROM_NEED most relevant. Without it (a need chosen with a
+    first; when none is, the FILL_FROM_NEED most relevant, kept only for a `firm` need (a specific
+    need read clearly: "impayés EDF") or when no other need has relevant schemes. Without it (a need chosen with a
     button), all the need's schemes stay, ranked later by eligibility.
     """
     kb = get_kb()
@@ -82,19 +83,19 @@ def plan(needs: Sequence[str], described: Sequence[str], slots: dict[str, Any],
                 item["relevance"] = {s: relevance[s] for s in item["schemes"] if s in relevance}
             out.append(item)
     if relevance is not None:
-        _keep_guesses_only_alone(out)
+        _keep_guesses(out, set(firm))
     return out
 
 
-def _keep_guesses_only_alone(items: list[dict[str, Any]]) -> None:
-    """A need with nothing relevant to what was said ("?id": its best guesses) keeps its guesses only
-    when no other need of the plan has relevant schemes: "ressources" read beside a handicap does
-    not bring the RSA and the prime d'activité to someone asking about the AAH."""
+def _keep_guesses(items: list[dict[str, Any]], firm: set[str]) -> None:
+    """A need with nothing relevant to what was said ("?id": its best guesses) keeps its guesses when
+    it is firm or when no other need of the plan has relevant schemes: "ressources" read beside a
+    handicap does not bring the RSA and the prime d'activité to someone asking about the AAH."""
     relevant = any(not s.startswith("?") for item in items for s in item["schemes"])
     for item in items:
         guesses = [s for s in item["schemes"] if s.startswith("?")]
         if guesses:
-            kept = [] if relevant else [s[1:] for s in guesses]
+            kept = [] if relevant and item["need"] not in firm else [s[1:] for s in guesses]
             item["schemes"] = [s for s in item["schemes"] if not s.startswith("?")] + kept
 
 

@@ -607,7 +607,7 @@ class DialogueEngine:
             if labels:
                 turn.utter(say("need_dropped", label=labels))
             self._orient_on(turn, fresh, [s for s in reading.schemes if s not in (slots.get("shown") or [])],
-                            relevance=reading.relevance)
+                            relevance=reading.relevance, firm=reading.firm_needs)
             return
         self._reset_flow(slots)
         turn.utter(say("need_dropped_ask"), self.need_buttons())
@@ -677,7 +677,7 @@ class DialogueEngine:
             needs = [n for n in needs if n not in old]  # already answered: orient on what is new
         # a scheme named is said, even to say it is not for them
         self._orient_on(turn, needs, reading.schemes, focus=reading.named[0] if reading.named else None,
-                        relevance=reading.relevance)
+                        relevance=reading.relevance, firm=reading.firm_needs)
 
     def _screen(self, turn: _TurnContext, reading: Reading, changed: dict[str, Any]) -> None:
         slots = turn.slots
@@ -749,12 +749,12 @@ class DialogueEngine:
         self._orient_on(turn, [need], [])
 
     def _orient_on(self, turn: _TurnContext, needs: list[str], schemes: list[str], focus: str | None = None,
-                   relevance: dict[str, float] | None = None) -> None:
+                   relevance: dict[str, float] | None = None, firm: list[str] | None = None) -> None:
         """Every need read, urgent ones first, each with the few schemes relevant to what was said;
         then only the questions that settle them."""
         slots = turn.slots
         self._reset_flow(slots)
-        items = plan(needs, schemes, slots, relevance)
+        items = plan(needs, schemes, slots, relevance, firm or ())
         slots["plan"] = items
         slots["needs"] = [i["need"] for i in items if i["need"]]
         slots["need"] = slots["needs"][0] if slots["needs"] else None
