@@ -159,7 +159,9 @@ def pick_services(slots: dict[str, Any], scheme_ids: list[str], need_id: str | N
     doors = {d for s in scheme_ids if s in kb.schemes for d in kb.schemes[s].where_to_go} - GENERIC_DOORS
     age = slots.get("age")
     scored: list[tuple[int, NearbyService]] = []
-    for near in search().nearest(lat=lat, lon=lon, commune=commune, limit=100_000):
+    # within max_km (the spatial index stops there), and the services without a position
+    for near in search().nearest(lat=lat, lon=lon, commune=commune, limit=100_000, max_km=max_km,
+                                 include_unlocated=True):
         service = near.service
         if near.distance_km is not None and near.distance_km > max_km:
             continue

@@ -1,0 +1,161 @@
+"""The services nearest to a point that match filters (themes, schemes, networks, zone), without a
+linear scan: a spatial index (knowledge/spatial.py) gives candidates nearest first, the filters are
+numpy masks built once from inverted indices, and the zone of a commune is checked only on the
+candidates that pass them.
+
+`nearest` returns exactly what `nearest_scan` (the linear scan, kept as the reference and for a
+query without a point) returns: located services by distance (ties by name), then, when allowed,
+services without a position by name.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from knowledge.places import zone_contains
+from knowledge.spatial import SpatialIndex
+
+if TYPE_CHECKING:
+    from knowledge.gazetteer import Commune
+    from knowledge.kb import ServiceRecord
+
+#: a filter keeping fewer than 1/SELECTIVE of the services is served by a scan of those services only
+SELECTIVE = 16
+
+
+@dataclass(frozen=True)
+class Filters:
+    themes: tuple[str, ...] = ()
+    scheme_ids: tuple[str, ...] = ()
+    networks: tuple[str, ...] = ()
+
+    def __bool__(self) -> bool:
+        return bool(self.themes or self.scheme_ids or self.networks)
+
+
+def theme_matches(theme: str, wanted: str) -> bool:
+    """A theme meets a wanted one when equal, or when one is a sub-theme of the other."""
+    return theme == wanted or theme.startswith(wanted + "--") or wanted.startswith(theme + "--")
+
+
+def service_matches(service: ServiceRecord, filters: Filters) -> bool:
+    """True if the service matches any of the requested themes, schemes or networks (or none is asked)."""
+    if not filters:
+        return True
+    if any(s in service.schemes for s in filters.scheme_ids):
+        return True
+    if any(n in service.reseaux_porteurs for n in filters.networks):
+        return True
+    return any(theme_matches(t, w) for w in filters.themes for t in service.thematiques)
+
+
+def sort_key(distance: float | None, name: str) -> tuple[bool, float, str]:
+    """Located first, nearest first (distances equal to the nanometre are a tie), then by name."""
+    return distance is None, round(distance, 9) if distance is not None else 0.0, name
+
+
+class NearestServices:
+    def __init__(self, services: Sequence[ServiceRecord]) -> None:
+        self.services = services
+        self.spatial = SpatialIndex(
+            np.array([s.latitude if s.latitude is not None else np.nan for s in services], dtype=float),
+            np.array([s.longitude if s.longitude is not None else np.nan for s in services], dtype=float),
+        )
+        by_theme: dict[str, list[int]] = defaultdict(list)
+        by_scheme: dict[str, list[int]] = defaultdict(list)
+        by_network: dict[str, list[int]] = defaultdict(list)
+        for position, service in enumerate(services):
+            for theme in set(service.thematiques):
+                by_theme[theme].append(position)
+            for scheme in set(service.schemes):
+                by_scheme[scheme].append(position)
+            for network in set(service.reseaux_porteurs):
+                by_network[network].append(position)
+        self._by_theme = {k: np.array(v, dtype=np.intp) for k, v in by_theme.items()}
+        self._by_scheme = {k: np.array(v, dtype=np.intp) for k, v in by_scheme.items()}
+        self._by_network = {k: np.array(v, dtype=np.intp) for k, v in by_network.items()}
+        self._unlocated_by_name = sorted(self.spatial.unlocated.tolist(), key=lambda i: services[i].nom)
+
+    def mask(self, filters: Filters) -> np.ndarray | None:
+        """Which services match the filters (None: no filter, all do)."""
+        if not filters:
+            return None
+        keep = np.zeros(len(self.services), dtype=bool)
+        for scheme in filters.scheme_ids:
+            keep[self._by_scheme.get(scheme, [])] = True
+        for network in filters.networks:
+            keep[self._by_network.get(network, [])] = True
+        for wanted in filters.themes:
+            for theme, positions in self._by_theme.items():
+                if theme_matches(theme, wanted):
+                    keep[positions] = True
+        return keep
+
+    def _in_zone(self, service: ServiceRecord, commune: Commune | None) -> bool:
+        return commune is None or not service.zone_eligibilite or zone_contains(service.zone_eligibilite, commune)
+
+    def _candidates(self, lat: float, lon: float, mask: np.ndarray | None, max_km: float | None):  # type: ignore[no-untyped-def]
+        """Batches of (positions, km) nearest first: the tree, or a scan of the few services a
+        selective filter keeps (a tree walk would visit most of the country to find them)."""
+        if mask is not None and int(mask.sum()) * SELECTIVE < len(self.services):
+            positions = np.intersect1d(np.flatnonzero(mask), self.spatial.located)
+            km = self.spatial.distances(lat, lon)[positions] if positions.size else np.empty(0)
+            if max_km is not None:
+                keep = km <= max_km
+                positions, km = positions[keep], km[keep]
+            order = np.argsort(km, kind="stable")
+            yield positions[order], km[order]
+            return
+        yield from self.spatial.nearest_first(lat, lon, max_km)
+
+    def nearest(
+        self, lat: float, lon: float, commune: Commune | None, filters: Filters, limit: int,
+        max_km: float | None = None, include_unlocated: bool = False,
+    ) -> list[tuple[ServiceRecord, float | None]]:
+        """The `limit` nearest matching services with their distance (None: no position, listed
+        last, only when `max_km` is None or `include_unlocated`)."""
+        if limit <= 0:
+            return []
+        mask = self.mask(filters)
+        found: list[tuple[float, str, int]] = []
+        for positions, km in self._candidates(lat, lon, mask, max_km):
+            for position, distance in zip(positions.tolist(), km.tolist(), strict=True):
+                service = self.services[position]
+                if (mask is None or mask[position]) and self._in_zone(service, commune):
+                    found.append((distance, service.nom, position))
+            if len(found) >= limit and km.size:
+                found.sort(key=lambda f: sort_key(f[0], f[1]))
+                if round(float(km[-1]), 9) > round(found[limit - 1][0], 9):
+                    break  # every later candidate is farther than the last one kept
+        found.sort(key=lambda f: sort_key(f[0], f[1]))
+        out: list[tuple[ServiceRecord, float | None]] = [(self.services[p], d) for d, _n, p in found[:limit]]
+        if len(out) < limit and (max_km is None or include_unlocated):
+            for position in self._unlocated_by_name:
+                service = self.services[position]
+                if (mask is None or mask[position]) and self._in_zone(service, commune):
+                    out.append((service, None))
+                    if len(out) == limit:
+                        break
+        return out
+
+    def nearest_scan(
+        self, lat: float | None, lon: float | None, commune: Commune | None, filters: Filters, limit: int,
+        max_km: float | None = None, include_unlocated: bool = False,
+    ) -> list[tuple[ServiceRecord, float | None]]:
+        """The same answer by a linear scan of every service (reference; a query without a point)."""
+        dist = self.spatial.distances(lat, lon) if lat is not None and lon is not None else None
+        results: list[tuple[ServiceRecord, float | None]] = []
+        for position, service in enumerate(self.services):
+            if not service_matches(service, filters) or not self._in_zone(service, commune):
+                continue
+            d = None if dist is None or np.isnan(dist[position]) else float(dist[position])
+            if max_km is not None and (d is None or d > max_km) and not (d is None and include_unlocated):
+                continue
+            results.append((service, d))
+        results.sort(key=lambda r: sort_key(r[1], r[0].nom))
+        return results[:limit]
