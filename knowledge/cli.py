@@ -71,6 +71,14 @@ def add_kb_commands(subparsers: argparse._SubParsersAction) -> None:  # type: ig
     p.add_argument("--dry-run", action="store_true", help="lit et vérifie le fichier sans rien écrire")
     p.set_defaults(func=cmd_import_places)
 
+    p = kb_sub.add_parser(
+        "synth-places",
+        help="écrit N services SYNTHÉTIQUES (mesures de charge) dans une base de mesure, jamais celle de l'assistant",
+    )
+    p.add_argument("count", type=int, help="nombre de services fictifs (ex. 150000)")
+    p.add_argument("--db", required=True, help="URL de la base de mesure (refusée si c'est celle de l'assistant)")
+    p.set_defaults(func=cmd_synth_places)
+
     p = kb_sub.add_parser("load", help="(re)charge le contenu YAML dans la base de données")
     p.add_argument("--force", action="store_true")
     p.set_defaults(func=cmd_load)
@@ -385,6 +393,23 @@ def cmd_import_places(args: argparse.Namespace) -> int:
     for problem in [*report.errors, *report.warnings][:30]:
         print(f"  - {problem}", file=sys.stderr)
     return 0 if not report.errors else 1
+
+
+def cmd_synth_places(args: argparse.Namespace) -> int:
+    from knowledge.synthetic import SyntheticTargetError, import_synthetic
+
+    if args.count <= 0:
+        print("Le nombre de services doit être positif.", file=sys.stderr)
+        return 2
+    started = time.perf_counter()
+    try:
+        written = import_synthetic(args.db, args.count, progress=sys.stderr.isatty())
+    except SyntheticTargetError as exc:
+        print(f"Import impossible : {exc}", file=sys.stderr)
+        return 2
+    print(f"{written} services SYNTHÉTIQUES écrits dans {args.db} en {time.perf_counter() - started:.1f} s "
+          "(base de mesure uniquement).")
+    return 0
 
 
 def cmd_load(args: argparse.Namespace) -> int:

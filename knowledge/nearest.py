@@ -10,22 +10,28 @@ services without a position by name.
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import OrderedDict, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
+from threading import Lock
 from typing import TYPE_CHECKING
 
 import numpy as np
 
 from knowledge.places import zone_contains
-from knowledge.spatial import SpatialIndex
+from knowledge.spatial import SpatialIndex, haversine_many
 
 if TYPE_CHECKING:
     from knowledge.gazetteer import Commune
     from knowledge.kb import ServiceRecord
 
-#: a filter keeping fewer than 1/SELECTIVE of the services is served by a scan of those services only
-SELECTIVE = 16
+#: a filter keeping at most this many located services is served by a scan of those only (a tree
+#: walk would visit most of the country to find them); above, the tree's candidates are filtered
+SELECTIVE = 4096
+#: candidates handed over at a time by that scan (the caller stops once it has enough)
+SCAN_BATCH = 64
+#: filter masks kept (one boolean per service each)
+MASK_CACHE = 64
 
 
 @dataclass(frozen=True)
@@ -79,12 +85,21 @@ class NearestServices:
         self._by_theme = {k: np.array(v, dtype=np.intp) for k, v in by_theme.items()}
         self._by_scheme = {k: np.array(v, dtype=np.intp) for k, v in by_scheme.items()}
         self._by_network = {k: np.array(v, dtype=np.intp) for k, v in by_network.items()}
+        self._located = np.zeros(len(services), dtype=bool)
+        self._located[self.spatial.located] = True
+        self._masks: OrderedDict[Filters, np.ndarray] = OrderedDict()
+        self._lock = Lock()
         self._unlocated_by_name = sorted(self.spatial.unlocated.tolist(), key=lambda i: services[i].nom)
 
     def mask(self, filters: Filters) -> np.ndarray | None:
         """Which services match the filters (None: no filter, all do)."""
         if not filters:
             return None
+        with self._lock:
+            cached = self._masks.get(filters)
+            if cached is not None:
+                self._masks.move_to_end(filters)
+                return cached
         keep = np.zeros(len(self.services), dtype=bool)
         for scheme in filters.scheme_ids:
             keep[self._by_scheme.get(scheme, [])] = True
@@ -94,6 +109,10 @@ class NearestServices:
             for theme, positions in self._by_theme.items():
                 if theme_matches(theme, wanted):
                     keep[positions] = True
+        with self._lock:
+            self._masks[filters] = keep
+            if len(self._masks) > MASK_CACHE:
+                self._masks.popitem(last=False)
         return keep
 
     def _in_zone(self, service: ServiceRecord, commune: Commune | None) -> bool:
@@ -101,16 +120,19 @@ class NearestServices:
 
     def _candidates(self, lat: float, lon: float, mask: np.ndarray | None, max_km: float | None):  # type: ignore[no-untyped-def]
         """Batches of (positions, km) nearest first: the tree, or a scan of the few services a
-        selective filter keeps (a tree walk would visit most of the country to find them)."""
-        if mask is not None and int(mask.sum()) * SELECTIVE < len(self.services):
-            positions = np.intersect1d(np.flatnonzero(mask), self.spatial.located)
-            km = self.spatial.distances(lat, lon)[positions] if positions.size else np.empty(0)
-            if max_km is not None:
-                keep = km <= max_km
-                positions, km = positions[keep], km[keep]
-            order = np.argsort(km, kind="stable")
-            yield positions[order], km[order]
-            return
+        selective filter keeps."""
+        if mask is not None:
+            positions = np.flatnonzero(mask & self._located)
+            if positions.size <= SELECTIVE:
+                km = haversine_many(self.spatial.lat_r[positions], self.spatial.lon_r[positions], lat, lon)
+                if max_km is not None:
+                    keep = km <= max_km
+                    positions, km = positions[keep], km[keep]
+                order = np.argsort(km, kind="stable")
+                positions, km = positions[order], km[order]
+                for start in range(0, positions.size, SCAN_BATCH):
+                    yield positions[start : start + SCAN_BATCH], km[start : start + SCAN_BATCH]
+                return
         yield from self.spatial.nearest_first(lat, lon, max_km)
 
     def nearest(
