@@ -20,7 +20,9 @@ def _rss_mb() -> float:
 
 
 def nearest_samples(kb: Any, rng: random.Random, count: int) -> tuple[list[float], list[float]]:
-    """(nearest 5 with a theme or not, within 80 km like the orientation) durations over random communes."""
+    """Durations of (the 5 nearest services, a theme one time in two) and of the orientation's
+    pick (`pick_services`: a need, within 80 km, sorted by relevance) around random communes."""
+    from actions import common
     from knowledge.search import ServiceSearch
 
     search = ServiceSearch(kb)
@@ -33,10 +35,11 @@ def nearest_samples(kb: Any, rng: random.Random, count: int) -> tuple[list[float
         started = time.perf_counter()
         search.nearest(commune=commune, themes=[theme] if theme else None, limit=5)
         nearest.append(time.perf_counter() - started)
+    common.set_kb(kb)
+    needs = sorted(common.needs_catalogue())
     for commune, _theme in queries[: max(20, count // 5)]:
         started = time.perf_counter()
-        search.nearest(lat=commune.latitude, lon=commune.longitude, commune=commune, limit=100_000, max_km=80.0,
-                       include_unlocated=True)  # fmt: skip
+        common.pick_services({"commune": commune.code_insee}, [], rng.choice(needs))
         orientation.append(time.perf_counter() - started)
     return nearest, orientation
 
@@ -77,8 +80,8 @@ def run_scale(count: int, rng: random.Random, row: Callable[..., Any], p50_p95: 
         rows.append(row(f"Services les plus proches parmi {len(kb.services):,} (p50 / p95)".replace(",", " "),
                         p50_p95(nearest), "300 communes au hasard, 5 services, une thématique sur deux, zone "
                         "respectée : arbre k-d + masques (knowledge/nearest.py)", command))  # fmt: skip
-        rows.append(row(f"Tous les services à 80 km parmi {len(kb.services):,} (p50 / p95)".replace(",", " "),
-                        p50_p95(orientation), f"{len(orientation)} communes : la requête de l'orientation "
-                        "(actions/common.py, avant son tri par pertinence)", command))  # fmt: skip
+        rows.append(row(f"Lieux d'une orientation parmi {len(kb.services):,} (p50 / p95)".replace(",", " "),
+                        p50_p95(orientation), f"{len(orientation)} communes, un besoin au hasard : `pick_services` "
+                        "(actions/common.py), services utiles à 80 km triés par pertinence", command))  # fmt: skip
         engine.dispose()
     return rows

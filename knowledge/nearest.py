@@ -30,6 +30,8 @@ if TYPE_CHECKING:
 SELECTIVE = 4096
 #: candidates handed over at a time by that scan (the caller stops once it has enough)
 SCAN_BATCH = 64
+#: from this many services asked for within a radius, the whole disc is read in one tree query
+BALL_LIMIT = 1000
 #: filter masks kept (one boolean per service each)
 MASK_CACHE = 64
 
@@ -118,9 +120,10 @@ class NearestServices:
     def _in_zone(self, service: ServiceRecord, commune: Commune | None) -> bool:
         return commune is None or not service.zone_eligibilite or zone_contains(service.zone_eligibilite, commune)
 
-    def _candidates(self, lat: float, lon: float, mask: np.ndarray | None, max_km: float | None):  # type: ignore[no-untyped-def]
-        """Batches of (positions, km) nearest first: the tree, or a scan of the few services a
-        selective filter keeps."""
+    def _candidates(self, lat: float, lon: float, mask: np.ndarray | None, max_km: float | None, limit: int):  # type: ignore[no-untyped-def]
+        """Batches of (positions, km) nearest first: the tree (growing batches, or the whole disc
+        within `max_km` when most of it is wanted), or a scan of the few services a selective
+        filter keeps."""
         if mask is not None:
             positions = np.flatnonzero(mask & self._located)
             if positions.size <= SELECTIVE:
@@ -133,6 +136,9 @@ class NearestServices:
                 for start in range(0, positions.size, SCAN_BATCH):
                     yield positions[start : start + SCAN_BATCH], km[start : start + SCAN_BATCH]
                 return
+        if max_km is not None and limit >= BALL_LIMIT:
+            yield self.spatial.within(lat, lon, max_km)
+            return
         yield from self.spatial.nearest_first(lat, lon, max_km)
 
     def nearest(
@@ -145,10 +151,13 @@ class NearestServices:
             return []
         mask = self.mask(filters)
         found: list[tuple[float, str, int]] = []
-        for positions, km in self._candidates(lat, lon, mask, max_km):
+        for positions, km in self._candidates(lat, lon, mask, max_km, limit):
+            if mask is not None and km.size:
+                keep = mask[positions]
+                positions, km = positions[keep], km[keep]
             for position, distance in zip(positions.tolist(), km.tolist(), strict=True):
                 service = self.services[position]
-                if (mask is None or mask[position]) and self._in_zone(service, commune):
+                if self._in_zone(service, commune):
                     found.append((distance, service.nom, position))
             if len(found) >= limit and km.size:
                 found.sort(key=lambda f: sort_key(f[0], f[1]))

@@ -56,6 +56,19 @@ class SpatialIndex:
         """Distance in km to every point (NaN without coordinates): the linear scan."""
         return haversine_many(self.lat_r, self.lon_r, lat, lon)
 
+    def within(self, lat: float, lon: float, max_km: float) -> tuple[np.ndarray, np.ndarray]:
+        """Every point within `max_km`: (positions, distances in km), nearest first, in one tree query."""
+        if self._tree is None:
+            return np.empty(0, dtype=np.intp), np.empty(0)
+        query = unit_vectors(np.radians(np.array([lat])), np.radians(np.array([lon])))[0]
+        found = np.asarray(self._tree.query_ball_point(query, chord_of_km(max_km) * (1 + 1e-9)), dtype=np.intp)
+        positions = self.located[found]
+        km = haversine_many(self.lat_r[positions], self.lon_r[positions], lat, lon)
+        keep = km <= max_km
+        positions, km = positions[keep], km[keep]
+        order = np.argsort(km, kind="stable")
+        return positions[order], km[order]
+
     def nearest_first(
         self, lat: float, lon: float, max_km: float | None = None, first_batch: int = 64
     ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
