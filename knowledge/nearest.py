@@ -20,6 +20,7 @@ import numpy as np
 
 from knowledge.places import zone_contains
 from knowledge.spatial import SpatialIndex, haversine_many
+from knowledge.zone_mask import ZoneMask
 
 if TYPE_CHECKING:
     from knowledge.gazetteer import Commune
@@ -89,6 +90,7 @@ class NearestServices:
         self._by_network = {k: np.array(v, dtype=np.intp) for k, v in by_network.items()}
         self._located = np.zeros(len(services), dtype=bool)
         self._located[self.spatial.located] = True
+        self.zones = ZoneMask(services)
         self._masks: OrderedDict[Filters, np.ndarray] = OrderedDict()
         self._lock = Lock()
         self._unlocated_by_name = sorted(self.spatial.unlocated.tolist(), key=lambda i: services[i].nom)
@@ -150,15 +152,15 @@ class NearestServices:
         if limit <= 0:
             return []
         mask = self.mask(filters)
+        if commune is not None:  # the zone check, as a mask too
+            zone = self.zones.for_commune(commune)
+            mask = zone if mask is None else mask & zone
         found: list[tuple[float, str, int]] = []
         for positions, km in self._candidates(lat, lon, mask, max_km, limit):
             if mask is not None and km.size:
                 keep = mask[positions]
                 positions, km = positions[keep], km[keep]
-            for position, distance in zip(positions.tolist(), km.tolist(), strict=True):
-                service = self.services[position]
-                if self._in_zone(service, commune):
-                    found.append((distance, service.nom, position))
+            found += zip(km.tolist(), (self.services[p].nom for p in positions.tolist()), positions.tolist(), strict=True)
             if len(found) >= limit and km.size:
                 found.sort(key=lambda f: sort_key(f[0], f[1]))
                 if round(float(km[-1]), 9) > round(found[limit - 1][0], 9):
@@ -167,9 +169,8 @@ class NearestServices:
         out: list[tuple[ServiceRecord, float | None]] = [(self.services[p], d) for d, _n, p in found[:limit]]
         if len(out) < limit and (max_km is None or include_unlocated):
             for position in self._unlocated_by_name:
-                service = self.services[position]
-                if (mask is None or mask[position]) and self._in_zone(service, commune):
-                    out.append((service, None))
+                if mask is None or mask[position]:
+                    out.append((self.services[position], None))
                     if len(out) == limit:
                         break
         return out

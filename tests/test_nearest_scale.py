@@ -236,3 +236,25 @@ def test_import_reads_a_generator_batch_by_batch(
     report = import_data_inclusion(engine, [], counted(), gazetteer)
     assert report.services == 250 and report.errors == []
     assert seen_at_lookup == [100, 200, 250]  # each batch written before the next is read
+
+
+def test_zone_mask_is_zone_contains(kb, gazetteer: Gazetteer) -> None:  # type: ignore[no-untyped-def]
+    from knowledge.kb import ServiceRecord
+    from knowledge.places import zone_contains
+    from knowledge.zone_mask import ZoneMask
+
+    lievin = gazetteer.get("62510")
+    paris_11 = gazetteer.get("75111")
+    assert lievin is not None and paris_11 is not None and lievin.epci
+    zones = [[], ["France"], ["99100"], [" 62 "], ["region:32"], ["reg-11"], ["REGION:32"], [lievin.epci],
+             ["62510"], ["75056"], ["75111"], ["2a004"], ["59", "80"], ["62510", "region:11"], [""]]  # fmt: skip
+    made = [ServiceRecord(source="test", id=f"z{i}", nom=f"z{i}", structure_id="s", zone_eligibilite=z)
+            for i, z in enumerate(zones)]  # fmt: skip
+    services = [*kb.services, *made]
+    mask = ZoneMask(services)
+    rng = random.Random(5)
+    communes = [lievin, paris_11, *rng.sample(list(gazetteer), 300)]
+    for commune in communes:
+        expected = [not s.zone_eligibilite or zone_contains(s.zone_eligibilite, commune) for s in services]
+        assert mask.for_commune(commune).tolist() == expected, commune.code_insee
+    assert mask.for_commune(lievin)[len(kb.services):].sum() >= 8  # the zones written above did match
