@@ -288,7 +288,7 @@ def run_bench(n_messages: int, progress: Callable[[str], None] = lambda _m: None
         lambda c=c, t=t: big.nearest(commune=c, themes=[t] if t else None) for c, t in queries[:100]
     )
     rows.append(Row("Services les plus proches, 100 × plus de services (p50 / p95)", _p50_p95(samples),
-                    f"{len(scaled):,} services synthétiques (copies déplacées), arbre k-d".replace(",", " ")))  # fmt: skip
+                    f"{len(scaled):,}".replace(",", " ") + " services synthétiques (copies déplacées) ; arbre k-d et masques"))  # fmt: skip
 
     rows.append(Row("Mémoire maximale (RSS)", f"{rss:.0f} Mo",
                     "assistant chargé (référentiel, base, spaCy, classifieur), avant la montée en charge"))  # fmt: skip

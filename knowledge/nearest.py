@@ -126,18 +126,17 @@ class NearestServices:
         """Batches of (positions, km) nearest first: the tree (growing batches, or the whole disc
         within `max_km` when most of it is wanted), or a scan of the few services a selective
         filter keeps."""
-        if mask is not None:
+        if mask is not None and np.count_nonzero(mask & self._located) <= SELECTIVE:
             positions = np.flatnonzero(mask & self._located)
-            if positions.size <= SELECTIVE:
-                km = haversine_many(self.spatial.lat_r[positions], self.spatial.lon_r[positions], lat, lon)
-                if max_km is not None:
-                    keep = km <= max_km
-                    positions, km = positions[keep], km[keep]
-                order = np.argsort(km, kind="stable")
-                positions, km = positions[order], km[order]
-                for start in range(0, positions.size, SCAN_BATCH):
-                    yield positions[start : start + SCAN_BATCH], km[start : start + SCAN_BATCH]
-                return
+            km = haversine_many(self.spatial.lat_r[positions], self.spatial.lon_r[positions], lat, lon)
+            if max_km is not None:
+                keep = km <= max_km
+                positions, km = positions[keep], km[keep]
+            order = np.argsort(km, kind="stable")
+            positions, km = positions[order], km[order]
+            for start in range(0, positions.size, SCAN_BATCH):
+                yield positions[start : start + SCAN_BATCH], km[start : start + SCAN_BATCH]
+            return
         if max_km is not None and limit >= BALL_LIMIT:
             yield self.spatial.within(lat, lon, max_km)
             return
