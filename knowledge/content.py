@@ -101,7 +101,9 @@ def default_content() -> Content:
     from knowledge.parsed_cache import cached_parse
 
     files = [p for p in CONTENT_DIR.rglob("*") if p.is_file() and p.suffix in {".yml", ".yaml"}]
-    content = cached_parse("content", CONTENT_DIR, files, CONTENT_CACHE_VERSION, load_content)
+    here = Path(__file__).parent
+    content = cached_parse("content", CONTENT_DIR, files, CONTENT_CACHE_VERSION, load_content,
+                           code=[here / "content.py", here / "schema.py"])
     if content.errors:
         details = "\n".join(str(e) for e in content.errors[:20])
         raise RuntimeError(f"Le contenu YAML est invalide (lancez `aiguillage kb validate`):\n{details}")

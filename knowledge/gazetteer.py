@@ -838,4 +838,5 @@ def _load_cached(folder: Path) -> Gazetteer:
     from knowledge.parsed_cache import cached_parse
 
     files = [p for p in folder.iterdir() if p.is_file() and p.name.endswith((".csv", ".csv.gz"))]
-    return cached_parse("gazetteer", folder, files, GAZETTEER_CACHE_VERSION, lambda: Gazetteer.from_folder(folder))
+    return cached_parse("gazetteer", folder, files, GAZETTEER_CACHE_VERSION, lambda: Gazetteer.from_folder(folder),
+                        code=[Path(__file__)])

@@ -1,9 +1,10 @@
 """Parsed files kept as a pickle, keyed by the bytes of their sources: a start reads one file
 instead of parsing YAML (the content, ~2 s) or CSV (the communes, ~2 s) again.
 
-The key is the SHA-256 of every source file's relative path and bytes, with the Python version
-and a version of the parsing code: a changed, added or removed file, or new parsing code, gives a
-new key, so a stale cache is never read. The pickles live in the local data folder (the same
+The key is the SHA-256 of every source file's relative path and bytes, of the bytes of the
+modules that parse them and define what they become (`code`), with the Python version and a
+version string: a changed, added or removed file, or changed parsing code, gives a new key, so a
+stale cache is never read. The pickles live in the local data folder (the same
 trust as the SQLite file there); one that cannot be read is parsed again and rewritten. Writes
 are atomic (temporary file + rename), so processes starting together never read half a file.
 """
@@ -26,11 +27,13 @@ log = logging.getLogger(__name__)
 ENV_SWITCH = "AIGUILLAGE_PARSE_CACHE"
 
 
-def sources_digest(root: Path, files: Iterable[Path], version: str) -> str:
+def sources_digest(root: Path, files: Iterable[Path], version: str, code: Iterable[Path] = ()) -> str:
     digest = hashlib.sha256(f"{sys.version_info[:3]}|{version}".encode())
     for path in sorted(files):
         digest.update(str(path.relative_to(root)).encode() + b"\0")
         digest.update(hashlib.sha256(path.read_bytes()).digest())
+    for path in sorted(code):
+        digest.update(b"code:" + path.name.encode() + b"\0" + hashlib.sha256(path.read_bytes()).digest())
     return digest.hexdigest()
 
 
@@ -43,12 +46,12 @@ def cache_folder() -> Path:
 
 
 def cached_parse(name: str, root: Path, files: Iterable[Path], version: str, parse: Callable[[], T],
-                 folder: Path | None = None) -> T:  # fmt: skip
+                 folder: Path | None = None, code: Iterable[Path] = ()) -> T:  # fmt: skip
     """`parse()`, or its pickled result from a previous start with the very same source bytes."""
     if os.environ.get(ENV_SWITCH, "1") == "0":
         return parse()
     folder = folder or cache_folder()
-    key = sources_digest(root, files, version)
+    key = sources_digest(root, files, version, code)
     path = folder / f"{name}-{key[:32]}.pickle"
     try:
         with path.open("rb") as fh:

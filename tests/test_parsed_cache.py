@@ -103,3 +103,16 @@ def test_the_gazetteer_from_its_pickle_is_the_parsed_one(tmp_path: Path, monkeyp
         assert gazetteer.nearest(50.447, 2.648) == parsed.nearest(50.447, 2.648)
         assert gazetteer.resolve("Liévin") == parsed.resolve("Liévin")
     _load_cached.cache_clear()
+
+
+def test_changed_parsing_code_is_parsed_again(sources: tuple[Path, Path], tmp_path: Path) -> None:
+    root, cache = sources
+    module = tmp_path / "lecteur.py"
+    module.write_text("VERSION = 1\n")
+    parser = Parser(root)
+    for _ in range(2):
+        cached_parse("essai", root, list(root.glob("*.yml")), "1", parser, folder=cache, code=[module])
+    assert parser.calls == 1
+    module.write_text("VERSION = 2\n")
+    cached_parse("essai", root, list(root.glob("*.yml")), "1", parser, folder=cache, code=[module])
+    assert parser.calls == 2
