@@ -839,4 +839,4 @@ def _load_cached(folder: Path) -> Gazetteer:
 
     files = [p for p in folder.iterdir() if p.is_file() and p.name.endswith((".csv", ".csv.gz"))]
     return cached_parse("gazetteer", folder, files, GAZETTEER_CACHE_VERSION, lambda: Gazetteer.from_folder(folder),
-                        code=[Path(__file__)])
+                        code=[Path(__file__), Path(__file__).with_name("textnorm.py")])
