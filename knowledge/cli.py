@@ -57,7 +57,8 @@ def add_kb_commands(subparsers: argparse._SubParsersAction) -> None:  # type: ig
     p.add_argument("--output", "-o", help="fichier de sortie (défaut : sortie standard)")
     p.set_defaults(func=cmd_export)
 
-    p = kb_sub.add_parser("import", help="importe un fichier JSON data·inclusion v1 (mise à jour par id)")
+    p = kb_sub.add_parser("import", help="importe un fichier JSON data·inclusion v1 (mise à jour par id) ; "
+                          ".jsonl : un service par ligne, lu au fil de l'eau")
     p.add_argument("file")
     p.set_defaults(func=cmd_import)
 
@@ -338,17 +339,21 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 
 def cmd_import(args: argparse.Namespace) -> int:
-    from knowledge.datainclusion import import_data_inclusion, read_data_inclusion_file
+    from knowledge.datainclusion import import_data_inclusion, iter_json_lines, read_data_inclusion_file
     from knowledge.db import make_engine, upgrade
 
+    path = Path(args.file)
     try:
-        structures, services = read_data_inclusion_file(Path(args.file))
+        if path.name.endswith((".jsonl", ".jsonl.gz", ".ndjson")):  # one service per line, read as it goes
+            structures, services = [], iter_json_lines(path)
+        else:
+            structures, services = read_data_inclusion_file(path)
+        engine = make_engine()
+        upgrade(engine)
+        report = import_data_inclusion(engine, structures, services, progress=sys.stderr.isatty())
     except ValueError as exc:
         print(f"Import impossible : {exc}", file=sys.stderr)
         return 2
-    engine = make_engine()
-    upgrade(engine)
-    report = import_data_inclusion(engine, structures, services, progress=sys.stderr.isatty())
     print(f"{report.structures} structures et {report.services} services importés.")
     for error in report.errors[:50]:
         print(f"  - {error}", file=sys.stderr)

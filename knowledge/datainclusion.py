@@ -8,6 +8,7 @@ load the national data·inclusion dataset. Import is an upsert keyed by (source,
 from __future__ import annotations
 
 import datetime as dt
+import gzip
 import json
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -22,6 +23,7 @@ from knowledge.db import session_scope
 from knowledge.gazetteer import Gazetteer
 from knowledge.models import MetaRow, ServiceRow, StructureRow
 from knowledge.placedata import INDEX_KEY, PLACE_ORIGIN, directory_of_source
+from knowledge.synthetic import is_synthetic
 
 SERVICE_FIELDS = (
     "source", "structure_id", "id", "nom", "description", "date_maj", "types", "thematiques", "frais",
@@ -174,6 +176,24 @@ def _progress(items: Iterable[Any], desc: str, progress: bool, total: int | None
     return tqdm(items, desc=desc, unit=" fiches", total=total, disable=not progress)
 
 
+def iter_json_lines(path: Path) -> Iterator[Any]:
+    """The items of a JSON Lines file (one data·inclusion service per line), read one at a time
+    (.gz accepted). A line that is not JSON raises ValueError (the import's transaction is undone)."""
+    opener = gzip.open if path.suffix == ".gz" else open
+    try:
+        with opener(path, "rt", encoding="utf-8") as fh:  # type: ignore[operator]
+            for number, line in enumerate(fh, 1):
+                if line.strip():
+                    try:
+                        yield json.loads(line)
+                    except json.JSONDecodeError as exc:
+                        raise ValueError(f"{path}, ligne {number} : JSON invalide ({exc.msg})") from exc
+    except FileNotFoundError as exc:
+        raise ValueError(f"fichier introuvable : {path}") from exc
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ValueError(f"fichier illisible : {path} ({exc})") from exc
+
+
 def import_data_inclusion(
     engine: Engine,
     structures: Iterable[dict[str, Any]],
@@ -181,6 +201,7 @@ def import_data_inclusion(
     gazetteer: Gazetteer | None = None,
     progress: bool = False,
     total_services: int | None = None,
+    allow_synthetic: bool = False,
 ) -> ImportReport:
     """Upsert structures and services (origin='import'); invalid items are reported, not fatal.
 
@@ -234,6 +255,10 @@ def import_data_inclusion(
                 problem = _invalid_fields(item)
                 if problem:
                     report.errors.append(f"service n°{number} ({item['id']}) : {problem}")
+                    continue
+                if not allow_synthetic and is_synthetic(item["source"], item["id"]):
+                    report.errors.append(f"service n°{number} ({item['id']}) : service SYNTHÉTIQUE (mesures de charge), "
+                                         "jamais importé ici : `aiguillage kb synth-places` seulement")
                     continue
                 valid.append((number, item))
             stored_services = _existing(session, ServiceRow, {(i["source"], i["id"]) for _n, i in valid})

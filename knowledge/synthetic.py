@@ -104,7 +104,8 @@ def import_synthetic(url: str, count: int, progress: bool = False, gazetteer: Ga
     try:
         upgrade(engine)
         services = synthetic_services(count, gazetteer, content_themes())
-        report = import_data_inclusion(engine, [], services, gazetteer, progress=progress, total_services=count)
+        report = import_data_inclusion(engine, [], services, gazetteer, progress=progress, total_services=count,
+                                       allow_synthetic=True)
     finally:
         engine.dispose()
     if report.errors:

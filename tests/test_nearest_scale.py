@@ -233,7 +233,7 @@ def test_import_reads_a_generator_batch_by_batch(
     monkeypatch.setattr(datainclusion, "_existing", existing)
     engine = make_engine(f"sqlite:///{tmp_path / 'lots.sqlite3'}")
     upgrade(engine)
-    report = import_data_inclusion(engine, [], counted(), gazetteer)
+    report = import_data_inclusion(engine, [], counted(), gazetteer, allow_synthetic=True)
     assert report.services == 250 and report.errors == []
     assert seen_at_lookup == [100, 200, 250]  # each batch written before the next is read
 
@@ -258,3 +258,42 @@ def test_zone_mask_is_zone_contains(kb, gazetteer: Gazetteer) -> None:  # type: 
         expected = [not s.zone_eligibilite or zone_contains(s.zone_eligibilite, commune) for s in services]
         assert mask.for_commune(commune).tolist() == expected, commune.code_insee
     assert mask.for_commune(lievin)[len(kb.services):].sum() >= 8  # the zones written above did match
+
+
+def _lines(path: Path, items: list[dict[str, object]]) -> None:
+    import json
+
+    path.write_text("".join(json.dumps(item, ensure_ascii=False) + "\n" for item in items), encoding="utf-8")
+
+
+def test_kb_import_reads_json_lines_and_refuses_synthetic_services(
+    tmp_path: Path, gazetteer: Gazetteer, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from bot.cli import main
+
+    url = f"sqlite:///{tmp_path / 'assistant.sqlite3'}"
+    monkeypatch.setenv("AIGUILLAGE_DATABASE_URL", url)
+    themes = content_themes()
+    items = [{"source": "test", "id": f"ligne-{i}", "structure_id": f"s-{i // 4}", "nom": f"Service {i}",
+              "code_insee": "62510", "thematiques": [themes[i % len(themes)]]} for i in range(2500)]  # fmt: skip
+    good = tmp_path / "services.jsonl"
+    _lines(good, items)
+    assert main(["kb", "import", str(good)]) == 0
+    assert "2500 services importés" in capsys.readouterr().out
+
+    broken = tmp_path / "abime.jsonl"
+    _lines(broken, [{**item, "id": f"autre-{n}"} for n, item in enumerate(items[:2200])])
+    with broken.open("a", encoding="utf-8") as fh:
+        fh.write('{"source": "test", "id": \n')
+    assert main(["kb", "import", str(broken)]) == 2
+    assert "ligne 2201" in capsys.readouterr().err
+    with session_scope(make_engine(url)) as session:
+        ids = session.scalars(select(ServiceRow.id).where(ServiceRow.origin == "import")).all()
+    assert len(ids) == 2500 and not any(i.startswith("autre-") for i in ids)  # the broken file wrote nothing
+
+    synthetic = tmp_path / "synthetiques.jsonl"
+    _lines(synthetic, list(synthetic_services(30, gazetteer, themes)))
+    assert main(["kb", "import", str(synthetic)]) == 1
+    assert capsys.readouterr().err.count("SYNTHÉTIQUE") >= 30
+    with session_scope(make_engine(url)) as session:
+        assert session.scalars(select(ServiceRow.id).where(ServiceRow.source == SYNTHETIC_SOURCE)).all() == []
