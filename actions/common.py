@@ -159,7 +159,18 @@ def pick_services(slots: dict[str, Any], scheme_ids: list[str], need_id: str | N
     doors = {d for s in scheme_ids if s in kb.schemes for d in kb.schemes[s].where_to_go} - GENERIC_DOORS
     age = slots.get("age")
     scored: list[tuple[int, NearbyService]] = []
-    for near in search().nearest(lat=lat, lon=lon, commune=commune, limit=100_000):
+    # Only a service that can score below is asked for (a scheme it carries, the kind's networks,
+    # the wanted themes or the schemes' doors), within max_km, with those without a position: the
+    # spatial index and its filter masks do the rest (150,000 imported services stay fast).
+    if service_type:
+        themes, schemes, networks = [], [], sorted(kind_networks)
+    else:
+        themes, schemes, networks = sorted(wanted_themes), list(scheme_ids), sorted(doors)
+    candidates = search().nearest(
+        lat=lat, lon=lon, commune=commune, themes=themes, scheme_ids=schemes, networks=networks, limit=100_000,
+        max_km=max_km, include_unlocated=True,
+    ) if themes or schemes or networks else []  # fmt: skip
+    for near in candidates:
         service = near.service
         if near.distance_km is not None and near.distance_km > max_km:
             continue

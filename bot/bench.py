@@ -6,7 +6,12 @@ then the same database once up to date), the NLU model (spaCy fr_core_news_md + 
 classifier, trained first if missing), then per-call latencies (p50/p95): NLU parse over
 `--messages` varied messages, one dialogue turn over scripted conversations, nearest services,
 text search, eligibility of every scheme. Peak memory is the process's maximum RSS
-(`resource.getrusage`). `--output FILE` also writes the table (with date and machine).
+(`resource.getrusage`). Then (bot/bench_scale.py) 150,000 synthetic services: import, load,
+nearest; (bot/bench_start.py) cold start of `aiguillage chat --json` and NLU training; (bot/bench_http.py)
+a real server at 1, 10 and 100 concurrent conversations, with and without 3 s pauses. Each row
+carries its command and the load average when it was taken (the machine is shared).
+`--output FILE` writes the table between two marker lines of FILE, keeping the rest
+(docs/performance.md keeps its older figures below the table).
 """
 
 from __future__ import annotations
@@ -73,11 +78,19 @@ SEARCH_QUERIES = [
 ]  # fmt: skip
 
 
+def load_average() -> float:
+    """The 1-minute load average now (the machine is shared: every figure is printed beside it)."""
+    return os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+
+
 @dataclass
 class Row:
     label: str
     value: str
     detail: str = ""
+    command: str = "aiguillage bench"
+    #: 1-minute load average when the figure was taken
+    load: float = dataclasses.field(default_factory=load_average)
 
 
 def _ms(seconds: float) -> str:
@@ -275,8 +288,7 @@ def run_bench(n_messages: int, progress: Callable[[str], None] = lambda _m: None
         lambda c=c, t=t: big.nearest(commune=c, themes=[t] if t else None) for c, t in queries[:100]
     )
     rows.append(Row("Services les plus proches, 100 × plus de services (p50 / p95)", _p50_p95(samples),
-                    f"{len(scaled):,} services synthétiques (copies déplacées) : ".replace(",", " ")
-                    + "le coût croît avec le nombre de services"))  # fmt: skip
+                    f"{len(scaled):,}".replace(",", " ") + " services synthétiques (copies déplacées) ; arbre k-d et masques"))  # fmt: skip
 
     rows.append(Row("Mémoire maximale (RSS)", f"{rss:.0f} Mo",
                     "assistant chargé (référentiel, base, spaCy, classifieur), avant la montée en charge"))  # fmt: skip
@@ -342,46 +354,77 @@ def scaled_services(services: list[Any], factor: int, rng: random.Random) -> lis
     return out
 
 
-def markdown(rows: list[Row], n_messages: int, output: str | None = None, extra: str = "") -> str:
-    command = f"aiguillage bench --messages {n_messages}{extra}" + (f" --output {output}" if output else "")
+def markdown(rows: list[Row], command: str) -> str:
     lines = [
         "# Mesures de performance",
         "",
         f"- Date : {dt.datetime.now().strftime('%Y-%m-%d %H:%M')}",
         f"- Machine : {machine_line()}",
         f"- Commande : `{command}`",
+        "- La machine est partagée et chargée : la charge moyenne (1 min, pour 2 cœurs) est notée à côté de "
+        "chaque mesure, prise juste après elle. Au-dessus de 2, les latences sont gonflées.",
         "",
-        "| mesure | valeur | détail |",
-        "|---|---:|---|",
+        "| mesure | valeur | détail | commande | charge |",
+        "|---|---:|---|---|---:|",
     ]
-    lines += [f"| {row.label} | {row.value} | {row.detail} |" for row in rows]
+    lines += [f"| {r.label} | {r.value} | {r.detail} | `{r.command}` | {r.load:.1f} |" for r in rows]
     lines += [
         "",
-        "p50 : médiane ; p95 : 95 % des appels sont plus rapides. Un seul processus ; les latences "
-        "dépendent de la charge de la machine (voir la charge moyenne ci-dessus).",
+        "p50 : médiane ; p95 : 95 % des appels sont plus rapides. « En processus » : un seul processus, sans HTTP.",
         "",
     ]
     return "\n".join(lines)
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
-    n_messages = max(10, int(args.messages))
+    quick = bool(getattr(args, "quick", False))
+    n_messages = 40 if quick and args.messages == 200 else max(10, int(args.messages))
+    places = int(getattr(args, "places", 150_000))
     started = time.perf_counter()
 
     def progress(step: str) -> None:
         print(f"[{time.perf_counter() - started:6.1f} s] {step}…", file=sys.stderr, flush=True)
 
     mode = getattr(args, "openfisca", "off")
+    command = "aiguillage bench" + (" --quick" if quick else f" --messages {n_messages}")
+    command += "" if places == 150_000 else f" --places {places}"
+    command += "" if mode == "off" else f" --openfisca {mode}"
     rows = [] if mode == "only" else run_bench(n_messages, progress)
+    for row in rows:
+        row.command = command
+    if mode != "only":
+        from bot.bench_scale import run_scale
+
+        if places > 0:
+            rows += run_scale(places, random.Random(SEED), Row, _p50_p95, progress)
+        if not getattr(args, "no_processes", False):
+            from bot.bench_http import http_rows
+            from bot.bench_start import start_rows
+
+            rows += start_rows(Row, progress)
+            rows += http_rows(Row, quick, progress)
     if mode != "off":
         from bot.bench_benefits import run_benefits_bench
 
         rows += run_benefits_bench(progress, workers=getattr(args, "openfisca_workers", 1))
-    table = markdown(rows, n_messages, args.output, "" if mode == "off" else f" --openfisca {mode}")
+    table = markdown(rows, command + (f" --output {args.output}" if args.output else ""))
     print(table)
     if args.output:
         path = Path(args.output)
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(table, encoding="utf-8")
+        path.write_text(replace_measured(path.read_text(encoding="utf-8") if path.exists() else "", table),
+                        encoding="utf-8")
         print(f"Tableau écrit dans {path}", file=sys.stderr)
     return 0
+
+
+#: the generated table sits between these lines of the output file; the rest of it is kept
+BEGIN, END = "<!-- aiguillage bench : début -->", "<!-- aiguillage bench : fin -->"
+
+
+def replace_measured(document: str, table: str) -> str:
+    """`document` with its generated part replaced by `table` (the whole file when it has none)."""
+    if BEGIN in document and END in document:
+        head, rest = document.split(BEGIN, 1)
+        return f"{head}{BEGIN}\n{table}\n{END}{rest.split(END, 1)[1]}"
+    return f"{BEGIN}\n{table}\n{END}\n"

@@ -95,6 +95,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--openfisca", choices=["off", "on", "only"], default="off",
                    help="mesure aussi (on) ou seulement (only) les simulations OpenFisca (quelques minutes)")
     p.add_argument("--openfisca-workers", type=int, default=1, help="processus de simulation (défaut : 1)")
+    p.add_argument("--quick", action="store_true", help="version courte : 40 messages, scénarios HTTP réduits")
+    p.add_argument("--places", type=int, default=150_000,
+                   help="services synthétiques pour la mesure à l'échelle nationale (0 : sans)")
+    p.add_argument("--no-processes", action="store_true",
+                   help="sans les mesures qui lancent des processus (démarrage à froid, HTTP)")
     p.set_defaults(func=_lazy("bot.bench", "cmd_bench"))
 
     p = sub.add_parser("stats", help="statistiques anonymes : orientations, besoins, dispositifs, avis")

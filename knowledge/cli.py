@@ -57,7 +57,8 @@ def add_kb_commands(subparsers: argparse._SubParsersAction) -> None:  # type: ig
     p.add_argument("--output", "-o", help="fichier de sortie (défaut : sortie standard)")
     p.set_defaults(func=cmd_export)
 
-    p = kb_sub.add_parser("import", help="importe un fichier JSON data·inclusion v1 (mise à jour par id)")
+    p = kb_sub.add_parser("import", help="importe un fichier JSON data·inclusion v1 (mise à jour par id) ; "
+                          ".jsonl : un service par ligne, lu au fil de l'eau")
     p.add_argument("file")
     p.set_defaults(func=cmd_import)
 
@@ -70,6 +71,14 @@ def add_kb_commands(subparsers: argparse._SubParsersAction) -> None:  # type: ig
     p.add_argument("--date", help="date des données du fichier (AAAA-MM-JJ), obligatoire pour un autre fichier que celui livré")
     p.add_argument("--dry-run", action="store_true", help="lit et vérifie le fichier sans rien écrire")
     p.set_defaults(func=cmd_import_places)
+
+    p = kb_sub.add_parser(
+        "synth-places",
+        help="écrit N services SYNTHÉTIQUES (mesures de charge) dans une base de mesure, jamais celle de l'assistant",
+    )
+    p.add_argument("count", type=int, help="nombre de services fictifs (ex. 150000)")
+    p.add_argument("--db", required=True, help="URL de la base de mesure (refusée si c'est celle de l'assistant)")
+    p.set_defaults(func=cmd_synth_places)
 
     p = kb_sub.add_parser("load", help="(re)charge le contenu YAML dans la base de données")
     p.add_argument("--force", action="store_true")
@@ -330,17 +339,21 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 
 def cmd_import(args: argparse.Namespace) -> int:
-    from knowledge.datainclusion import import_data_inclusion, read_data_inclusion_file
+    from knowledge.datainclusion import import_data_inclusion, iter_json_lines, read_data_inclusion_file
     from knowledge.db import make_engine, upgrade
 
+    path = Path(args.file)
     try:
-        structures, services = read_data_inclusion_file(Path(args.file))
+        if path.name.endswith((".jsonl", ".jsonl.gz", ".ndjson")):  # one service per line, read as it goes
+            structures, services = [], iter_json_lines(path)
+        else:
+            structures, services = read_data_inclusion_file(path)
+        engine = make_engine()
+        upgrade(engine)
+        report = import_data_inclusion(engine, structures, services, progress=sys.stderr.isatty())
     except ValueError as exc:
         print(f"Import impossible : {exc}", file=sys.stderr)
         return 2
-    engine = make_engine()
-    upgrade(engine)
-    report = import_data_inclusion(engine, structures, services, progress=sys.stderr.isatty())
     print(f"{report.structures} structures et {report.services} services importés.")
     for error in report.errors[:50]:
         print(f"  - {error}", file=sys.stderr)
@@ -385,6 +398,23 @@ def cmd_import_places(args: argparse.Namespace) -> int:
     for problem in [*report.errors, *report.warnings][:30]:
         print(f"  - {problem}", file=sys.stderr)
     return 0 if not report.errors else 1
+
+
+def cmd_synth_places(args: argparse.Namespace) -> int:
+    from knowledge.synthetic import SyntheticTargetError, import_synthetic
+
+    if args.count <= 0:
+        print("Le nombre de services doit être positif.", file=sys.stderr)
+        return 2
+    started = time.perf_counter()
+    try:
+        written = import_synthetic(args.db, args.count, progress=sys.stderr.isatty())
+    except SyntheticTargetError as exc:
+        print(f"Import impossible : {exc}", file=sys.stderr)
+        return 2
+    print(f"{written} services SYNTHÉTIQUES écrits dans {args.db} en {time.perf_counter() - started:.1f} s "
+          "(base de mesure uniquement).")
+    return 0
 
 
 def cmd_load(args: argparse.Namespace) -> int:

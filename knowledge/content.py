@@ -92,9 +92,18 @@ def load_content(content_dir: Path = CONTENT_DIR) -> Content:
     return content
 
 
+#: bump when the parsing code or the models change shape (the cached pickle is then read no more)
+CONTENT_CACHE_VERSION = "1"
+
+
 @lru_cache(maxsize=1)
 def default_content() -> Content:
-    content = load_content()
+    from knowledge.parsed_cache import cached_parse
+
+    files = [p for p in CONTENT_DIR.rglob("*") if p.is_file() and p.suffix in {".yml", ".yaml"}]
+    here = Path(__file__).parent
+    content = cached_parse("content", CONTENT_DIR, files, CONTENT_CACHE_VERSION, load_content,
+                           code=[here / "content.py", here / "schema.py"])
     if content.errors:
         details = "\n".join(str(e) for e in content.errors[:20])
         raise RuntimeError(f"Le contenu YAML est invalide (lancez `aiguillage kb validate`):\n{details}")

@@ -828,6 +828,15 @@ def _read_csv(path: Path) -> list[dict[str, str]]:
         return list(csv.DictReader(fh))
 
 
+#: bump when the gazetteer's parsing or attributes change (the cached pickle is then read no more)
+GAZETTEER_CACHE_VERSION = "1"
+
+
 @functools.lru_cache(maxsize=4)
 def _load_cached(folder: Path) -> Gazetteer:
-    return Gazetteer.from_folder(folder)
+    """The folder's gazetteer, from the pickle of a previous start when its files are the same bytes."""
+    from knowledge.parsed_cache import cached_parse
+
+    files = [p for p in folder.iterdir() if p.is_file() and p.name.endswith((".csv", ".csv.gz"))]
+    return cached_parse("gazetteer", folder, files, GAZETTEER_CACHE_VERSION, lambda: Gazetteer.from_folder(folder),
+                        code=[Path(__file__), Path(__file__).with_name("textnorm.py")])

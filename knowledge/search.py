@@ -12,6 +12,8 @@ import yaml
 from rapidfuzz import fuzz, process
 
 from knowledge.content import CONTENT_DIR
+from knowledge.nearest import Filters, NearestServices
+from knowledge.nearest import service_matches as _service_matches
 from knowledge.placedata import directories
 from knowledge.places import zone_contains
 from knowledge.textnorm import fold
@@ -84,18 +86,7 @@ def service_matches(
     service: ServiceRecord, themes: list[str] | None, scheme_ids: list[str] | None, networks: list[str] | None
 ) -> bool:
     """True if the service matches any of the requested themes (prefix), schemes or networks."""
-    if not themes and not scheme_ids and not networks:
-        return True
-    if scheme_ids and any(s in service.schemes for s in scheme_ids):
-        return True
-    if networks and any(n in service.reseaux_porteurs for n in networks):
-        return True
-    if themes:
-        for wanted in themes:
-            for theme in service.thematiques:
-                if theme == wanted or theme.startswith(wanted + "--") or wanted.startswith(theme + "--"):
-                    return True
-    return False
+    return _service_matches(service, Filters(tuple(themes or ()), tuple(scheme_ids or ()), tuple(networks or ())))
 
 
 class ServiceSearch:
@@ -103,17 +94,13 @@ class ServiceSearch:
         self.kb = kb
 
     @cached_property
-    def _coords(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        services = self.kb.services
-        lat = np.array([s.latitude if s.latitude is not None else np.nan for s in services], dtype=float)
-        lon = np.array([s.longitude if s.longitude is not None else np.nan for s in services], dtype=float)
-        return np.radians(lat), np.radians(lon), np.isnan(lat)
+    def _nearest(self) -> NearestServices:
+        """Spatial index and filter masks over the services, built at the first query."""
+        return NearestServices(self.kb.services)
 
     def distances(self, lat: float, lon: float) -> np.ndarray:
-        lat_r, lon_r, _missing = self._coords
-        phi, lam = np.radians(lat), np.radians(lon)
-        a = np.sin((lat_r - phi) / 2) ** 2 + np.cos(phi) * np.cos(lat_r) * np.sin((lon_r - lam) / 2) ** 2
-        return 2 * EARTH_RADIUS_KM * np.arcsin(np.sqrt(np.clip(a, 0, 1)))
+        """Distance in km to every service (NaN without a position), in `kb.services` order."""
+        return self._nearest.spatial.distances(lat, lon)
 
     def nearest(
         self,
@@ -126,28 +113,20 @@ class ServiceSearch:
         limit: int = 5,
         max_km: float | None = None,
         respect_zone: bool = True,
+        include_unlocated: bool = False,
     ) -> list[NearbyService]:
-        """Services matching the filters, eligible for the commune's zone, nearest first."""
+        """Services matching the filters, eligible for the commune's zone, nearest first (ties by
+        name), then those without a position (only when `max_km` is None or `include_unlocated`)."""
         if lat is None and commune is not None:
             lat, lon = commune.latitude, commune.longitude
-        dist = self.distances(lat, lon) if lat is not None and lon is not None else None
-        results: list[NearbyService] = []
-        for index, service in enumerate(self.kb.services):
-            if not service_matches(service, themes, scheme_ids, networks):
-                continue
-            if (
-                respect_zone
-                and commune is not None
-                and service.zone_eligibilite
-                and not zone_contains(service.zone_eligibilite, commune)
-            ):
-                continue
-            d = None if dist is None or np.isnan(dist[index]) else float(dist[index])
-            if max_km is not None and (d is None or d > max_km):
-                continue
-            results.append(NearbyService(service, d))
-        results.sort(key=lambda r: (r.distance_km is None, r.distance_km or 0.0, r.service.nom))
-        return results[:limit]
+        filters = Filters(tuple(themes or ()), tuple(scheme_ids or ()), tuple(networks or ()))
+        zone = commune if respect_zone else None
+        index = self._nearest
+        if lat is None or lon is None:
+            found = index.nearest_scan(None, None, zone, filters, limit, max_km, include_unlocated)
+        else:
+            found = index.nearest(lat, lon, zone, filters, limit, max_km, include_unlocated)
+        return [NearbyService(service, distance) for service, distance in found]
 
     # ------------------------------------------------------------------ text search
     @cached_property
