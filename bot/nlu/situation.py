@@ -83,10 +83,11 @@ class _Head:
     single sparse-dense product (one-vs-rest over 80 labels one estimator at a time costs ~15 ms).
     """
 
-    def __init__(self, name: str, multilabel: bool, C: float) -> None:
+    def __init__(self, name: str, multilabel: bool, C: float, class_weight: str | None = "balanced") -> None:
         self.name = name
         self.multilabel = multilabel
         self.C = C
+        self.class_weight = class_weight
         self.classes: list[str] = []
         self.weights: np.ndarray | None = None
         self.bias: np.ndarray | None = None
@@ -107,7 +108,7 @@ class _Head:
         self.classes = sorted({str(label) for label in labels})
         if len(self.classes) == 1:
             return self
-        single = LogisticRegression(C=self.C, max_iter=3000, class_weight="balanced").fit(X, labels)
+        single = LogisticRegression(C=self.C, max_iter=3000, class_weight=self.class_weight).fit(X, labels)
         self.classes = [str(c) for c in single.classes_]
         coef, intercept = single.coef_, single.intercept_
         if len(self.classes) == 2:  # binary: one row for the second class
@@ -166,7 +167,9 @@ class SituationReader:
             rows = [i for i, e in enumerate(examples) if getattr(e, name) is not None]
             labels = [getattr(examples[i], name) for i in rows]
             default = "self" if name == "role" else "orientation"
-            head = _Head(name, False, C=6.0)
+            # the kind of answer asked: the rare kinds (a phone number, papers) are not over-weighted,
+            # "je voudrais savoir pour la cantine" is not a request for a phone number
+            head = _Head(name, False, C=6.0, class_weight="balanced" if name == "role" else None)
             heads[name] = head.fit(X[rows], labels) if rows else head.fit(X[:1], [default])
         meta = {
             "examples": len(texts),
