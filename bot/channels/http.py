@@ -203,6 +203,9 @@ def create_app(
     install_routes(app, store, settings, state)
     app.include_router(stats_router)  # POST /api/v1/feedback, GET /api/v1/stats
     app.mount("/widget", StaticFiles(directory=WIDGET_DIR), name="widget")
+    from bot.console.routes import install_console
+
+    install_console(app, redis_url=settings.redis_url)  # the agents' console /pro (bot/console)
     if telegram:
         mount_telegram_webhook(app)
     return app
