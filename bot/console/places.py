@@ -62,9 +62,9 @@ def places_for_scheme(
     if commune is None:
         nearby = [NearbyService(s, None) for s in kb.services_for_scheme(scheme_id)][:limit]
     else:
-        nearby = pick_services({"commune": commune.code_insee}, [scheme_id], None, limit=limit).nearby
-        # the places that carry the scheme first, then those the person can contact, then the doors
-        nearby.sort(key=lambda n: (scheme_id not in n.service.schemes, not n.service.has_contact))
+        picked = pick_services({"commune": commune.code_insee}, [scheme_id], None, limit=limit).nearby
+        # the places that carry the scheme (a theme in common is not enough here), then the doors
+        nearby = [n for n in picked if scheme_id in n.service.schemes]
         nearby += door_places(kb, {}, commune)
     cards, seen = [], set()
     for near in nearby:
