@@ -48,6 +48,7 @@ def build_sheet(form: dict[str, str], scheme_ids: list[str], structure: str, tod
         schemes.append({
             "id": scheme_id, "name": scheme.name, "summary": scheme.summary,
             "why": row.get("reasons") or [scheme.summary], "status_label": row.get("status_label"),
+            "status": row.get("status"),
             "to_verify": row.get("to_verify") or list(scheme.conditions_text),
             "amount": row.get("amount_text") or scheme.amount, "estimated": bool(row.get("amount_text")),
             "steps": list(scheme.steps), "documents": documents_of(scheme),

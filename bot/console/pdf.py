@@ -69,8 +69,10 @@ def sheet_pdf(sheet: OrientationSheet) -> bytes:
     pdf.ln(2)
     for scheme in sheet.schemes:
         pdf.line_text(scheme["name"], size=11.5, bold=True)
-        for reason in scheme["why"][:2]:
-            pdf.line_text(f"Pourquoi : {reason}", indent=3)
+        label = f"{scheme['status_label']} — " if scheme["status_label"] else ""
+        pdf.line_text(label + " ".join(scheme["why"][:2]), indent=3)
+        if scheme["status"] == "to_check" and scheme["to_verify"]:
+            pdf.line_text("À vérifier : " + " ".join(scheme["to_verify"][:2]), indent=3)
         if scheme["amount"]:
             label = "Montant estimé" if scheme["estimated"] else "Montant"
             pdf.line_text(f"{label} : {scheme['amount']}", indent=3)

@@ -39,6 +39,14 @@ class SituationOutcome:
     settles: list[tuple[str, str, list[str]]] = field(default_factory=list)
 
 
+def children_ages_list(raw: str) -> list[str]:
+    """"0,5 ; 4 ans" -> ["0.5", "4"]: a comma between two digits is a decimal comma; ";", "/",
+    spaces and ", " separate the ages."""
+    text = re.sub(r"(\d),(\d)", r"\1.\2", raw.lower())
+    text = re.sub(r"\bans?\b", " ", text)
+    return [part for part in re.split(r"[,;/\s]+", text) if part]
+
+
 def read_form(form: dict[str, str]) -> tuple[dict[str, Any], list[str]]:
     """Facts from the form's text fields; an unreadable field is an error message, the others stay."""
     facts: dict[str, Any] = {}
@@ -50,8 +58,7 @@ def read_form(form: dict[str, str]) -> tuple[dict[str, Any], list[str]]:
             continue
         value: Any = raw
         if name == "children_ages":
-            parts = [p for p in re.split(r"[,;/ ]+", raw.replace(" ans", "").replace("ans", "")) if p]
-            value = parts
+            value = children_ages_list(raw)
         try:
             facts.update(normalize_facts({name: value}, kb.gazetteer).facts)
         except (FactError, ValueError) as error:
