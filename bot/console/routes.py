@@ -26,6 +26,18 @@ from bot.console.auth import csrf_ok, csrf_token, current_agent, log_in, log_out
 from bot.console.models import Role
 from bot.console.orientation import SMS_MAX_CHARS, build_sheet, email_text, sms_text
 from bot.console.pdf import sheet_pdf
+from bot.console.referrals import (
+    NEXT_STATUSES,
+    STATUS_LABELS,
+    ReferralError,
+    access_log,
+    create_referral,
+    get_referral,
+    list_referrals,
+    public_status,
+    set_status,
+    structures,
+)
 from bot.console.settings import SESSION_COOKIE, ConsoleSettings
 from bot.console.sheet import find_scheme, scheme_sheet
 from bot.console.situation import FIELDS, HOUSING_CHOICES, SITUATION_CHOICES, evaluate_situation, result_row
@@ -199,8 +211,9 @@ async def orientation_page(request: Request) -> Response:
     if not sheet.schemes:
         return refused(request, agent, 400, "Cochez au moins un dispositif pour préparer la fiche.")
     subject, body = email_text(sheet)
+    targets = await run_in_threadpool(structures, request.app.state.store.db)
     return page(request, "orientation.html", agent=agent, sheet=sheet, values=values, sms=sms_text(sheet),
-                sms_max=SMS_MAX_CHARS, email_subject=subject, email_body=body)
+                sms_max=SMS_MAX_CHARS, email_subject=subject, email_body=body, targets=targets)
 
 
 @router.post("/fiche.pdf")
@@ -216,6 +229,95 @@ async def orientation_pdf(request: Request) -> Response:
     data = await run_in_threadpool(sheet_pdf, sheet)
     headers = {**NO_STORE, "Content-Disposition": 'attachment; filename="fiche-orientation.pdf"'}
     return Response(data, media_type="application/pdf", headers=headers)
+
+
+# ------------------------------------------------------------------------------- referrals
+def referral_summary(sheet: Any) -> str:
+    lines = [f"{s['name']} ({s['status_label'] or 'choisi par l’agent'})" for s in sheet.schemes]
+    where = f"Commune : {sheet.commune}. " if sheet.commune else ""
+    return where + "Dispositifs vus ensemble : " + " ; ".join(lines) + "."
+
+
+@router.post("/orientations")
+async def referral_create(request: Request) -> Response:
+    agent = await current_agent(request)
+    if agent is None:
+        return to_login()
+    if not await csrf_ok(request):
+        return refused(request, agent, 403, "Le formulaire a expiré : rechargez la page.")
+    form = form_dict(await request.form())
+    _values, sheet = await _sheet_from(request, agent)
+    target = form.get("to_structure", "")
+    try:
+        referral = await run_in_threadpool(
+            lambda: create_referral(
+                request.app.state.store.db, agent, int(target) if target.isdigit() else -1,
+                consent=form.get("consent") == "oui", person_name=form.get("person_name", ""),
+                contact=form.get("contact", ""), wish=form.get("wish", ""), summary=referral_summary(sheet),
+            )
+        )  # fmt: skip
+    except ReferralError as error:
+        return refused(request, agent, 400, str(error))
+    link = str(request.base_url).rstrip("/") + f"/suivi/{referral.code}"
+    return page(request, "referral_sent.html", status=201, agent=agent, referral=referral, link=link)
+
+
+@router.get("/orientations")
+async def referral_list(request: Request) -> Response:
+    agent = await current_agent(request)
+    if agent is None:
+        return to_login()
+    referrals = await run_in_threadpool(list_referrals, request.app.state.store.db, agent)
+    return page(request, "referrals.html", agent=agent, referrals=referrals)
+
+
+async def _referral_page(request: Request, agent: Agent, referral_id: int, status: int = 200,
+                         error: str | None = None) -> Response:
+    db = request.app.state.store.db
+    referral = await run_in_threadpool(get_referral, db, agent, referral_id)
+    if referral is None:
+        return refused(request, agent, 404, "Cette orientation n'existe pas (ou plus) pour votre structure.")
+    log = await run_in_threadpool(access_log, db, referral_id)
+    choices = [(s.value, STATUS_LABELS[s]) for s in NEXT_STATUSES]
+    return page(request, "referral.html", status=status, agent=agent, referral=referral, log=log,
+                choices=choices, error=error)
+
+
+@router.get("/orientations/{referral_id}")
+async def referral_page(request: Request, referral_id: int) -> Response:
+    agent = await current_agent(request)
+    if agent is None:
+        return to_login()
+    return await _referral_page(request, agent, referral_id)
+
+
+@router.post("/orientations/{referral_id}/statut")
+async def referral_status(request: Request, referral_id: int) -> Response:
+    agent = await current_agent(request)
+    if agent is None:
+        return to_login()
+    if not await csrf_ok(request):
+        return refused(request, agent, 403, "Le formulaire a expiré : rechargez la page.")
+    form = form_dict(await request.form())
+    try:
+        await run_in_threadpool(set_status, request.app.state.store.db, agent, referral_id,
+                                form.get("status", ""), form.get("reason", ""))
+    except ReferralError as error:
+        return await _referral_page(request, agent, referral_id, status=400, error=str(error))
+    return RedirectResponse(f"/pro/orientations/{referral_id}", status_code=303, headers=NO_STORE)
+
+
+public_router = APIRouter(include_in_schema=False)
+
+
+@public_router.get("/suivi/{code}")
+async def referral_tracking(request: Request, code: str) -> Response:
+    """The person's page: the status of their referral, nothing else (no login: the code is the key)."""
+    found = await run_in_threadpool(public_status, request.app.state.store.db, code)
+    response = templates.TemplateResponse(
+        request, "tracking.html", {"found": found}, status_code=200 if found else 404, headers=NO_STORE
+    )
+    return response
 
 
 # ------------------------------------------------------------------------------- structure admin
@@ -265,4 +367,5 @@ def install_console(app: FastAPI, settings: ConsoleSettings | None = None, redis
         max_age=settings.session_seconds, path="/pro", same_site="strict", https_only=settings.https_only,
     )  # fmt: skip
     app.include_router(router)
+    app.include_router(public_router)
     app.mount("/pro/static", StaticFiles(directory=HERE / "static"), name="console-static")
