@@ -33,6 +33,7 @@ CHROMIUM = os.environ.get("AIGUILLAGE_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]  # fmt: skip
 EMAIL, PASSWORD = "agent@exemple.fr", "mot de passe de la console"
+CCAS_EMAIL = "ccas@exemple.fr"
 #: window.print() is recorded instead of opening a dialog
 RECORD_PRINT = "window.__printed = 0; window.print = function () { window.__printed += 1; };"
 
@@ -46,6 +47,7 @@ def server(engine: Any, session_data_dir: Path, tmp_path_factory: pytest.TempPat
     db = make_engine(database)
     upgrade(db)
     add_agent(db, EMAIL, PASSWORD, add_structure(db, "France Services de Lens", "62498"), "agent")
+    add_agent(db, CCAS_EMAIL, PASSWORD, add_structure(db, "CCAS d'Arras", "62041"), "agent")
     db.dispose()
     env = {"AIGUILLAGE_RATE_LIMIT_PER_MINUTE": "6000", "AIGUILLAGE_RATE_LIMIT_BURST": "1000",
            "AIGUILLAGE_OPENFISCA": "off"}  # fmt: skip
@@ -86,10 +88,10 @@ def new_page(browser: Any, server: LiveServer, **options: Any) -> Any:
     return page
 
 
-def log_in(page: Any) -> None:
+def log_in(page: Any, email: str = EMAIL) -> None:
     page.goto("/pro")
     assert page.url.endswith("/pro/connexion")
-    page.get_by_label("Adresse électronique").fill(EMAIL)
+    page.get_by_label("Adresse électronique").fill(email)
     page.get_by_label("Mot de passe").fill(PASSWORD)
     page.get_by_role("button", name="Se connecter").click()
     page.wait_for_url("**/pro")
@@ -179,3 +181,45 @@ def test_keyboard_and_200_percent_zoom(browser: Any, server: LiveServer) -> None
     assert page.evaluate("document.documentElement.scrollWidth") <= 640
     page.screenshot(path=str(SCREENSHOTS / "console-situation-zoom200.png"))
     assert page.errors == []
+
+
+def test_referral_from_consent_to_done_seen_by_the_structure(browser: Any, server: LiveServer) -> None:
+    agent = new_page(browser, server)
+    log_in(agent)
+    agent.goto("/pro/situation")
+    agent.get_by_label("Commune", exact=True).fill("Lens")
+    agent.get_by_label("Âge", exact=True).fill("29")
+    agent.locator("#d-point-conseil-budget").check()
+    agent.get_by_role("button", name="Préparer la fiche d'orientation").click()
+    agent.wait_for_url("**/pro/fiche")
+    agent.get_by_label("Structure", exact=True).select_option(label="CCAS d'Arras")
+    agent.get_by_label("Comment s'adresser à la personne (prénom ou nom)").fill("M. Durand")
+    agent.get_by_label("Comment la joindre (téléphone ou courriel)").fill("06 00 00 00 02")
+    agent.get_by_label("Ce que la personne souhaite").fill("Faire le point sur ses dettes")
+    agent.get_by_role("button", name="Envoyer l'orientation").click()
+    # the browser itself refuses without the consent box (required), and nothing is sent
+    assert agent.url.endswith("/pro/fiche")
+    agent.get_by_label("La personne est d'accord pour que ces informations soient transmises à cette structure.").check()
+    agent.get_by_role("button", name="Envoyer l'orientation").click()
+    agent.wait_for_url("**/pro/orientations")
+    tracking = agent.get_by_label("Lien de suivi à donner à la personne (il ne montre que le statut)").input_value()
+    assert "/suivi/" in tracking
+
+    ccas = new_page(browser, server)
+    log_in(ccas, CCAS_EMAIL)
+    ccas.get_by_role("link", name="Orientations").click()
+    expect(ccas.locator("tbody tr")).to_have_count(1)
+    ccas.locator("tbody tr a").click()
+    expect(ccas.locator("#referral-status")).to_have_text("Vue par la structure")
+    assert "M. Durand" in ccas.locator("main").inner_text()
+    ccas.get_by_label("Nouveau statut").select_option("done")
+    ccas.get_by_role("button", name="Mettre à jour").click()
+    expect(ccas.locator("#referral-status")).to_have_text("Terminée")
+    ccas.screenshot(path=str(SCREENSHOTS / "console-referral.png"), full_page=True)
+
+    person = new_page(browser, server)
+    person.goto(tracking)
+    expect(person.locator("#status")).to_have_text("Terminée")
+    assert "Durand" not in person.locator("body").inner_text()
+    for page in (agent, ccas, person):
+        assert page.errors == []
