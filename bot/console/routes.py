@@ -7,9 +7,11 @@ of the console (`http_middleware.CONSOLE_CSP`: no inline script).
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
@@ -44,7 +46,17 @@ from bot.console.situation import FIELDS, HOUSING_CHOICES, SITUATION_CHOICES, ev
 from knowledge.eligibility import HOUSING_LABELS, SITUATION_LABELS
 
 HERE = Path(__file__).parent
+
+
+def local_time(moment: dt.datetime, fmt: str = "%d/%m/%Y %H:%M") -> str:
+    """A naive UTC datetime of the database, in French time (UTC said when the zone is unknown)."""
+    try:
+        zone = ZoneInfo("Europe/Paris")
+    except ZoneInfoNotFoundError:
+        return moment.strftime(fmt) + " UTC"
+    return moment.replace(tzinfo=dt.UTC).astimezone(zone).strftime(fmt)
 templates = Jinja2Templates(directory=HERE / "templates")
+templates.env.filters["local_time"] = local_time
 router = APIRouter(prefix="/pro", include_in_schema=False)
 NO_STORE = {"Cache-Control": "no-store"}
 
