@@ -282,3 +282,12 @@ def test_situation_orientation_sheet_sms_and_pdf(db: Engine, kb: Any) -> None:
         assert name.encode("utf-16-be").hex().encode() in pdf.content  # in the document's title
         nothing = client.post("/pro/fiche", data={"csrf": csrf})
         assert nothing.status_code == 400
+
+
+def test_console_forms_are_size_limited(db: Engine) -> None:
+    with served(db) as client:
+        log_in(client)
+        csrf = token(client.get("/pro/situation").text)
+        huge = client.post("/pro/situation", data={"csrf": csrf, "commune": "x" * 40_000})
+        assert huge.status_code == 413
+        assert client.post("/pro/situation", data={"csrf": csrf, "commune": "Lens"}).status_code == 200

@@ -25,6 +25,7 @@ from bot.channels.http_middleware import Limiter
 from bot.console import desk
 from bot.console.accounts import AccountError, Agent, add_agent, authenticate, structure_agents
 from bot.console.auth import csrf_ok, csrf_token, current_agent, log_in, log_out, login_wait
+from bot.console.form_guard import FormSizeGuard
 from bot.console.models import Role
 from bot.console.orientation import SMS_MAX_CHARS, build_sheet, email_text, sms_text
 from bot.console.pdf import sheet_pdf
@@ -378,6 +379,7 @@ def install_console(app: FastAPI, settings: ConsoleSettings | None = None, redis
         SessionMiddleware, secret_key=settings.secret, session_cookie=SESSION_COOKIE,
         max_age=settings.session_seconds, path="/pro", same_site="strict", https_only=settings.https_only,
     )  # fmt: skip
+    app.add_middleware(FormSizeGuard)
     app.include_router(router)
     app.include_router(public_router)
     app.mount("/pro/static", StaticFiles(directory=HERE / "static"), name="console-static")
