@@ -94,3 +94,31 @@ def test_desk_filters(kb: Any) -> None:
     lens = kb.gazetteer.resolve("Lens")
     near = run(DeskQuery(commune=lens, max_km=3))
     assert near["places"] and all(p["distance_km"] <= 3 for p in near["places"])
+
+
+AAH_FACTS = {"age": "40", "household_adults": "1", "children_count": "0", "situation": "sans_activite",
+             "monthly_income": "0", "housing": "heberge", "disability": "oui"}  # fmt: skip
+
+
+def test_openfisca_not_started_says_to_check(kb: Any) -> None:
+    from bot.console.situation import result_row
+    from knowledge.benefits.engines import current_benefits
+
+    assert current_benefits() is None
+    rows = {r["id"]: r for r in map(result_row, evaluate_situation(AAH_FACTS).results)}
+    assert rows["aah"]["status"] == "to_check" and rows["aah"]["amount_text"] is None
+    assert any("à vérifier" in reason for reason in rows["aah"]["reasons"])
+
+
+@pytest.mark.slow
+def test_openfisca_amount_in_the_situation_form(kb: Any) -> None:
+    from bot.console.situation import result_row
+    from knowledge.benefits.engines import LocalEngine, set_benefits
+
+    set_benefits(LocalEngine())
+    try:
+        rows = {r["id"]: r for r in map(result_row, evaluate_situation(AAH_FACTS).results)}
+    finally:
+        set_benefits(None)
+    assert rows["aah"]["status"] == "eligible" and "par mois" in rows["aah"]["amount_text"]
+    assert rows["rsa"]["status"] == "not_eligible"
