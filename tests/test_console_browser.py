@@ -174,6 +174,7 @@ def test_keyboard_and_200_percent_zoom(browser: Any, server: LiveServer) -> None
     expect(page.locator("#schemes li").first).to_contain_text("Point conseil budget")
     width = page.evaluate("document.documentElement.scrollWidth")
     assert width <= 640, f"horizontal scroll at 200 %: {width}px"
+    page.locator("#status").evaluate("element => element.scrollIntoView()")  # the results in view
     page.screenshot(path=str(SCREENSHOTS / "console-zoom200.png"))
     page.goto("/pro/situation")
     page.get_by_label("Commune", exact=True).fill("Arras")

@@ -243,6 +243,10 @@ def test_desk_search_is_typo_tolerant_and_filtered(db: Engine) -> None:
         assert family["schemes"] and len(family["schemes"]) < len(every["schemes"])
         free = client.get("/pro/recherche", params={"gratuit": "1"}).json()
         assert free["schemes"] and all(s["free"] for s in free["schemes"])
+        debts = client.get("/pro/recherche", params={"q": "surendetement", "commune": "Lens"}).json()
+        assert debts["schemes"][0]["id"] == "point-conseil-budget"
+        names = [p["name"] for p in debts["places"]]
+        assert "Mairie de Lens" in names and not any("vacances" in n for n in names)  # no weak fuzzy match
         unknown = client.get("/pro/recherche", params={"commune": "Zzyzxville"}).json()
         assert "introuvable" in unknown["warning"]
 

@@ -43,6 +43,8 @@ PUBLICS = {
     "handicap": ("Personnes en situation de handicap", {"personnes-en-situation-de-handicap"}),
 }
 FREE_WORD = "gratuit"
+#: a place matched by its words below this score (a fuzzy match of a typo) is shown only when nothing else is
+STRONG_PLACE_SCORE = 70.0
 
 
 @dataclass
@@ -93,6 +95,16 @@ def _place_fits(near: NearbyService, query: DeskQuery) -> bool:
     return not (query.max_km is not None and (near.distance_km is None or near.distance_km > query.max_km))
 
 
+def _unique_places(places: list[NearbyService]) -> list[NearbyService]:
+    seen: set[str] = set()
+    out = []
+    for near in places:
+        if near.service.key not in seen:
+            seen.add(near.service.key)
+            out.append(near)
+    return out
+
+
 def scheme_card(scheme: Scheme) -> dict[str, Any]:
     return {
         "id": scheme.id,
@@ -113,15 +125,21 @@ def run(query: DeskQuery, limit: int = 20) -> dict[str, Any]:
     schemes: list[Scheme] = []
     places: list[NearbyService] = []
     if text:
+        weak: list[NearbyService] = []
         for hit in search().search(text, commune=commune, themes=themes, limit=limit * 2):
             if hit.kind == "scheme":
                 schemes.append(kb.schemes[hit.id])
-            else:
-                record = hit.record or kb.services_by_id.get(hit.id)
-                if record is not None:
-                    places.append(NearbyService(record, hit.distance_km))
+                continue
+            record = hit.record or kb.services_by_id.get(hit.id)
+            if record is not None:
+                (places if hit.score >= STRONG_PLACE_SCORE else weak).append(NearbyService(record, hit.distance_km))
         if commune is None:  # a commune named in the text ("surendettement Amiens")
             commune = search().place_in_query(text)[1]
+        # the places that carry the schemes found come first; else the doors of the commune (mairie,
+        # France Services); a weak fuzzy match of the words only when there is no commune either
+        carriers = search().nearest(commune=commune, scheme_ids=[s.id for s in schemes[:3]], limit=limit) if schemes else []
+        doors = [NearbyService(h.record, h.distance_km) for h in search().door_hits(commune) if h.record] if commune else []
+        places = _unique_places(carriers + places) or doors or weak
     else:
         schemes = sorted(kb.schemes.values(), key=lambda s: fold(s.name))
         if commune is not None:
