@@ -130,8 +130,11 @@ def test_login_search_sheet_situation_orientation_print_and_pdf(browser: Any, se
     assert page.get_by_role("heading", name="Ce qu'une réponse de plus permettrait de trancher").is_visible()
     avip.check()
     page.locator("#d-relais-petite-enfance").check()
+    assert "Son logement" in page.locator(".settles").inner_text()
+    page.locator("h1").evaluate("element => element.scrollIntoView()")
+    page.screenshot(path=str(SCREENSHOTS / "console-situation.png"))
     page.get_by_label("Logement", exact=True).select_option("locataire")  # one more fact: the choices stay checked
-    page.wait_for_timeout(600)
+    expect(page.locator(".settles")).not_to_contain_text("Son logement")
     assert page.locator("#d-avip-creches").is_checked()
     page.get_by_role("button", name="Préparer la fiche d'orientation").click()
     page.wait_for_url("**/pro/fiche")
