@@ -117,3 +117,23 @@ def test_access_log_holds_no_content_and_survives_the_purge(db: Engine) -> None:
         kept = session.scalars(select(Referral.id)).all()
         logged = set(session.scalars(select(ReferralAccess.referral_id)).all())
     assert kept == [recent.id] and old.id in logged
+
+
+def test_aiguillage_purge_deletes_old_referrals(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                capsys: pytest.CaptureFixture[str]) -> None:
+    from bot.cli import main as cli_main
+
+    url = f"sqlite:///{tmp_path / 'cron.sqlite3'}"
+    db = make_engine(url)
+    upgrade(db)
+    sender = get_agent(db, add_agent(db, "a@exemple.fr", PASSWORD, add_structure(db, "A")))
+    assert sender is not None
+    target = add_structure(db, "B")
+    old = dt.datetime.now(dt.UTC).replace(tzinfo=None) - dt.timedelta(days=91)
+    create_referral(db, sender, target, consent=True, person_name="P", contact="c", wish="w", summary="", now=old)
+    create_referral(db, sender, target, consent=True, person_name="Q", contact="d", wish="v", summary="")
+    monkeypatch.setenv("AIGUILLAGE_DATABASE_URL", url)
+    assert cli_main(["purge"]) == 0
+    assert "1 orientation(s) vers une structure effacée(s)" in capsys.readouterr().out
+    with session_scope(db) as session:
+        assert session.scalars(select(Referral.person_name)).all() == ["Q"]
