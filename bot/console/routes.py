@@ -27,7 +27,7 @@ from bot.console.accounts import AccountError, Agent, add_agent, authenticate, s
 from bot.console.auth import csrf_ok, csrf_token, current_agent, log_in, log_out, login_wait
 from bot.console.form_guard import FormSizeGuard
 from bot.console.models import Role
-from bot.console.orientation import SMS_MAX_CHARS, build_sheet, email_text, sms_text
+from bot.console.orientation import SMS_MAX_CHARS, OrientationSheet, build_sheet, email_text, sms_text
 from bot.console.pdf import sheet_pdf
 from bot.console.referrals import (
     NEXT_STATUSES,
@@ -206,7 +206,8 @@ async def situation_results(request: Request) -> Response:
 
 
 # ------------------------------------------------------------------------------- orientation sheet
-async def _sheet_from(request: Request, agent: Agent) -> Any:
+async def _sheet_from(request: Request, agent: Agent) -> tuple[dict[str, str], OrientationSheet]:
+    """The form's facts and chosen schemes, and the sheet built from them (nothing stored)."""
     form = await request.form()
     values = {k: v for k, v in form_dict(form).items() if k in FIELDS}
     chosen = [str(v) for v in form.getlist("dispositif")]
@@ -245,7 +246,8 @@ async def orientation_pdf(request: Request) -> Response:
 
 
 # ------------------------------------------------------------------------------- referrals
-def referral_summary(sheet: Any) -> str:
+def referral_summary(sheet: OrientationSheet) -> str:
+    """What the receiving structure reads: the commune and the schemes seen, not the other facts."""
     lines = [f"{s['name']} ({s['status_label'] or 'choisi par l’agent'})" for s in sheet.schemes]
     where = f"Commune : {sheet.commune}. " if sheet.commune else ""
     return where + "Dispositifs vus ensemble : " + " ; ".join(lines) + "."
@@ -335,7 +337,7 @@ async def referral_tracking(request: Request, code: str) -> Response:
 
 # ------------------------------------------------------------------------------- structure admin
 @router.get("/structure")
-async def structure_page(request: Request, error: str = "", added: str = "") -> Response:
+async def structure_page(request: Request) -> Response:
     agent = await current_agent(request)
     if agent is None:
         return to_login()
