@@ -264,6 +264,8 @@ def test_scheme_sheet_shows_conditions_places_and_sources(db: Engine, kb: Any) -
         assert "Fiche vérifiée le" in html and scheme.verified.isoformat() in html
         assert "Pièces à apporter" in html
         assert client.get("/pro/dispositifs/nexiste-pas").status_code == 404
+        lost = client.get("/pro/dispositifs/avip-creches", params={"commune": "Zzyzxville"})
+        assert "Commune introuvable" in lost.text
 
 
 def test_situation_orientation_sheet_sms_and_pdf(db: Engine, kb: Any) -> None:

@@ -171,7 +171,8 @@ async def scheme_page(request: Request, scheme_id: str, commune: str = "") -> Re
     if place is None and not commune and agent.structure_commune:
         place = get_kb().gazetteer.get(agent.structure_commune)
     sheet = await run_in_threadpool(scheme_sheet, scheme, place)
-    return page(request, "scheme.html", agent=agent, sheet=sheet, commune=place.nom if place else commune)
+    return page(request, "scheme.html", agent=agent, sheet=sheet, commune=place.nom if place else commune,
+                commune_unknown=bool(commune.strip()) and place is None)
 
 
 # ------------------------------------------------------------------------------- situation
