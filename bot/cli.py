@@ -113,6 +113,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_lazy("bot.cli", "cmd_db_upgrade"))
 
     add_kb_commands(sub)
+    from bot.console.cli import add_pro_commands
+
+    add_pro_commands(sub)
     _add_nlu_commands(sub)
     return parser
 

@@ -11,11 +11,11 @@ if ! "$PYTHON" -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else 1)
   exit 1
 fi
 
-if [ "${1:-}" = "--dev" ] && { [ ! -x /usr/bin/chromium ] || ! dpkg -s fonts-noto-color-emoji >/dev/null 2>&1; }; then
-  echo "==> Installation de Chromium et d'une police emoji (tests du widget dans un vrai navigateur)"
+if [ "${1:-}" = "--dev" ] && { [ ! -x /usr/bin/chromium ] || ! dpkg -s fonts-noto-color-emoji fonts-dejavu-core >/dev/null 2>&1; }; then
+  echo "==> Installation de Chromium, d'une police emoji et de DejaVu (widget dans un vrai navigateur, PDF de la console)"
   SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
   $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium fonts-noto-color-emoji >/dev/null
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium fonts-noto-color-emoji fonts-dejavu-core >/dev/null
 fi
 
 if [ ! -x .venv/bin/python ]; then

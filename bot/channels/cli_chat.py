@@ -127,9 +127,13 @@ def _store():  # type: ignore[no-untyped-def]
 
 def cmd_purge(args: argparse.Namespace) -> int:
     from bot.channels.store import purge_conversations
+    from bot.console.referrals import purge_referrals
 
-    removed = purge_conversations(_database(), args.days)
+    database = _database()
+    removed = purge_conversations(database, args.days)
     print(f"{removed} conversation(s) effacée(s).")
+    # referrals have their own limit ($AIGUILLAGE_REFERRAL_RETENTION_DAYS, 90 days by default)
+    print(f"{purge_referrals(database)} orientation(s) vers une structure effacée(s).")
     return 0
 
 

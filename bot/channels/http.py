@@ -88,12 +88,21 @@ def migrate(db_engine: DbEngine) -> None:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
+def purge_all(store: ConversationStore) -> int:
+    """Retention: conversations (returns how many went), then the console's referrals."""
+    from bot.console.referrals import purge_referrals
+
+    removed = store.purge()
+    purge_referrals(store.db)
+    return removed
+
+
 async def purge_periodically(store: ConversationStore, every: float = PURGE_EVERY) -> None:
     """Retention purge every `every` seconds while the server runs (a failure is logged, not fatal)."""
     while True:
         await asyncio.sleep(every)
         try:
-            await run_in_threadpool(store.purge)
+            await run_in_threadpool(purge_all, store)
         except Exception as error:
             log.warning("retention purge failed (%s)", type(error).__name__)
 
@@ -145,7 +154,7 @@ def create_app(
             await run_in_threadpool(migrate, store.db)
         if purge_on_startup:
             try:
-                removed = await run_in_threadpool(store.purge)
+                removed = await run_in_threadpool(purge_all, store)
                 log.info("retention purge at startup: %d conversation(s) removed", removed)
             except Exception as error:  # never block the start for a purge
                 log.warning("retention purge failed (%s)", type(error).__name__)
@@ -203,6 +212,9 @@ def create_app(
     install_routes(app, store, settings, state)
     app.include_router(stats_router)  # POST /api/v1/feedback, GET /api/v1/stats
     app.mount("/widget", StaticFiles(directory=WIDGET_DIR), name="widget")
+    from bot.console.routes import install_console
+
+    install_console(app, redis_url=settings.redis_url)  # the agents' console /pro (bot/console)
     if telegram:
         mount_telegram_webhook(app)
     return app

@@ -40,6 +40,11 @@ DEMO_CSP = (
     "connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
 )
 DEMO_PATHS = {"/", "/widget/demo.html"}
+#: the agents' console /pro: its own scripts and styles only, forms posted to itself
+CONSOLE_CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
+)
 
 
 async def send_json(
@@ -225,6 +230,8 @@ def route_label(scope: Scope) -> str:
         return str(route)
     if str(scope.get("path", "")).startswith("/widget/"):
         return "/widget/{file}"
+    if str(scope.get("path", "")).startswith("/pro/static/"):
+        return "/pro/static/{file}"
     return "(inconnu)"
 
 
@@ -243,6 +250,8 @@ class Observe:
         extra = list(BASE_HEADERS)
         if path in DEMO_PATHS:
             extra.append((b"content-security-policy", DEMO_CSP.encode()))
+        elif path == "/pro" or path.startswith("/pro/"):
+            extra.append((b"content-security-policy", CONSOLE_CSP.encode()))
         elif path == "/docs" and self.docs_csp:
             extra.append((b"content-security-policy", self.docs_csp))
         elif not path.startswith("/widget/"):

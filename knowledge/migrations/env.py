@@ -12,6 +12,7 @@ from knowledge.db import Base, make_engine
 with contextlib.suppress(ImportError):  # conversation store tables, if the channels package defines them
     import bot.channels.stats_models  # noqa: F401
     import bot.channels.store_models  # noqa: F401
+    import bot.console.models  # noqa: F401
 
 target_metadata = Base.metadata
 config = context.config
