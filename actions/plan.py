@@ -74,11 +74,13 @@ def plan(needs: Sequence[str], described: Sequence[str], slots: dict[str, Any],
             own = [s.id for s in schemes_for_need(need) if s.id not in used and s.id not in chosen]
             if relevance is not None:
                 own = sorted(own, key=lambda s: -relevance.get(s, 0.0))
-                fitting = [s for s in own if relevance.get(s, 0.0) >= FILL_MIN]
+                kb_schemes = kb.schemes  # a local scheme is relevant by place: eligibility says if it is theirs
+                fitting = [s for s in own if relevance.get(s, 0.0) >= FILL_MIN
+                           or (slots.get("commune") and kb_schemes[s].conditions.zone is not None)]
                 own = fitting if fitting or chosen else [f"?{s}" for s in own[:FILL_FROM_NEED]]
         used.update(chosen + own)
         if chosen or need is not None:
-            item: dict[str, Any] = {"need": need, "described": chosen[:PER_NEED], "schemes": chosen[:PER_NEED] + own}
+            item: dict[str, Any] = {"need": need, "described": chosen[:PER_NEED + 1], "schemes": chosen + own}
             if relevance is not None:
                 item["relevance"] = {s: relevance[s] for s in item["schemes"] if s in relevance}
             out.append(item)
@@ -112,17 +114,28 @@ def shown_in(item: dict[str, Any], ranked_open: list[SchemeResult]) -> list[str]
     if relevance is not None:  # read from the person's words: the most relevant first
         others = sorted((s for s in ids if s not in described), key=lambda s: -relevance.get(s, 0.0))
         fitting = [s for s in others if relevance.get(s, 0.0) >= FILL_MIN]
+        local = _fits_closely(ranked_open, set(described) | set(fitting))[:1]
         if not described:
-            return (fitting or others)[:FILL_FROM_NEED]
-        return (described + fitting)[:PER_NEED]
+            return list(dict.fromkeys(local + (fitting or others)))[:FILL_FROM_NEED + len(local)]
+        head = described[:PER_NEED - len(local)]  # a local scheme that fits takes the last place
+        return list(dict.fromkeys(head + local + described + fitting))[:PER_NEED]
     if not described:
         return ids[:FILL_FROM_NEED]
-    schemes = get_kb().schemes
-    fitting = [r.scheme_id for r in ranked_open  # fits on two checked conditions, or one and the territory
-               if r.scheme_id not in described and r.status is Status.eligible
-               and (r.specificity >= 2 or (r.specificity >= 1 and schemes[r.scheme_id].conditions.zone is not None))]
+    fitting = _fits_closely(ranked_open, set(described))
     keep = PER_NEED - min(len(fitting), 1)
     return (described[:keep] + fitting)[:PER_NEED]
+
+
+def _fits_closely(ranked_open: list[SchemeResult], besides: set[str]) -> list[str]:
+    """Schemes eligible on two checked conditions (a child's age and a situation...), or open (eligible
+    or to check) in the person's territory (the Aisne's nutri-chèques for a family of Vervins)."""
+    schemes = get_kb().schemes
+    local = [r.scheme_id for r in ranked_open  # open, and the commune known: inside the zone
+             if r.scheme_id not in besides and schemes[r.scheme_id].conditions.zone is not None
+             and "commune" not in r.missing and r.status is not Status.not_eligible]
+    close = [r.scheme_id for r in ranked_open
+             if r.scheme_id not in besides and r.status is Status.eligible and r.specificity >= 2]
+    return list(dict.fromkeys(local + close))
 
 
 def planned_schemes(items: list[dict[str, Any]]) -> list[str]:

@@ -88,6 +88,7 @@ def choose_question(slots: dict[str, Any]) -> Question | None:
         # only the facts that settle the first (most urgent) need's schemes, the described ones first
         first = (slots.get("plan") or [{}])[0]
         wanted = first.get("described") or first.get("schemes") or candidates
+        wanted = [c for c in wanted if c in kb.schemes and kb.schemes[c].openfisca is None] or wanted  # rules first
         if asked < PLAN_QUESTIONS:
             question = catalogue().next_question(evaluate(wanted, slots), facts, declined | SCREENING_SKIP)
     elif asked < MAX_QUESTIONS:

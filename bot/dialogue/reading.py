@@ -144,6 +144,8 @@ def read_turn(parse: ParseResult, intent: str, kb: KnowledgeBase, slots: dict[st
         reading.asks_read = sure
         if reading.asks == "orientation" and intent == "ask_scheme_info" and reading.named:
             reading.asks = "info"
+        elif reading.asks == "orientation" and intent == "find_service_nearby" and reading.named:
+            reading.asks = "where"  # "la mission locale la plus proche": the place of a scheme named
         role_confidence = getattr(situation, "role_confidence", 1.0)
         if situation.role != "self" and role_confidence >= ROLE_CONFIDENCE:
             reading.role = situation.role

@@ -108,7 +108,11 @@ class _Head:
         self.classes = sorted({str(label) for label in labels})
         if len(self.classes) == 1:
             return self
-        single = LogisticRegression(C=self.C, max_iter=3000, class_weight=self.class_weight).fit(X, labels)
+        weights: Any = self.class_weight
+        if weights == "sqrt":  # half-way between none and "balanced" (n / (k * n_c)), in log scale
+            counts = {c: sum(1 for label in labels if str(label) == c) for c in self.classes}
+            weights = {c: (len(labels) / (len(counts) * n)) ** 0.5 for c, n in counts.items()}
+        single = LogisticRegression(C=self.C, max_iter=3000, class_weight=weights).fit(X, labels)
         self.classes = [str(c) for c in single.classes_]
         coef, intercept = single.coef_, single.intercept_
         if len(self.classes) == 2:  # binary: one row for the second class
@@ -167,9 +171,10 @@ class SituationReader:
             rows = [i for i, e in enumerate(examples) if getattr(e, name) is not None]
             labels = [getattr(examples[i], name) for i in rows]
             default = "self" if name == "role" else "orientation"
-            # the kind of answer asked: the rare kinds (a phone number, papers) are not over-weighted,
-            # "je voudrais savoir pour la cantine" is not a request for a phone number
-            head = _Head(name, False, C=6.0, class_weight="balanced" if name == "role" else None)
+            # the kind of answer asked: the rare kinds (a phone number, papers) are weighted by the
+            # square root of "balanced", not fully ("je voudrais savoir pour la cantine" is not a
+            # request for a phone number)
+            head = _Head(name, False, C=6.0, class_weight="balanced" if name == "role" else "sqrt")
             heads[name] = head.fit(X[rows], labels) if rows else head.fit(X[:1], [default])
         meta = {
             "examples": len(texts),
