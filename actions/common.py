@@ -196,12 +196,18 @@ def pick_services(slots: dict[str, Any], scheme_ids: list[str], need_id: str | N
     # otherwise located places come before the ones without a point
     located = [(sc, n) for sc, n in scored if n.distance_km is not None or sc >= 3] or scored
     # among equally relevant places, one the person can contact directly comes first
-    located.sort(key=lambda item: (-item[0], not item[1].service.has_contact, item[1].distance_km is None,
-                                   item[1].distance_km or 0.0))
+    # and a place nearby with a contact comes before a département-wide one without any
+    located.sort(key=lambda item: (not _reachable(*item), -item[0], not item[1].service.has_contact,
+                                   item[1].distance_km is None, item[1].distance_km or 0.0))
     nearby = [n for _sc, n in located[:limit]]
     nearby.sort(key=lambda n: (n.distance_km is None, n.distance_km or 0.0))
     far = bool(nearby) and all(n.distance_km is None or n.distance_km > FAR_KM for n in nearby)
     return ServicePick(nearby, far)
+
+
+def _reachable(score: int, near: NearbyService) -> bool:
+    """A place the person can reach: it has a direct contact, and it carries a scheme shown or is near."""
+    return near.service.has_contact and (score >= 3 or near.distance_km is not None)
 
 
 def _directory_places(kb: KnowledgeBase, networks: set[str], commune: Commune | None, point: tuple[float, float],

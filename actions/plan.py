@@ -56,8 +56,9 @@ def plan(needs: Sequence[str], described: Sequence[str], slots: dict[str, Any],
     most PER_NEED in all. `relevance` (the reader's probability of each scheme for the message)
     keeps, of a need's own schemes, those relevant to what was said (FILL_MIN), most relevant
     first; when none is, the FILL_FROM_NEED most relevant, kept only for a `firm` need (a specific
-    need read clearly: "impayés EDF") or when no other need has relevant schemes. Without it (a need chosen with a
-    button), all the need's schemes stay, ranked later by eligibility.
+    need read clearly: "impayés EDF") or when no other need has relevant schemes; its local schemes
+    (a zone, the commune known) stay too. Without it (a need chosen with a button), all the need's
+    schemes stay, ranked later by eligibility.
     """
     kb = get_kb()
     ordered = order_needs(n for n in needs if n in needs_catalogue())
@@ -74,18 +75,20 @@ def plan(needs: Sequence[str], described: Sequence[str], slots: dict[str, Any],
             own = [s.id for s in schemes_for_need(need) if s.id not in used and s.id not in chosen]
             if relevance is not None:
                 own = sorted(own, key=lambda s: -relevance.get(s, 0.0))
-                kb_schemes = kb.schemes  # a local scheme is relevant by place: eligibility says if it is theirs
-                fitting = [s for s in own if relevance.get(s, 0.0) >= FILL_MIN
-                           or (slots.get("commune") and kb_schemes[s].conditions.zone is not None)]
-                own = fitting if fitting or chosen else [f"?{s}" for s in own[:FILL_FROM_NEED]]
-        used.update(chosen + own)
+                fitting = [s for s in own if relevance.get(s, 0.0) >= FILL_MIN]
+                # a local scheme is relevant by place: eligibility says whether it is the person's
+                local = [f"~{s}" for s in own if slots.get("commune") and kb.schemes[s].conditions.zone is not None
+                         and s not in fitting]
+                guesses = [] if fitting or chosen else [f"?{s}" for s in own if f"~{s}" not in local][:FILL_FROM_NEED]
+                own = fitting + guesses + local
+        used.update(s.lstrip("?~") for s in chosen + own)
         if chosen or need is not None:
             item: dict[str, Any] = {"need": need, "described": chosen[:PER_NEED + 1], "schemes": chosen + own}
-            if relevance is not None:
-                item["relevance"] = {s: relevance[s] for s in item["schemes"] if s in relevance}
             out.append(item)
     if relevance is not None:
         _keep_guesses(out, set(firm))
+        for item in out:
+            item["relevance"] = {s: relevance[s] for s in item["schemes"] if s in relevance}
     return out
 
 
@@ -93,12 +96,12 @@ def _keep_guesses(items: list[dict[str, Any]], firm: set[str]) -> None:
     """A need with nothing relevant to what was said ("?id": its best guesses) keeps its guesses when
     it is firm or when no other need of the plan has relevant schemes: "ressources" read beside a
     handicap does not bring the RSA and the prime d'activité to someone asking about the AAH."""
-    relevant = any(not s.startswith("?") for item in items for s in item["schemes"])
+    relevant = any(s[0] not in "?~" for item in items for s in item["schemes"])
     for item in items:
-        guesses = [s for s in item["schemes"] if s.startswith("?")]
-        if guesses:
-            kept = [] if relevant and item["need"] not in firm else [s[1:] for s in guesses]
-            item["schemes"] = [s for s in item["schemes"] if not s.startswith("?")] + kept
+        guesses = [s[1:] for s in item["schemes"] if s.startswith("?")]
+        kept = [] if relevant and item["need"] not in firm else guesses
+        local = [s[1:] for s in item["schemes"] if s.startswith("~")]  # "~id": open in the person's territory
+        item["schemes"] = [s for s in item["schemes"] if s[0] not in "?~"] + kept + local
 
 
 def shown_in(item: dict[str, Any], ranked_open: list[SchemeResult]) -> list[str]:
@@ -127,15 +130,12 @@ def shown_in(item: dict[str, Any], ranked_open: list[SchemeResult]) -> list[str]
 
 
 def _fits_closely(ranked_open: list[SchemeResult], besides: set[str]) -> list[str]:
-    """Schemes eligible on two checked conditions (a child's age and a situation...), or open (eligible
-    or to check) in the person's territory (the Aisne's nutri-chèques for a family of Vervins)."""
+    """Schemes eligible on two checked conditions (a child's age and a situation...), or on one and
+    the person's territory (the Aisne's nutri-chèques for a family of Vervins, its QF known)."""
     schemes = get_kb().schemes
-    local = [r.scheme_id for r in ranked_open  # open, and the commune known: inside the zone
-             if r.scheme_id not in besides and schemes[r.scheme_id].conditions.zone is not None
-             and "commune" not in r.missing and r.status is not Status.not_eligible]
-    close = [r.scheme_id for r in ranked_open
-             if r.scheme_id not in besides and r.status is Status.eligible and r.specificity >= 2]
-    return list(dict.fromkeys(local + close))
+    return [r.scheme_id for r in ranked_open
+            if r.scheme_id not in besides and r.status is Status.eligible
+            and (r.specificity >= 2 or (r.specificity >= 1 and schemes[r.scheme_id].conditions.zone is not None))]
 
 
 def planned_schemes(items: list[dict[str, Any]]) -> list[str]:

@@ -594,9 +594,12 @@ class Gazetteer:
                     ):
                         spots.append(_Spot(variant, self._by_key[variant], i, i + n, cue))
                     elif variant in self._short and (i > 0 or whole) and (
-                        title or (cue == RESIDENCE and variant.split()[0] in _SAINTS)  # "je vis a saint-pol"
+                        title or (cue == RESIDENCE and (variant.split()[0] in _SAINTS  # "je vis a saint-pol"
+                                                        or (self._rare_word(variant)  # "jhabite hersin"
+                                                            and _right_after_residence(keys, i))))
                     ):
-                        # Short forms are often ordinary words ("garde", "la maison"): capitals only.
+                        # Short forms are often ordinary words ("garde", "la maison"): capitals only,
+                        # or a word that is no common French word right after "j'habite".
                         spots.append(_Spot(variant, self._short[variant], i, i + n, cue, SHORT))
         return spots
 
@@ -762,6 +765,13 @@ class Gazetteer:
         return self._points[int(order[0])]
 
 
+def _right_after_residence(keys: list[str], i: int) -> bool:
+    """The word at i directly follows "j'habite" (or "j'habite à"), nothing in between."""
+    before = keys[max(0, i - 2):i]
+    return bool(before) and (before[-1] in _RESIDENCE_VERBS
+                             or (len(before) == 2 and before[-1] in _AT_PREPS and before[0] in _RESIDENCE_VERBS))
+
+
 def _short_forms(by_key: dict[str, list[Commune]]) -> dict[str, list[Commune]]:
     """Leading words of compound names, when they point to at most 3 communes and are no commune
     themselves: "bruay" (Bruay-la-Buissière, Bruay-sur-l'Escaut), "le touquet", "henin", "saint pol"."""
@@ -829,7 +839,7 @@ def _read_csv(path: Path) -> list[dict[str, str]]:
 
 
 #: bump when the gazetteer's parsing or attributes change (the cached pickle is then read no more)
-GAZETTEER_CACHE_VERSION = "1"
+GAZETTEER_CACHE_VERSION = "3"
 
 
 @functools.lru_cache(maxsize=4)
