@@ -25,7 +25,15 @@ from actions.sdk import LocalDispatcher, LocalTracker
 from actions.services import end_buttons
 from bot.dialogue.api import Button, Incoming, Reply, Turn
 from bot.dialogue.danger import DangerDetector
-from bot.dialogue.reading import ANSWERS, GENERIC_ORDER, MIN_SCORE, PLACES, STRONG, Reading, read_turn, speaker_entities
+from bot.dialogue.reading import (
+    ANSWERS,
+    MIN_SCORE,
+    PLACES,
+    STRONG,
+    Reading,
+    read_turn,
+    speaker_entities,
+)
 from bot.dialogue.responses import label, localized, need_title, say, say_all
 from bot.dialogue.turn_start import begin_turn, end_turn
 from bot.nlu.entities import Entity
@@ -527,7 +535,6 @@ class DialogueEngine:
             bool(reading.service_types) and vague)
 
     def _names_scheme(self, turn: _TurnContext, reading: Reading) -> bool:
-        specific = [n for n in reading.needs if n not in GENERIC_ORDER]  # "demandeuse d'emploi" is a situation
         return bool(reading.named) and len(reading.needs) <= 1 and reading.intent not in ("deny", "dont_know")
 
     def _asks_unknown(self, turn: _TurnContext, reading: Reading) -> bool:
