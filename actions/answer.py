@@ -13,6 +13,7 @@ import re
 from typing import Any
 
 from actions.common import commune_of, contact_text, evaluate, get_kb
+from actions.speaker import without_own_door
 from actions.sdk import Action, SlotSet
 from bot.dialogue.responses import label, say
 from knowledge.eligibility import HOUSING_LABELS, SITUATION_LABELS, Status, euros
@@ -101,7 +102,8 @@ def _steps(scheme: Scheme, slots: dict[str, Any], documents_only: bool = False) 
     documents = list(getattr(scheme, "documents", None) or [])
     if not documents_only:
         lines.append(say("answer_steps_title", name=scheme.name))
-        lines += [f"{i}. {step}" for i, step in enumerate(scheme.steps[:4], 1)]
+        steps = [step for step in (without_own_door(st, slots) for st in scheme.steps[:4]) if step]
+        lines += [f"{i}. {step}" for i, step in enumerate(steps, 1)]
     if documents:
         lines.append(say("answer_documents_title"))
         lines += [f"• {d}" for d in documents[:6]]

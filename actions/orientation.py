@@ -22,6 +22,7 @@ from actions.common import (
 )
 from actions.plan import shown_in
 from actions.sdk import Action, SlotSet
+from actions.speaker import own_networks, without_own_door
 from actions.services import end_buttons
 from bot.dialogue.responses import label, say
 from knowledge.eligibility import SchemeResult, Status
@@ -147,16 +148,22 @@ class ActionOrientation(Action):
         if shown:
             top = kb.schemes[shown[0].scheme_id]
             with_contact = [st for st in top.steps[1:] if CONTACT_IN_TEXT.search(st)]
-            steps.append(say("orientation_steps", step=" ".join([*top.steps[:2], *with_contact[:1]])))
+            step = without_own_door(" ".join([*top.steps[:2], *with_contact[:1]]), slots)  # not to its own agent
+            if step:
+                steps.append(say("orientation_steps", step=step))
             amount = f"{shown[0].amount_text} (estimation)" if shown[0].amount_text else top.amount
             if amount and len(amount) <= 160:
                 steps.append(say("scheme_amount", amount=amount.rstrip(".")))
             if shown[0].to_verify:
                 steps.append(say("orientation_verify", item=shown[0].to_verify[0]))
-            dispatcher.utter_message(text="\n".join(steps))
+            if steps:
+                dispatcher.utter_message(text="\n".join(steps))
         scheme_ids = [r.scheme_id for r in shown]  # never the places of a scheme the person is refused
         first_need = items[0]["need"] if items else slots.get("need")
         pick = pick_services(slots, scheme_ids, first_need, slots.get("service_type"))
+        mine = own_networks(slots)  # an agent is not given the nearest place of their own kind
+        if mine:
+            pick.nearby = [n for n in pick.nearby if not mine.intersection(n.service.reseaux_porteurs)]
         service_texts = [service_line(n, commune.departement if commune else None, commune) for n in pick.nearby]
         if outside_region(commune) or not pick.nearby or pick.far:
             if pick.nearby and not outside_region(commune):
@@ -194,7 +201,7 @@ class ActionOrientation(Action):
 def door_text(slots: dict[str, Any], commune: Any, some_nearby: bool = False) -> str:
     """The door to push when no verified place is near (an agent is not sent to France Services)."""
     if slots.get("role") == "agent":
-        return say("no_service_agent")
+        return without_own_door(say("no_service_agent"), slots) or say("no_service_agent_other")
     door = orientation_door(slots, commune, some_nearby)  # places: the actual mairie and France Services
     if door:
         return door

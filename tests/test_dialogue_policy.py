@@ -142,3 +142,25 @@ def test_a_scheme_the_base_does_not_know_is_said_honestly(bot) -> None:  # type:
 def test_conditions_are_said_in_words(bot) -> None:  # type: ignore[no-untyped-def]
     turn = bot("sac ados c'est pour qui ?", situation(["vacances"], ["sac-ados"], asks="conditions"))
     assert "16 a 25 ans" in text_of(turn)
+
+
+def test_an_agent_is_never_sent_to_their_own_kind_of_place(bot) -> None:  # type: ignore[no-untyped-def]
+    """A France Services agent gets the steps and places without "France Services"; a CCAS agent
+    who says so gets no CCAS (issue 7: "never « adressez-vous à la France Services » to its agent")."""
+    turn = bot("Agent France Services : une dame de 40 ans, impayés de loyer, elle habite Calais",
+               situation(["logement"], ["fonds-solidarite-logement"], role="agent"))
+    assert turn.state["slots"]["role"] == "agent"
+    assert any(r.custom.get("orientation") for r in turn.replies)
+    text = text_of(turn)
+    assert "fonds de solidarite" in text or "fsl" in text
+    assert "france services" not in text and "france service" not in text
+
+
+def test_a_ccas_agent_is_not_sent_to_the_ccas(kb, interpreter) -> None:  # type: ignore[no-untyped-def]
+    from actions.speaker import without_own_door
+
+    slots = {"role": "agent", "workplace": "ccas-cias"}
+    step = "Appelez la mairie et demandez le CCAS. Apportez une pièce d'identité."
+    assert without_own_door(step, slots) == "Apportez une pièce d'identité."
+    assert without_own_door(step, {"role": "self"}) == step  # a resident is told everything
+    assert "France Services" not in without_own_door("France Services peut vous aider.", {"role": "agent"})

@@ -27,6 +27,7 @@ from bot.dialogue.api import Button, Incoming, Reply, Turn
 from bot.dialogue.danger import DangerDetector
 from bot.dialogue.reading import (
     ANSWERS,
+    WORKPLACES,
     MIN_SCORE,
     PLACES,
     STRONG,
@@ -301,6 +302,9 @@ class DialogueEngine:
             # questions are about the person concerned, not the speaker: an agent's, an
             # ambassadeur's or a relative's ("ma mère a 70 ans") — « Quel âge a la personne ? »
             slots["third_person"] = reading.role in ("agent", "ambassadeur", "relative") or None
+        if reading.role == "agent" and not slots.get("workplace"):  # "agent CCAS de Bully": a CCAS
+            places = [t for t in parse.values("service_type") if t in WORKPLACES]
+            slots["workplace"] = places[0] if places else None
         changed = self._apply_entities(turn, parse, ignore=speaker_entities(parse, reading.role))
         reading.facts_given = bool(changed)
         asking = slots.get("asking")

@@ -1,0 +1,47 @@
+"""What a professional writing for someone is not told: to send the person to their own kind of place.
+
+An agent of France Services is never told "France Services peut vous aider", nor given the nearest
+France Services; a CCAS agent, the CCAS. Which kind of place the speaker works in is read from the
+conversation (`workplace`: a service type of needs.yml); an agent who did not say is taken for a
+France Services agent, the assistant's main professional audience.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from actions.common import needs_catalogue
+from knowledge.textnorm import fold
+
+DEFAULT_WORKPLACE = {"agent": "france-service"}
+_SENTENCE = re.compile(r"(?<=[.!?;])\s+")
+
+
+def workplace(slots: dict[str, Any]) -> str | None:
+    role = slots.get("role")
+    return slots.get("workplace") or DEFAULT_WORKPLACE.get(role or "") if role == "agent" else None
+
+
+def _kind(slots: dict[str, Any]) -> dict[str, Any]:
+    place = workplace(slots)
+    return needs_catalogue().get(place or "", {}) if place else {}
+
+
+def own_networks(slots: dict[str, Any]) -> set[str]:
+    """The networks of the speaker's own kind of place (none for a resident)."""
+    return set(_kind(slots).get("networks") or [])
+
+
+def names_own_door(text: str, slots: dict[str, Any]) -> bool:
+    words = [fold(w) for w in _kind(slots).get("mentions") or []]
+    folded = f" {fold(text)} "
+    return any(f" {w} " in folded for w in words)
+
+
+def without_own_door(text: str, slots: dict[str, Any]) -> str:
+    """The text without its sentences that send the person to the speaker's own kind of place."""
+    if not _kind(slots):
+        return text
+    kept = [s for s in _SENTENCE.split(text) if not names_own_door(s, slots)]
+    return " ".join(kept)
