@@ -13,8 +13,8 @@ import re
 from typing import Any
 
 from actions.common import commune_of, contact_text, evaluate, get_kb
-from actions.speaker import without_own_door
 from actions.sdk import Action, SlotSet
+from actions.speaker import without_own_door
 from bot.dialogue.responses import label, say
 from knowledge.eligibility import HOUSING_LABELS, SITUATION_LABELS, Status, euros
 from knowledge.schema import Conditions, Scheme

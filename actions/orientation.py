@@ -22,8 +22,8 @@ from actions.common import (
 )
 from actions.plan import shown_in
 from actions.sdk import Action, SlotSet
-from actions.speaker import own_networks, without_own_door
 from actions.services import end_buttons
+from actions.speaker import own_networks, without_own_door
 from bot.dialogue.responses import label, say
 from knowledge.eligibility import SchemeResult, Status
 from knowledge.facts import FACT_LABELS as CONTENT_FACT_LABELS

@@ -27,10 +27,10 @@ from bot.dialogue.api import Button, Incoming, Reply, Turn
 from bot.dialogue.danger import DangerDetector
 from bot.dialogue.reading import (
     ANSWERS,
-    WORKPLACES,
     MIN_SCORE,
     PLACES,
     STRONG,
+    WORKPLACES,
     Reading,
     read_turn,
     speaker_entities,
