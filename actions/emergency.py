@@ -9,6 +9,9 @@ from actions.sdk import Action, SlotSet
 from bot.dialogue.responses import label, say
 
 ALWAYS = ["112", "114"]
+#: a danger of no known kind (the classifier's "emergency" alone): police and SAMU, not every
+#: number of the base (a list of eight hides the one that matters)
+UNKNOWN_KIND = ["17", "15"]
 
 
 class ActionEmergency(Action):
@@ -18,7 +21,7 @@ class ActionEmergency(Action):
     def run(self, dispatcher: Any, tracker: Any, domain: Any) -> list[dict[str, Any]]:
         kb = get_kb()
         by_number = {n.number: n for n in kb.emergency}
-        wanted = list(tracker.get_slot("danger_numbers") or []) or ["17", "15", "3919", "119", "3114", "115"]
+        wanted = list(tracker.get_slot("danger_numbers") or []) or UNKNOWN_KIND
         ordered = [n for n in [*wanted, *ALWAYS] if n in by_number]
         ordered = list(dict.fromkeys(ordered))
         lines = [f"☎ {n} — {by_number[n].name}" for n in ordered]
