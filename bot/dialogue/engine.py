@@ -54,6 +54,9 @@ DANGER_OF_NEED = {"violences": "violence", "hebergement": "shelter"}
 #: after these dangers' numbers, the orientation follows at once (the CIDFF, a shelter); after a
 #: threat to life or health (suicide, a medical emergency) the numbers stand alone
 ORIENT_AFTER_DANGER = {"violence", "child", "shelter"}
+#: a follow-up question is about the shown scheme it is most relevant to, from this probability up
+#: (else the first shown): the situation reader reads "le relais" or "les papiers pour la CAF"
+FOLLOW_UP_RELEVANCE = 0.1
 CONFIDENT = 0.5
 MAX_TEXT = 2000
 HISTORY = 40
@@ -491,7 +494,11 @@ class DialogueEngine:
         focus = turn.slots.get("focus_scheme")
         if focus in self.kb.schemes:
             return str(focus)
-        shown = turn.slots.get("shown") or []
+        shown = [s for s in turn.slots.get("shown") or [] if s in self.kb.schemes]
+        if len(shown) > 1 and reading.relevance:  # "c'est ouvert quand, le relais ?": the one it is about
+            best = max(shown, key=lambda s: (reading.relevance.get(s, 0.0), -shown.index(s)))  # type: ignore[union-attr]
+            if reading.relevance.get(best, 0.0) >= FOLLOW_UP_RELEVANCE:
+                return best
         return shown[0] if shown else None
 
     def _is_prime_ambiguous(self, turn: _TurnContext, reading: Reading) -> bool:
