@@ -125,10 +125,21 @@ class _Head:
             loss="log_loss", alpha=ALPHA, class_weight="balanced", max_iter=15, tol=None, random_state=13
         )
 
+    def __getstate__(self) -> dict[str, Any]:
+        state = dict(self.__dict__)
+        state.pop("_columns", None)  # rebuilt from the weights at the first reading
+        return state
+
     def proba(self, X: Any) -> np.ndarray:
         if self.weights is None:
             return np.ones((X.shape[0], 1))
-        scores = np.asarray(X @ self.weights.T) + self.bias
+        # one feature per row, labels in columns, float32 on both sides: the sparse product then
+        # costs ~0.1 ms instead of ~7 ms (a float64 message against float32 weights copied the
+        # whole matrix at every message)
+        columns = self.__dict__.get("_columns")
+        if columns is None:
+            columns = self.__dict__["_columns"] = np.ascontiguousarray(self.weights.T, dtype=np.float32)
+        scores = np.asarray(X.astype(np.float32) @ columns) + self.bias
         if self.multilabel:
             return 1.0 / (1.0 + np.exp(-scores))
         scores -= scores.max(axis=1, keepdims=True)
