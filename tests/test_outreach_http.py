@@ -75,7 +75,11 @@ def test_page_links_manifest_script_and_escapes(client: httpx.Client) -> None:
     assert '<link rel="manifest" href="/ambassadeur/manifest.webmanifest">' in page.text
     csp = page.headers["content-security-policy"]
     assert "script-src 'self'" in csp and "worker-src 'self'" in csp and "unsafe-inline" not in csp
-    for asset in ("/ambassadeur/static/outreach.js", "/ambassadeur/static/outreach.css", "/ambassadeur/static/icon.svg"):
+    for asset in (
+        "/ambassadeur/static/outreach.js",
+        "/ambassadeur/static/outreach.css",
+        "/ambassadeur/static/icon.svg",
+    ):
         assert client.get(asset).status_code == 200, asset
 
 
@@ -139,4 +143,3 @@ def test_pack_places_are_in_the_departement_with_their_contacts(pack: dict[str, 
 def test_pack_unknown_commune(client: httpx.Client) -> None:
     assert client.get("/ambassadeur/pack.json", params={"commune": "00000"}).status_code == 404
     assert client.get("/ambassadeur/pack.json", params={"commune": "1"}).status_code == 422
-

@@ -32,12 +32,14 @@ CURATED_PLACES_IN_PACK = 40
 
 
 def zone_coverage(zone: Zone | None, commune: Commune, kb: KnowledgeBase) -> str:
-    """"all": the scheme is offered everywhere in the département; "part": only in some of its
+    """Where the scheme is offered: "all" everywhere in the département; "part": only in some of its
     communes (the page says « à vérifier »); "none": not in this département."""
     if zone is None or commune.departement in zone.departements or commune.region in zone.regions:
         return "all"
     in_departement = [c for c in kb.gazetteer if c.departement == commune.departement]
-    if any(c.code_insee in zone.communes or (c.epci is not None and c.epci in zone.epcis) for c in in_departement):
+    if any(
+        c.code_insee in zone.communes or (c.epci is not None and c.epci in zone.epcis) for c in in_departement
+    ):
         return "part"
     return "none"
 
@@ -83,7 +85,9 @@ def place_entries(kb: KnowledgeBase, commune: Commune) -> list[dict[str, Any]]:
         nearby.append(NearbyService(service, distance))
     nearby.sort(key=lambda n: (n.distance_km is None, n.distance_km or 0.0))
     nearby = nearby[:CURATED_PLACES_IN_PACK]
-    nearby += nearest_france_services(kb, (commune.latitude, commune.longitude), limit=FRANCE_SERVICES_IN_PACK)
+    nearby += nearest_france_services(
+        kb, (commune.latitude, commune.longitude), limit=FRANCE_SERVICES_IN_PACK
+    )
     places = []
     for near in nearby:
         card = place_card(near)

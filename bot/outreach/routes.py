@@ -54,7 +54,9 @@ def outreach_page(commune: str = Query("", max_length=80)) -> Response:
     found = get_kb().gazetteer.commune_of(found)
     if found.code_insee != commune:
         return RedirectResponse(f"/ambassadeur?commune={quote(found.code_insee)}", status_code=303)
-    return HTMLResponse(render("page.html", commune=found.code_insee, commune_nom=found.nom), headers=REVALIDATE)
+    return HTMLResponse(
+        render("page.html", commune=found.code_insee, commune_nom=found.nom), headers=REVALIDATE
+    )
 
 
 @router.get("/ambassadeur/pack.json", include_in_schema=False)
