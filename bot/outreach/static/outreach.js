@@ -377,7 +377,7 @@
   loadPack().then(function (data) {
     pack = data;
     $("loading").hidden = true;
-    $("pack-date").textContent = "Données du " + pack.generated.split("-").reverse().join("/") + ".";
+    $("pack-date").textContent = "Aides et lieux enregistrés le " + pack.generated.split("-").reverse().join("/") + ".";
     person = restore();
     step();
     keepOffline();
