@@ -175,8 +175,25 @@ def test_offline_screening_result_card_and_new_person(browser: Any, server: Live
     sms = page.locator("#sms").input_value()
     assert 40 <= len(sms) <= 480
     assert page.locator("#schemes li h3").first.inner_text() in sms
+    assert "Où : " in sms  # a place to go, with its contact from the pack
     page.screenshot(path=str(SCREENSHOTS / "outreach-result.png"), full_page=True)
+    print(
+        f"\noutreach: {len(answered)} questions, {cards.count()} schemes on the card, SMS {len(sms)} chars:\n{sms}"
+    )
     assert server.log().count("GET /ambassadeur") == reached  # nothing asked of the server while offline
+
+    # the QR code: without the person's agreement it carries nothing; offline, it says it needs the network
+    page.get_by_role("button", name="Afficher le QR code").click()
+    expect(page.locator("#qr-note")).to_contain_text("demande du réseau")
+    context.set_offline(False)
+    page.get_by_role("button", name="Afficher le QR code").click()
+    expect(page.locator("#qr")).to_be_visible()
+    assert page.locator("#qr").get_attribute("src") == "/ambassadeur/qr.svg"
+    page.get_by_label("La personne accepte que ses réponses soient dans le QR code").check()
+    src = page.locator("#qr").get_attribute("src") or ""
+    assert src.startswith("/ambassadeur/qr.svg?texte=") and "34%20ans" in src
+    page.wait_for_function("() => document.getElementById('qr').naturalWidth > 0")
+    page.locator("#result").screenshot(path=str(SCREENSHOTS / "outreach-qr.png"))
 
     assert page.evaluate(STORAGE)["session"] >= 1  # the answers were kept while screening
     page.get_by_role("button", name="Nouvelle personne").click()
@@ -184,6 +201,7 @@ def test_offline_screening_result_card_and_new_person(browser: Any, server: Live
     expect(page.locator("#question")).to_be_visible()
     expect(page.locator("#progress")).to_contain_text("Question 1 ")
     assert page.locator("#schemes li").count() == 0 and page.locator("#sms").input_value() == ""
+    assert not page.locator("#qr-consent").is_checked() and page.locator("#qr").get_attribute("src") is None
     assert page.errors == []
     context.close()
 
@@ -202,6 +220,16 @@ def test_phone_at_200_percent_zoom_does_not_scroll_sideways(browser: Any, server
     )
     assert heights and min(heights) >= 44, heights
     page.screenshot(path=str(SCREENSHOTS / "outreach-zoom200.png"), full_page=True)
+    context.close()
+
+
+def test_widget_takes_the_carried_answers_into_its_message_box(browser: Any, server: LiveServer) -> None:
+    """The QR code's address: the widget in full page, the answers in its box (not sent), the
+    fragment gone from the address."""
+    context, page = new_context(browser, server)
+    page.goto("/?mode=page#texte=J%27ai%2034%20ans.%20Je%20touche%20le%20RSA.")
+    expect(page.locator("#agw-input")).to_have_value("J'ai 34 ans. Je touche le RSA.")
+    assert page.evaluate("() => location.hash") == ""
     context.close()
 
 

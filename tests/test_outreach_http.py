@@ -17,6 +17,7 @@ from actions.common import set_kb
 from actions.question import SCREENING_SKIP
 from bot.channels.http import HttpSettings, create_app
 from bot.dialogue.api import Incoming, Reply, Turn
+from bot.outreach.qr import qr_svg, widget_address
 from knowledge.db import make_engine, upgrade
 
 try:
@@ -143,3 +144,22 @@ def test_pack_places_are_in_the_departement_with_their_contacts(pack: dict[str, 
 def test_pack_unknown_commune(client: httpx.Client) -> None:
     assert client.get("/ambassadeur/pack.json", params={"commune": "00000"}).status_code == 404
     assert client.get("/ambassadeur/pack.json", params={"commune": "1"}).status_code == 422
+
+
+def test_widget_address_carries_the_text_in_the_fragment_only() -> None:
+    assert widget_address("http://h:8000/") == "http://h:8000/?mode=page"
+    address = widget_address("http://h:8000/", "J'ai 34 ans. Je touche le RSA.")
+    assert address == "http://h:8000/?mode=page#texte=J%27ai%2034%20ans.%20Je%20touche%20le%20RSA."
+    assert len(widget_address("http://h/", "x" * 900).split("#texte=")[1]) == 600
+
+
+def test_qr_code_is_an_svg_of_the_widget_address_never_cached(client: httpx.Client) -> None:
+    base = str(client.base_url).rstrip("/") + "/"
+    with_answers = client.get("/ambassadeur/qr.svg", params={"texte": "J'ai 34 ans."})
+    assert with_answers.status_code == 200
+    assert with_answers.headers["content-type"].startswith("image/svg+xml")
+    assert with_answers.headers["cache-control"] == "no-store"
+    assert with_answers.text == qr_svg(widget_address(base, "J'ai 34 ans."))
+    blank = client.get("/ambassadeur/qr.svg")
+    assert blank.text == qr_svg(widget_address(base)) != with_answers.text
+    assert client.get("/ambassadeur/qr.svg", params={"texte": "x" * 601}).status_code == 422

@@ -11,12 +11,13 @@ from pathlib import Path
 from string import Template
 from urllib.parse import quote
 
-from fastapi import APIRouter, FastAPI, Query
+from fastapi import APIRouter, FastAPI, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
 from actions.common import get_kb
 from bot.outreach.pack import build_pack
+from bot.outreach.qr import MAX_TEXT_CHARS, qr_svg, widget_address
 from knowledge.gazetteer import Commune
 
 HERE = Path(__file__).resolve().parent
@@ -73,6 +74,14 @@ def service_worker() -> Response:
     body = (STATIC / "sw.js").read_text(encoding="utf-8")
     headers = {"Service-Worker-Allowed": "/ambassadeur", **REVALIDATE}
     return Response(body, media_type="text/javascript", headers=headers)
+
+
+@router.get("/ambassadeur/qr.svg", include_in_schema=False)
+def qr_code(request: Request, texte: str = Query("", max_length=MAX_TEXT_CHARS)) -> Response:
+    """Made on demand, never stored nor cached (the text is the person's answers, given with their
+    agreement); the access log names the route only, never its query."""
+    svg = qr_svg(widget_address(str(request.base_url), texte))
+    return Response(svg, media_type="image/svg+xml", headers={"Cache-Control": "no-store"})
 
 
 @router.get("/ambassadeur/manifest.webmanifest", include_in_schema=False)

@@ -287,11 +287,13 @@
     var list = $("schemes"); list.textContent = "";
     results.forEach(function (r) {
       var li = el("li", { "class": r.status, "data-scheme": r.scheme.id });
-      li.append(el("span", { "class": "status" }, statusLabel(r)), el("h3", {}, r.scheme.name), el("p", {}, r.scheme.summary));
+      li.append(el("span", { "class": "status" }, statusLabel(r)), el("h3", {}, r.scheme.name));
       var verify = r.missing.filter(function (m) { return m !== "commune" || r.verify.length === 0; })
         .map(function (m) { return pack.fact_labels[m] || m; }).concat(r.verify);
       if (r.status === "to_check" && verify.length) li.append(el("p", {}, "À vérifier : " + verify.join(" ; ")));
-      li.append(el("p", {}, "Démarche : " + r.scheme.first_step));
+      var more = el("details");
+      more.append(el("summary", {}, "En savoir plus"), el("p", {}, r.scheme.summary), el("p", {}, "Démarche : " + r.scheme.first_step));
+      li.append(more);
       list.appendChild(li);
     });
     if (!results.length) list.appendChild(el("li", {}, "Aucune aide du département ne correspond aux réponses : orientez vers un lieu ci-dessous."));
@@ -313,25 +315,57 @@
     $("result-title").focus();
   }
   function smsText(results, places) {
-    var limit = 480;
-    var head = "Aides à regarder : ", text = "";
+    // the nearest place with a contact first (the person needs somewhere to go), then as many
+    // scheme names as the 480 characters allow
+    var limit = 480, end = " Conditions à confirmer sur place.";
     var names = results.filter(function (r) { return r.specificity > 0 || r.status === "to_check"; }).map(function (r) { return r.scheme.name; });
     if (!names.length) names = results.map(function (r) { return r.scheme.name; });
-    var tail = [];
-    places.slice(0, 2).forEach(function (p) {
-      var line = p.name + (contactLine(p) ? ", " + contactLine(p) : "") + (p.address ? ", " + p.address : "");
-      tail.push(line);
+    var where = "";
+    places.filter(function (p) { return contactLine(p); }).slice(0, 2).forEach(function (p) {
+      var line = " Où : " + p.name + ", " + contactLine(p) + ".";
+      if ((where + line).length <= 200) where += line;
     });
-    var end = " Conditions à confirmer sur place.";
-    var body = head;
+    var body = "Aides à regarder : ";
     names.forEach(function (n, i) {
       var candidate = body + (i ? " ; " : "") + n;
-      if (candidate.length + end.length < limit - 60) body = candidate;
+      if ((candidate + "." + where + end).length <= limit) body = candidate;
     });
-    text = body + ".";
-    tail.forEach(function (t) { if ((text + " Où : " + t + "." + end).length <= limit) text += " Où : " + t + "."; });
-    text += end;
+    var text = body + "." + where + end;
     return text.length <= limit ? text : text.slice(0, limit - 1) + "…";
+  }
+
+  // ------------------------------------------------------------------ QR code (only with the person's agreement)
+  var SITUATION_WORDS = { demandeur_emploi: "Je cherche un emploi.", beneficiaire_rsa: "Je touche le RSA.",
+    salarie: "Je travaille.", en_formation: "Je suis en formation.", etudiant: "Je suis étudiant.",
+    retraite: "Je suis retraité." };
+  var HOUSING_WORDS = { locataire: "Je suis locataire.", proprietaire: "Je suis propriétaire.",
+    heberge: "Je suis hébergé.", sans_domicile: "Je suis sans logement." };
+  function sentence() {
+    var f = person.facts, out = [];
+    if (f.age != null) out.push("J'ai " + f.age + " ans.");
+    if (f.children_count === 0) out.push("Je n'ai pas d'enfant à charge.");
+    else if (f.children_ages && f.children_ages.length) out.push("J'ai " + f.children_ages.length + (f.children_ages.length > 1 ? " enfants de " : " enfant de ") + f.children_ages.map(fmtAge).join(" et ") + ".");
+    else if (f.children_count) out.push("J'ai " + f.children_count + (f.children_count > 1 ? " enfants." : " enfant."));
+    if (SITUATION_WORDS[f.situation]) out.push(SITUATION_WORDS[f.situation]);
+    if (f.single_parent === true) out.push("J'élève seul mes enfants.");
+    if (f.household_adults === 1) out.push("Je vis seul."); else if (f.household_adults === 2) out.push("Je vis en couple.");
+    if (HOUSING_WORDS[f.housing]) out.push(HOUSING_WORDS[f.housing]);
+    if (f.pregnant === true) out.push("J'attends un enfant.");
+    if (f.quotient_familial != null) out.push("Mon quotient familial est de " + f.quotient_familial + " €.");
+    if (f.monthly_income != null) out.push("Nos revenus sont de " + f.monthly_income + " € par mois.");
+    return out.join(" ");
+  }
+  function showQr() {
+    var img = $("qr"), note = $("qr-note");
+    if (!navigator.onLine) { img.hidden = true; note.textContent = "Le QR code demande du réseau : donnez-lui le texte ci-dessus."; return; }
+    var consent = $("qr-consent").checked;
+    img.src = "/ambassadeur/qr.svg" + (consent ? "?texte=" + encodeURIComponent(sentence()) : "");
+    img.hidden = false;
+    note.textContent = consent ? "Le QR code ouvre l'assistant avec ses réponses, qu'elle relira avant de les envoyer."
+      : "Le QR code ouvre l'assistant, sans ses réponses.";
+  }
+  function clearQr() {
+    $("qr-consent").checked = false; $("qr").hidden = true; $("qr").removeAttribute("src"); $("qr-note").textContent = "";
   }
 
   // ------------------------------------------------------------------ flow
@@ -342,6 +376,7 @@
   function newPerson() {
     wipe();
     $("schemes").textContent = ""; $("places").textContent = ""; $("sms").value = ""; $("copied").textContent = "";
+    clearQr();
     step();
   }
   function network() {
@@ -367,6 +402,8 @@
   window.addEventListener("online", network);
   window.addEventListener("offline", network);
   $("new-person").addEventListener("click", newPerson);
+  $("show-qr").addEventListener("click", showQr);
+  $("qr-consent").addEventListener("change", function () { if (!$("qr").hidden) showQr(); });
   $("copy-sms").addEventListener("click", function () {
     var text = $("sms").value;
     var done = function () { $("copied").textContent = "Texte copié."; };

@@ -21,6 +21,7 @@ self.addEventListener("fetch", function (event) {
   var request = event.request;
   var url = new URL(request.url);
   if (request.method !== "GET" || url.origin !== self.location.origin || url.pathname.indexOf("/ambassadeur") !== 0) return;
+  if (url.pathname === "/ambassadeur/qr.svg") return;  // the person's answers: never cached
   event.respondWith(fetch(request).then(function (response) {
     if (response.ok && url.pathname !== "/ambassadeur/sw.js") {
       var copy = response.clone();
