@@ -130,8 +130,13 @@ def test_pack_places_are_in_the_departement_with_their_contacts(pack: dict[str, 
     places = pack["places"]
     assert places and any(p["door"] for p in places) and any(not p["door"] for p in places)
     by_key = {s.key: s for s in kb.services}
-    distances = [p["distance_km"] for p in places if not p["door"] and p["distance_km"] is not None]
-    assert distances == sorted(distances)
+    for door in (True, False):
+        distances = [p["distance_km"] for p in places if p["door"] is door and p["distance_km"] is not None]
+        assert distances == sorted(distances)
+    assert all(
+        p["name"].lower().startswith(("france services", "bus france services")) for p in places if p["door"]
+    )
+    assert all(p["schemes"] for p in places if not p["door"])
     for place in places:
         if place["key"] in by_key:  # a curated place: its contacts are the knowledge base's
             service = by_key[place["key"]]

@@ -77,7 +77,8 @@ def place_entries(kb: KnowledgeBase, commune: Commune) -> list[dict[str, Any]]:
     Services; nearest first, with their contacts for residents."""
     nearby: list[NearbyService] = []
     for service in kb.services:
-        if not (service.code_insee or "").startswith(commune.departement) or not service.has_contact:
+        in_departement = (service.code_insee or "").startswith(commune.departement)
+        if not in_departement or not service.schemes or not service.has_contact:
             continue
         distance = None
         if service.latitude is not None and service.longitude is not None:
@@ -85,14 +86,12 @@ def place_entries(kb: KnowledgeBase, commune: Commune) -> list[dict[str, Any]]:
         nearby.append(NearbyService(service, distance))
     nearby.sort(key=lambda n: (n.distance_km is None, n.distance_km or 0.0))
     nearby = nearby[:CURATED_PLACES_IN_PACK]
-    nearby += nearest_france_services(
-        kb, (commune.latitude, commune.longitude), limit=FRANCE_SERVICES_IN_PACK
-    )
+    doors = nearest_france_services(kb, (commune.latitude, commune.longitude), limit=FRANCE_SERVICES_IN_PACK)
     places = []
-    for near in nearby:
+    for near, door in [*((n, False) for n in nearby), *((n, True) for n in doors)]:
         card = place_card(near)
         card["schemes"] = list(near.service.schemes)
-        card["door"] = not near.service.schemes  # a France Services: a door anyone can push
+        card["door"] = door  # a France Services: a door anyone can push
         places.append(card)
     return places
 

@@ -315,13 +315,16 @@
     $("result-title").focus();
   }
   function smsText(results, places) {
-    // the nearest place with a contact first (the person needs somewhere to go), then as many
+    // a place carrying one of the schemes and the nearest France Services, with their contacts
+    // (the person needs somewhere to go), then as many
     // scheme names as the 480 characters allow
     var limit = 480, end = " Conditions à confirmer sur place.";
     var names = results.filter(function (r) { return r.specificity > 0 || r.status === "to_check"; }).map(function (r) { return r.scheme.name; });
     if (!names.length) names = results.map(function (r) { return r.scheme.name; });
     var where = "";
-    places.filter(function (p) { return contactLine(p); }).slice(0, 2).forEach(function (p) {
+    var reachable = places.filter(function (p) { return contactLine(p); });
+    var picked = [reachable.filter(function (p) { return !p.door; })[0], reachable.filter(function (p) { return p.door; })[0]];
+    picked.filter(Boolean).forEach(function (p) {
       var line = " Où : " + p.name + ", " + contactLine(p) + ".";
       if ((where + line).length <= 200) where += line;
     });
