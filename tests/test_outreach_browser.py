@@ -14,11 +14,13 @@ import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote
 
 import httpx
 import pytest
 
 from actions.question import SCREENING_SKIP
+from bot.dialogue.api import Incoming
 from bot.outreach.pack import NOT_ASKED
 from knowledge.eligibility import EligibilityEngine, Status
 from knowledge.questions import QuestionCatalogue
@@ -130,7 +132,7 @@ def answer(page: Any, fact: str) -> None:
 
 
 def test_offline_screening_result_card_and_new_person(browser: Any, server: LiveServer, pack: dict[str, Any],
-                                                      kb: Any) -> None:  # fmt: skip
+                                                      kb: Any, engine: Any) -> None:  # fmt: skip
     context, page = new_context(browser, server)
     page.goto(f"/ambassadeur?commune={LENS}")
     expect(page.locator("#question")).to_be_visible()
@@ -160,14 +162,14 @@ def test_offline_screening_result_card_and_new_person(browser: Any, server: Live
 
     cards = page.locator("#schemes li[data-scheme]")
     assert cards.count() >= 1
-    engine = EligibilityEngine(kb.gazetteer)
+    eligibility = EligibilityEngine(kb.gazetteer)
     facts = {k: v for k, v in answered.items() if v is not None}
     if "children_ages" in answered:
         facts["children_count"] = FACTS["children_count"]
     for i in range(cards.count()):
         card = cards.nth(i)
         scheme = kb.schemes[card.get_attribute("data-scheme")]
-        python = engine.evaluate(scheme, {**facts, "commune": LENS})
+        python = eligibility.evaluate(scheme, {**facts, "commune": LENS})
         assert python.status is not Status.not_eligible, scheme.id
         if "eligible" in (card.get_attribute("class") or "").split():
             assert python.status is Status.eligible, scheme.id
@@ -193,6 +195,11 @@ def test_offline_screening_result_card_and_new_person(browser: Any, server: Live
     src = page.locator("#qr").get_attribute("src") or ""
     assert src.startswith("/ambassadeur/qr.svg?texte=") and "34%20ans" in src
     page.wait_for_function("() => document.getElementById('qr').naturalWidth > 0")
+    # the carried text is understood by the chat: the same facts, read by its situation reader
+    carried = unquote(src.split("texte=", 1)[1])
+    turn = engine.handle(engine.new_state(), Incoming(text=carried, channel="web"))
+    slots = turn.state["slots"]
+    assert {k: slots.get(k) for k in facts} == facts, carried
     page.locator("#result").screenshot(path=str(SCREENSHOTS / "outreach-qr.png"))
 
     assert page.evaluate(STORAGE)["session"] >= 1  # the answers were kept while screening
