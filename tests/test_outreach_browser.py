@@ -108,27 +108,52 @@ def new_context(browser: Any, server: LiveServer, **options: Any) -> tuple[Any, 
     return context, page
 
 
-def python_first_question(pack: dict[str, Any], kb: Any) -> str:
-    """The Python chooser on the pack's rules schemes, before any answer (the commune is not asked)."""
+def python_next_question(
+    pack: dict[str, Any], kb: Any, facts: dict[str, Any], declined: set[str]
+) -> str | None:
+    """The Python chooser on the pack's rules schemes (the commune is not asked on the page)."""
     engine = EligibilityEngine(kb.gazetteer)
     rules = [kb.schemes[s["id"]] for s in pack["schemes"] if s["engine"] != "openfisca"]
-    results = engine.evaluate_all(rules, {})
-    question = QuestionCatalogue(kb.questions, kb.gazetteer).next_question(
-        results, {}, NOT_ASKED | SCREENING_SKIP
-    )
-    assert question is not None
-    return question.fact
+    results = engine.evaluate_all(rules, facts)
+    catalogue = QuestionCatalogue(kb.questions, kb.gazetteer)
+    question = catalogue.next_question(results, facts, NOT_ASKED | SCREENING_SKIP | declined)
+    return question.fact if question else None
 
 
-def answer(page: Any, fact: str) -> None:
+def answer(page: Any, fact: str, knows: bool) -> None:
     answers = page.locator("#answers")
-    if fact in TYPED:
+    if knows and fact in TYPED:
         answers.locator("input").fill(TYPED[fact])
         answers.get_by_role("button", name="Valider").click()
-    elif fact in CLICKED:
+    elif knows and fact in CLICKED:
         answers.get_by_role("button", name=CLICKED[fact], exact=True).click()
     else:
         answers.locator("button.secondary").first.click()  # « Je ne sais pas »
+
+
+def screen(page: Any, pack: dict[str, Any], kb: Any, knows: bool = True) -> dict[str, Any]:
+    """Answer until the result card, checking each question against the Python chooser; returns
+    the facts given (None: « je ne sais pas »)."""
+    answered: dict[str, Any] = {}
+    for _ in range(pack["max_questions"] + 1):
+        if page.locator("#result").is_visible():
+            break
+        fact = page.locator("#answers").get_attribute("data-fact")
+        assert fact and fact not in answered
+        known = {k: v for k, v in answered.items() if v is not None}
+        declined = {k for k, v in answered.items() if v is None}
+        assert fact == python_next_question(pack, kb, known, declined), (
+            fact,
+            known,
+            declined,
+        )  # same chooser
+        answer(page, fact, knows)
+        answered[fact] = FACTS.get(fact) if knows else None
+        if knows and fact == "children_ages" and "children_count" not in answered:
+            answered["children_count"] = len(FACTS["children_ages"])
+    expect(page.locator("#result")).to_be_visible()
+    assert 1 <= len(answered) <= pack["max_questions"]
+    return answered
 
 
 def test_offline_screening_result_card_and_new_person(browser: Any, server: LiveServer, pack: dict[str, Any],
@@ -137,7 +162,7 @@ def test_offline_screening_result_card_and_new_person(browser: Any, server: Live
     page.goto(f"/ambassadeur?commune={LENS}")
     expect(page.locator("#question")).to_be_visible()
     expect(page.locator("#app")).to_have_attribute("data-offline-ready", "1", timeout=20_000)
-    assert page.locator("#answers").get_attribute("data-fact") == python_first_question(pack, kb)
+    assert page.locator("#answers").get_attribute("data-fact") == python_next_question(pack, kb, {}, set())
     page.screenshot(path=str(SCREENSHOTS / "outreach-question.png"))
 
     context.set_offline(True)
@@ -147,25 +172,12 @@ def test_offline_screening_result_card_and_new_person(browser: Any, server: Live
     expect(page.locator("#question")).to_be_visible()
     page.screenshot(path=str(SCREENSHOTS / "outreach-offline.png"))
 
-    answered: dict[str, Any] = {}
-    for _ in range(pack["max_questions"] + 1):
-        if page.locator("#result").is_visible():
-            break
-        fact = page.locator("#answers").get_attribute("data-fact")
-        assert fact and fact not in answered
-        answer(page, fact)
-        answered[fact] = FACTS.get(fact)
-        if fact == "children_count":
-            answered["children_count"] = FACTS["children_count"]
-    expect(page.locator("#result")).to_be_visible()
-    assert 1 <= len(answered) <= 8
+    answered = screen(page, pack, kb)
 
     cards = page.locator("#schemes li[data-scheme]")
     assert cards.count() >= 1
     eligibility = EligibilityEngine(kb.gazetteer)
     facts = {k: v for k, v in answered.items() if v is not None}
-    if "children_ages" in answered:
-        facts["children_count"] = FACTS["children_count"]
     for i in range(cards.count()):
         card = cards.nth(i)
         scheme = kb.schemes[card.get_attribute("data-scheme")]
@@ -209,6 +221,21 @@ def test_offline_screening_result_card_and_new_person(browser: Any, server: Live
     expect(page.locator("#progress")).to_contain_text("Question 1 ")
     assert page.locator("#schemes li").count() == 0 and page.locator("#sms").input_value() == ""
     assert not page.locator("#qr-consent").is_checked() and page.locator("#qr").get_attribute("src") is None
+    assert page.errors == []
+    context.close()
+
+
+def test_a_person_who_knows_nothing_gets_schemes_to_check(browser: Any, server: LiveServer, pack: dict[str, Any],
+                                                           kb: Any) -> None:  # fmt: skip
+    """« Je ne sais pas » everywhere: the chooser moves on (a quotient familial not known makes it
+    ask income and household, as in Python) and the card still has schemes « à vérifier »."""
+    context, page = new_context(browser, server)
+    page.goto(f"/ambassadeur?commune={LENS}")
+    expect(page.locator("#question")).to_be_visible()
+    answered = screen(page, pack, kb, knows=False)
+    assert all(v is None for v in answered.values())
+    expect(page.locator("#schemes li.to_check").first).to_contain_text("À vérifier")
+    assert len(page.locator("#sms").input_value()) <= 480
     assert page.errors == []
     context.close()
 

@@ -255,13 +255,12 @@
   }
 
   // ------------------------------------------------------------------ result card
-  var ORDER = { eligible: 0, to_check: 1 };
+  // rights that fit the person, then what is still to check, then the doors open to everyone
+  function group(r) { return r.status === "to_check" ? 1 : (r.specificity ? 0 : 2); }
   function worthChecking() {
     var results = judgeAll(pack.schemes, person.facts).filter(function (r) { return r.status !== "not_eligible"; });
-    // a scheme with nothing checked about the person is a door, not a right: after the others
     results.sort(function (a, b) {
-      var ka = [a.specificity === 0 ? 1 : 0, ORDER[a.status], -a.specificity, a.missing.length];
-      var kb = [b.specificity === 0 ? 1 : 0, ORDER[b.status], -b.specificity, b.missing.length];
+      var ka = [group(a), -a.specificity, a.missing.length], kb = [group(b), -b.specificity, b.missing.length];
       for (var i = 0; i < ka.length; i++) if (ka[i] !== kb[i]) return ka[i] - kb[i];
       return 0;
     });
