@@ -215,6 +215,9 @@ def create_app(
     from bot.console.routes import install_console
 
     install_console(app, redis_url=settings.redis_url)  # the agents' console /pro (bot/console)
+    from bot.outreach.routes import install_outreach
+
+    install_outreach(app)  # the ambassadeurs' outreach page /ambassadeur (bot/outreach)
     if telegram:
         mount_telegram_webhook(app)
     return app

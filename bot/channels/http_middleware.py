@@ -46,6 +46,13 @@ CONSOLE_CSP = (
     "connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
 )
 
+#: the ambassadeurs' page /ambassadeur: its own scripts, styles, service worker and manifest
+OUTREACH_CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "connect-src 'self'; worker-src 'self'; manifest-src 'self'; frame-ancestors 'none'; "
+    "base-uri 'none'; form-action 'self'"
+)
+
 
 async def send_json(
     send: Send, status: int, body: dict[str, Any], headers: dict[str, str] | None = None
@@ -232,6 +239,8 @@ def route_label(scope: Scope) -> str:
         return "/widget/{file}"
     if str(scope.get("path", "")).startswith("/pro/static/"):
         return "/pro/static/{file}"
+    if str(scope.get("path", "")).startswith("/ambassadeur/static/"):
+        return "/ambassadeur/static/{file}"
     return "(inconnu)"
 
 
@@ -252,6 +261,8 @@ class Observe:
             extra.append((b"content-security-policy", DEMO_CSP.encode()))
         elif path == "/pro" or path.startswith("/pro/"):
             extra.append((b"content-security-policy", CONSOLE_CSP.encode()))
+        elif path == "/ambassadeur" or path.startswith("/ambassadeur/"):
+            extra.append((b"content-security-policy", OUTREACH_CSP.encode()))
         elif path == "/docs" and self.docs_csp:
             extra.append((b"content-security-policy", self.docs_csp))
         elif not path.startswith("/widget/"):

@@ -452,7 +452,17 @@ function build() {
       else showReply(e.r, i === past.length - 1);
     });
   }
+  carryOver();
   if (pageMode) open();
+}
+
+/* Answers carried over from the ambassadeurs' QR code (#texte=..., a fragment no server sees):
+   put in the message box for the person to read and send; the address forgets them at once. */
+function carryOver() {
+  var found = /^#texte=(.*)$/.exec(location.hash);
+  if (!found) return;
+  try { input.value = decodeURIComponent(found[1]).slice(0, 600); } catch (e) { /* not ours */ }
+  history.replaceState(null, "", location.pathname + location.search);
 }
 
 if (document.body) build();
