@@ -137,3 +137,89 @@ def test_aiguillage_purge_deletes_old_referrals(tmp_path: Path, monkeypatch: pyt
     assert "1 orientation(s) vers une structure effacée(s)" in capsys.readouterr().out
     with session_scope(db) as session:
         assert session.scalars(select(Referral.person_name)).all() == ["Q"]
+
+
+# ------------------------------------------------------------------ from the ambassadeurs' page
+NEED = "Aides à regarder : Crèches AVIP (à vérifier) ; Revenu de solidarité active (peut y avoir droit)."
+
+
+def _outreach(**changes: Any) -> dict[str, Any]:
+    return {"commune": "62498", "structure_id": 2, "need": NEED, "contact": "06 00 00 00 09", "consent": True,
+            **changes}  # fmt: skip
+
+
+def test_outreach_referral_reaches_the_structure_without_logging_its_content(
+    db: Engine, caplog: pytest.LogCaptureFixture
+) -> None:
+    add_structure(db, "CCAS de Beauvais", "60057")  # another département: not offered at Lens
+    with served(db) as client:
+        pack = client.get("/ambassadeur/pack.json", params={"commune": "62498"}).json()
+        assert pack["structures"] == [{"id": 2, "name": "CCAS d'Arras"}, {"id": 1, "name": "France Services de Lens"},
+                                      {"id": 3, "name": "Mission locale de Calais"}]  # fmt: skip
+        with caplog.at_level("INFO"):
+            sent = client.post("/ambassadeur/referrals", json=_outreach())
+        assert sent.status_code == 201 and sent.json() == {"status": "sent"}
+        assert sent.headers["cache-control"] == "no-store" and "content-security-policy" in sent.headers
+    assert "/ambassadeur/referrals" in caplog.text
+    assert "06 00 00 00 09" not in caplog.text and "AVIP" not in caplog.text
+    with session_scope(db) as session:
+        row = session.scalars(select(Referral)).one()
+        assert (row.from_structure_id, row.created_by, row.to_structure_id, row.status) == (0, 0, 2, "sent")
+        assert (row.wish, row.contact, row.person_name) == (NEED, "06 00 00 00 09", "")
+        assert "Lens (62498)" in row.summary
+        logged = [(a.agent_id, a.action) for a in session.scalars(select(ReferralAccess))]
+    assert logged == [(0, "created")]
+    with served(db) as client:  # the receiving structure finds it in its usual listing
+        log_in(client, "ccas@exemple.fr")
+        listing = client.get("/pro/orientations")
+        assert "Ambassadeur de l&#39;accès aux droits" in listing.text and "Envoyée" in listing.text
+        opened = client.get(f"/pro/orientations/{row.id}")
+        assert "Crèches AVIP" in opened.text and "06 00 00 00 09" in opened.text
+    with served(db) as client:  # and no other structure
+        log_in(client, "calais@exemple.fr")
+        assert "Aucune orientation" in client.get("/pro/orientations").text
+
+
+@pytest.mark.parametrize(
+    ("body", "status"),
+    [
+        (_outreach(consent=False), 400),  # refused without consent
+        (_outreach(structure_id=999), 404),  # unknown structure
+        (_outreach(commune="00000"), 400),  # unknown commune
+        (_outreach(consent="true"), 422),  # types are strict
+        (_outreach(structure_id="2"), 422),
+        (_outreach(need=""), 422),
+        (_outreach(need="x" * 1001), 422),
+        (_outreach(contact="x" * 201), 422),
+        (_outreach(person_name="Mme Martin"), 422),  # no other field
+        ({k: v for k, v in _outreach().items() if k != "consent"}, 422),
+    ],
+)
+def test_outreach_referral_refused(db: Engine, body: dict[str, Any], status: int) -> None:
+    with served(db) as client:
+        answer = client.post("/ambassadeur/referrals", json=body)
+    assert answer.status_code == status, answer.text
+    with session_scope(db) as session:
+        assert session.scalar(select(Referral.id)) is None
+    if body.get("consent") is False:
+        assert "accord explicite" in answer.json()["detail"]
+
+
+def test_outreach_referrals_are_rate_limited(db: Engine) -> None:
+    from bot.channels.http import HttpSettings, create_app
+
+    try:
+        from tests.fake_telegram import serve_app
+        from tests.test_console_http import StubEngine
+    except ImportError:  # pragma: no cover - rootdir-relative imports
+        from fake_telegram import serve_app  # type: ignore[no-redef]
+        from test_console_http import StubEngine  # type: ignore[no-redef]
+    import httpx
+
+    settings = HttpSettings(rate_per_minute=1.0, rate_burst=2)
+    app = create_app(StubEngine(), db_engine=db, settings=settings, telegram=False, warm_up=False)
+    with serve_app(app) as server, httpx.Client(base_url=server.url, timeout=30) as client:
+        statuses = [client.post("/ambassadeur/referrals", json=_outreach()).status_code for _ in range(3)]
+        form = client.post("/ambassadeur/referrals", data={"consent": "true"})
+    assert statuses[0] == 201 and statuses[-1] == 429, statuses
+    assert form.status_code in (415, 429)

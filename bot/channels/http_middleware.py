@@ -22,7 +22,7 @@ from bot.channels.redis_breaker import REDIS_TIMEOUT, CircuitBreaker, breaker_fo
 
 log = logging.getLogger("aiguillage.http")
 
-GUARDED_PREFIXES = ("/api/", "/webhooks/")
+GUARDED_PREFIXES = ("/api/", "/webhooks/", "/ambassadeur/referrals")
 MAX_JSON_DEPTH = 16
 #: every response: no framing, no sniffing, no referrer
 BASE_HEADERS = [

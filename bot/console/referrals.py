@@ -33,6 +33,10 @@ STATUS_LABELS = {
 }
 #: the statuses an agent of the receiving structure may set
 NEXT_STATUSES = (ReferralStatus.in_progress, ReferralStatus.done, ReferralStatus.refused)
+#: the sender of referrals made by an ambassadeur (no structure, no agent account): id 0 in the
+#: referral's from_structure_id and created_by, and in its access log
+OUTREACH_SENDER = 0
+OUTREACH_SENDER_NAME = "Ambassadeur de l'accès aux droits"
 LIMITS = {"person_name": 120, "contact": 200, "wish": 1000, "summary": 2000, "refusal_reason": 500}
 
 
@@ -92,6 +96,33 @@ def structures(db: Engine) -> list[tuple[int, str]]:
         return [(r.id, r.name) for r in rows]
 
 
+def structures_in_departement(db: Engine, departement: str) -> list[tuple[int, str]]:
+    """The structures whose commune is in `departement` (those without a commune are left out)."""
+    with session_scope(db) as session:
+        rows = session.scalars(
+            select(ConsoleStructure)
+            .where(ConsoleStructure.commune.startswith(departement, autoescape=True))
+            .order_by(ConsoleStructure.name)
+        )
+        return [(r.id, r.name) for r in rows]
+
+
+def _insert(db: Engine, sender_structure: int, sender_agent: int, to_structure_id: int, fields: dict[str, str],
+            now: dt.datetime) -> int:
+    with session_scope(db) as session:
+        if session.get(ConsoleStructure, to_structure_id) is None:
+            raise ReferralError("Structure inconnue.")
+        row = Referral(
+            code=secrets.token_urlsafe(12), from_structure_id=sender_structure, to_structure_id=to_structure_id,
+            created_by=sender_agent, status=ReferralStatus.sent.value, consent_at=now, created_at=now,
+            updated_at=now, **fields,
+        )  # fmt: skip
+        session.add(row)
+        session.flush()
+        session.add(ReferralAccess(referral_id=row.id, agent_id=sender_agent, action="created", at=now))
+        return row.id
+
+
 def create_referral(
     db: Engine, agent: Agent, to_structure_id: int, *, consent: bool, person_name: str, contact: str, wish: str,
     summary: str, now: dt.datetime | None = None,
@@ -103,22 +134,27 @@ def create_referral(
         "person_name": _clean("person_name", person_name), "contact": _clean("contact", contact),
         "wish": _clean("wish", wish), "summary": _clean("summary", summary, required=False),
     }  # fmt: skip
-    now = now or utcnow()
-    with session_scope(db) as session:
-        if session.get(ConsoleStructure, to_structure_id) is None:
-            raise ReferralError("Structure inconnue.")
-        row = Referral(
-            code=secrets.token_urlsafe(12), from_structure_id=agent.structure_id, to_structure_id=to_structure_id,
-            created_by=agent.id, status=ReferralStatus.sent.value, consent_at=now, created_at=now, updated_at=now,
-            **fields,
-        )  # fmt: skip
-        session.add(row)
-        session.flush()
-        _log(session, row.id, agent, "created", now)
-        referral_id = row.id
+    referral_id = _insert(db, agent.structure_id, agent.id, to_structure_id, fields, now or utcnow())
     view = get_referral(db, agent, referral_id, log=False)
     assert view is not None
     return view
+
+
+def create_outreach_referral(
+    db: Engine, to_structure_id: int, *, consent: bool, need: str, contact: str, summary: str,
+    now: dt.datetime | None = None,
+) -> str:
+    """A referral sent by an ambassadeur from the outreach page (no account: sender 0); the person's
+    name is not asked, the contact is optional. Returns the tracking code."""
+    if not consent:
+        raise ReferralError("Sans l'accord explicite de la personne, rien n'est transmis.")
+    fields = {
+        "person_name": "", "contact": _clean("contact", contact, required=False), "wish": _clean("wish", need),
+        "summary": _clean("summary", summary, required=False),
+    }  # fmt: skip
+    referral_id = _insert(db, OUTREACH_SENDER, OUTREACH_SENDER, to_structure_id, fields, now or utcnow())
+    with session_scope(db) as session:
+        return str(session.get(Referral, referral_id).code)  # type: ignore[union-attr]
 
 
 def _view(row: Referral, names: dict[int, str]) -> ReferralView:
@@ -131,7 +167,7 @@ def _view(row: Referral, names: dict[int, str]) -> ReferralView:
 
 
 def _names(session: Any) -> dict[int, str]:
-    return {s.id: s.name for s in session.scalars(select(ConsoleStructure))}
+    return {OUTREACH_SENDER: OUTREACH_SENDER_NAME, **{s.id: s.name for s in session.scalars(select(ConsoleStructure))}}
 
 
 def _visible(agent: Agent) -> Any:

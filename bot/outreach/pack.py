@@ -96,8 +96,11 @@ def place_entries(kb: KnowledgeBase, commune: Commune) -> list[dict[str, Any]]:
     return places
 
 
-def build_pack(commune: Commune, kb: KnowledgeBase | None = None) -> dict[str, Any]:
-    """The pack for an ambassadeur working in `commune` (its département's schemes and places)."""
+def build_pack(
+    commune: Commune, kb: KnowledgeBase | None = None, structures: list[tuple[int, str]] | None = None
+) -> dict[str, Any]:
+    """The pack for an ambassadeur working in `commune` (its département's schemes and places, and
+    the console's structures of the département that receive referrals: id and name only)."""
     kb = kb or get_kb()
     commune = kb.gazetteer.commune_of(commune)
     schemes = []
@@ -120,6 +123,7 @@ def build_pack(commune: Commune, kb: KnowledgeBase | None = None) -> dict[str, A
         "fact_labels": {fact: fact_label(fact, third_person=True) for fact in sorted(asked | {"commune"})},
         "schemes": schemes,
         "places": place_entries(kb, commune),
+        "structures": [{"id": id_, "name": name} for id_, name in structures or []],
     }
     body = json.dumps(pack, ensure_ascii=False, sort_keys=True)
     pack["version"] = hashlib.sha256(body.encode()).hexdigest()[:12]

@@ -12,12 +12,15 @@ from string import Template
 from urllib.parse import quote
 
 from fastapi import APIRouter, FastAPI, Query, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
 from actions.common import get_kb
+from bot.console.referrals import ReferralError, structures_in_departement
 from bot.outreach.pack import build_pack
 from bot.outreach.qr import MAX_TEXT_CHARS, qr_svg, widget_address
+from bot.outreach.referral import OutreachReferral, send_referral
 from knowledge.gazetteer import Commune
 
 HERE = Path(__file__).resolve().parent
@@ -61,11 +64,24 @@ def outreach_page(commune: str = Query("", max_length=80)) -> Response:
 
 
 @router.get("/ambassadeur/pack.json", include_in_schema=False)
-def screening_pack(commune: str = Query(..., min_length=5, max_length=5)) -> Response:
+def screening_pack(request: Request, commune: str = Query(..., min_length=5, max_length=5)) -> Response:
     found = get_kb().gazetteer.get(commune)
     if found is None:
         return JSONResponse({"detail": "Commune inconnue."}, status_code=404)
-    return JSONResponse(build_pack(found), headers=REVALIDATE)
+    targets = structures_in_departement(request.app.state.store.db, found.departement)
+    return JSONResponse(build_pack(found, structures=targets), headers=REVALIDATE)
+
+
+@router.post("/ambassadeur/referrals", status_code=201, include_in_schema=False)
+async def outreach_referral(request: Request, referral: OutreachReferral) -> Response:
+    """A referral with the person's consent, sent now or later (queued on the phone while offline);
+    neither its need nor its contact is logged (the request log names the route only)."""
+    try:
+        await run_in_threadpool(send_referral, request.app.state.store.db, referral)
+    except ReferralError as error:
+        status = 404 if str(error) == "Structure inconnue." else 400
+        return JSONResponse({"detail": str(error)}, status_code=status, headers={"Cache-Control": "no-store"})
+    return JSONResponse({"status": "sent"}, status_code=201, headers={"Cache-Control": "no-store"})
 
 
 @router.get("/ambassadeur/sw.js", include_in_schema=False)

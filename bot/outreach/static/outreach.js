@@ -2,12 +2,15 @@
    (/ambassadeur/pack.json), so that it works offline once loaded. The judging and the question
    chooser follow knowledge/eligibility.py and knowledge/questions.py; the conditions the page
    cannot check (commune-level zones, population, local checks, benefits computed by the
-   organisation) stay « à vérifier ». Nothing about the person leaves the phone. */
+   organisation) stay « à vérifier ». Nothing about the person leaves the phone, except with their
+   consent (the QR code's text, a referral to a structure). */
 (function () {
   "use strict";
 
   var CACHE = "aiguillage-outreach-v1";
   var PERSON_KEY = "aiguillage-outreach-person";
+  // referrals owed to earlier persons: outside the "aiguillage-outreach" keys that « Nouvelle personne » wipes
+  var QUEUE_KEY = "aiguillage-referral-queue";
   var SUBSTITUTES = { quotient_familial: ["monthly_income", "household_adults", "children_count"] };
   var app = document.getElementById("app");
   var commune = app.dataset.commune;
@@ -309,6 +312,7 @@
       if (!contactLine(p) && p.no_contact_door) li.append(el("p", {}, "Se renseigner auprès de " + p.no_contact_door + "."));
       plist.appendChild(li);
     });
+    showReferral();
     var sms = smsText(results, places);
     $("sms").value = sms; $("sms-count").textContent = String(sms.length);
     $("result-title").focus();
@@ -370,6 +374,78 @@
     $("qr-consent").checked = false; $("qr").hidden = true; $("qr").removeAttribute("src"); $("qr-note").textContent = "";
   }
 
+  // ------------------------------------------------------------------ referral (only with the person's consent)
+  // queued in localStorage first, then sent; kept while the network is missing or the server fails,
+  // removed once the server has answered (created, or refused for good)
+  var currentReferral = null;
+  var flushing = false;
+  function readQueue() {
+    try { return JSON.parse(localStorage.getItem(QUEUE_KEY) || "[]"); } catch (e) { return []; }
+  }
+  function writeQueue(queue) {
+    if (queue.length) localStorage.setItem(QUEUE_KEY, JSON.stringify(queue)); else localStorage.removeItem(QUEUE_KEY);
+  }
+  function dropFromQueue(id) { writeQueue(readQueue().filter(function (item) { return item.id !== id; })); }
+  function referralNote(id, text) { if (id === currentReferral) $("referral-note").textContent = text; }
+  function needText() {
+    var names = worthChecking().map(function (r) { return r.scheme.name + " (" + statusLabel(r).toLowerCase() + ")"; });
+    var text = names.length ? "Aides à regarder : " + names.join(" ; ") + "." : "Aucune aide du département ne correspond aux réponses.";
+    return text.length <= 1000 ? text : text.slice(0, 999) + "…";
+  }
+  function flushQueue() {
+    if (flushing || !navigator.onLine) return Promise.resolve();
+    var queue = readQueue();
+    if (!queue.length) return Promise.resolve();
+    flushing = true;
+    var item = queue[0];
+    return fetch("/ambassadeur/referrals", {
+      method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(item.body),
+      credentials: "omit", cache: "no-store",
+    }).then(function (response) {
+      if (response.ok) { dropFromQueue(item.id); referralNote(item.id, "Orientation envoyée à " + item.structure + "."); return true; }
+      if (response.status >= 400 && response.status < 500 && response.status !== 429 && response.status !== 408) {
+        dropFromQueue(item.id);  // refused for good: sending it again would not help
+        return response.json().catch(function () { return {}; }).then(function (data) {
+          referralNote(item.id, "Orientation non envoyée : " + (data.detail || "refusée par le serveur") + ".");
+          return true;
+        });
+      }
+      return false;
+    }).catch(function () { return false; }).then(function (sent) {
+      flushing = false;
+      if (sent) return flushQueue();
+    });
+  }
+  function sendReferral() {
+    var note = $("referral-note");
+    if (!$("referral-consent").checked) { note.textContent = "Cochez l'accord de la personne : sans lui, rien n'est transmis."; return; }
+    var select = $("referral-structure");
+    var id = Date.now() + "-" + Math.random().toString(36).slice(2);
+    var queue = readQueue();
+    queue.push({ id: id, structure: select.options[select.selectedIndex].text, body: {
+      commune: commune, structure_id: parseInt(select.value, 10), need: needText(),
+      contact: $("referral-contact").value.trim().slice(0, 200), consent: true } });
+    writeQueue(queue);
+    currentReferral = id;
+    $("send-referral").disabled = true;
+    note.textContent = "Orientation en attente d'envoi : elle part dès que le réseau est là.";
+    flushQueue();
+  }
+  function showReferral() {
+    var targets = pack.structures || [];
+    $("referral").hidden = !targets.length;
+    var select = $("referral-structure");
+    if (select.options.length !== targets.length) {
+      select.textContent = "";
+      targets.forEach(function (s) { select.appendChild(el("option", { value: String(s.id) }, s.name)); });
+    }
+  }
+  function clearReferral() {
+    currentReferral = null;
+    $("referral-consent").checked = false; $("referral-contact").value = ""; $("referral-note").textContent = "";
+    $("send-referral").disabled = false;
+  }
+
   // ------------------------------------------------------------------ flow
   function step() {
     var q = nextQuestion();
@@ -379,6 +455,7 @@
     wipe();
     $("schemes").textContent = ""; $("places").textContent = ""; $("sms").value = ""; $("copied").textContent = "";
     clearQr();
+    clearReferral();
     step();
   }
   function network() {
@@ -401,7 +478,8 @@
     }).then(function () { app.dataset.offlineReady = "1"; }).catch(function () { app.dataset.offlineReady = "0"; });
   }
 
-  window.addEventListener("online", network);
+  window.addEventListener("online", function () { network(); flushQueue(); });
+  $("send-referral").addEventListener("click", sendReferral);
   window.addEventListener("offline", network);
   $("new-person").addEventListener("click", newPerson);
   $("show-qr").addEventListener("click", showQr);
@@ -420,6 +498,7 @@
     person = restore();
     step();
     keepOffline();
+    flushQueue();  // referrals left waiting at an earlier visit
   }).catch(function () {
     $("loading").textContent = "Impossible de charger les aides : ouvrez cette page une première fois avec du réseau.";
   });
