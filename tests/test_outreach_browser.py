@@ -50,6 +50,7 @@ CLICKED = {"situation": "Je touche le RSA", "single_parent": "Oui", "household_a
 FACTS = {"age": 34, "children_count": 2, "children_ages": [2.0, 7.0], "quotient_familial": 450.0,
          "monthly_income": 900.0, "situation": "beneficiaire_rsa", "single_parent": True, "household_adults": 1,
          "housing": "locataire", "pregnant": False, "disability": False}  # fmt: skip
+QUEUE = "() => JSON.parse(localStorage.getItem('aiguillage-referral-queue') || '[]').length"
 STORAGE = """async () => ({
   local: localStorage.length, session: sessionStorage.length,
   idb: indexedDB.databases ? (await indexedDB.databases()).length : 0,
@@ -57,15 +58,21 @@ STORAGE = """async () => ({
 
 
 @pytest.fixture(scope="module")
-def server(
-    engine: Any, session_data_dir: Path, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[LiveServer]:
+def database(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """The server's database, with one structure at Lens that receives referrals."""
+    from bot.console.accounts import add_structure
     from knowledge.db import make_engine, upgrade
 
-    database = f"sqlite:///{tmp_path_factory.mktemp('outreach') / 'outreach.sqlite3'}"
-    db = make_engine(database)
+    url = f"sqlite:///{tmp_path_factory.mktemp('outreach') / 'outreach.sqlite3'}"
+    db = make_engine(url)
     upgrade(db)
+    add_structure(db, "CCAS de Lens", LENS)
     db.dispose()
+    return url
+
+
+@pytest.fixture(scope="module")
+def server(engine: Any, session_data_dir: Path, database: str) -> Iterator[LiveServer]:
     env = {"AIGUILLAGE_RATE_LIMIT_PER_MINUTE": "6000", "AIGUILLAGE_RATE_LIMIT_BURST": "1000",
            "AIGUILLAGE_OPENFISCA": "off"}  # fmt: skip
     with LiveServer(session_data_dir, database, env=env, log_name="outreach-server.log") as live:
@@ -221,6 +228,60 @@ def test_offline_screening_result_card_and_new_person(browser: Any, server: Live
     expect(page.locator("#progress")).to_contain_text("Question 1 ")
     assert page.locator("#schemes li").count() == 0 and page.locator("#sms").input_value() == ""
     assert not page.locator("#qr-consent").is_checked() and page.locator("#qr").get_attribute("src") is None
+    assert page.errors == []
+    context.close()
+
+
+def test_referral_made_offline_is_queued_then_sent_when_the_network_is_back(
+    browser: Any, server: LiveServer, pack: dict[str, Any], kb: Any, database: str
+) -> None:
+    from sqlalchemy import select
+
+    from bot.console.models import Referral
+    from knowledge.db import make_engine, session_scope
+
+    def referrals() -> list[tuple[int, str, str]]:
+        db = make_engine(database)
+        with session_scope(db) as session:
+            rows = [(r.to_structure_id, r.contact, r.wish) for r in session.scalars(select(Referral))]
+        db.dispose()
+        return rows
+
+    assert pack["structures"] == [{"id": 1, "name": "CCAS de Lens"}]
+    before = referrals()
+    context, page = new_context(browser, server)
+    page.goto(f"/ambassadeur?commune={LENS}")
+    expect(page.locator("#app")).to_have_attribute("data-offline-ready", "1", timeout=20_000)
+    context.set_offline(True)
+    expect(page.locator("#network")).to_contain_text("Hors ligne")
+    screen(page, pack, kb)
+    expect(page.locator("#referral")).to_be_visible()
+    assert not page.locator("#referral-consent").is_checked()  # unticked by default
+    page.get_by_label("Structure", exact=True).select_option(label="CCAS de Lens")
+    page.get_by_label("Téléphone ou courriel de la personne (facultatif)").fill("06 00 00 00 42")
+    page.get_by_role("button", name="Envoyer l'orientation").click()
+    expect(page.locator("#referral-note")).to_contain_text("accord de la personne")
+    assert page.evaluate(QUEUE) == 0  # nothing kept without consent
+    page.get_by_label("La personne accepte que sa présélection et ce contact soient transmis à la structure").check()
+    page.get_by_role("button", name="Envoyer l'orientation").click()
+    expect(page.locator("#referral-note")).to_contain_text("en attente d'envoi")
+    assert page.evaluate(QUEUE) == 1 and referrals() == before
+    page.locator("#result").screenshot(path=str(SCREENSHOTS / "outreach-referral-queued.png"))
+    first_scheme = page.locator("#schemes li h3").first.inner_text()
+
+    # « Nouvelle personne »: the owed referral stays queued, but is not shown to the next person
+    page.get_by_role("button", name="Nouvelle personne").click()
+    expect(page.locator("#question")).to_be_visible()
+    assert page.evaluate(QUEUE) == 1 and page.locator("#referral-note").inner_text() == ""
+
+    context.set_offline(False)  # the `online` event sends the queue
+    page.wait_for_function(QUEUE + " === 0", timeout=20_000)
+    assert page.evaluate("() => localStorage.length") == 0
+    sent = [r for r in referrals() if r not in before]
+    assert len(sent) == 1
+    to_structure, contact, need = sent[0]
+    assert (to_structure, contact) == (1, "06 00 00 00 42") and first_scheme in need
+    assert "06 00 00 00 42" not in server.log() and "POST /ambassadeur/referrals" in server.log()
     assert page.errors == []
     context.close()
 
