@@ -67,41 +67,38 @@ def plan(needs: Sequence[str], described: Sequence[str], slots: dict[str, Any],
     for scheme_id in described:
         groups.setdefault(need_of(scheme_id, ordered), []).append(scheme_id)
     used: set[str] = set()
-    out = []
+    out: list[dict[str, Any]] = []
+    later: list[tuple[list[str], list[str]]] = []  # per item: its best guesses, its local schemes
     for need, chosen in groups.items():
         chosen = [s for s in chosen if s not in used]
         own: list[str] = []
+        guesses: list[str] = []
+        local: list[str] = []
         if need is not None:
             own = [s.id for s in schemes_for_need(need) if s.id not in used and s.id not in chosen]
             if relevance is not None:
-                own = sorted(own, key=lambda s: -relevance.get(s, 0.0))
-                fitting = [s for s in own if relevance.get(s, 0.0) >= FILL_MIN]
+                ranked = sorted(own, key=lambda s: -relevance.get(s, 0.0))
+                own = [s for s in ranked if relevance.get(s, 0.0) >= FILL_MIN]
                 # a local scheme is relevant by place: eligibility says whether it is the person's
-                local = [f"~{s}" for s in own if slots.get("commune") and kb.schemes[s].conditions.zone is not None
-                         and s not in fitting]
-                guesses = [] if fitting or chosen else [f"?{s}" for s in own if f"~{s}" not in local][:FILL_FROM_NEED]
-                own = fitting + guesses + local
-        used.update(s.lstrip("?~") for s in chosen + own)
+                local = [s for s in ranked if slots.get("commune") and kb.schemes[s].conditions.zone is not None
+                         and s not in own]
+                if not own and not chosen:
+                    guesses = [s for s in ranked if s not in local][:FILL_FROM_NEED]
+        used.update(chosen + own + guesses + local)
         if chosen or need is not None:
-            item: dict[str, Any] = {"need": need, "described": chosen[:PER_NEED + 1], "schemes": chosen + own}
-            out.append(item)
+            out.append({"need": need, "described": chosen[:PER_NEED + 1], "schemes": chosen + own})
+            later.append((guesses, local))
     if relevance is not None:
-        _keep_guesses(out, set(firm))
-        for item in out:
+        # a need with nothing relevant to what was said keeps its best guesses when it is firm or
+        # when no other need of the plan has relevant schemes: "ressources" read beside a handicap
+        # does not bring the RSA and the prime d'activité to someone asking about the AAH
+        relevant = any(item["schemes"] for item in out)
+        firm_needs = set(firm)
+        for item, (guesses, local) in zip(out, later, strict=True):
+            kept = guesses if not relevant or item["need"] in firm_needs else []
+            item["schemes"] += kept + local
             item["relevance"] = {s: relevance[s] for s in item["schemes"] if s in relevance}
     return out
-
-
-def _keep_guesses(items: list[dict[str, Any]], firm: set[str]) -> None:
-    """A need with nothing relevant to what was said ("?id": its best guesses) keeps its guesses when
-    it is firm or when no other need of the plan has relevant schemes: "ressources" read beside a
-    handicap does not bring the RSA and the prime d'activité to someone asking about the AAH."""
-    relevant = any(s[0] not in "?~" for item in items for s in item["schemes"])
-    for item in items:
-        guesses = [s[1:] for s in item["schemes"] if s.startswith("?")]
-        kept = [] if relevant and item["need"] not in firm else guesses
-        local = [s[1:] for s in item["schemes"] if s.startswith("~")]  # "~id": open in the person's territory
-        item["schemes"] = [s for s in item["schemes"] if s[0] not in "?~"] + kept + local
 
 
 def shown_in(item: dict[str, Any], ranked_open: list[SchemeResult]) -> list[str]:

@@ -19,8 +19,11 @@ _SENTENCE = re.compile(r"(?<=[.!?;])\s+")
 
 
 def workplace(slots: dict[str, Any]) -> str | None:
-    role = slots.get("role")
-    return slots.get("workplace") or DEFAULT_WORKPLACE.get(role or "") if role == "agent" else None
+    """The speaker's kind of place: only an agent has one."""
+    role = slots.get("role") or ""
+    if role not in DEFAULT_WORKPLACE:
+        return None
+    return slots.get("workplace") or DEFAULT_WORKPLACE[role]
 
 
 def _kind(slots: dict[str, Any]) -> dict[str, Any]:
