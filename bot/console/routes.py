@@ -76,6 +76,20 @@ def refused(request: Request, agent: Agent | None, status: int, message: str) ->
     return page(request, "message.html", status=status, agent=agent, message=message)
 
 
+FORM_EXPIRED = "Le formulaire a expiré : rechargez la page."
+
+
+async def posting_agent(request: Request) -> Agent | Response:
+    """The signed-in agent of a form post, or the answer that refuses it (to the login page, or
+    403 when the form's CSRF token is missing or stale)."""
+    agent = await current_agent(request)
+    if agent is None:
+        return to_login()
+    if not await csrf_ok(request):
+        return refused(request, agent, 403, FORM_EXPIRED)
+    return agent
+
+
 def commune_from(text: str | None) -> Any:
     text = (text or "").strip()
     return get_kb().gazetteer.resolve(text) if text else None
@@ -117,7 +131,7 @@ async def login(request: Request) -> Response:
 @router.post("/deconnexion")
 async def logout(request: Request) -> Response:
     if not await csrf_ok(request):
-        return refused(request, await current_agent(request), 403, "Le formulaire a expiré : rechargez la page.")
+        return refused(request, await current_agent(request), 403, FORM_EXPIRED)
     log_out(request)
     return to_login()
 
@@ -194,11 +208,9 @@ async def situation_page(request: Request) -> Response:
 
 @router.post("/situation")
 async def situation_results(request: Request) -> Response:
-    agent = await current_agent(request)
-    if agent is None:
-        return to_login()
-    if not await csrf_ok(request):
-        return refused(request, agent, 403, "Le formulaire a expiré : rechargez la page.")
+    agent = await posting_agent(request)
+    if isinstance(agent, Response):
+        return agent
     values = {k: v for k, v in form_dict(await request.form()).items() if k in FIELDS}
     outcome = await run_in_threadpool(evaluate_situation, values)
     rows = [result_row(r) for r in outcome.results]
@@ -217,11 +229,9 @@ async def _sheet_from(request: Request, agent: Agent) -> tuple[dict[str, str], O
 
 @router.post("/fiche")
 async def orientation_page(request: Request) -> Response:
-    agent = await current_agent(request)
-    if agent is None:
-        return to_login()
-    if not await csrf_ok(request):
-        return refused(request, agent, 403, "Le formulaire a expiré : rechargez la page.")
+    agent = await posting_agent(request)
+    if isinstance(agent, Response):
+        return agent
     values, sheet = await _sheet_from(request, agent)
     if not sheet.schemes:
         return refused(request, agent, 400, "Cochez au moins un dispositif pour préparer la fiche.")
@@ -233,11 +243,9 @@ async def orientation_page(request: Request) -> Response:
 
 @router.post("/fiche.pdf")
 async def orientation_pdf(request: Request) -> Response:
-    agent = await current_agent(request)
-    if agent is None:
-        return to_login()
-    if not await csrf_ok(request):
-        return refused(request, agent, 403, "Le formulaire a expiré : rechargez la page.")
+    agent = await posting_agent(request)
+    if isinstance(agent, Response):
+        return agent
     _values, sheet = await _sheet_from(request, agent)
     if not sheet.schemes:
         return refused(request, agent, 400, "Cochez au moins un dispositif pour préparer la fiche.")
@@ -256,11 +264,9 @@ def referral_summary(sheet: OrientationSheet) -> str:
 
 @router.post("/orientations")
 async def referral_create(request: Request) -> Response:
-    agent = await current_agent(request)
-    if agent is None:
-        return to_login()
-    if not await csrf_ok(request):
-        return refused(request, agent, 403, "Le formulaire a expiré : rechargez la page.")
+    agent = await posting_agent(request)
+    if isinstance(agent, Response):
+        return agent
     form = form_dict(await request.form())
     _values, sheet = await _sheet_from(request, agent)
     target = form.get("to_structure", "")
@@ -309,11 +315,9 @@ async def referral_page(request: Request, referral_id: int) -> Response:
 
 @router.post("/orientations/{referral_id}/statut")
 async def referral_status(request: Request, referral_id: int) -> Response:
-    agent = await current_agent(request)
-    if agent is None:
-        return to_login()
-    if not await csrf_ok(request):
-        return refused(request, agent, 403, "Le formulaire a expiré : rechargez la page.")
+    agent = await posting_agent(request)
+    if isinstance(agent, Response):
+        return agent
     form = form_dict(await request.form())
     try:
         await run_in_threadpool(set_status, request.app.state.store.db, agent, referral_id,
@@ -356,7 +360,7 @@ async def structure_add_agent(request: Request) -> Response:
     if not agent.is_admin:
         return refused(request, agent, 403, "Cette page est réservée aux administrateurs de la structure.")
     if not await csrf_ok(request):
-        return refused(request, agent, 403, "Le formulaire a expiré : rechargez la page.")
+        return refused(request, agent, 403, FORM_EXPIRED)
     form = form_dict(await request.form())
     db = request.app.state.store.db
     error = None
