@@ -166,10 +166,12 @@ def machine_line() -> str:
 def run_bench(n_messages: int, progress: Callable[[str], None] = lambda _m: None) -> list[Row]:
     from bot.dialogue.api import Incoming
     from bot.dialogue.engine import DialogueEngine
-    from bot.nlu.classifier import data_fingerprint, spacy_nlp
+    from bot.nlu.classifier import data_fingerprint
     from bot.nlu.data import load_examples
     from bot.nlu.interpreter import Interpreter, default_model_path, load_classifier, train_and_save
+    from bot.nlu.model_file import OutdatedModel
     from bot.nlu.situation import load_reader
+    from bot.nlu.vectors import WordVectors, default_vectors_path
     from knowledge import gazetteer as gazetteer_module
     from knowledge.eligibility import EligibilityEngine
     from knowledge.gazetteer import Gazetteer
@@ -203,19 +205,20 @@ def run_bench(n_messages: int, progress: Callable[[str], None] = lambda _m: None
     progress("modèle de langue")
     model_path = default_model_path()
     fresh = False
-    if not model_path.exists() or load_classifier(model_path, auto_train=False).meta.get(
-        "fingerprint"
-    ) != data_fingerprint(load_examples()):
+    try:
+        current = load_classifier(model_path, auto_train=False).meta.get("fingerprint")
+    except (FileNotFoundError, OutdatedModel):
+        current = None
+    if current != data_fingerprint(load_examples()):
         _, seconds = _timed(lambda: train_and_save(out=model_path))
         rows.append(Row("Entraînement du modèle de langue (absent ou périmé)", _s(seconds)))
         fresh = True
-    spacy_nlp.cache_clear()
-    _, spacy_seconds = _timed(spacy_nlp)
+    _, vectors_seconds = _timed(lambda: WordVectors.load(default_vectors_path()))
     classifier, clf_seconds = _timed(lambda: load_classifier(model_path))
     reader, reader_seconds = _timed(lambda: load_reader(model_path.with_name("situation.joblib")))
     interpreter = Interpreter(kb, classifier, reader)
-    rows.append(Row("Chargement du modèle de langue", _s(spacy_seconds + clf_seconds + reader_seconds),
-                    f"spaCy fr_core_news_md {_s(spacy_seconds)} + classifieur {_s(clf_seconds)}"
+    rows.append(Row("Chargement du modèle de langue", _s(vectors_seconds + clf_seconds + reader_seconds),
+                    f"vecteurs de mots de fr_core_news_md {_s(vectors_seconds)} + classifieur {_s(clf_seconds)}"
                     f" + lecteur de situations {_s(reader_seconds)}"
                     + (" (juste entraîné)" if fresh else "")))  # fmt: skip
 

@@ -56,10 +56,10 @@ def start_rows(row: Callable[..., Any], progress: Callable[[str], None]) -> list
         again = [time_to_first_answer(env) for _ in range(2)]
         rows.append(row("Démarrage à froid jusqu'à la 1re réponse (base à jour)", f"{min(again):.1f} s",
                         f"meilleur de 2 lancements ({', '.join(f'{s:.1f}' for s in again)} s) : imports, base, "
-                        "spaCy, classifieur, 1er tour", "echo '{\"text\": \"bonjour\"}' | aiguillage chat --json"))  # fmt: skip
+                        "vecteurs de mots, classifieur, lecteur, 1er tour", "echo '{\"text\": \"bonjour\"}' | aiguillage chat --json"))  # fmt: skip
         progress("entraînement du modèle de langue")
         started = time.perf_counter()
         train_and_save(out=Path(folder) / "nlu.joblib")
         rows.append(row("Entraînement du modèle de langue", f"{time.perf_counter() - started:.1f} s",
-                        "classifieur d'intentions (data/nlu/), spaCy déjà chargé", "aiguillage nlu train --out …"))  # fmt: skip
+                        "classifieur d'intentions (data/nlu/) et lecteur de situations, vecteurs déjà exportés", "aiguillage nlu train --out …"))  # fmt: skip
     return rows

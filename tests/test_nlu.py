@@ -47,7 +47,7 @@ def heldout(interpreter) -> tuple[Evaluation, Evaluation]:  # type: ignore[no-un
     test = load_examples(HELDOUT)
     classifier = interpreter.classifier
     assert classifier.meta["fingerprint"] == data_fingerprint(train), "modèle entraîné sur d'autres données"
-    predicted = [str(p) for p in classifier.pipeline.predict([e.text for e in test])]
+    predicted = [p.ranking[0][0] for p in classifier.predict_many([e.text for e in test])]
     labels = sorted({e.intent for e in train} | {e.intent for e in test})
     whole = Evaluation("held-out", labels, [e.intent for e in test], predicted)
     whole.texts = [e.text for e in test]  # type: ignore[attr-defined]

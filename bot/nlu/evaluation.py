@@ -11,8 +11,8 @@ import numpy as np
 from sklearn.metrics import accuracy_score, confusion_matrix, precision_recall_fscore_support
 from sklearn.model_selection import StratifiedKFold
 
-from bot.nlu.classifier import build_pipeline
 from bot.nlu.data import DEFAULT_DATA_DIR, Example, load_examples
+from bot.nlu.training import build_pipeline
 
 
 @dataclass

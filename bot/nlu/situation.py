@@ -4,7 +4,8 @@ For every message it reads, at once: all the needs present and every scheme name
 *described* (multi-label, one-vs-rest logistic regressions), who is speaking (the person, a
 relative, an agent, an ambassadeur) and what kind of answer is asked (orientation, info,
 conditions, where, contact, how, documents, amount). One feature space is shared by the four
-heads: the intent classifier's character and word n-grams plus spaCy `fr_core_news_md` vectors.
+heads: the intent classifier's character and word n-grams plus `fr_core_news_md` word vectors,
+compiled after training (bot/nlu/features.py) so that reading needs no scikit-learn.
 Learned from `data/situations/` and the content's own texts (see situation_data.py).
 """
 
@@ -19,24 +20,24 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import joblib
 import numpy as np
-from sklearn.exceptions import ConvergenceWarning
-from sklearn.linear_model import LogisticRegression, SGDClassifier
-from sklearn.multiclass import OneVsRestClassifier
-from sklearn.preprocessing import MultiLabelBinarizer
 
-from bot.nlu.classifier import build_features, spacy_nlp
+from bot.nlu.features import CompiledFeatures, LinearScores
+from bot.nlu.model_file import OutdatedModel, load_model, save_model
 from bot.nlu.situation_data import (
     DEFAULT_SITUATIONS_DIR,
     SituationExample,
     load_situations,
     sources_fingerprint,
 )
+from bot.nlu.vectors import VECTORS_VERSION, word_vectors
 
 log = logging.getLogger(__name__)
 
-MODEL_VERSION = 1
+#: bump when the features or the saved form change: saved readers are then retrained
+MODEL_VERSION = 2
+#: what the saved reader's fingerprint is made with, beside its data: this code and the word vectors
+FINGERPRINT_VERSION = MODEL_VERSION * 100 + VECTORS_VERSION
 #: a label is read when its probability reaches this (tuned by cross-validation, docs/situations.md)
 DEFAULT_THRESHOLDS = {"needs": 0.35, "schemes": 0.35}
 #: at most this many needs and schemes per message: a person rarely brings more at once
@@ -79,8 +80,8 @@ class Situation:
 class _Head:
     """One output of the reader: multi-label (needs, schemes) or single-label (role, asks).
 
-    Trained with scikit-learn, then kept as one weight matrix so that reading a message is a
-    single sparse-dense product (one-vs-rest over 80 labels one estimator at a time costs ~15 ms).
+    Trained with scikit-learn, then kept as one weight matrix by feature (LinearScores) so that
+    reading a message is a gather of its feature rows and one small product.
     """
 
     def __init__(self, name: str, multilabel: bool, C: float, class_weight: str | None = "balanced") -> None:
@@ -89,10 +90,14 @@ class _Head:
         self.C = C
         self.class_weight = class_weight
         self.classes: list[str] = []
-        self.weights: np.ndarray | None = None
-        self.bias: np.ndarray | None = None
+        self.model: LinearScores | None = None
 
     def fit(self, X: Any, labels: Sequence[Any]) -> _Head:
+        from sklearn.exceptions import ConvergenceWarning
+        from sklearn.linear_model import LogisticRegression
+        from sklearn.multiclass import OneVsRestClassifier
+        from sklearn.preprocessing import MultiLabelBinarizer
+
         if self.multilabel:
             binarizer = MultiLabelBinarizer()
             Y = binarizer.fit_transform(labels)
@@ -102,55 +107,48 @@ class _Head:
                 warnings.simplefilter("ignore", ConvergenceWarning)
                 model = OneVsRestClassifier(self._estimator()).fit(X, Y[:, keep])
             estimators = model.estimators_
-            self.weights = np.vstack([e.coef_.ravel() for e in estimators]).astype(np.float32)
-            self.bias = np.array([float(np.ravel(e.intercept_)[0]) for e in estimators], dtype=np.float32)
+            weights = np.vstack([e.coef_.ravel() for e in estimators])
+            bias = np.array([float(np.ravel(e.intercept_)[0]) for e in estimators])
+            self.model = LinearScores(weights, bias)
             return self
         self.classes = sorted({str(label) for label in labels})
         if len(self.classes) == 1:
             return self
-        weights: Any = self.class_weight
-        if weights == "sqrt":  # half-way between none and "balanced" (n / (k * n_c)), in log scale
+        class_weight: Any = self.class_weight
+        if class_weight == "sqrt":  # half-way between none and "balanced" (n / (k * n_c)), in log scale
             counts = {c: sum(1 for label in labels if str(label) == c) for c in self.classes}
-            weights = {c: (len(labels) / (len(counts) * n)) ** 0.5 for c, n in counts.items()}
-        single = LogisticRegression(C=self.C, max_iter=3000, class_weight=weights).fit(X, labels)
+            class_weight = {c: (len(labels) / (len(counts) * n)) ** 0.5 for c, n in counts.items()}
+        single = LogisticRegression(C=self.C, max_iter=3000, class_weight=class_weight).fit(X, labels)
         self.classes = [str(c) for c in single.classes_]
         coef, intercept = single.coef_, single.intercept_
         if len(self.classes) == 2:  # binary: one row for the second class
             coef, intercept = np.vstack([-coef, coef]) / 2, np.array([-intercept[0], intercept[0]]) / 2
-        self.weights, self.bias = coef.astype(np.float32), intercept.astype(np.float32)
+        self.model = LinearScores(coef, intercept)
         return self
 
     def _estimator(self) -> Any:
+        from sklearn.linear_model import SGDClassifier
+
         return SGDClassifier(
             loss="log_loss", alpha=ALPHA, class_weight="balanced", max_iter=15, tol=None, random_state=13
         )
 
-    def __getstate__(self) -> dict[str, Any]:
-        state = dict(self.__dict__)
-        state.pop("_columns", None)  # rebuilt from the weights at the first reading
-        return state
-
-    def proba(self, X: Any) -> np.ndarray:
-        if self.weights is None:
-            return np.ones((X.shape[0], 1))
-        # one feature per row, labels in columns, float32 on both sides: the sparse product then
-        # costs ~0.1 ms instead of ~7 ms (a float64 message against float32 weights copied the
-        # whole matrix at every message)
-        columns = self.__dict__.get("_columns")
-        if columns is None:
-            columns = self.__dict__["_columns"] = np.ascontiguousarray(self.weights.T, dtype=np.float32)
-        scores = np.asarray(X.astype(np.float32) @ columns) + self.bias
+    def proba(self, encoded: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
+        """Each label's probability for one message (its encoded feature row)."""
+        if self.model is None:
+            return np.ones(1)
+        scores = self.model.scores(encoded).astype(np.float64)
         if self.multilabel:
             return 1.0 / (1.0 + np.exp(-scores))
-        scores -= scores.max(axis=1, keepdims=True)
+        scores -= scores.max()
         exp = np.exp(scores)
-        return exp / exp.sum(axis=1, keepdims=True)
+        return exp / exp.sum()
 
 
 class SituationReader:
     def __init__(
         self,
-        features: Any,
+        features: CompiledFeatures,
         heads: dict[str, _Head],
         thresholds: dict[str, float] | None = None,
         meta: dict[str, Any] | None = None,
@@ -168,11 +166,13 @@ class SituationReader:
         progress: Callable[[str], None] | None = None,
         thresholds: dict[str, float] | None = None,
     ) -> SituationReader:
+        from bot.nlu.training import build_features
+
         started = time.perf_counter()
-        spacy_nlp()
+        word_vectors()
         texts = [e.text for e in examples]
-        features = build_features()
-        X = features.fit_transform(texts)
+        union = build_features()
+        X = union.fit_transform(texts)
         heads: dict[str, _Head] = {}
         if progress:
             progress(f"situations : {len(texts)} exemples")
@@ -193,7 +193,7 @@ class SituationReader:
             "train_seconds": round(time.perf_counter() - started, 2),
             "version": MODEL_VERSION,
         }
-        return cls(features, heads, thresholds, meta)
+        return cls(CompiledFeatures.from_union(union), heads, thresholds, meta)
 
     # ------------------------------------------------------------------ reading
     def read(self, text: str) -> Situation:
@@ -202,29 +202,29 @@ class SituationReader:
     def read_many(self, texts: Sequence[str]) -> list[Situation]:
         if not texts:
             return []
-        X = self.features.transform(list(texts))
-        probas = {name: head.proba(X) for name, head in self.heads.items()}
         out = []
-        for row in range(len(texts)):
-            role, role_c = self._single("role", probas["role"][row])
-            asks, asks_c = self._single("asks", probas["asks"][row])
+        for text in texts:
+            encoded = self.features.encode(text)
+            probas = {name: head.proba(encoded) for name, head in self.heads.items()}
+            role, role_c = self._single("role", probas["role"])
+            asks, asks_c = self._single("asks", probas["asks"])
             out.append(
                 Situation(
-                    needs=self._multi("needs", probas["needs"][row], MAX_NEEDS),
-                    schemes=self._multi("schemes", probas["schemes"][row], MAX_SCHEMES),
+                    needs=self._multi("needs", probas["needs"], MAX_NEEDS),
+                    schemes=self._multi("schemes", probas["schemes"], MAX_SCHEMES),
                     role=role,
                     asks=asks,
                     role_confidence=role_c,
                     asks_confidence=asks_c,
-                    relevance=self._above("schemes", probas["schemes"][row], RELEVANCE_FLOOR),
+                    relevance=self._above("schemes", probas["schemes"], RELEVANCE_FLOOR),
                 )
             )
         return out
 
     def scores(self, text: str, head: str) -> dict[str, float]:
         """Every label's probability for one text (evaluation, debugging)."""
-        X = self.features.transform([text])
-        return dict(zip(self.heads[head].classes, map(float, self.heads[head].proba(X)[0]), strict=True))
+        row = self.heads[head].proba(self.features.encode(text))
+        return dict(zip(self.heads[head].classes, map(float, row), strict=True))
 
     def _multi(self, name: str, row: np.ndarray, limit: int) -> list[tuple[str, float]]:
         classes = self.heads[name].classes
@@ -243,15 +243,14 @@ class SituationReader:
 
     # ------------------------------------------------------------------ persistence
     def save(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        joblib.dump(
-            {"features": self.features, "heads": self.heads, "thresholds": self.thresholds, "meta": self.meta},
-            path,
-        )
+        save_model(path, {"features": self.features, "heads": self.heads, "thresholds": self.thresholds,
+                          "meta": self.meta})  # fmt: skip
 
     @classmethod
     def load(cls, path: Path) -> SituationReader:
-        data = joblib.load(path)
+        data = load_model(path, required="heads")
+        if not isinstance(data["features"], CompiledFeatures):
+            raise OutdatedModel(f"lecteur de situations d'un ancien format : {path}")
         return cls(data["features"], data["heads"], data.get("thresholds"), data.get("meta"))
 
 
@@ -264,7 +263,7 @@ def default_reader_path() -> Path:
 def train_reader(data: Path | None = None, out: Path | None = None) -> SituationReader:
     examples = load_situations(data or DEFAULT_SITUATIONS_DIR)
     reader = SituationReader.train(examples)
-    reader.meta["fingerprint"] = sources_fingerprint(data, MODEL_VERSION)
+    reader.meta["fingerprint"] = sources_fingerprint(data, FINGERPRINT_VERSION)
     reader.save(out or default_reader_path())
     return reader
 
@@ -272,11 +271,16 @@ def train_reader(data: Path | None = None, out: Path | None = None) -> Situation
 def load_reader(path: Path | None = None, auto_train: bool = True) -> SituationReader:
     """The saved reader, retrained first if missing or if its data or the content changed."""
     path = path or default_reader_path()
-    fingerprint = sources_fingerprint(version=MODEL_VERSION)
+    fingerprint = sources_fingerprint(version=FINGERPRINT_VERSION)
     if path.exists():
-        reader = SituationReader.load(path)
-        if reader.meta.get("fingerprint") == fingerprint or not auto_train:
-            return reader
+        try:
+            reader = SituationReader.load(path)
+        except OutdatedModel:
+            if not auto_train:
+                raise
+        else:
+            if reader.meta.get("fingerprint") == fingerprint or not auto_train:
+                return reader
     if not auto_train:
         raise FileNotFoundError(f"modèle de situations absent : {path} (lancez `aiguillage nlu train`)")
     print("Entraînement du lecteur de situations (moins d'une minute)…", file=sys.stderr)
