@@ -7,8 +7,6 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-import yaml
-
 from actions.places import (
     address_text,
     details_text,
@@ -26,6 +24,7 @@ from knowledge.gazetteer import Commune
 from knowledge.kb import KnowledgeBase, ServiceRecord
 from knowledge.schema import Scheme
 from knowledge.search import NearbyService, ServiceSearch
+from knowledge.yamlio import load_yaml
 
 COVERED_REGIONS = {"32": "Hauts-de-France", "11": "Île-de-France"}
 FAR_KM = 40.0
@@ -61,7 +60,7 @@ def search() -> ServiceSearch:
 
 @lru_cache(maxsize=1)
 def needs_catalogue() -> dict[str, dict[str, Any]]:
-    data = yaml.safe_load((CONTENT_DIR / "needs.yml").read_text(encoding="utf-8"))
+    data = load_yaml((CONTENT_DIR / "needs.yml").read_text(encoding="utf-8"))
     return {item["id"]: item for item in data["needs"] + data["service_types"]}
 
 

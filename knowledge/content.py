@@ -12,6 +12,7 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from knowledge.schema import EmergencyNumber, Question, Scheme, Service
+from knowledge.yamlio import load_yaml
 
 CONTENT_DIR = Path(__file__).parent / "content"
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -45,7 +46,7 @@ class Content:
 
 def _read_yaml(path: Path) -> Any:
     with path.open(encoding="utf-8") as fh:
-        return yaml.safe_load(fh)
+        return load_yaml(fh)
 
 
 def _parse_items(path: Path, data: Any, model: type[BaseModel], errors: list[ContentError]) -> list[Any]:

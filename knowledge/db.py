@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
@@ -68,6 +70,9 @@ def upgrade(engine: Engine) -> None:
     Several processes may start at once (workers behind a proxy): on PostgreSQL a
     transaction-level advisory lock makes them migrate one after the other; SQLite
     serialises writers itself (busy timeout)."""
+    fingerprint = migrations_fingerprint()
+    if _migrated_with(engine) == fingerprint:  # up to date: no need to import Alembic (~0.3 s)
+        return
     from alembic import command
     from alembic.config import Config
 
@@ -78,6 +83,35 @@ def upgrade(engine: Engine) -> None:
             connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({MIGRATION_LOCK_ID})")
         config.attributes["connection"] = connection
         command.upgrade(config, "head")
+        connection.execute(text("DELETE FROM kb_meta WHERE key = :key"), {"key": MIGRATIONS_KEY})
+        connection.execute(
+            text("INSERT INTO kb_meta (key, value) VALUES (:key, :value)"),
+            {"key": MIGRATIONS_KEY, "value": fingerprint},
+        )
+
+
+#: kb_meta row holding the fingerprint of the migration files the schema was last brought to
+MIGRATIONS_KEY = "migrations_fingerprint"
+
+
+def migrations_fingerprint() -> str:
+    """A digest of the migration scripts' bytes: it changes when a migration is added or edited."""
+    digest = hashlib.sha256()
+    for path in sorted((MIGRATIONS_DIR / "versions").glob("*.py")):
+        digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def _migrated_with(engine: Engine) -> str | None:
+    """The migrations fingerprint recorded by the last upgrade, or None (new or older database)."""
+    try:
+        with engine.connect() as connection:
+            value = connection.execute(
+                text("SELECT value FROM kb_meta WHERE key = :key"), {"key": MIGRATIONS_KEY}
+            ).scalar()
+    except DBAPIError:  # no kb_meta table yet
+        return None
+    return str(value) if value is not None else None
 
 
 @lru_cache(maxsize=8)

@@ -21,7 +21,6 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict
 from sqlalchemy import Engine, delete, insert, select, text
 from tqdm import tqdm
@@ -31,6 +30,7 @@ from knowledge.db import MIGRATION_LOCK_ID, session_scope
 from knowledge.hours import HoursError, france_services_to_osm, mairie_json_to_osm
 from knowledge.models import MetaRow, ServiceRow, StructureRow
 from knowledge.textnorm import strip_accents
+from knowledge.yamlio import load_yaml
 
 PLACES_DATA_DIR = Path(__file__).parent / "data" / "places"
 PLACE_ORIGIN = "annuaire"
@@ -71,7 +71,7 @@ class Directory(BaseModel):
 
 @lru_cache(maxsize=1)
 def directories() -> dict[str, Directory]:
-    data = yaml.safe_load((CONTENT_DIR / "places.yml").read_text(encoding="utf-8"))
+    data = load_yaml((CONTENT_DIR / "places.yml").read_text(encoding="utf-8"))
     return {d["id"]: Directory.model_validate(d) for d in data["directories"]}
 
 

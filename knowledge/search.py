@@ -8,7 +8,6 @@ from functools import cached_property, lru_cache
 from typing import TYPE_CHECKING
 
 import numpy as np
-import yaml
 from rapidfuzz import fuzz, process
 
 from knowledge.content import CONTENT_DIR
@@ -17,6 +16,7 @@ from knowledge.nearest import service_matches as _service_matches
 from knowledge.placedata import directories
 from knowledge.places import zone_contains
 from knowledge.textnorm import fold
+from knowledge.yamlio import load_yaml
 
 if TYPE_CHECKING:
     from knowledge.gazetteer import Commune
@@ -76,7 +76,7 @@ class SearchWords:
 
 @lru_cache(maxsize=1)
 def search_words() -> SearchWords:
-    data = yaml.safe_load((CONTENT_DIR / "search.yml").read_text(encoding="utf-8")) or {}
+    data = load_yaml((CONTENT_DIR / "search.yml").read_text(encoding="utf-8")) or {}
     synonyms = tuple(tuple(fold(p) for p in group) for group in data.get("synonyms") or [])
     expressions = tuple(sorted((fold(e) for e in data.get("expressions") or []), key=len, reverse=True))
     return SearchWords(synonyms, expressions)

@@ -13,7 +13,6 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import numpy as np
-from scipy.spatial import cKDTree
 
 EARTH_RADIUS_KM = 6371.0
 #: two distances closer than this (km) are a tie: the caller breaks ties (by name)
@@ -41,6 +40,8 @@ class SpatialIndex:
     """Nearest-first iteration over points (degrees, NaN when unknown), by their position in the input."""
 
     def __init__(self, latitudes: np.ndarray, longitudes: np.ndarray) -> None:
+        from scipy.spatial import cKDTree  # imported at the first index (~0.3 s), not at start-up
+
         self.lat_r = np.radians(np.asarray(latitudes, dtype=float))
         self.lon_r = np.radians(np.asarray(longitudes, dtype=float))
         located = ~(np.isnan(self.lat_r) | np.isnan(self.lon_r))

@@ -12,11 +12,10 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from knowledge.content import CONTENT_DIR, Content, load_content, seeds_dir
 from knowledge.schema import Source
 from knowledge.textnorm import collapse_spaces
+from knowledge.yamlio import load_yaml
 
 _MARKDOWN_LINK = re.compile(r"\[([^\]]*)\]\([^)]*\)")
 
@@ -51,7 +50,7 @@ class Report:
 
 
 def load_referentials(content_dir: Path = CONTENT_DIR) -> dict[str, set[str]]:
-    data = yaml.safe_load((content_dir / "referentiels.yml").read_text(encoding="utf-8"))
+    data = load_yaml((content_dir / "referentiels.yml").read_text(encoding="utf-8"))
     return {key: set(values) for key, values in data.items()}
 
 

@@ -7,10 +7,9 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-import yaml
-
 from bot.nlu.normalize import normalize
 from knowledge.textnorm import fold
+from knowledge.yamlio import load_yaml
 
 DANGER_PATH = Path(__file__).with_name("danger.yml")
 
@@ -33,7 +32,7 @@ class DangerDetector:
     @classmethod
     @lru_cache(maxsize=1)
     def load(cls) -> DangerDetector:
-        data = yaml.safe_load(DANGER_PATH.read_text(encoding="utf-8"))
+        data = load_yaml(DANGER_PATH.read_text(encoding="utf-8"))
         kinds = [
             DangerKind(name, tuple(spec["numbers"]), tuple(re.compile(p) for p in spec["patterns"]))
             for name, spec in data["kinds"].items()

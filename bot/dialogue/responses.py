@@ -13,7 +13,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-import yaml
+from knowledge.yamlio import load_yaml
 
 RESPONSES_PATH = Path(__file__).with_name("responses.yml")
 RESPONSES_PATHS = {"fr": RESPONSES_PATH, "en": Path(__file__).with_name("responses.en.yml")}
@@ -33,7 +33,7 @@ def current_language() -> str:
 
 @lru_cache(maxsize=len(RESPONSES_PATHS))
 def _load(lang: str) -> dict[str, Any]:
-    return yaml.safe_load(RESPONSES_PATHS[lang].read_text(encoding="utf-8")) or {}
+    return load_yaml(RESPONSES_PATHS[lang].read_text(encoding="utf-8")) or {}
 
 
 def responses(lang: str | None = None) -> dict[str, Any]:

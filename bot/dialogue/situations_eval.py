@@ -14,10 +14,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from bot.dialogue.api import Engine, Incoming
 from knowledge.textnorm import fold
+from knowledge.yamlio import load_yaml
 
 DEFAULT_DIR = Path(__file__).resolve().parents[2] / "tests" / "situations"
 MAX_TURNS = 6
@@ -99,7 +98,7 @@ def load_cases(folder: Path = DEFAULT_DIR, known: Iterable[str] | None = None) -
     keep = set(known) if known is not None else None
     cases = []
     for path in sorted(folder.glob("*.yml")):
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        data = load_yaml(path.read_text(encoding="utf-8")) or {}
         for item in data.get("cases") or []:
             schemes = [s for s in item.get("schemes") or [] if keep is None or s in keep]
             acceptable = [s for s in item.get("acceptable") or [] if keep is None or s in keep]

@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-import yaml
+from knowledge.yamlio import load_yaml
 
 DEFAULT_DATA_DIR = Path(__file__).resolve().parents[2] / "data" / "nlu"
 _ENTITY_MARKUP = re.compile(r"\[([^\]]+)\](?:\([^)]*\)|\{[^}]*\})")
@@ -24,7 +24,7 @@ def strip_entity_markup(text: str) -> str:
 
 
 def read_nlu_file(path: Path) -> list[Example]:
-    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    data = load_yaml(path.read_text(encoding="utf-8")) or {}
     examples: list[Example] = []
     for block in data.get("nlu") or []:
         intent = block.get("intent")

@@ -15,7 +15,6 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import yaml
 from rapidfuzz import fuzz, process
 
 from bot.nlu.normalize import normalize
@@ -33,6 +32,7 @@ from knowledge.numbers import (
     words_to_digits,
 )
 from knowledge.textnorm import fold
+from knowledge.yamlio import load_yaml
 
 if TYPE_CHECKING:
     from knowledge.gazetteer import Gazetteer
@@ -198,7 +198,7 @@ class EntityExtractor:
     # ------------------------------------------------------------------ vocabularies
     @cached_property
     def needs(self) -> dict[str, Any]:
-        return yaml.safe_load(Path(NEEDS_PATH).read_text(encoding="utf-8"))
+        return load_yaml(Path(NEEDS_PATH).read_text(encoding="utf-8"))
 
     @cached_property
     def _scheme_aliases(self) -> dict[str, set[str]]:

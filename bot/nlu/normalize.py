@@ -6,9 +6,8 @@ import re
 from functools import lru_cache
 from pathlib import Path
 
-import yaml
-
 from knowledge.textnorm import fold
+from knowledge.yamlio import load_yaml
 
 LEXICON_PATH = Path(__file__).with_name("lexicon.yml")
 _REPEATS = re.compile(r"(.)\1{2,}")  # "merciiiii" -> "merci"
@@ -17,7 +16,7 @@ _DIGIT_STUCK = re.compile(r"(\d)([a-z])|([a-z])(\d)")
 
 @lru_cache(maxsize=1)
 def sms_lexicon() -> dict[str, str]:
-    data = yaml.safe_load(LEXICON_PATH.read_text(encoding="utf-8"))
+    data = load_yaml(LEXICON_PATH.read_text(encoding="utf-8"))
     return {fold(k): fold(v) for k, v in data["sms"].items()}
 
 

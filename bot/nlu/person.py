@@ -14,9 +14,8 @@ import re
 from functools import lru_cache
 from pathlib import Path
 
-import yaml
-
 from knowledge.textnorm import fold
+from knowledge.yamlio import load_yaml
 
 PERSON_PATH = Path(__file__).with_name("person.yml")
 _CLAUSE = re.compile(r"[.;!?\n]|,|\bmais\b|\bet (?=elle|il|la personne|cette personne)")
@@ -31,7 +30,7 @@ def _phrases(phrases: list[str]) -> re.Pattern[str]:
 @lru_cache(maxsize=1)
 def _patterns() -> tuple[re.Pattern[str], re.Pattern[str]]:
     """(third-person cues, workplace cues) from person.yml."""
-    data = yaml.safe_load(PERSON_PATH.read_text(encoding="utf-8"))
+    data = load_yaml(PERSON_PATH.read_text(encoding="utf-8"))
     return _phrases(data["third_person"]), _phrases(data["workplace"])
 
 

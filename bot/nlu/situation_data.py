@@ -16,9 +16,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from knowledge.content import CONTENT_DIR
+from knowledge.yamlio import load_yaml
 
 log = logging.getLogger(__name__)
 
@@ -67,9 +66,9 @@ class Vocabulary:
 
 def load_content() -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """(needs, schemes) as plain dicts, read from the YAML content."""
-    needs = yaml.safe_load((CONTENT_DIR / "needs.yml").read_text(encoding="utf-8"))["needs"]
+    needs = load_yaml((CONTENT_DIR / "needs.yml").read_text(encoding="utf-8"))["needs"]
     schemes = [
-        yaml.safe_load(path.read_text(encoding="utf-8"))
+        load_yaml(path.read_text(encoding="utf-8"))
         for path in sorted((CONTENT_DIR / "schemes").glob("*.yml"))
     ]
     return needs, schemes
@@ -81,7 +80,7 @@ def vocabulary() -> Vocabulary:
 
 
 def read_situation_file(path: Path, vocab: Vocabulary) -> list[SituationExample]:
-    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    data = load_yaml(path.read_text(encoding="utf-8")) or {}
     out = []
     for item in data.get("situations") or []:
         text = str(item.get("text") or "").strip()

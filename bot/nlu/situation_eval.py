@@ -12,9 +12,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from bot.nlu.situation import Situation
+from knowledge.yamlio import load_yaml
 
 DEFAULT_TESTSET_DIR = Path(__file__).resolve().parents[2] / "tests" / "situations"
 
@@ -38,7 +37,7 @@ def load_cases(path: Path | None = None) -> list[SituationCase]:
     files = sorted(path.glob("*.yml")) if path.is_dir() else [path]
     cases = []
     for file in files:
-        data = yaml.safe_load(file.read_text(encoding="utf-8")) or {}
+        data = load_yaml(file.read_text(encoding="utf-8")) or {}
         for item in data.get("cases") or []:
             cases.append(
                 SituationCase(

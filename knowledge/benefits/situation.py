@@ -15,7 +15,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-import yaml
+from knowledge.yamlio import load_yaml
 
 MAPPING_FILE = Path(__file__).with_name("situation.yml")
 INCOME_FACTS = ("salary", "partner_salary", "unemployment_benefit", "pension")
@@ -23,7 +23,7 @@ INCOME_FACTS = ("salary", "partner_salary", "unemployment_benefit", "pension")
 
 @cache
 def mapping() -> dict[str, Any]:
-    data: dict[str, Any] = yaml.safe_load(MAPPING_FILE.read_text(encoding="utf-8"))
+    data: dict[str, Any] = load_yaml(MAPPING_FILE.read_text(encoding="utf-8"))
     return data
 
 
