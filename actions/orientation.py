@@ -124,8 +124,10 @@ class ActionOrientation(Action):
             open_ids = shown_in(item, [r for r in group if r.status is not Status.not_eligible])
             open_ = sorted((r for r in group if r.scheme_id in open_ids), key=lambda r: open_ids.index(r.scheme_id))
             described = set(item.get("described") or [])  # what the person asked about is answered, even "no"
-            refused = [r for r in group if r.status is Status.not_eligible
-                       and (r.scheme_id == focus or len(candidates) <= 2 or r.scheme_id in described)]
+            # ... but a scheme of another territory is said only when asked about by name: that the
+            # Croix-Rouge's Aisne truck does not come to Montreuil helps nobody who did not ask
+            refused = [r for r in group if r.status is Status.not_eligible and (r.scheme_id == focus or (
+                not r.only_territory and (len(candidates) <= 2 or r.scheme_id in described)))]
             label_ = catalogue.get(item["need"] or "", {}).get("label")
             lines = [result_line(r, label_, other) for r in [*refused[:1], *open_]]
             shown += open_

@@ -59,6 +59,8 @@ class SchemeResult:
     amount: float | None = None
     amount_per: str | None = None
     amount_text: str | None = None
+    #: refused only because the person lives outside the scheme's territory (nothing personal)
+    only_territory: bool = False
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -119,7 +121,8 @@ class EligibilityEngine:
         unknown = [c for c in checks if c.result is None]
         missing = _unique(m for c in unknown for m in c.missing)
         if failed:
-            return SchemeResult(scheme.id, Status.not_eligible, [c.reason for c in failed], [], [])
+            return SchemeResult(scheme.id, Status.not_eligible, [c.reason for c in failed], [], [],
+                                only_territory=all(c.territorial for c in failed))
         if scheme.openfisca is not None:
             return self._openfisca(scheme, facts, checks, missing, personal)
         reasons = [c.reason for c in checks if c.result and c.reason]
@@ -247,7 +250,8 @@ class EligibilityEngine:
         if inside:
             return Check(True, f"{commune.nom} est dans le territoire couvert ({where}).", territorial=True)
         return Check(
-            False, f"Ce dispositif est proposé seulement ici : {where} ; {commune.nom} n'en fait pas partie."
+            False, f"Ce dispositif est proposé seulement ici : {where} ; {commune.nom} n'en fait pas partie.",
+            territorial=True,
         )
 
     def _population(self, cond: Conditions, facts: dict[str, Any]) -> Check:

@@ -40,6 +40,9 @@ SELF_DOUBT = 0.6
 OTHER_ROLE = 0.3
 #: a kind of answer is read when the reader is at least this sure of it (an orientation otherwise)
 ASKS_CONFIDENCE = 0.6
+#: ... or from this probability up when the intent classifier's best guess says the same kind
+#: (« c koi une crèche AVIP » : ask_scheme_info 0.48 and info 0.59 — two readings that agree)
+ASKS_AGREEING = 0.4
 #: asks without a scheme to be about: the reader's `asks` when the classifier has no better word
 INTENT_ASKS = {"ask_scheme_info": "info", "find_service_nearby": "where"}
 ANSWERS = ("info", "conditions", "how", "documents", "amount", "contact")
@@ -139,7 +142,9 @@ def read_turn(parse: ParseResult, intent: str, kb: KnowledgeBase, slots: dict[st
         every = getattr(situation, "relevance", None) or dict(situation.schemes)
         reading.relevance = {s: round(p, 3) for s, p in every.items() if p >= RELEVANCE_FLOOR and s in kb.schemes}
         described = [s for s, p in situation.schemes if s in kb.schemes and p >= MIN_SCORE]
-        sure = getattr(situation, "asks_confidence", 1.0) >= ASKS_CONFIDENCE
+        asks_confidence = getattr(situation, "asks_confidence", 1.0)
+        agreeing = INTENT_ASKS.get(parse.intent) == situation.asks and asks_confidence >= ASKS_AGREEING
+        sure = asks_confidence >= ASKS_CONFIDENCE or agreeing
         reading.asks = situation.asks if sure else INTENT_ASKS.get(intent, "orientation")
         reading.asks_read = sure
         if reading.asks == "orientation" and intent == "ask_scheme_info" and reading.named:
