@@ -119,14 +119,30 @@ def _theme_overlap(themes: list[str], wanted: set[str]) -> bool:
     return any(t in wanted or any("--" not in w and t.startswith(w + "--") for w in wanted) for t in themes)
 
 
-def _public_fits(publics: list[str], age: int | None, linked: bool) -> bool:
-    """A service only for young people (or seniors) is proposed only to them, unless it carries the scheme."""
-    if linked or not publics or len(publics) > 1:
+@lru_cache(maxsize=1)
+def public_rules() -> dict[str, dict[str, Any]]:
+    """Who a place is for, as the facts tell it (knowledge/content/publics.yml)."""
+    return dict(load_yaml((CONTENT_DIR / "publics.yml").read_text(encoding="utf-8"))["publics"])
+
+
+def _public_fits(publics: list[str], slots: dict[str, Any]) -> bool:
+    """A place only for some publics (students, young people...) is proposed to the people the
+    known facts say are of one of them (publics.yml)."""
+    rules = public_rules()
+    if not publics or any(p not in rules for p in publics):
         return True
-    if publics[0] == "jeunes":
-        return age is None or age <= 30
-    if publics[0] == "seniors":
-        return age is None or age >= 60
+    return any(_fits_rule(rules[p], slots) for p in publics)
+
+
+def _fits_rule(rule: dict[str, Any], slots: dict[str, Any]) -> bool:
+    unknown = rule.get("unknown") == "fits"
+    if "age_min" in rule or "age_max" in rule:
+        age = slots.get("age")
+        return unknown if age is None else rule.get("age_min", 0) <= int(age) <= rule.get("age_max", 200)
+    for fact in ("situation", "housing"):
+        if fact in rule:
+            value = slots.get(fact)
+            return unknown if value is None else value in rule[fact]
     return True
 
 
@@ -156,7 +172,6 @@ def pick_services(slots: dict[str, Any], scheme_ids: list[str], need_id: str | N
             if scheme_id in kb.schemes:
                 wanted_themes |= set(kb.schemes[scheme_id].themes)
     doors = {d for s in scheme_ids if s in kb.schemes for d in kb.schemes[s].where_to_go} - GENERIC_DOORS
-    age = slots.get("age")
     scored: list[tuple[int, NearbyService]] = []
     # Only a service that can score below is asked for (a scheme it carries, the kind's networks,
     # the wanted themes or the schemes' doors), within max_km, with those without a position: the
@@ -173,7 +188,7 @@ def pick_services(slots: dict[str, Any], scheme_ids: list[str], need_id: str | N
         service = near.service
         if near.distance_km is not None and near.distance_km > max_km:
             continue
-        if not _public_fits(service.publics, age, linked=bool(set(scheme_ids) & set(service.schemes))):
+        if not _public_fits(service.publics, slots):
             continue
         if service_type:
             score = 3 if kind_networks.intersection(service.reseaux_porteurs) else 0

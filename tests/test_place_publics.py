@@ -1,0 +1,41 @@
+"""A place for some publics only (data·inclusion `publics`, rules in knowledge/content/publics.yml)
+is proposed to the people the known facts say belong to one of them — even when it carries a
+scheme shown: a students' grocery is not a place for a family of Montreuil."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from actions import common
+
+STUDENTS_GROCERY = "Épicerie mobile de la Croix-Rouge pour les étudiants précaires (Seine-Saint-Denis)"
+INSERTION_GROCERY = "Épicerie solidaire « ressource » pour les salariés en insertion de Plaine Commune"
+
+
+def _names(kb: Any, slots: dict[str, Any]) -> list[str]:  # type: ignore[no-untyped-def]
+    common.set_kb(kb)
+    pick = common.pick_services(slots, ["epiceries-solidaires"], "alimentation", limit=30)
+    return [n.service.nom for n in pick.nearby]
+
+
+def test_a_family_is_not_sent_to_a_students_or_an_insertion_workers_grocery(kb) -> None:  # type: ignore[no-untyped-def]
+    family = {"commune": "93048", "children_count": 2}
+    names = _names(kb, family)
+    assert names, "no place at all for food in Montreuil"
+    assert STUDENTS_GROCERY not in names
+    assert INSERTION_GROCERY not in names
+
+
+def test_a_student_is(kb) -> None:  # type: ignore[no-untyped-def]
+    assert STUDENTS_GROCERY in _names(kb, {"commune": "93048", "situation": "etudiant", "age": 21})
+
+
+def test_publics_rules() -> None:
+    fits = common._public_fits
+    assert fits(["jeunes"], {})  # age unknown: a young people's place stays
+    assert not fits(["jeunes"], {"age": 45})
+    assert fits(["jeunes", "seniors"], {"age": 70})
+    assert not fits(["etudiants"], {})  # a positive sign is needed
+    assert fits(["etudiants"], {"situation": "etudiant"})
+    assert fits(["tous-publics", "etudiants"], {})  # open to all as well
+    assert fits(["femmes"], {"age": 30})  # nothing asked tells: no restriction
