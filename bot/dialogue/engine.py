@@ -231,7 +231,9 @@ class DialogueEngine:
             return False
         if not kinds:  # the kind of danger the reader reads, if any (a night outside: the 115)
             wanted = {DANGER_OF_NEED[n] for n, p in read.items() if n in DANGER_OF_NEED and p >= MIN_SCORE}
-            kinds = [k for k in self.danger.kinds if k.name in wanted]
+            if "violence" in wanted and parse.first("children_count"):
+                wanted.add("child")  # violence where a child is spoken of: the 119 first
+            kinds = sorted((k for k in self.danger.kinds if k.name in wanted), key=lambda k: k.name != "child")
         slots = turn.slots
         numbers = self.danger.numbers_for(kinds) if kinds else []
         if self.danger.prefers_sms(text):
