@@ -237,9 +237,11 @@ def _directory_places(kb: KnowledgeBase, networks: set[str], commune: Commune | 
     return found
 
 
-def contact_text(service: ServiceRecord, commune: Commune | None = None, audience: str = "residents") -> str:
+def contact_text(service: ServiceRecord, commune: Commune | None = None, audience: str = "residents",
+                 slots: dict[str, Any] | None = None) -> str:
     """The contacts this audience may be given (residents: resident-facing ones only); a place
-    without contact names the door, and with the person's commune, that door's own contact."""
+    without contact names the door (never the speaker's own kind of place: `slots`), and with the
+    person's commune, that door's own contact."""
     contacts = contacts_for(service, audience)
     parts = []
     if contacts.get("telephone"):
@@ -251,6 +253,10 @@ def contact_text(service: ServiceRecord, commune: Commune | None = None, audienc
     if parts:
         return " · ".join(parts)
     door = service.no_contact_door or "la mairie ou le CCAS de votre commune"
+    if slots:
+        from actions.speaker import door_without_own  # (speaker reads the needs catalogue here)
+
+        door = door_without_own(door, slots)
     text = say("service_no_contact", door=door)
     if commune is None:
         return text
@@ -267,13 +273,13 @@ def contact_text(service: ServiceRecord, commune: Commune | None = None, audienc
 
 def service_line(
     near: NearbyService, departement: str | None = None, commune: Commune | None = None,
-    today: dt.date | None = None, audience: str = "residents",
+    today: dt.date | None = None, audience: str = "residents", slots: dict[str, Any] | None = None,
 ) -> str:
     """One place: name, address (or commune, or zone), distance, contacts, today's hours, data date."""
     service = near.service
     distance = f", à environ {max(1, round(near.distance_km))} km" if near.distance_km is not None else ""
     where = address_text(service) or service.commune or zone_label(service.zone_eligibilite, departement)
-    contact = contact_text(service, commune, audience).rstrip(".")
+    contact = contact_text(service, commune, audience, slots).rstrip(".")
     return say("service_line", nom=service.nom, where=where, distance=distance,
                contact=contact, details=details_text(service, today))
 
@@ -282,11 +288,15 @@ def door_reply(slots: dict[str, Any], commune: Commune | None, intro: str = "doo
                france_services: int = 1) -> tuple[str, list[NearbyService]] | None:
     """The actual mairie of the person's commune and the nearest France Services, worded; None when
     neither is known (no commune nor position, or a database without the directories)."""
-    doors = door_places(get_kb(), slots, commune, france_services=france_services)
+    from actions.speaker import own_networks  # (speaker reads the needs catalogue here)
+
+    mine = own_networks(slots)  # a France Services agent is not sent to the nearest France Services
+    doors = [d for d in door_places(get_kb(), slots, commune, france_services=france_services)
+             if not mine.intersection(d.service.reseaux_porteurs)]
     if not doors:
         return None
     departement = commune.departement if commune else None
-    lines = [service_line(n, departement, commune) for n in doors]
+    lines = [service_line(n, departement, commune, slots=slots) for n in doors]
     return "\n".join([say(intro), *lines]), doors
 
 

@@ -166,7 +166,7 @@ class ActionOrientation(Action):
         mine = own_networks(slots)  # an agent is not given the nearest place of their own kind
         if mine:
             pick.nearby = [n for n in pick.nearby if not mine.intersection(n.service.reseaux_porteurs)]
-        service_texts = [service_line(n, commune.departement if commune else None, commune) for n in pick.nearby]
+        service_texts = [service_line(n, commune.departement if commune else None, commune, slots=slots) for n in pick.nearby]
         if outside_region(commune) or not pick.nearby or pick.far:
             if pick.nearby and not outside_region(commune):
                 dispatcher.utter_message(text=say("services_intro_far"))

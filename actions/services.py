@@ -53,7 +53,7 @@ class ActionNearbyServices(Action):
         if what:
             intro = f"{intro.rstrip(' :')} ({what}) :"
         dispatcher.utter_message(text=intro)
-        lines = [service_line(n, commune.departement if commune else None, commune) for n in pick.nearby]
+        lines = [service_line(n, commune.departement if commune else None, commune, slots=slots) for n in pick.nearby]
         for line in lines[:-1]:
             dispatcher.utter_message(text=line)
         summary = "\n".join([intro, *lines])
@@ -95,7 +95,7 @@ class ActionHumanHandoff(Action):
             )
             return [SlotSet("oriented", True)]
         dispatcher.utter_message(text=say("human_intro"))
-        lines = [service_line(n, commune.departement if commune else None, commune) for n in nearby]
+        lines = [service_line(n, commune.departement if commune else None, commune, slots=slots) for n in nearby]
         for line in lines[:-1]:
             dispatcher.utter_message(text=line)
         dispatcher.utter_message(

@@ -16,6 +16,11 @@ from knowledge.textnorm import fold
 
 DEFAULT_WORKPLACE = {"agent": "france-service"}
 _SENTENCE = re.compile(r"(?<=[.!?;])\s+")
+#: a place's door lists alternatives (« CCAS de votre commune ou France Services la plus proche »),
+#: then what to ask for (« , en demandant l'épicerie… »)
+_ASKING = re.compile(r",\s*(?=en demandant\b)")
+_ALTERNATIVE = re.compile(r"\s*(?:,\s*ou|\bou\b|,)\s+")
+_BRACKETS = re.compile(r"\([^()]*\)")
 
 
 def workplace(slots: dict[str, Any]) -> str | None:
@@ -48,3 +53,29 @@ def without_own_door(text: str, slots: dict[str, Any]) -> str:
         return text
     kept = [s for s in _SENTENCE.split(text) if not names_own_door(s, slots)]
     return " ".join(kept)
+
+
+def door_without_own(door: str, slots: dict[str, Any]) -> str:
+    """A place's door without the alternatives that are the speaker's own kind of place: « CCAS de
+    votre commune ou France Services la plus proche, en demandant X » for a France Services agent
+    is « CCAS de votre commune, en demandant X ». Unchanged when every alternative is theirs."""
+    if not _kind(slots) or not names_own_door(door, slots):
+        return door
+    head, asking = (_ASKING.split(door, maxsplit=1) + [""])[:2]
+    kept = [a for a in _alternatives(head) if not names_own_door(a, slots)]
+    if not kept:
+        return door
+    return " ou ".join(kept) + (f", {asking}" if asking else "")
+
+
+def _alternatives(text: str) -> list[str]:
+    """« A, B ou C (x, y) » → [A, B, C (x, y)]: separators inside brackets do not split."""
+    hidden: list[str] = []
+
+    def hide(match: re.Match[str]) -> str:
+        hidden.append(match.group())
+        return f"\x00{len(hidden) - 1}\x00"
+
+    parts = _ALTERNATIVE.split(_BRACKETS.sub(hide, text))
+    restore = re.compile(r"\x00(\d+)\x00")
+    return [restore.sub(lambda m: hidden[int(m.group(1))], p) for p in parts if p]

@@ -164,3 +164,17 @@ def test_a_ccas_agent_is_not_sent_to_the_ccas(kb, interpreter) -> None:  # type:
     assert without_own_door(step, slots) == "Apportez une pièce d'identité."
     assert without_own_door(step, {"role": "self"}) == step  # a resident is told everything
     assert "France Services" not in without_own_door("France Services peut vous aider.", {"role": "agent"})
+
+
+def test_a_place_door_names_no_agent_own_kind_of_place(kb, interpreter) -> None:  # type: ignore[no-untyped-def]
+    """A place without a contact names its door: for an agent, without their own kind of place
+    (« CCAS de votre commune ou France Services la plus proche » was given to France Services agents)."""
+    from actions.speaker import door_without_own
+
+    door = "CCAS de votre commune ou France Services la plus proche, en demandant l'épicerie mobile"
+    assert door_without_own(door, {"role": "agent"}) == "CCAS de votre commune, en demandant l'épicerie mobile"
+    ccas = {"role": "agent", "workplace": "ccas-cias"}
+    assert door_without_own(door, ccas) == "France Services la plus proche, en demandant l'épicerie mobile"
+    assert door_without_own(door, {"role": "self"}) == door
+    brackets = "Votre structure d'insertion (chantier, entreprise d'insertion) ou le CCAS de votre commune"
+    assert door_without_own(brackets, ccas) == "Votre structure d'insertion (chantier, entreprise d'insertion)"
