@@ -10,6 +10,7 @@ from actions.orientation import ActionOrientation
 from actions.question import ActionAskQuestion
 from actions.scheme_info import ActionSchemeInfo
 from actions.services import ActionHumanHandoff, ActionNearbyServices
+from actions.shown_place import ActionShownPlace
 
 ALL_ACTIONS = [
     ActionEmergency(),
@@ -19,6 +20,7 @@ ALL_ACTIONS = [
     ActionNearbyServices(),
     ActionHumanHandoff(),
     ActionAnswer(),
+    ActionShownPlace(),
 ]
 
 __all__ = [
@@ -30,4 +32,5 @@ __all__ = [
     "ActionNearbyServices",
     "ActionOrientation",
     "ActionSchemeInfo",
+    "ActionShownPlace",
 ]

@@ -107,6 +107,8 @@ def _steps(scheme: Scheme, slots: dict[str, Any], documents_only: bool = False) 
     if documents:
         lines.append(say("answer_documents_title"))
         lines += [f"• {d}" for d in documents[:6]]
+    elif documents_only and slots.get("answer_passage"):
+        lines.append(say("answer_passage", name=scheme.name, passage=slots["answer_passage"]))
     elif documents_only:
         lines.append(say("answer_documents_unknown", name=scheme.name, door=_door(scheme, slots)))
         lines.append(say("orientation_steps", step=scheme.steps[0]))
@@ -119,6 +121,9 @@ def _amount(scheme: Scheme, slots: dict[str, Any]) -> list[str]:
         if amount:
             text = amount.get("text") if isinstance(amount, dict) else str(amount)
             return [say("answer_amount_estimate", name=scheme.name, amount=text)]
+    passage = slots.get("answer_passage")
+    if passage:  # « c'est payant ? » answered by the scheme's own words (« gratuitement »)
+        return [say("answer_passage", name=scheme.name, passage=passage)]
     if scheme.amount:
         return [say("answer_amount", name=scheme.name, amount=scheme.amount.rstrip("."))]
     return [say("answer_amount_unknown", name=scheme.name, door=_door(scheme, slots))]
@@ -150,7 +155,7 @@ class ActionAnswer(Action):
         kind = slots.get("answer_kind") or "info"
         if scheme is None:
             dispatcher.utter_message(text=say("scheme_not_covered"))
-            return [SlotSet("answer_kind", None)]
+            return [SlotSet("answer_kind", None), SlotSet("answer_passage", None)]
         if kind == "conditions":
             lines = _conditions(scheme, slots)
         elif kind == "how":
@@ -183,4 +188,4 @@ class ActionAnswer(Action):
             buttons=buttons,
             json_message={"answer": kind, "scheme": scheme.id, "links": links},
         )
-        return [SlotSet("answer_kind", None)]
+        return [SlotSet("answer_kind", None), SlotSet("answer_passage", None)]

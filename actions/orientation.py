@@ -197,7 +197,7 @@ class ActionOrientation(Action):
         )
         last = [r.to_json() for r in results]
         return [SlotSet("oriented", True), SlotSet("last_results", last), SlotSet("asking", None),
-                SlotSet("shown", scheme_ids)]
+                SlotSet("shown", scheme_ids), SlotSet("shown_places", [n.service.key for n in pick.nearby])]
 
 
 def door_text(slots: dict[str, Any], commune: Any, some_nearby: bool = False) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from actions.common import get_kb
-from actions.sdk import Action
+from actions.sdk import Action, SlotSet
 from bot.dialogue.responses import label, localized, say
 
 
@@ -19,6 +19,9 @@ class ActionSchemeInfo(Action):
             dispatcher.utter_message(text=say("scheme_not_found"))
             return []
         dispatcher.utter_message(text=say("scheme_intro", name=scheme.name, summary=localized(scheme, "summary")))
+        passage = tracker.get_slot("answer_passage")
+        if passage and passage not in scheme.summary:  # a precise question (« c'est anonyme ? »): its answer
+            dispatcher.utter_message(text=say("answer_passage", name=scheme.name, passage=passage))
         details = []
         if scheme.amount:
             details.append(say("scheme_amount", amount=scheme.amount.rstrip(".")))
@@ -37,4 +40,4 @@ class ActionSchemeInfo(Action):
             ],
             json_message={"scheme": scheme.id, "links": links},
         )
-        return []
+        return [SlotSet("answer_passage", None)]

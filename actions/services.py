@@ -65,7 +65,7 @@ class ActionNearbyServices(Action):
         if pick.far and commune:
             doors = door_reply(slots, commune, "doors_intro_outside")
             dispatcher.utter_message(text=doors[0] if doors else say("outside_region_door", commune=commune.nom))
-        return [SlotSet("oriented", True)]
+        return [SlotSet("oriented", True), SlotSet("shown_places", [n.service.key for n in pick.nearby])]
 
 
 class ActionHumanHandoff(Action):

@@ -19,6 +19,7 @@ from typing import Any
 from actions import ALL_ACTIONS
 from actions.answer import CONTACT_IN_TEXT
 from actions.common import evaluate, needs_catalogue, outside_region, search, set_kb
+from actions.passages import best_passage
 from actions.plan import plan, planned_schemes
 from actions.question import catalogue, question_buttons, question_text
 from actions.sdk import LocalDispatcher, LocalTracker
@@ -121,6 +122,9 @@ FLOW_SLOTS = (
     "needs",
     "shown",
     "answer_kind",
+    "answer_passage",
+    "shown_places",
+    "place_question",
 )
 
 
@@ -547,6 +551,18 @@ class DialogueEngine:
         return (reading.intent == "find_service_nearby" and not reading.needs) or (
             bool(reading.service_types) and vague)
 
+    def _asks_shown_place(self, turn: _TurnContext, reading: Reading) -> bool:
+        """« c'est où ? », « c'est ouvert quand ? » after places were shown: about them, nothing new."""
+        slots = turn.slots
+        new_needs = set(reading.needs) - set(slots.get("needs") or [])
+        return (reading.asks in PLACES and reading.asks_read and bool(slots.get("oriented"))
+                and bool(slots.get("shown_places")) and not reading.named and not reading.service_types
+                and not new_needs and not reading.commune_given)
+
+    def _shown_place(self, turn: _TurnContext, reading: Reading, changed: dict[str, Any]) -> None:
+        turn.slots["place_question"] = reading.text  # cleared by the action (only to pick the place)
+        turn.run("action_shown_place")
+
     def _names_scheme(self, turn: _TurnContext, reading: Reading) -> bool:
         return bool(reading.named) and len(reading.needs) <= 1 and reading.intent not in ("deny", "dont_know")
 
@@ -645,6 +661,8 @@ class DialogueEngine:
         if kind == "info" and slots.get("third_person"):
             kind = "conditions"  # an agent asks what to check for the person
         slots["focus_scheme"] = subject
+        # the scheme's own sentence that answers a precise question (« c'est payant ? »), if any
+        slots["answer_passage"] = None if reading.payload else best_passage(self.kb.schemes[subject], reading.text)
         for other in reading.named[1:2]:  # "la différence entre le CCAS et France Services": both, briefly
             scheme = self.kb.schemes[other]
             turn.utter(say("scheme_intro", name=scheme.name, summary=localized(scheme, "summary")))
@@ -904,6 +922,7 @@ TURN_RULES: tuple[Rule, ...] = (
     Rule("facts for the flow in progress", E._gives_facts_in_flow, E._after_facts),
     Rule("the same need again: ask what is missing", E._repeats_needs, E._ask_what_is_missing),
     Rule("a question about a scheme: answer it", E._asks_about_scheme, E._answer),
+    Rule("a place shown asked about", E._asks_shown_place, E._shown_place),
     Rule("a place asked", E._asks_place, E._places),
     Rule("a scheme named: check it", E._names_scheme, E._check_named),
     Rule("a scheme unknown: say so", E._asks_unknown, E._not_covered),

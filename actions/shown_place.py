@@ -1,0 +1,83 @@
+"""action_shown_place: « c'est où ? », « c'est ouvert quand ? », « leur numéro ? » after an
+orientation — answered with the place already shown (address, contacts, the week's opening hours),
+not with the orientation again.
+
+The place asked about is the one whose name the question uses (« le relais »), else the first
+shown. Hours come from the place's own data (OpenStreetMap `opening_hours` syntax, from the
+France Services and mairies directories); when they are unknown the assistant says so.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from actions.common import commune_of, contact_text, door_reply, get_kb
+from actions.places import address_text, data_date
+from actions.sdk import Action, SlotSet
+from bot.dialogue.responses import say
+from knowledge.hours import french_slots, hours_on
+from knowledge.kb import KnowledgeBase, ServiceRecord
+from knowledge.textnorm import fold
+
+DAYS = ("lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche")
+
+
+def record_of(kb: KnowledgeBase, key: str) -> ServiceRecord | None:
+    """A place by its key (`source--id`): a curated or imported service, or a directory place."""
+    for service in kb.services:
+        if service.key == key:
+            return service
+    source, _, place_id = key.partition("--")
+    return kb.places.record(source, place_id) if place_id else None
+
+
+def week_text(osm: str | None, today: dt.date) -> str | None:
+    """"lundi 9 h–12 h ; mardi fermé ; …" for the seven days from today, or None when unknown."""
+    days = []
+    for offset in range(7):
+        day = today + dt.timedelta(days=offset)
+        hours = hours_on(osm, day)
+        if hours is None:
+            return None
+        days.append(f"{DAYS[day.weekday()]} {french_slots(hours) if hours.open else 'fermé'}")
+    return " ; ".join(days)
+
+
+def asked_place(places: list[ServiceRecord], question: str) -> ServiceRecord:
+    """The place whose name shares a word (4 letters or more) with the question, else the first one
+    a person can go to: an address, a phone, known hours (a département-wide programme has none)."""
+    words = {w for w in fold(question).split() if len(w) >= 4}
+
+    def rank(item: tuple[int, ServiceRecord]) -> tuple[bool, bool, bool, bool, int]:
+        index, place = item
+        named = bool(words & {w for w in fold(place.nom).split() if len(w) >= 4})
+        return (not named, not address_text(place), not place.telephone, not place.horaires_accueil, index)
+
+    return min(enumerate(places), key=rank)[1]
+
+
+class ActionShownPlace(Action):
+    def name(self) -> str:
+        return "action_shown_place"
+
+    def run(self, dispatcher: Any, tracker: Any, domain: Any) -> list[dict[str, Any]]:
+        slots = tracker.current_slot_values()
+        kb = get_kb()
+        places = [p for p in (record_of(kb, k) for k in slots.get("shown_places") or []) if p is not None]
+        doors = door_reply(slots, commune_of(slots))  # the mairie and the nearest France Services, shown too
+        places += [n.service for n in doors[1]] if doors else []
+        if not places:
+            dispatcher.utter_message(text=say("shown_place_none"))
+            return [SlotSet("place_question", None)]
+        place = asked_place(places, slots.get("place_question") or "")
+        where = address_text(place) or place.commune or ""
+        lines = [say("shown_place_title", nom=place.nom, where=where).replace(" ()", "")]
+        lines.append(contact_text(place, commune_of(slots), slots=slots))
+        week = week_text(place.horaires_accueil, dt.date.today())
+        lines.append(say("shown_place_hours", week=week) if week else say("shown_place_hours_unknown"))
+        date = data_date(place)
+        if date:
+            lines.append(date[0].upper() + date[1:] + ".")
+        dispatcher.utter_message(text="\n".join(lines))
+        return [SlotSet("place_question", None)]
