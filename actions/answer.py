@@ -15,7 +15,7 @@ from typing import Any
 from actions.common import commune_of, contact_text, evaluate, get_kb
 from actions.sdk import Action, SlotSet
 from actions.speaker import without_own_door
-from bot.dialogue.responses import label, say
+from bot.dialogue.responses import about_the_person, label, say
 from knowledge.eligibility import HOUSING_LABELS, SITUATION_LABELS, Status, euros
 from knowledge.schema import Conditions, Scheme
 
@@ -91,7 +91,8 @@ def _conditions(scheme: Scheme, slots: dict[str, Any]) -> list[str]:
         key = {Status.eligible: "answer_status_eligible", Status.to_check: "answer_status_to_check",
                Status.not_eligible: "answer_status_not_eligible"}[r.status]
         reason = " ".join(r.reasons[:2]) if r.status is not Status.to_check else ""
-        lines.append(say(key, reason=reason).strip())
+        line = say(key, reason=reason).strip()
+        lines.append(about_the_person(line) if is_third_person(slots) else line)
     elif not texts and not checked:
         lines.append(say("answer_no_condition"))
     return lines

@@ -24,7 +24,7 @@ from actions.plan import shown_in
 from actions.sdk import Action, SlotSet
 from actions.services import end_buttons
 from actions.speaker import own_networks, without_own_door
-from bot.dialogue.responses import label, say
+from bot.dialogue.responses import about_the_person, label, say
 from knowledge.eligibility import SchemeResult, Status
 from knowledge.facts import FACT_LABELS as CONTENT_FACT_LABELS
 
@@ -72,8 +72,9 @@ def result_line(result: SchemeResult, need_label: str | None = None, third_perso
                    summary=first_sentence(scheme.summary)).strip()
     if result.status is Status.eligible:
         reason = " ".join(result.reasons[:2])
-        key = "orientation_eligible_other" if third_person else "orientation_eligible"
-        return say(key, name=scheme.name, reason=reason).strip()
+        if third_person:
+            return say("orientation_eligible_other", name=scheme.name, reason=about_the_person(reason)).strip()
+        return say("orientation_eligible", name=scheme.name, reason=reason).strip()
     if result.status is Status.to_check:
         missing = ", ".join(dict.fromkeys(fact_label(m, third_person) for m in result.missing[:2]))
         reason = (
@@ -84,9 +85,10 @@ def result_line(result: SchemeResult, need_label: str | None = None, third_perso
             else ""
         )
         return say("orientation_to_check", name=scheme.name, reason=reason).strip()
-    return say(
-        "orientation_not_eligible", name=scheme.name, reason=result.reasons[0] if result.reasons else ""
-    )
+    reason = result.reasons[0] if result.reasons else ""
+    if third_person:
+        return say("orientation_not_eligible_other", name=scheme.name, reason=about_the_person(reason))
+    return say("orientation_not_eligible", name=scheme.name, reason=reason)
 
 
 def summary_text(commune_name: str | None, lines: list[str], steps: list[str], services: list[str]) -> str:
@@ -151,6 +153,8 @@ class ActionOrientation(Action):
             top = kb.schemes[shown[0].scheme_id]
             with_contact = [st for st in top.steps[1:] if CONTACT_IN_TEXT.search(st)]
             step = without_own_door(" ".join([*top.steps[:2], *with_contact[:1]]), slots)  # not to its own agent
+            if step and other:  # « parlez-en à son conseiller » to whoever writes for the person
+                step = about_the_person(step)
             if step:
                 steps.append(say("orientation_steps", step=step))
             amount = f"{shown[0].amount_text} (estimation)" if shown[0].amount_text else top.amount

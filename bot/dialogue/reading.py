@@ -34,7 +34,7 @@ STRONG = 0.8
 #: the most general needs come after the specific ones ("plus d'argent pour manger": food first)
 GENERIC_ORDER = ("budget", "demarches", "emploi", "jeunes", "parentalite", "ressources")
 #: a role is taken from a message when the reader is at least this sure (it then stays)
-ROLE_CONFIDENCE = 0.7
+ROLE_CONFIDENCE = 0.5
 #: below this, "the person speaks" is doubtful: another role at OTHER_ROLE or more is taken instead
 SELF_DOUBT = 0.6
 OTHER_ROLE = 0.3

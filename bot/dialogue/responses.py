@@ -8,6 +8,7 @@ with no English version falls back to French.
 from __future__ import annotations
 
 import itertools
+import re
 from contextvars import ContextVar
 from functools import lru_cache
 from pathlib import Path
@@ -91,3 +92,20 @@ def need_title(need_id: str, french: str) -> str:
 def label(group: str, key: str) -> str:
     texts = responses()
     return str(texts[group].get(key, _load("fr")[group][key]))
+
+
+def about_the_person(text: str) -> str:
+    """A sentence written to « vous » said about the person concerned (`third_person_rewrites`):
+    « Vous êtes au RSA » → « La personne est au RSA » at the start, « elle est » elsewhere."""
+    for before, after in _load("fr").get("third_person_rewrites") or []:
+        pattern = re.compile(rf"\b{re.escape(before)}\b", re.IGNORECASE)
+        text = pattern.sub(lambda m, a=after: _same_case(m, a), text)
+    return text
+
+
+def _same_case(match: re.Match[str], after: str) -> str:
+    if not match.group()[0].isupper():
+        return after
+    if match.start() == 0 or match.string[max(0, match.start() - 2) : match.start()].strip() in {".", ";", ":"}:
+        return "La personne" + after[4:] if after.startswith("elle") else after[0].upper() + after[1:]
+    return after[0].upper() + after[1:]
