@@ -59,6 +59,9 @@ def start_server(database_url: str, log_path: Path, workers: int = 1, redis_url:
         "AIGUILLAGE_RATE_LIMIT_PER_MINUTE": "1000000",
         "AIGUILLAGE_RATE_LIMIT_BURST": "1000000",
         "AIGUILLAGE_WORKERS": str(workers),
+        # the dialogue turn is measured here; OpenFisca's simulations (seconds each, in worker
+        # processes) have their own rows (`aiguillage bench --openfisca on`)
+        "AIGUILLAGE_OPENFISCA": "off",
         "PYTHONPATH": str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", ""),
     }
     if data_dir:
@@ -203,7 +206,7 @@ def http_rows(row: Any, quick: bool, progress: Any, data_dir: str | None = None)
                     f"Tour via HTTP, {clients} conversation(s) à la fois{paused} (p50 / p95)",
                     f"{p50 * 1000:.0f} ms / {p95 * 1000:.0f} ms",
                     f"{len(run.durations)} messages{rate}" + (f", {run.errors} erreur(s)" if run.errors else "")
-                    + " ; 1 worker uvicorn, SQLite, sans Redis",
+                    + " ; 1 worker uvicorn, SQLite, sans Redis, sans OpenFisca",
                     f"aiguillage bench{' --quick' if quick else ''} (bot/bench_http.py)",
                 ))  # fmt: skip
             rss = server_rss_mb(process)
