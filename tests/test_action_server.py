@@ -42,6 +42,7 @@ RASA_VERSION = "3.6.21"  # the last Rasa Open Source release, as a Rasa server r
 ACTION_NAMES = {
     "action_emergency", "action_scheme_info", "action_ask_question",
     "action_orientation", "action_nearby_services", "action_human_handoff", "action_answer",
+    "action_shown_place",
 }  # fmt: skip
 # what rasa_sdk's CollectingDispatcher puts in each message (json_message becomes "custom")
 MESSAGE_KEYS = {"text", "buttons", "elements", "custom", "template", "response", "image", "attachment"}
@@ -293,7 +294,12 @@ def test_emergency(client: httpx.Client, kb) -> None:  # type: ignore[no-untyped
 def test_place_actions(client: httpx.Client, name: str) -> None:
     body = run_action(client, name, {"commune": "62443", "service_type": "france-service"},
                       intent="find_service_nearby")  # fmt: skip
-    assert slot_events(body) == {"oriented": True}
+    events = slot_events(body)
+    assert events.pop("oriented") is True
+    if name == "action_nearby_services":  # the places shown, for « c'est ouvert quand ? » after
+        shown = events.pop("shown_places")
+        assert shown and all(key.startswith("anct-france-services--") for key in shown)
+    assert events == {}
     assert body["responses"] and all(m["text"] for m in body["responses"])
     assert "/ask_human" in [b["payload"] for b in body["responses"][-1]["buttons"]]
 
