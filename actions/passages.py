@@ -50,6 +50,7 @@ def _lexicon() -> dict[str, Any]:
     return dict(load_yaml(LEXICON_PATH.read_text(encoding="utf-8")))
 
 
+@lru_cache(maxsize=1)
 def _question_words() -> frozenset[str]:
     return frozenset(_lexicon().get("question_words") or [])
 
