@@ -225,6 +225,9 @@ def age_mentions(text: str, expecting_children: bool = False) -> list[AgeMention
         if _CHILD_WORD.match(nxt) or nxt in _NOT_AGE_AFTER or (nxt and _ADULT_WORD.match(nxt)):
             i += 1  # "2 enfants": a count; "10 km": a distance
             continue
+        if _UNIT.match(nxt) and i + 2 < n and words[i + 2] in ("de", "d"):
+            i += 1  # "2 mois de loyer", "3 ans de chômage": a length of time, not an age
+            continue
         # the unit: right after, or shared at the end of a list ("7 et 9 ans", "2, 6 et 11 ans")
         unit: str | None = nxt if _UNIT.match(nxt) else run_unit[i + 1]
         whose, referent = _referent(words, i, expecting_children)
@@ -300,7 +303,11 @@ _NO_CHILD_RE = re.compile(
     r"pas de gamins?)\b"
 )
 _PREGNANT_RE = re.compile(r"\b(?:enceinte|pregnant|attend un bebe|attends un bebe|attend 1 bebe|attends 1 bebe)\b")
-_COUNT_RE = re.compile(r"(?<![\d.])\b(\d{1,2}) (?!petite? )(?:\w+ )?(" + _CHILD_WORD.pattern[4:-2] + r")\b")
+#: "2 enfants", "3 petits enfants" — not "29 ans, enfants de 3…" (an age, then the word)
+_COUNT_RE = re.compile(
+    r"(?<![\d.])\b(\d{1,2}) (?!petite? )(?:(?!(?:ans?|annees?|mois|years?|months?)\b)\w+ )?("
+    + _CHILD_WORD.pattern[4:-2] + r")\b"
+)
 _NO_WORDS = {"non", "nan", "no", "0", "aucun", "aucune", "pas", "nope", "pas d enfant", "pas d enfants"}
 
 

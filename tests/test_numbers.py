@@ -37,6 +37,11 @@ from knowledge.numbers import Whose, age_mentions, find_other_age, find_self_age
         ("un garçon de 10 ans et une fille de 7", 2, [10, 7]),
         ("j'ai 3 enfants dont un de 4 ans", 3, [4]),
         ("une maman de 35 ans avec 2 enfants de 3 et 6 ans", 2, [3, 6]),
+        # an age right before the word "enfants" is not their number; "2 mois de loyer" is no baby
+        # (simulated user sc-091: 29 children, and a child of 2 months)
+        ("maman seule de 29 ans, enfants de 3 et 7 ans, pas de garde pour le petit, et 2 mois de loyer en retard",
+         2, [3, 7]),
+        ("un fils de 12 ans et 3 ans de chômage", 1, [12]),
     ],
 )
 def test_children_in_free_text(text: str, count: int, ages: list[float]) -> None:
