@@ -17,7 +17,7 @@ from typing import Any
 from bot.nlu.classifier import FALLBACK_INTENT, IntentClassifier, data_fingerprint
 from bot.nlu.data import DEFAULT_DATA_DIR, load_examples
 from bot.nlu.entities import Entity, EntityExtractor, detect_language
-from bot.nlu.model_file import OutdatedModel
+from bot.nlu.model_file import load_or_train
 from bot.nlu.payload import parse_payload, vocabulary_for
 from bot.nlu.situation import Situation, SituationReader, load_reader, train_reader
 from knowledge.db import data_dir
@@ -84,20 +84,11 @@ def train_and_save(
 def load_classifier(path: Path | None = None, auto_train: bool = True) -> IntentClassifier:
     """The saved model, retrained first if missing or if the training data changed."""
     path = path or default_model_path()
-    fingerprint = data_fingerprint(load_examples(DEFAULT_DATA_DIR))
-    if path.exists():
-        try:
-            classifier = IntentClassifier.load(path)
-        except OutdatedModel:
-            if not auto_train:
-                raise
-        else:
-            if classifier.meta.get("fingerprint") == fingerprint or not auto_train:
-                return classifier
-    if not auto_train:
-        raise FileNotFoundError(f"modèle NLU absent : {path} (lancez `aiguillage nlu train`)")
-    print("Entraînement du modèle de langage (première utilisation, moins d'une minute)…", file=sys.stderr)
-    return train_and_save(out=path)
+    return load_or_train(
+        path, IntentClassifier.load, data_fingerprint(load_examples(DEFAULT_DATA_DIR)),
+        lambda: train_and_save(out=path), auto_train, "modèle NLU",
+        "Entraînement du modèle de langage (première utilisation, moins d'une minute)…",
+    )
 
 
 class Interpreter:

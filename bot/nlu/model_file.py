@@ -8,8 +8,12 @@ The files keep their historical names (`nlu.joblib`, `situation.joblib`, see the
 from __future__ import annotations
 
 import pickle
+import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
+
+Model = TypeVar("Model")
 
 
 class OutdatedModel(ValueError):
@@ -34,3 +38,30 @@ def load_model(path: Path, required: str) -> dict[str, Any]:
     if not isinstance(data, dict) or required not in data:
         raise OutdatedModel(f"modèle d'un ancien format : {path}")
     return data
+
+
+def load_or_train(
+    path: Path,
+    load: Callable[[Path], Model],
+    fingerprint: str,
+    train: Callable[[], Model],
+    auto_train: bool,
+    absent: str,
+    training: str,
+) -> Model:
+    """The saved model if it was trained on the data `fingerprint` stands for; else, with
+    `auto_train`, a new one (`training` said on stderr). Without `auto_train` an outdated file is
+    still returned (OutdatedModel for an unreadable one) and a missing one is FileNotFoundError."""
+    if path.exists():
+        try:
+            model = load(path)
+        except OutdatedModel:
+            if not auto_train:
+                raise
+        else:
+            if model.meta.get("fingerprint") == fingerprint or not auto_train:  # type: ignore[attr-defined]
+                return model
+    if not auto_train:
+        raise FileNotFoundError(f"{absent} absent : {path} (lancez `aiguillage nlu train`)")
+    print(training, file=sys.stderr)
+    return train()

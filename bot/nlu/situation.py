@@ -12,7 +12,6 @@ Learned from `data/situations/` and the content's own texts (see situation_data.
 from __future__ import annotations
 
 import logging
-import sys
 import time
 import warnings
 from collections.abc import Callable, Sequence
@@ -23,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from bot.nlu.features import CompiledFeatures, LinearScores
-from bot.nlu.model_file import OutdatedModel, load_model, save_model
+from bot.nlu.model_file import OutdatedModel, load_model, load_or_train, save_model
 from bot.nlu.situation_data import (
     DEFAULT_SITUATIONS_DIR,
     SituationExample,
@@ -271,17 +270,8 @@ def train_reader(data: Path | None = None, out: Path | None = None) -> Situation
 def load_reader(path: Path | None = None, auto_train: bool = True) -> SituationReader:
     """The saved reader, retrained first if missing or if its data or the content changed."""
     path = path or default_reader_path()
-    fingerprint = sources_fingerprint(version=FINGERPRINT_VERSION)
-    if path.exists():
-        try:
-            reader = SituationReader.load(path)
-        except OutdatedModel:
-            if not auto_train:
-                raise
-        else:
-            if reader.meta.get("fingerprint") == fingerprint or not auto_train:
-                return reader
-    if not auto_train:
-        raise FileNotFoundError(f"modèle de situations absent : {path} (lancez `aiguillage nlu train`)")
-    print("Entraînement du lecteur de situations (moins d'une minute)…", file=sys.stderr)
-    return train_reader(out=path)
+    return load_or_train(
+        path, SituationReader.load, sources_fingerprint(version=FINGERPRINT_VERSION),
+        lambda: train_reader(out=path), auto_train, "modèle de situations",
+        "Entraînement du lecteur de situations (moins d'une minute)…",
+    )
