@@ -16,10 +16,9 @@ import math
 import re
 from collections import Counter
 from functools import lru_cache
-from typing import Any
 
 from actions.common import get_kb
-from bot.nlu.normalize import LEXICON_PATH, sms_lexicon
+from bot.nlu.normalize import lexicon, sms_lexicon
 from knowledge.schema import Scheme
 from knowledge.textnorm import fold
 
@@ -44,22 +43,15 @@ def _words(text: str) -> list[str]:
 
 
 @lru_cache(maxsize=1)
-def _lexicon() -> dict[str, Any]:
-    from knowledge.yamlio import load_yaml
-
-    return dict(load_yaml(LEXICON_PATH.read_text(encoding="utf-8")))
-
-
-@lru_cache(maxsize=1)
 def _question_words() -> frozenset[str]:
-    return frozenset(_lexicon().get("question_words") or [])
+    return frozenset(lexicon().get("question_words") or [])
 
 
 @lru_cache(maxsize=1)
 def _groups() -> dict[str, frozenset[int]]:
     """Stem → the answer-word groups it belongs to."""
     out: dict[str, set[int]] = {}
-    for index, group in enumerate(_lexicon().get("answer_words") or []):
+    for index, group in enumerate(lexicon().get("answer_words") or []):
         for word in group:
             out.setdefault(fold(str(word))[:STEM], set()).add(index)
     return {stem: frozenset(groups) for stem, groups in out.items()}
@@ -90,9 +82,9 @@ def _closeness(word: str, candidates: list[str]) -> float:
 
 def best_passage(scheme: Scheme, question: str) -> str | None:
     """The sentence of the scheme's texts that best answers the question, or None."""
-    lexicon = sms_lexicon()
+    sms = sms_lexicon()
     own = {w[:STEM] for text in (scheme.name, *scheme.aliases) for w in _words(text)}  # « c'est quoi l'AVIP »
-    asked = list(dict.fromkeys(w for w in (lexicon.get(w, w) for w in _words(question)) if w[:STEM] not in own))
+    asked = list(dict.fromkeys(w for w in (sms.get(w, w) for w in _words(question)) if w[:STEM] not in own))
     if not asked:
         return None
     rarity, default = _rarity()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 from knowledge.textnorm import fold
 from knowledge.yamlio import load_yaml
@@ -15,9 +16,14 @@ _DIGIT_STUCK = re.compile(r"(\d)([a-z])|([a-z])(\d)")
 
 
 @lru_cache(maxsize=1)
+def lexicon() -> dict[str, Any]:
+    """bot/nlu/lexicon.yml, read once: SMS spellings, question words, answer words."""
+    return dict(load_yaml(LEXICON_PATH.read_text(encoding="utf-8")))
+
+
+@lru_cache(maxsize=1)
 def sms_lexicon() -> dict[str, str]:
-    data = load_yaml(LEXICON_PATH.read_text(encoding="utf-8"))
-    return {fold(k): fold(v) for k, v in data["sms"].items()}
+    return {fold(k): fold(v) for k, v in lexicon()["sms"].items()}
 
 
 def normalize(text: str) -> str:
