@@ -284,15 +284,21 @@ def service_line(
                contact=contact, details=details_text(service, today))
 
 
+def doors_for(slots: dict[str, Any], commune: Commune | None, france_services: int = 1) -> list[NearbyService]:
+    """The mairie of the person's commune and the nearest France Services — not the speaker's own
+    kind of place (a France Services agent is not sent to the nearest France Services)."""
+    from actions.speaker import own_networks  # (speaker reads the needs catalogue here)
+
+    mine = own_networks(slots)
+    return [d for d in door_places(get_kb(), slots, commune, france_services=france_services)
+            if not mine.intersection(d.service.reseaux_porteurs)]
+
+
 def door_reply(slots: dict[str, Any], commune: Commune | None, intro: str = "doors_intro",
                france_services: int = 1) -> tuple[str, list[NearbyService]] | None:
     """The actual mairie of the person's commune and the nearest France Services, worded; None when
     neither is known (no commune nor position, or a database without the directories)."""
-    from actions.speaker import own_networks  # (speaker reads the needs catalogue here)
-
-    mine = own_networks(slots)  # a France Services agent is not sent to the nearest France Services
-    doors = [d for d in door_places(get_kb(), slots, commune, france_services=france_services)
-             if not mine.intersection(d.service.reseaux_porteurs)]
+    doors = doors_for(slots, commune, france_services)
     if not doors:
         return None
     departement = commune.departement if commune else None

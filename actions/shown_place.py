@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from actions.common import commune_of, contact_text, door_reply, get_kb
+from actions.common import commune_of, contact_text, doors_for, get_kb
 from actions.places import address_text, data_date
 from actions.sdk import Action, SlotSet
 from bot.dialogue.responses import say
@@ -25,10 +25,10 @@ DAYS = ("lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche")
 
 def record_of(kb: KnowledgeBase, key: str) -> ServiceRecord | None:
     """A place by its key (`source--id`): a curated or imported service, or a directory place."""
-    for service in kb.services:
-        if service.key == key:
-            return service
     source, _, place_id = key.partition("--")
+    service = kb.services_by_id.get(place_id)
+    if service is not None and service.source == source:
+        return service
     return kb.places.record(source, place_id) if place_id else None
 
 
@@ -65,8 +65,7 @@ class ActionShownPlace(Action):
         slots = tracker.current_slot_values()
         kb = get_kb()
         places = [p for p in (record_of(kb, k) for k in slots.get("shown_places") or []) if p is not None]
-        doors = door_reply(slots, commune_of(slots))  # the mairie and the nearest France Services, shown too
-        places += [n.service for n in doors[1]] if doors else []
+        places += [n.service for n in doors_for(slots, commune_of(slots))]  # the doors were shown too
         if not places:
             dispatcher.utter_message(text=say("shown_place_none"))
             return [SlotSet("place_question", None)]
