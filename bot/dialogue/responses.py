@@ -97,10 +97,15 @@ def label(group: str, key: str) -> str:
 def about_the_person(text: str) -> str:
     """A sentence written to « vous » said about the person concerned (`third_person_rewrites`):
     « Vous êtes au RSA » → « La personne est au RSA » at the start, « elle est » elsewhere."""
-    for before, after in _load("fr").get("third_person_rewrites") or []:
-        pattern = re.compile(rf"\b{re.escape(before)}\b", re.IGNORECASE)
+    for pattern, after in _third_person_rewrites():
         text = pattern.sub(lambda m, a=after: _same_case(m, a), text)
     return text
+
+
+@lru_cache(maxsize=1)
+def _third_person_rewrites() -> list[tuple[re.Pattern[str], str]]:
+    pairs = _load("fr").get("third_person_rewrites") or []
+    return [(re.compile(rf"\b{re.escape(before)}\b", re.IGNORECASE), after) for before, after in pairs]
 
 
 def _same_case(match: re.Match[str], after: str) -> str:
