@@ -55,6 +55,8 @@ DANGER_OF_NEED = {"violences": "violence", "hebergement": "shelter"}
 #: after these dangers' numbers, the orientation follows at once (the CIDFF, a shelter); after a
 #: threat to life or health (suicide, a medical emergency) the numbers stand alone
 ORIENT_AFTER_DANGER = {"violence", "child", "shelter"}
+#: the kinds of answer that use the scheme's own sentence for a precise question (actions/passages.py)
+PASSAGE_KINDS = ("info", "amount", "documents")
 #: a follow-up question is about the shown scheme it is most relevant to, from this probability up
 #: (else the first shown): the situation reader reads "le relais" or "les papiers pour la CAF"
 FOLLOW_UP_RELEVANCE = 0.1
@@ -661,8 +663,10 @@ class DialogueEngine:
         if kind == "info" and slots.get("third_person"):
             kind = "conditions"  # an agent asks what to check for the person
         slots["focus_scheme"] = subject
-        # the scheme's own sentence that answers a precise question (« c'est payant ? »), if any
-        slots["answer_passage"] = None if reading.payload else best_passage(self.kb.schemes[subject], reading.text)
+        # the scheme's own sentence that answers a precise question (« c'est payant ? »), if any:
+        # read by the answers that can lack a field (what it is, how much, which papers)
+        wanted = kind in PASSAGE_KINDS and not reading.payload
+        slots["answer_passage"] = best_passage(self.kb.schemes[subject], reading.text) if wanted else None
         for other in reading.named[1:2]:  # "la différence entre le CCAS et France Services": both, briefly
             scheme = self.kb.schemes[other]
             turn.utter(say("scheme_intro", name=scheme.name, summary=localized(scheme, "summary")))
