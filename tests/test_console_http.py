@@ -28,27 +28,17 @@ from bot.cli import main as cli_main
 from bot.console.accounts import add_agent, add_structure
 from bot.console.models import ConsoleAgent
 from bot.console.settings import SESSION_COOKIE
-from bot.dialogue.api import Incoming, Reply, Turn
 from knowledge.db import make_engine, session_scope, upgrade
 
 try:
     from tests.fake_telegram import serve_app
+    from tests.stub_engine import StubEngine
 except ImportError:  # pragma: no cover - rootdir-relative imports
     from fake_telegram import serve_app  # type: ignore[no-redef]
+    from stub_engine import StubEngine  # type: ignore[no-redef]
 
 SECRET = "console-test-secret"
 PASSWORD = "un mot de passe assez long"
-
-
-class StubEngine:
-    def new_state(self) -> dict[str, Any]:
-        return {"slots": {}}
-
-    def handle(self, state: dict[str, Any], incoming: Incoming) -> Turn:
-        return Turn(state or self.new_state(), [Reply("Bonjour.")])
-
-    def summary(self, state: dict[str, Any]) -> dict[str, Any]:
-        return {}
 
 
 @pytest.fixture(autouse=True)

@@ -16,27 +16,17 @@ import pytest
 from actions.common import set_kb
 from actions.question import SCREENING_SKIP
 from bot.channels.http import HttpSettings, create_app
-from bot.dialogue.api import Incoming, Reply, Turn
 from bot.outreach.qr import qr_svg, widget_address
 from knowledge.db import make_engine, upgrade
 
 try:
     from tests.fake_telegram import serve_app
+    from tests.stub_engine import StubEngine
 except ImportError:  # pragma: no cover - rootdir-relative imports
     from fake_telegram import serve_app  # type: ignore[no-redef]
+    from stub_engine import StubEngine  # type: ignore[no-redef]
 
 LENS = "62498"
-
-
-class StubEngine:
-    def new_state(self) -> dict[str, Any]:
-        return {"slots": {}}
-
-    def handle(self, state: dict[str, Any], incoming: Incoming) -> Turn:
-        return Turn(state or self.new_state(), [Reply("Bonjour.")])
-
-    def summary(self, state: dict[str, Any]) -> dict[str, Any]:
-        return {}
 
 
 @pytest.fixture(scope="module")
