@@ -95,10 +95,25 @@ def parse_quotient(text: str) -> float | None:
     return float(match.group(1)) if match else None
 
 
+#: "je travaille à mi-temps, 780 € par mois": an amount by the month with no income word is the
+#: income only when no charge is named just before it ("un loyer de 500 € par mois" is not)
+_MONTHLY_RE = re.compile(r"(?:^|[ ,;:(])(\d{1,3}(?: \d{3})+|\d{2,5}) ?(?:(?:e|eur|euros?) )?(?:par mois|/ ?mois|mensuels?|net)\b")
+_CHARGE_BEFORE_RE = re.compile(
+    r"\b(?:loyers?|credits?|factures?|dettes?|pret|charges?|rembourse\w*|mensualites?|paye|payer|payons|"
+    r"coute|coutent|cout|doi[st]|devons|impayes?|retard|rent|arrears|debts?|bills?|pay)\b")
+
+
 def find_income(normalized: str) -> float | None:
     """A monthly income said in free text (normalized: folded, SMS expanded), at least 50 €."""
-    match = _INCOME_RE.search(normalized[:MAX_TEXT])
+    text = normalized[:MAX_TEXT]
+    match = _INCOME_RE.search(text)
     amount = parse_money(match.group(1)) if match else None
+    if amount is None:
+        for monthly in _MONTHLY_RE.finditer(text):
+            before = " ".join(text[:monthly.start(1)].split()[-5:])
+            if not _CHARGE_BEFORE_RE.search(before):
+                amount = parse_money(monthly.group(1))
+                break
     return amount if amount is not None and amount >= 50 else None
 
 
@@ -308,6 +323,8 @@ _COUNT_RE = re.compile(
     r"(?<![\d.])\b(\d{1,2}) (?!petite? )(?:(?!(?:ans?|annees?|mois|years?|months?)\b)\w+ )?("
     + _CHILD_WORD.pattern[4:-2] + r")\b"
 )
+#: one child named by a possessive, no number said ("je vis seule avec mon fils")
+_ONE_CHILD_RE = re.compile(r"\b(?:mon|my) (fils|enfant|bebe|garcon|son|child|kid|daughter)\b|\bma (fille)\b")
 _NO_WORDS = {"non", "nan", "no", "0", "aucun", "aucune", "pas", "nope", "pas d enfant", "pas d enfants"}
 
 
@@ -377,6 +394,8 @@ def parse_children(text: str, expecting: bool = False) -> ChildrenInfo | None:
         count = count or 1
     if count is None and counts:
         count = counts[0]  # "j'ai 1 enfant"
+    if count is None and not ages and (own := {m.group(1) for m in _ONE_CHILD_RE.finditer(t)}):
+        count = len(own)  # "seule avec mon fils", "mon fils et ma fille"
     if count is None and expecting and not ages:
         count, ages = _bare_answer(t)
     if count is None and not ages:
