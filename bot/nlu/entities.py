@@ -190,6 +190,21 @@ def _phrase_positions(haystack: str, phrase: str) -> list[int]:
     return positions
 
 
+#: a typo changes a word, it does not replace it: each word of the window is this close to the alias's
+WORD_TYPO_RATIO = 70
+JOINED_TYPO_RATIO = 90
+
+
+def _word_by_word(window: str, alias: str) -> bool:
+    """"asistante maternele avip" is a typo of an alias; "assistante maternelle pres" is not
+    "assistante maternelle avip" (the word that names the scheme differs)."""
+    words, alias_words = window.split(), alias.split()
+    if len(words) != len(alias_words):  # words run together or split: "pointconseil budjet"
+        joined, alias_joined = "".join(words), "".join(alias_words)
+        return abs(len(joined) - len(alias_joined)) <= 2 and fuzz.ratio(joined, alias_joined) >= JOINED_TYPO_RATIO
+    return all(fuzz.ratio(w, a) >= WORD_TYPO_RATIO for w, a in zip(words, alias_words, strict=True))
+
+
 class EntityExtractor:
     def __init__(self, kb: KnowledgeBase) -> None:
         self.kb = kb
@@ -286,7 +301,7 @@ class EntityExtractor:
                 if len(window) < 7:
                     continue
                 match = process.extractOne(window, self._fuzzy_aliases, scorer=fuzz.ratio, score_cutoff=88)
-                if match:
+                if match and _word_by_word(window, match[0]):
                     for sid in self._scheme_aliases[match[0]]:
                         if (match[0], sid) in self._proper_aliases:
                             found.setdefault(sid, Entity("scheme", sid, text=window, extractor="fuzzy"))
