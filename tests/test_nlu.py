@@ -141,6 +141,13 @@ def test_emergency_recall(heldout) -> None:  # type: ignore[no-untyped-def]
         ("je cherche la cantine a 1e", "scheme", "cantine-a-1-euro"),
         ("la creche avip svp", "scheme", "avip-creches"),
         ("sac ado", "scheme", "sac-ados"),
+        ("le pointconseil budjet", "scheme", "point-conseil-budget"),  # words run together, a typo
+        ("la prime d activiter", "scheme", "prime-activite"),
+        # an amount by the month with no income word, no charge before it
+        ("je bosse a mi temps, 780 € par mois", "monthly_income", 780.0),
+        ("avec 900 euros par mois on s'en sort pas", "monthly_income", 900.0),
+        ("je suis seule avec mon fils", "children_count", 1),
+        ("mon fils et ma fille", "children_count", 2),
     ],
 )
 def test_entity_extraction(interpreter, text: str, entity: str, value: Any) -> None:  # type: ignore[no-untyped-def]
@@ -157,6 +164,11 @@ def test_entity_extraction(interpreter, text: str, entity: str, value: Any) -> N
         ("jhabite au 62530", "monthly_income"),  # a postal code is not an amount
         ("bonjour", "commune"),
         ("merci beaucoup", "scheme"),
+        # a typo changes a word, it does not replace the one that names the scheme (AVIP)
+        ("comment on trouve une assistante maternelle pres de chez soi", "scheme"),
+        ("un loyer de 500 € par mois", "monthly_income"),  # a charge, not an income
+        ("je rembourse 300 euros par mois", "monthly_income"),
+        ("ma mere a 70 ans", "children_count"),
     ],
 )
 def test_entity_not_extracted(interpreter, text: str, entity: str) -> None:  # type: ignore[no-untyped-def]
