@@ -511,7 +511,8 @@ class DialogueEngine:
 
     def _is_prime_ambiguous(self, turn: _TurnContext, reading: Reading) -> bool:
         """"prime vacance" names both the ANAH vacancy bonus and holiday aids: ask which, unless
-        the rest of the message already says (an empty dwelling, or going on holiday)."""
+        the rest of the message already says (an empty dwelling, or going on holiday): the reading
+        then keeps that meaning only."""
         if reading.intent in ("ask_human", "ask_help", "out_of_scope") or reading.payload:
             return False
         normalized = normalize(reading.text)
@@ -520,9 +521,19 @@ class DialogueEngine:
             return False
         rest = PRIME_VACANCE.sub(" ", normalized)
         needs = {e.value for e in self.interpreter.extractor.need_entities(rest)}
+        reader = getattr(self.interpreter, "reader", None)
+        if reader is not None and rest.strip():  # "... pour partir avec les enfants cet été"
+            needs.update(n for n, p in reader.read(rest).needs if p >= STRONG)
         if True in [e.value for e in self.interpreter.extractor.extract(rest) if e.entity == "owns_vacant_dwelling"]:
             needs.add("logement_vacant")
-        return "logement_vacant" not in needs and "vacances" not in needs
+        holidays, dwelling = "vacances" in needs, "logement_vacant" in needs
+        if holidays != dwelling:  # the rest says which: the other meaning's scheme was not named
+            wrong = {"prime-sortie-vacance"} if holidays else set(HOLIDAY_SCHEMES)
+            reading.named = [s for s in reading.named if s not in wrong]
+            reading.schemes = [s for s in reading.schemes if s not in wrong]
+            meant = "vacances" if holidays else "logement_vacant"
+            reading.needs = list(dict.fromkeys([meant, *reading.needs]))
+        return not holidays and not dwelling
 
     def _is_need_denied(self, turn: _TurnContext, reading: Reading) -> bool:
         """"ce n'est pas le problème" after an orientation: the need read was wrong."""
@@ -730,6 +741,9 @@ class DialogueEngine:
         self._reset_flow(slots)
         first = planned_schemes(plan(reading.needs, reading.schemes, slots))
         slots["candidates"] = list(dict.fromkeys([*first, *self.kb.schemes]))
+        # the schemes the person named or described lead the screening's answer (« je travaille à
+        # mi-temps, 780 €, la CAF peut m'aider ? » : the prime d'activité before any other)
+        slots["plan"] = [{"need": None, "described": list(reading.schemes), "schemes": slots["candidates"]}]
         slots["screening"] = True
         slots["questions_asked"] = 0
         self._continue(turn)
