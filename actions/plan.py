@@ -55,10 +55,11 @@ def plan(needs: Sequence[str], described: Sequence[str], slots: dict[str, Any],
     rules out; the orientation shows the described ones first, then the best of the others, at
     most PER_NEED in all. `relevance` (the reader's probability of each scheme for the message)
     keeps, of a need's own schemes, those relevant to what was said (FILL_MIN), most relevant
-    first; when none is, the FILL_FROM_NEED most relevant, kept only for a `firm` need (a specific
-    need read clearly: "impayés EDF") or when no other need has relevant schemes; its local schemes
-    (a zone, the commune known) stay too. Without it (a need chosen with a button), all the need's
-    schemes stay, ranked later by eligibility.
+    first, and its local schemes (a zone, the commune known). When none is relevant, the need gets
+    no scheme: the places that can advise on it, never an unrelated scheme (a question about the
+    prêt à taux zéro gets no FSL). Without `relevance` (a need chosen with a button), all the
+    need's schemes stay, ranked later by eligibility. `firm` is kept for callers; it no longer
+    changes the plan.
     """
     kb = get_kb()
     ordered = order_needs(n for n in needs if n in needs_catalogue())
@@ -68,11 +69,9 @@ def plan(needs: Sequence[str], described: Sequence[str], slots: dict[str, Any],
         groups.setdefault(need_of(scheme_id, ordered), []).append(scheme_id)
     used: set[str] = set()
     out: list[dict[str, Any]] = []
-    later: list[tuple[list[str], list[str]]] = []  # per item: its best guesses, its local schemes
     for need, chosen in groups.items():
         chosen = [s for s in chosen if s not in used]
         own: list[str] = []
-        guesses: list[str] = []
         local: list[str] = []
         if need is not None:
             own = [s.id for s in schemes_for_need(need) if s.id not in used and s.id not in chosen]
@@ -82,22 +81,12 @@ def plan(needs: Sequence[str], described: Sequence[str], slots: dict[str, Any],
                 # a local scheme is relevant by place: eligibility says whether it is the person's
                 local = [s for s in ranked if slots.get("commune") and kb.schemes[s].conditions.zone is not None
                          and s not in own]
-                if not own and not chosen:
-                    guesses = [s for s in ranked if s not in local][:FILL_FROM_NEED]
-        used.update(chosen + own + guesses + local)
+        used.update(chosen + own + local)
         if chosen or need is not None:
-            out.append({"need": need, "described": chosen[:PER_NEED + 1], "schemes": chosen + own})
-            later.append((guesses, local))
-    if relevance is not None:
-        # a need with nothing relevant to what was said keeps its best guesses when it is firm or
-        # when no other need of the plan has relevant schemes: "ressources" read beside a handicap
-        # does not bring the RSA and the prime d'activité to someone asking about the AAH
-        relevant = any(item["schemes"] for item in out)
-        firm_needs = set(firm)
-        for item, (guesses, local) in zip(out, later, strict=True):
-            kept = guesses if not relevant or item["need"] in firm_needs else []
-            item["schemes"] += kept + local
-            item["relevance"] = {s: relevance[s] for s in item["schemes"] if s in relevance}
+            item: dict[str, Any] = {"need": need, "described": chosen[:PER_NEED + 1], "schemes": chosen + own + local}
+            if relevance is not None:
+                item["relevance"] = {s: relevance[s] for s in item["schemes"] if s in relevance}
+            out.append(item)
     return out
 
 
