@@ -151,8 +151,8 @@ def pick_services(slots: dict[str, Any], scheme_ids: list[str], need_id: str | N
     """The nearest relevant services for the person's place.
 
     Relevance: a service that carries one of the schemes comes first; then a service of the
-    requested kind (France Services, CCAS...); then one whose themes meet the need's or the
-    schemes' themes. A shared network alone (e.g. "communes") is not enough.
+    requested kind (France Services, CCAS...); then a place nearby whose themes meet the need's or
+    the schemes' themes. A shared network alone (e.g. "communes") is not enough.
     """
     kb = get_kb()
     commune = commune_of(slots)
@@ -195,10 +195,10 @@ def pick_services(slots: dict[str, Any], scheme_ids: list[str], need_id: str | N
         else:
             score = 3 if set(scheme_ids).intersection(service.schemes) else 0
             close = near.distance_km is not None and near.distance_km <= THEME_ONLY_KM
-            exact = bool(wanted_themes.intersection(t for t in service.thematiques if "--" in t))
-            if not score and wanted_themes and (
-                (close and _theme_overlap(service.thematiques, wanted_themes)) or (near.distance_km is None and exact)
-            ):
+            # a theme brings a place near the person only: a place without a point (a whole
+            # département) is a programme, proposed when it carries a scheme shown — on a theme
+            # alone, debt funds and mothers' sport came to a question about holidays
+            if not score and wanted_themes and close and _theme_overlap(service.thematiques, wanted_themes):
                 score = 1
             if not score and close and doors.intersection(service.reseaux_porteurs):
                 score = 1  # the kind of place the scheme sends people to (a mission locale...)
