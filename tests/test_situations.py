@@ -1,7 +1,7 @@
 """The held-out situation test set (tests/situations/*.yml) played through the dialogue engine.
 
 Issue 7's target is recall of the expected schemes among those shown >= 0.90 and irrelevant
-schemes shown <= 10 %; it is NOT reached yet (64.9 % / 39.2 % on 2026-11-29, docs/situations.md).
+schemes shown <= 10 %; it is NOT reached yet (79.5 % / 21.4 % on 2026-11-29, evening; docs/situations.md).
 This test guards against regressions: its floors sit a little under the figures measured, and
 are to be raised towards the target as the reading improves. Each opening is sent, every question
 answered "je ne sais pas" (at most 6 turns). `scripts/eval_situations.py --misses N` lists misses.
@@ -15,8 +15,8 @@ from bot.dialogue.situations_eval import DEFAULT_DIR, evaluate, load_cases, mark
 
 #: issue 7's target: recall 0.90, irrelevant 0.10 (not reached); floors of the measured figures
 RECALL_TARGET, IRRELEVANT_TARGET = 0.90, 0.10
-RECALL_MIN = 0.75
-IRRELEVANT_MAX = 0.30
+RECALL_MIN = 0.77
+IRRELEVANT_MAX = 0.24
 
 
 def test_shown_schemes_are_read_by_name_longest_first() -> None:
@@ -24,6 +24,10 @@ def test_shown_schemes_are_read_by_name_longest_first() -> None:
     assert shown_schemes(["✅ Pass colo : vous pourriez…", "Point conseil budget (PCB)"], names) == [
         "pass-colo", "pcb"]
     assert shown_schemes(["rien ici"], names) == []
+    # the CAF named in a question is not the allocations familiales shown
+    family = [("allocations-familiales", "allocations familiales")]
+    assert shown_schemes(["Connaissez-vous votre quotient familial CAF (Caisse d'allocations familiales) ?"], family) == []
+    assert shown_schemes(["✅ Allocations familiales : vous pourriez…"], family) == ["allocations-familiales"]
 
 
 def test_the_test_set_is_large_and_labelled(kb) -> None:  # type: ignore[no-untyped-def]

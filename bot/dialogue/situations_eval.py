@@ -121,8 +121,14 @@ def _names(scheme_names: dict[str, str]) -> list[tuple[str, str]]:
     return sorted(((sid, fold(name)) for sid, name in scheme_names.items()), key=lambda x: -len(x[1]))
 
 
+#: names of institutions that contain a scheme's name: the CAF is not the allocations familiales
+NOT_SCHEMES = ("caisse d allocations familiales",)
+
+
 def shown_schemes(texts: list[str], names: list[tuple[str, str]]) -> list[str]:
     folded = fold("\n".join(texts))
+    for institution in NOT_SCHEMES:
+        folded = folded.replace(institution, " ")
     found = []
     for scheme_id, name in names:
         if name and name in folded:
