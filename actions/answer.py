@@ -1,7 +1,9 @@
 """action_answer: the question actually asked about one scheme — conditions, steps, documents,
 amount, contact — instead of a whole orientation.
 
-Reads the slots `focus_scheme` (the scheme asked about) and `answer_kind` (the reader's `asks`).
+Reads the slots `answer_schemes` (the schemes asked about: one when the question says which, else
+each scheme shown that holds the answer; `focus_scheme` without it), `answer_kind` (the reader's
+`asks`) and `answer_passage` (by scheme, its own sentence that answers a precise question).
 Agents and ambassadeurs (slot `role`) get the wording about "la personne" and what they need to
 check; nobody is told what the knowledge base does not hold: an unknown list of papers or amount
 is said as such, with who can give it.
@@ -108,8 +110,8 @@ def _steps(scheme: Scheme, slots: dict[str, Any], documents_only: bool = False) 
     if documents:
         lines.append(say("answer_documents_title"))
         lines += [f"• {d}" for d in documents[:6]]
-    elif documents_only and slots.get("answer_passage"):
-        lines.append(say("answer_passage", name=scheme.name, passage=slots["answer_passage"]))
+    elif documents_only and (passage := passage_for(slots, scheme.id)):
+        lines.append(say("answer_passage", name=scheme.name, passage=passage))
     elif documents_only:
         lines.append(say("answer_documents_unknown", name=scheme.name, door=_door(scheme, slots)))
         lines.append(say("orientation_steps", step=scheme.steps[0]))
@@ -122,7 +124,7 @@ def _amount(scheme: Scheme, slots: dict[str, Any]) -> list[str]:
         if amount:
             text = amount.get("text") if isinstance(amount, dict) else str(amount)
             return [say("answer_amount_estimate", name=scheme.name, amount=text)]
-    passage = slots.get("answer_passage")
+    passage = passage_for(slots, scheme.id)
     if passage:  # « c'est payant ? » answered by the scheme's own words (« gratuitement »)
         return [say("answer_passage", name=scheme.name, passage=passage)]
     if scheme.amount:
@@ -146,17 +148,63 @@ def _contact(scheme: Scheme, slots: dict[str, Any]) -> list[str]:
     return out
 
 
+def passage_for(slots: dict[str, Any], scheme_id: str) -> str | None:
+    """The scheme's own sentence that answers the question asked (slot answer_passage: by scheme)."""
+    passages = slots.get("answer_passage")
+    return passages.get(scheme_id) if isinstance(passages, dict) else None
+
+
+def holding_answer(scheme_ids: list[str], kind: str, slots: dict[str, Any]) -> list[str]:
+    """Of the schemes a question may be about, the ones whose fiche holds that kind of answer (an
+    amount, a list of papers, a contact), in their order; all of them when none does."""
+    kb = get_kb()
+    computed = {r.get("scheme") for r in slots.get("last_results") or [] if r.get("amount")}
+
+    def holds(scheme: Scheme) -> bool:
+        if kind == "amount":
+            return bool(scheme.amount) or scheme.id in computed
+        if kind == "documents":
+            return bool(getattr(scheme, "documents", None))
+        if kind == "contact":
+            return any(CONTACT_IN_TEXT.search(st) for st in scheme.steps) or any(
+                scheme.id in s.schemes and s.has_contact for s in kb.services)
+        return True
+
+    holding = [s for s in scheme_ids if s in kb.schemes and holds(kb.schemes[s])]
+    return holding or scheme_ids
+
+
 class ActionAnswer(Action):
     def name(self) -> str:
         return "action_answer"
 
     def run(self, dispatcher: Any, tracker: Any, domain: Any) -> list[dict[str, Any]]:
         slots = tracker.current_slot_values()
-        scheme = get_kb().scheme(slots.get("focus_scheme") or "")
+        kb = get_kb()
         kind = slots.get("answer_kind") or "info"
-        if scheme is None:
+        schemes = [s for s in (kb.scheme(i) for i in slots.get("answer_schemes") or [slots.get("focus_scheme") or ""])
+                   if s is not None]
+        done = [SlotSet("answer_kind", None), SlotSet("answer_passage", None), SlotSet("answer_schemes", None)]
+        if not schemes:
             dispatcher.utter_message(text=say("scheme_not_covered"))
-            return [SlotSet("answer_kind", None), SlotSet("answer_passage", None)]
+            return done
+        for scheme in schemes:  # one when the question said which; else each scheme shown
+            self._answer_one(dispatcher, scheme, kind, slots)
+        links = [{"title": s.title or s.url, "url": s.url} for s in schemes[0].sources if s.url][:2]
+        buttons = [
+            {"title": label("buttons", "check"), "payload": "/affirm"},
+            {"title": label("buttons", "where"), "payload": "/find_service_nearby"},
+            {"title": label("buttons", "other_need"), "payload": "/ask_help"},
+        ]
+        dispatcher.utter_message(
+            text=say("answer_more_other" if is_third_person(slots) else "answer_more"),
+            buttons=buttons,
+            json_message={"answer": kind, "scheme": schemes[0].id, "schemes": [s.id for s in schemes], "links": links},
+        )
+        return done
+
+    @staticmethod
+    def _answer_one(dispatcher: Any, scheme: Scheme, kind: str, slots: dict[str, Any]) -> None:
         if kind == "conditions":
             lines = _conditions(scheme, slots)
         elif kind == "how":
@@ -178,15 +226,3 @@ class ActionAnswer(Action):
         dispatcher.utter_message(text=head)
         if rest:
             dispatcher.utter_message(text="\n".join(rest))
-        links = [{"title": s.title or s.url, "url": s.url} for s in scheme.sources if s.url][:2]
-        buttons = [
-            {"title": label("buttons", "check"), "payload": "/affirm"},
-            {"title": label("buttons", "where"), "payload": "/find_service_nearby"},
-            {"title": label("buttons", "other_need"), "payload": "/ask_help"},
-        ]
-        dispatcher.utter_message(
-            text=say("answer_more_other" if is_third_person(slots) else "answer_more"),
-            buttons=buttons,
-            json_message={"answer": kind, "scheme": scheme.id, "links": links},
-        )
-        return [SlotSet("answer_kind", None), SlotSet("answer_passage", None)]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from actions.answer import passage_for
 from actions.common import get_kb
 from actions.sdk import Action, SlotSet
 from bot.dialogue.responses import label, localized, say
@@ -19,7 +20,7 @@ class ActionSchemeInfo(Action):
             dispatcher.utter_message(text=say("scheme_not_found"))
             return []
         dispatcher.utter_message(text=say("scheme_intro", name=scheme.name, summary=localized(scheme, "summary")))
-        passage = tracker.get_slot("answer_passage")
+        passage = passage_for(tracker.current_slot_values(), scheme.id)
         if passage and passage not in scheme.summary:  # a precise question (« c'est anonyme ? »): its answer
             dispatcher.utter_message(text=say("answer_passage", name=scheme.name, passage=passage))
         details = []

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from actions import ALL_ACTIONS
-from actions.answer import CONTACT_IN_TEXT
+from actions.answer import CONTACT_IN_TEXT, holding_answer
 from actions.common import evaluate, needs_catalogue, outside_region, search, set_kb
 from actions.passages import best_passage
 from actions.plan import plan, planned_schemes
@@ -30,6 +30,7 @@ from bot.dialogue.reading import (
     ANSWERS,
     MIN_SCORE,
     PLACES,
+    RELEVANCE_FLOOR,
     STRONG,
     WORKPLACES,
     Reading,
@@ -60,6 +61,10 @@ PASSAGE_KINDS = ("info", "amount", "documents")
 #: a follow-up question is about the shown scheme it is most relevant to, from this probability up
 #: (else the first shown): the situation reader reads "le relais" or "les papiers pour la CAF"
 FOLLOW_UP_RELEVANCE = 0.1
+#: ... or this many times as relevant as the next one shown (from the reader's floor up)
+FOLLOW_UP_MARGIN = 1.5
+#: a follow-up that says no scheme is answered for at most this many of the schemes shown
+AMBIGUOUS_ANSWERS = 2
 CONFIDENT = 0.5
 MAX_TEXT = 2000
 HISTORY = 40
@@ -125,6 +130,7 @@ FLOW_SLOTS = (
     "shown",
     "answer_kind",
     "answer_passage",
+    "answer_schemes",
     "shown_places",
     "place_question",
 )
@@ -492,22 +498,31 @@ class DialogueEngine:
     # ------------------------------------------------------------------ the turn's rules (conditions)
     def _subject(self, turn: _TurnContext, reading: Reading) -> str | None:
         """The scheme a question is about: named now, described now, in focus, or the first shown."""
+        subjects = self._subjects(turn, reading)
+        return subjects[0] if subjects else None
+
+    def _subjects(self, turn: _TurnContext, reading: Reading) -> list[str]:
+        """The schemes a question is about, the likeliest first: one when the question says which
+        (named, described, in focus, or the shown scheme its words are about); the schemes shown,
+        in their order, when nothing says which (« comment je fais la demande ? » after the prime
+        d'activité and the relais petite enfance)."""
         if reading.named:
-            return reading.named[0]
+            return [reading.named[0]]
         if (reading.schemes and reading.asks not in ("orientation", "info", "conditions")
                 and reading.scheme_scores.get(reading.schemes[0], 0) >= STRONG):
-            return reading.schemes[0]  # a scheme described clearly enough to be asked about
+            return [reading.schemes[0]]  # a scheme described clearly enough to be asked about
         if reading.needs and not turn.slots.get("oriented"):
-            return None
+            return []
         focus = turn.slots.get("focus_scheme")
-        if focus in self.kb.schemes:
-            return str(focus)
         shown = [s for s in turn.slots.get("shown") or [] if s in self.kb.schemes]
         if len(shown) > 1 and reading.relevance:  # "c'est ouvert quand, le relais ?": the one it is about
-            best = max(shown, key=lambda s: (reading.relevance.get(s, 0.0), -shown.index(s)))  # type: ignore[union-attr]
-            if reading.relevance.get(best, 0.0) >= FOLLOW_UP_RELEVANCE:
-                return best
-        return shown[0] if shown else None
+            ranked = sorted(shown, key=lambda s: (-reading.relevance.get(s, 0.0), shown.index(s)))  # type: ignore[union-attr]
+            best, second = (reading.relevance.get(s, 0.0) for s in ranked[:2])
+            if best >= FOLLOW_UP_RELEVANCE or best >= FOLLOW_UP_MARGIN * max(second, RELEVANCE_FLOOR):
+                return [ranked[0]]  # clearly more about one of them (« le relais » : 0.08 against 0)
+        if focus in self.kb.schemes:
+            return [str(focus)]
+        return shown
 
     def _is_prime_ambiguous(self, turn: _TurnContext, reading: Reading) -> bool:
         """"prime vacance" names both the ANAH vacancy bonus and holiday aids: ask which, unless
@@ -668,16 +683,20 @@ class DialogueEngine:
 
     def _answer(self, turn: _TurnContext, reading: Reading, changed: dict[str, Any]) -> None:
         slots = turn.slots
-        subject = self._subject(turn, reading)
-        assert subject is not None
         kind = reading.asks
         if kind == "info" and slots.get("third_person"):
             kind = "conditions"  # an agent asks what to check for the person
-        slots["focus_scheme"] = subject
+        subjects = self._subjects(turn, reading)
         # the scheme's own sentence that answers a precise question (« c'est payant ? »), if any:
         # read by the answers that can lack a field (what it is, how much, which papers)
         wanted = kind in PASSAGE_KINDS and not reading.payload
-        slots["answer_passage"] = best_passage(self.kb.schemes[subject], reading.text) if wanted else None
+        passages = {s: best_passage(self.kb.schemes[s], reading.text) if wanted else None for s in subjects}
+        if len(subjects) > 1:  # nothing said which scheme shown: the ones whose words or fields answer
+            subjects = ([s for s in subjects if passages[s]] or holding_answer(subjects, kind, slots))[:AMBIGUOUS_ANSWERS]
+        subject = subjects[0]
+        slots["answer_schemes"] = subjects if kind != "info" else [subject]
+        slots["focus_scheme"] = subject if len(slots["answer_schemes"]) == 1 else None
+        slots["answer_passage"] = {s: passages[s] for s in slots["answer_schemes"] if passages[s]} or None
         for other in reading.named[1:2]:  # "la différence entre le CCAS et France Services": both, briefly
             scheme = self.kb.schemes[other]
             turn.utter(say("scheme_intro", name=scheme.name, summary=localized(scheme, "summary")))
