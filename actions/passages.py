@@ -80,11 +80,22 @@ def _closeness(word: str, candidates: list[str]) -> float:
     return RELATED if mine and any(mine & groups.get(s, frozenset()) for s in stems) else 0.0
 
 
-def best_passage(scheme: Scheme, question: str) -> str | None:
-    """The sentence of the scheme's texts that best answers the question, or None."""
+def _asked(scheme: Scheme, question: str) -> list[str]:
+    """The question's own words: neither question words nor the scheme's names."""
     sms = sms_lexicon()
     own = {w[:STEM] for text in (scheme.name, *scheme.aliases) for w in _words(text)}  # « c'est quoi l'AVIP »
-    asked = list(dict.fromkeys(w for w in (sms.get(w, w) for w in _words(question)) if w[:STEM] not in own))
+    return list(dict.fromkeys(w for w in (sms.get(w, w) for w in _words(question)) if w[:STEM] not in own))
+
+
+def asks_precisely(scheme: Scheme, question: str) -> bool:
+    """The question asks something precise about the scheme (« je risque d'être expulsé quand ? »),
+    not what it is (« c'est quoi le FSL ? »)."""
+    return bool(_asked(scheme, question))
+
+
+def best_passage(scheme: Scheme, question: str) -> str | None:
+    """The sentence of the scheme's texts that best answers the question, or None."""
+    asked = _asked(scheme, question)
     if not asked:
         return None
     rarity, default = _rarity()

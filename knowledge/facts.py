@@ -98,7 +98,10 @@ SITUATION_WORDS: dict[str, list[str]] = {
 
 HOUSING_WORDS: dict[str, list[str]] = {
     "locataire": ["locataire", "je loue", "en location", "hlm", "logement social", "loyer", "bailleur social",
-                  "tenant", "renting", "je paie un loyer"],
+                  "tenant", "renting", "je paie un loyer",
+                  # threatened with eviction: still housed (« on peut me mettre dehors quand ? »)
+                  "mettre dehors", "me mettre a la porte", "etre expulse", "etre expulsee", "menace d expulsion",
+                  "risque d expulsion"],
     "proprietaire": ["proprietaire", "proprio", "je suis proprietaire", "je suis proprio", "on est proprietaires",
                      "nous sommes proprietaires", "proprietaire occupant", "owner", "ma maison", "j ai achete",
                      "accedant", "accession", "on a achete"],

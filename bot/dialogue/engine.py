@@ -19,7 +19,7 @@ from typing import Any
 from actions import ALL_ACTIONS
 from actions.answer import CONTACT_IN_TEXT, holding_answer
 from actions.common import evaluate, needs_catalogue, outside_region, search, set_kb
-from actions.passages import best_passage
+from actions.passages import asks_precisely, best_passage
 from actions.plan import plan, planned_schemes
 from actions.question import catalogue, question_buttons, question_text
 from actions.sdk import LocalDispatcher, LocalTracker
@@ -268,8 +268,12 @@ class DialogueEngine:
         return True
 
     def _is_small_talk(self, parse: ParseResult) -> bool:
+        """A greeting or an unclear message with nothing about help in it (the situation reader's
+        needs and schemes count: « une dame me parle de bons pour les légumes » is not small talk)."""
         useful = {"scheme", "need", "service_type", "commune", *FACT_NAMES}
-        has_content = any(e.entity in useful for e in parse.entities)
+        situation = getattr(parse, "situation", None)
+        read = [p for _x, p in [*situation.needs, *situation.schemes]] if situation is not None else []
+        has_content = any(e.entity in useful for e in parse.entities) or any(p >= MIN_SCORE for p in read)
         return (
             parse.intent in {"greet", "thanks", "affirm", "deny", "goodbye", "nlu_fallback"}
             and not has_content
@@ -697,6 +701,9 @@ class DialogueEngine:
         slots["answer_schemes"] = subjects if kind != "info" else [subject]
         slots["focus_scheme"] = subject if len(slots["answer_schemes"]) == 1 else None
         slots["answer_passage"] = {s: passages[s] for s in slots["answer_schemes"] if passages[s]} or None
+        if (kind == "info" and wanted and not passages[subject] and reading.text.rstrip().endswith("?")
+                and asks_precisely(self.kb.schemes[subject], reading.text)):
+            turn.utter(say("answer_not_in_fiche"))  # « expulsé quand ? »: not said, what is known follows
         for other in reading.named[1:2]:  # "la différence entre le CCAS et France Services": both, briefly
             scheme = self.kb.schemes[other]
             turn.utter(say("scheme_intro", name=scheme.name, summary=localized(scheme, "summary")))

@@ -40,6 +40,8 @@ class CaseResult:
     shown: list[str]
     turns: int
     oriented: bool
+    #: who the assistant took the writer for after the opening (self, relative, agent, ambassadeur)
+    role: str = "self"
 
     @property
     def found(self) -> list[str]:
@@ -68,6 +70,10 @@ class Report:
         return sum(len(r.shown) for r in self.results)
 
     @property
+    def role_accuracy(self) -> float:
+        return sum(1 for r in self.results if r.role == r.case.role) / len(self.results) if self.results else 1.0
+
+    @property
     def irrelevant_rate(self) -> float:
         return sum(len(r.irrelevant) for r in self.results) / self.shown if self.shown else 0.0
 
@@ -88,6 +94,7 @@ class Report:
             "shown_schemes": self.shown,
             "recall": round(self.recall, 4),
             "irrelevant_rate": round(self.irrelevant_rate, 4),
+            "role_accuracy": round(self.role_accuracy, 4),
             "by_role": {k: {"cases": n, "recall": round(r, 4), "irrelevant": round(i, 4)}
                         for k, (n, r, i) in self.by(lambda c: c.role).items()},
         }
@@ -143,16 +150,19 @@ def play(engine: Engine, case: SituationCase, names: list[tuple[str, str]]) -> C
     message = case.text
     oriented = False
     turns = 0
+    role = "self"
     for turns in range(1, MAX_TURNS + 1):  # noqa: B007 - the count is reported
         turn = engine.handle(state, Incoming(text=message, channel="eval"))
         state = turn.state
         texts += [r.text for r in turn.replies]
         slots = state.get("slots", {}) if state else {}
+        if turns == 1:
+            role = slots.get("role") or "self"
         oriented = any(r.custom.get("orientation") or r.custom.get("answer") for r in turn.replies)
         if oriented or not (slots.get("asking") or state.get("pending")):
             break
         message = DONT_KNOW
-    return CaseResult(case, shown_schemes(texts, names), turns, oriented)
+    return CaseResult(case, shown_schemes(texts, names), turns, oriented, role)
 
 
 def evaluate(engine: Engine, cases: list[SituationCase], scheme_names: dict[str, str]) -> Report:
@@ -165,6 +175,7 @@ def markdown(report: Report) -> str:
         f"- cases: {len(report.results)}; expected schemes: {report.expected}; shown: {report.shown}",
         f"- recall of expected schemes: **{report.recall:.1%}**",
         f"- irrelevant schemes shown: **{report.irrelevant_rate:.1%}**",
+        f"- writer's role read after the opening: **{report.role_accuracy:.1%}**",
         "",
         "| role | cases | recall | irrelevant |",
         "|---|---|---|---|",
