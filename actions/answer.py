@@ -17,7 +17,7 @@ from typing import Any
 from actions.common import commune_of, contact_text, evaluate, get_kb
 from actions.sdk import Action, SlotSet
 from actions.speaker import without_own_door
-from bot.dialogue.responses import about_the_person, label, say
+from bot.dialogue.responses import about_the_person, label, localized, say
 from knowledge.eligibility import HOUSING_LABELS, SITUATION_LABELS, Status, euros
 from knowledge.schema import Conditions, Scheme
 
@@ -216,7 +216,7 @@ class ActionAnswer(Action):
         elif kind == "contact":
             lines = _contact(scheme, slots)
         else:
-            lines = [say("scheme_intro", name=scheme.name, summary=scheme.summary)]
+            lines = [say("scheme_intro", name=scheme.name, summary=localized(scheme, "summary"))]
             if scheme.amount:
                 lines.append(say("scheme_amount", amount=scheme.amount.rstrip(".")))
             if scheme.status_note:

@@ -24,39 +24,17 @@ from actions.plan import shown_in
 from actions.sdk import Action, SlotSet
 from actions.services import end_buttons
 from actions.speaker import own_networks, without_own_door
-from bot.dialogue.responses import about_the_person, label, say
+from bot.dialogue.responses import about_the_person, label, localized, need_title, responses, say
 from knowledge.eligibility import SchemeResult, Status
 from knowledge.facts import FACT_LABELS as CONTENT_FACT_LABELS
 
 CONTACT_IN_TEXT = re.compile(r"@|https?://|\b0\d(?:[ .]?\d{2}){4}\b")
-FACT_LABELS = {
-    "age": "votre âge", "commune": "votre commune", "children_count": "vos enfants",
-    "children_ages": "l'âge de vos enfants", "situation": "votre situation", "single_parent": "si vous élevez seul·e vos enfants",
-    "quotient_familial": "votre quotient familial", "monthly_income": "vos revenus", "household_adults": "votre foyer",
-    "housing": "votre logement", "owns_vacant_dwelling": "si vous avez un logement vide",
-    "pregnant": "si vous attendez un enfant",
-    "salary": "votre salaire", "partner_salary": "le salaire de votre conjoint·e",
-    "unemployment_benefit": "votre allocation chômage", "pension": "votre retraite ou pension",
-    "rent": "votre loyer", "disability": "la reconnaissance de votre handicap",
-}  # fmt: skip
-
-
-FACT_LABELS_OTHER = {
-    "age": "son âge", "commune": "sa commune", "children_count": "ses enfants",
-    "children_ages": "l'âge de ses enfants", "situation": "sa situation", "single_parent": "si elle élève seule ses enfants",
-    "quotient_familial": "son quotient familial", "monthly_income": "ses revenus", "household_adults": "son foyer",
-    "housing": "son logement", "owns_vacant_dwelling": "si elle a un logement vide",
-    "pregnant": "si elle attend un enfant",
-    "salary": "son salaire", "partner_salary": "le salaire de son conjoint ou sa conjointe",
-    "unemployment_benefit": "son allocation chômage", "pension": "sa retraite ou pension",
-    "rent": "son loyer", "disability": "la reconnaissance de son handicap",
-}  # fmt: skip
-
-
 def fact_label(name: str, third_person: bool = False) -> str:
-    """A missing fact in words; never its internal name (« Cela dépend de vacant_dwelling_commune »)."""
-    labels = FACT_LABELS_OTHER if third_person else FACT_LABELS
-    return labels.get(name) or CONTENT_FACT_LABELS.get(name) or "quelques informations"
+    """A missing fact in words, in the turn's language (`fact_labels` in the responses); never its
+    internal name (« Cela dépend de vacant_dwelling_commune »)."""
+    group = "fact_labels_other" if third_person else "fact_labels"
+    labels = responses().get(group) or {}
+    return str(labels.get(name) or CONTENT_FACT_LABELS.get(name) or labels["some_information"])
 
 
 def has_personal_condition(result: SchemeResult) -> bool:
@@ -68,8 +46,8 @@ def result_line(result: SchemeResult, need_label: str | None = None, third_perso
     scheme = get_kb().schemes[result.scheme_id]
     if result.status is Status.eligible and not has_personal_condition(result):
         # relevance is not eligibility: nothing to check means "a place that can help", not ✅
-        return say("orientation_relevant", name=scheme.name, label=need_label or "cela",
-                   summary=first_sentence(scheme.summary)).strip()
+        return say("orientation_relevant", name=scheme.name, label=need_label or label("fact_labels", "that"),
+                   summary=first_sentence(localized(scheme, "summary"))).strip()
     if result.status is Status.eligible:
         reason = " ".join(result.reasons[:2])
         if third_person:
@@ -78,7 +56,7 @@ def result_line(result: SchemeResult, need_label: str | None = None, third_perso
     if result.status is Status.to_check:
         missing = ", ".join(dict.fromkeys(fact_label(m, third_person) for m in result.missing[:2]))
         reason = (
-            f"Cela dépend de {missing}."
+            say("depends_on", missing=missing)
             if missing
             else first_sentence(result.to_verify[0])
             if result.to_verify
@@ -131,6 +109,7 @@ class ActionOrientation(Action):
             refused = [r for r in group if r.status is Status.not_eligible and (r.scheme_id == focus or (
                 not r.only_territory and (len(candidates) <= 2 or r.scheme_id in described)))]
             label_ = catalogue.get(item["need"] or "", {}).get("label")
+            label_ = need_title(item["need"], label_) if label_ else None  # in the turn's language
             lines = [result_line(r, label_, other) for r in [*refused[:1], *open_]]
             shown += open_
             if lines:

@@ -84,8 +84,9 @@ def choose_question(slots: dict[str, Any]) -> Question | None:
     primary = slots.get("focus_scheme") or (None if screening or several else primary_candidate(pool, slots))
     asked = slots.get("questions_asked") or 0
     question = None
-    if several and not slots.get("focus_scheme"):
+    if (several or (screening and described)) and not slots.get("focus_scheme"):
         # only the facts that settle the first (most urgent) need's schemes, the described ones first
+        # (a screening that started from a described scheme settles that one, not every scheme)
         first = (slots.get("plan") or [{}])[0]
         wanted = first.get("described") or first.get("schemes") or candidates
         wanted = [c for c in wanted if c in kb.schemes and kb.schemes[c].openfisca is None] or wanted  # rules first

@@ -15,7 +15,7 @@ from actions.common import (
 )
 from actions.places import mairie_of, person_point
 from actions.sdk import Action, SlotSet
-from bot.dialogue.responses import label, say
+from bot.dialogue.responses import label, need_title, say
 
 
 def end_buttons() -> list[dict[str, str]]:
@@ -49,6 +49,7 @@ class ActionNearbyServices(Action):
                 "orientation": True, "summary": text, "links": service_links(door_nearby)})
             return [SlotSet("oriented", True)]
         what = needs_catalogue().get(service_type or need or "", {}).get("label")
+        what = need_title(service_type or need or "", what) if what else None  # in the turn's language
         intro = say("services_intro_far" if pick.far else "services_intro")
         if what:
             intro = f"{intro.rstrip(' :')} ({what}) :"

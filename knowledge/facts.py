@@ -82,7 +82,8 @@ SITUATION_WORDS: dict[str, list[str]] = {
                          "inscrite ft", "inscrit a france travail", "inscrite a france travail", "au chomage"],
     "beneficiaire_rsa": ["rsa", "revenu de solidarite", "brsa", "beneficiaire du rsa", "au rsa"],
     "salarie": ["salarie", "salariee", "cdi", "cdd", "interim", "interimaire", "je travaille", "je bosse",
-                "employe", "employee", "temps partiel", "ouvrier", "ouvriere", "employed", "travail", "boulot"],
+                "employe", "employee", "temps partiel", "ouvrier", "ouvriere", "employed", "travail", "boulot",
+                "i work", "part time", "full time", "my job"],
     "independant": ["independant", "independante", "auto entrepreneur", "micro entrepreneur", "artisan",
                     "commercant", "self employed", "freelance", "agriculteur", "agricultrice"],
     "en_formation": ["formation", "en formation", "commence une formation", "je fais une formation",
@@ -98,18 +99,20 @@ SITUATION_WORDS: dict[str, list[str]] = {
 
 HOUSING_WORDS: dict[str, list[str]] = {
     "locataire": ["locataire", "je loue", "en location", "hlm", "logement social", "loyer", "bailleur social",
-                  "tenant", "renting", "je paie un loyer",
+                  "tenant", "renting", "je paie un loyer", "i rent", "we rent", "renter", "social housing",
+                  "council flat",
                   # threatened with eviction: still housed (« on peut me mettre dehors quand ? »)
                   "mettre dehors", "me mettre a la porte", "etre expulse", "etre expulsee", "menace d expulsion",
                   "risque d expulsion"],
     "proprietaire": ["proprietaire", "proprio", "je suis proprietaire", "je suis proprio", "on est proprietaires",
                      "nous sommes proprietaires", "proprietaire occupant", "owner", "ma maison", "j ai achete",
-                     "accedant", "accession", "on a achete"],
+                     "accedant", "accession", "on a achete", "i own", "we own", "homeowner", "my own house"],
     "heberge": ["heberge", "hebergee", "chez mes parents", "chez ma mere", "chez mon pere", "chez un ami",
                 "chez une amie", "chez ma soeur", "chez mon frere", "chez de la famille", "chez des amis",
-                "hebergement", "foyer", "fjt", "living with"],
+                "hebergement", "foyer", "fjt", "living with", "with my parents", "with friends", "with family"],
     "sans_domicile": ["sans domicile", "sdf", "a la rue", "dehors", "dans ma voiture", "dans la rue",
-                      "sans logement", "pas de logement", "homeless", "squat", "115"],
+                      "sans logement", "pas de logement", "homeless", "squat", "115", "on the street", "sleeping rough",
+                      "in my car"],
 }  # fmt: skip
 
 

@@ -97,7 +97,7 @@ def parse_quotient(text: str) -> float | None:
 
 #: "je travaille à mi-temps, 780 € par mois": an amount by the month with no income word is the
 #: income only when no charge is named just before it ("un loyer de 500 € par mois" is not)
-_MONTHLY_RE = re.compile(r"(?:^|[ ,;:(])(\d{1,3}(?: \d{3})+|\d{2,5}) ?(?:(?:e|eur|euros?) )?(?:par mois|/ ?mois|mensuels?|net)\b")
+_MONTHLY_RE = re.compile(r"(?:^|[ ,;:(])(\d{1,3}(?: \d{3})+|\d{2,5}) ?(?:(?:e|eur|euros?) )?(?:par mois|/ ?mois|mensuels?|net|a month|per month)\b")
 _CHARGE_BEFORE_RE = re.compile(
     r"\b(?:loyers?|credits?|factures?|dettes?|pret|charges?|rembourse\w*|mensualites?|paye|payer|payons|"
     r"coute|coutent|cout|doi[st]|devons|impayes?|retard|rent|arrears|debts?|bills?|pay)\b")

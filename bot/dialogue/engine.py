@@ -422,7 +422,7 @@ class DialogueEngine:
         if asking == "commune":
             turn.utter(say("commune_unknown"), custom={"request_location": True})
             return
-        hint = question.help or "Vous pouvez aussi répondre « je ne sais pas »."
+        hint = question.help or say("dont_know_hint")
         turn.utter(say("fallback_in_question", help=hint))
         self._ask(turn, asking)
 
@@ -672,7 +672,7 @@ class DialogueEngine:
         dropped = [n for n in old if n in reading.needs] or ([] if fresh else old)
         slots["dropped_needs"] = list(dict.fromkeys([*(slots.get("dropped_needs") or []), *dropped]))
         if fresh:
-            labels = ", ".join(needs_catalogue().get(n, {}).get("label", n) for n in dropped)
+            labels = ", ".join(need_title(n, needs_catalogue().get(n, {}).get("label", n)) for n in dropped)
             if labels:
                 turn.utter(say("need_dropped", label=labels))
             self._orient_on(turn, fresh, [s for s in reading.schemes if s not in (slots.get("shown") or [])],
@@ -682,7 +682,7 @@ class DialogueEngine:
         turn.utter(say("need_dropped_ask"), self.need_buttons())
 
     def _ask_what_is_missing(self, turn: _TurnContext, reading: Reading, changed: dict[str, Any]) -> None:
-        labels = ", ".join(needs_catalogue().get(n, {}).get("label", n) for n in reading.needs)
+        labels = ", ".join(need_title(n, needs_catalogue().get(n, {}).get("label", n)) for n in reading.needs)
         turn.utter(say("need_repeat", label=labels), self.need_buttons())
 
     def _answer(self, turn: _TurnContext, reading: Reading, changed: dict[str, Any]) -> None:
@@ -767,9 +767,10 @@ class DialogueEngine:
         self._reset_flow(slots)
         first = planned_schemes(plan(reading.needs, reading.schemes, slots))
         slots["candidates"] = list(dict.fromkeys([*first, *self.kb.schemes]))
-        # the schemes the person named or described lead the screening's answer (« je travaille à
-        # mi-temps, 780 €, la CAF peut m'aider ? » : the prime d'activité before any other)
-        slots["plan"] = [{"need": None, "described": list(reading.schemes), "schemes": slots["candidates"]}]
+        # the schemes the person named or clearly described lead the screening's answer (« je
+        # travaille à mi-temps, 780 €, la CAF peut m'aider ? » : the prime d'activité first)
+        clear = [s for s in reading.schemes if s in reading.named or reading.scheme_scores.get(s, 0.0) >= STRONG]
+        slots["plan"] = [{"need": None, "described": clear, "schemes": slots["candidates"]}]
         slots["screening"] = True
         slots["questions_asked"] = 0
         self._continue(turn)
@@ -848,7 +849,7 @@ class DialogueEngine:
             self._youth_for_child(turn, slots["need"])
         if not slots["candidates"]:
             item = needs_catalogue().get(slots["need"] or "", {})
-            turn.utter(say("need_no_scheme", label=item.get("label", "cela")))
+            turn.utter(say("need_no_scheme", label=need_title(slots["need"] or "", item.get("label", "cela"))))
             if slots.get("commune"):
                 turn.run("action_nearby_services")
             else:
