@@ -103,6 +103,16 @@ def evaluate(scheme_ids: list[str], slots: dict[str, Any], simulate: bool = Fals
     return engine.evaluate_all([kb.schemes[s] for s in scheme_ids if s in kb.schemes], facts)
 
 
+def need_numbers_text(need_ids: list[str | None]) -> str | None:
+    """The free numbers a need always brings first (`numbers` in needs.yml: a bed tonight is the
+    115, whatever else follows), one line each, or None."""
+    catalogue = needs_catalogue()
+    by_number = {n.number: n for n in get_kb().emergency}
+    numbers = dict.fromkeys(n for need in need_ids for n in catalogue.get(need or "", {}).get("numbers") or [])
+    lines = [f"☎ {n} — {by_number[n].name}" for n in numbers if n in by_number]
+    return "\n".join(lines) or None
+
+
 def rank_results(results: list[SchemeResult]) -> list[SchemeResult]:
     order = {Status.eligible: 0, Status.to_check: 1, Status.not_eligible: 2}
     return sorted(results, key=lambda r: (order[r.status], -r.specificity, len(r.missing)))

@@ -8,6 +8,7 @@ from actions.common import (
     commune_of,
     door_reply,
     get_kb,
+    need_numbers_text,
     needs_catalogue,
     pick_services,
     service_line,
@@ -36,6 +37,9 @@ class ActionNearbyServices(Action):
         scheme = slots.get("focus_scheme")
         pick = pick_services(slots, [scheme] if scheme else [], need, service_type)
         commune = commune_of(slots)
+        numbers = need_numbers_text([need])
+        if numbers:  # « il peut dormir où ? »: the 115 before any place
+            dispatcher.utter_message(text=numbers)
         if not pick.nearby:
             doors = door_reply(slots, commune)
             if doors is not None:

@@ -254,8 +254,14 @@ class DialogueEngine:
         names = {k.name for k in kinds}
         orient = bool(names) and names <= ORIENT_AFTER_DANGER and any(p >= MIN_SCORE for p in read.values())
         slots["danger_then_orientation"] = orient or None
+        greeted = turn.state.get("greeted")
         turn.state["greeted"] = True
         turn.run("action_emergency")
+        if not greeted:  # the numbers first; then who answers (a machine) and what is kept,
+            # before the offer that carries the buttons
+            at = len(turn.replies) - 1 if turn.replies and turn.replies[-1].buttons else len(turn.replies)
+            turn.replies[at:at] = [Reply(say("welcome", variant=0)),
+                                   Reply(say("privacy", variant=0, days=self.retention_days))]
         if orient:  # the numbers, then what can help with what was said
             self._policy(turn, text, parse)
             return True
