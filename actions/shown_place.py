@@ -44,15 +44,19 @@ def week_text(osm: str | None, today: dt.date) -> str | None:
     return " ; ".join(days)
 
 
+def _names(question: str, place: ServiceRecord) -> bool:
+    words = {w for w in fold(question).split() if len(w) >= 4}
+    return bool(words & {w for w in fold(place.nom).split() if len(w) >= 4})
+
+
 def asked_place(places: list[ServiceRecord], question: str) -> ServiceRecord:
     """The place whose name shares a word (4 letters or more) with the question, else the first one
     a person can go to: an address, a phone, known hours (a département-wide programme has none)."""
-    words = {w for w in fold(question).split() if len(w) >= 4}
 
     def rank(item: tuple[int, ServiceRecord]) -> tuple[bool, bool, bool, bool, int]:
         index, place = item
-        named = bool(words & {w for w in fold(place.nom).split() if len(w) >= 4})
-        return (not named, not address_text(place), not place.telephone, not place.horaires_accueil, index)
+        return (not _names(question, place), not address_text(place), not place.telephone,
+                not place.horaires_accueil, index)
 
     return min(enumerate(places), key=rank)[1]
 
@@ -69,9 +73,16 @@ class ActionShownPlace(Action):
         if not places:
             dispatcher.utter_message(text=say("shown_place_none"))
             return [SlotSet("place_question", None)]
-        place = asked_place(places, slots.get("place_question") or "")
+        question = slots.get("place_question") or ""
+        place = asked_place(places, question)
+        lines = []
+        shown = [s for s in slots.get("shown") or [] if s in kb.schemes]
+        if shown and not _names(question, place) and not set(shown) & set(getattr(place, "schemes", None) or []):
+            # « c'est où ? » about the point conseil budget, whose address is not known: say so, and
+            # that the door shown can give it, before the door's card
+            dispatcher.utter_message(text=say("shown_place_door", name=kb.schemes[shown[0]].name))
         where = address_text(place) or place.commune or ""
-        lines = [say("shown_place_title", nom=place.nom, where=where).replace(" ()", "")]
+        lines.append(say("shown_place_title", nom=place.nom, where=where).replace(" ()", ""))
         lines.append(contact_text(place, commune_of(slots), slots=slots))
         week = week_text(place.horaires_accueil, dt.date.today())
         lines.append(say("shown_place_hours", week=week) if week else say("shown_place_hours_unknown"))
