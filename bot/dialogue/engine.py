@@ -584,7 +584,10 @@ class DialogueEngine:
 
     def _asks_place(self, turn: _TurnContext, reading: Reading) -> bool:
         if reading.asks in PLACES:
-            return True
+            # « je cherche un endroit où aller avec ma fille… et des bons pour les légumes » before
+            # any orientation: every need read is oriented on (the orientation ends with the places)
+            described = bool(reading.needs or reading.schemes) and not (reading.named or reading.service_types)
+            return not (described and not turn.slots.get("oriented"))
         vague = not (reading.needs or reading.schemes)  # a place of a kind, or "where?" about what was said
         return (reading.intent == "find_service_nearby" and not reading.needs) or (
             bool(reading.service_types) and vague)
