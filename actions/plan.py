@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from actions.common import get_kb, needs_catalogue, schemes_for_need
+from actions.speaker import own_schemes
 from knowledge.eligibility import SchemeResult, Status
 
 #: danger, shelter and food come first; then the needs in the order they were read
@@ -63,7 +64,8 @@ def plan(needs: Sequence[str], described: Sequence[str], slots: dict[str, Any],
     """
     kb = get_kb()
     ordered = order_needs(n for n in needs if n in needs_catalogue())
-    described = [s for s in dict.fromkeys(described) if s in kb.schemes]
+    mine = own_schemes(slots)  # an agent of France Services is not offered France Services
+    described = [s for s in dict.fromkeys(described) if s in kb.schemes and s not in mine]
     groups: dict[str | None, list[str]] = {n: [] for n in ordered}
     for scheme_id in described:
         groups.setdefault(need_of(scheme_id, ordered), []).append(scheme_id)
@@ -74,7 +76,7 @@ def plan(needs: Sequence[str], described: Sequence[str], slots: dict[str, Any],
         own: list[str] = []
         local: list[str] = []
         if need is not None:
-            own = [s.id for s in schemes_for_need(need) if s.id not in used and s.id not in chosen]
+            own = [s.id for s in schemes_for_need(need) if s.id not in used and s.id not in chosen and s.id not in mine]
             if relevance is not None:
                 ranked = sorted(own, key=lambda s: -relevance.get(s, 0.0))
                 own = [s for s in ranked if relevance.get(s, 0.0) >= FILL_MIN]
@@ -98,7 +100,11 @@ def shown_in(item: dict[str, Any], ranked_open: list[SchemeResult]) -> list[str]
     checked conditions (a child's age and a situation...), or one and the person's territory.
     """
     ids = [r.scheme_id for r in ranked_open]
-    described = [s for s in item.get("described") or [] if s in ids]
+    # of the described ones, those of the person's own territory first (the Thiérache's
+    # nutri-chèques before the épiceries solidaires found everywhere), then in the reader's order
+    schemes = get_kb().schemes
+    described = sorted((s for s in item.get("described") or [] if s in ids),
+                       key=lambda s: schemes[s].conditions.zone is None)
     relevance = item.get("relevance")
     if relevance is not None:  # read from the person's words: the most relevant first
         others = sorted((s for s in ids if s not in described), key=lambda s: -relevance.get(s, 0.0))

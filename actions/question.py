@@ -90,8 +90,11 @@ def choose_question(slots: dict[str, Any]) -> Question | None:
         first = (slots.get("plan") or [{}])[0]
         wanted = first.get("described") or first.get("schemes") or candidates
         wanted = [c for c in wanted if c in kb.schemes and kb.schemes[c].openfisca is None] or wanted  # rules first
-        if asked < PLAN_QUESTIONS:
-            question = catalogue().next_question(evaluate(wanted, slots), facts, declined | SCREENING_SKIP)
+        # the facts of the one that fits best so far: a 17-year-old going camping with friends is
+        # not asked about children for the family holiday aid the reader also brushed
+        best = primary_candidate(wanted, slots)
+        if asked < PLAN_QUESTIONS and best is not None:
+            question = catalogue().next_question(evaluate([best], slots), facts, declined | SCREENING_SKIP)
     elif asked < MAX_QUESTIONS:
         benefit = primary in kb.schemes and kb.schemes[primary].openfisca is not None
         if primary and not (benefit and asked >= BENEFIT_QUESTIONS):

@@ -41,6 +41,19 @@ def own_networks(slots: dict[str, Any]) -> set[str]:
     return set(_kind(slots).get("networks") or [])
 
 
+#: an ambassadeur is one of the ambassadeurs de l'accès aux droits
+ROLE_OWN_SCHEMES = {"ambassadeur": ("ambassadeurs-acces-aux-droits",)}
+
+
+def own_schemes(slots: dict[str, Any]) -> set[str]:
+    """The schemes that are the speaker's own kind of place (France Services for its agents, the
+    CCAS for a CCAS agent, the ambassadeurs for an ambassadeur): never proposed to them. Only a
+    workplace the agent named counts here (a mediator or a social worker may well send the person
+    to France Services)."""
+    said = needs_catalogue().get(slots.get("workplace") or "", {}) if slots.get("role") == "agent" else {}
+    return {*(said.get("own_schemes") or []), *ROLE_OWN_SCHEMES.get(slots.get("role") or "", ())}
+
+
 def names_own_door(text: str, slots: dict[str, Any]) -> bool:
     words = [fold(w) for w in _kind(slots).get("mentions") or []]
     folded = f" {fold(text)} "
@@ -51,7 +64,15 @@ def without_own_door(text: str, slots: dict[str, Any]) -> str:
     """The text without its sentences that send the person to the speaker's own kind of place."""
     if not _kind(slots):
         return text
-    kept = [s for s in _SENTENCE.split(text) if not names_own_door(s, slots)]
+    parts = _SENTENCE.split(text)
+    dropped = [names_own_door(p, slots) for p in parts]
+    kept = []
+    for index, part in enumerate(parts):
+        if dropped[index]:
+            continue
+        if part.endswith(";") and (index + 1 >= len(parts) or dropped[index + 1]):
+            part = part[:-1].rstrip() + "."  # « demandez à la CAF ; sinon, au CCAS. » without the CCAS
+        kept.append(part)
     return " ".join(kept)
 
 

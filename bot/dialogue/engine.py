@@ -24,6 +24,7 @@ from actions.plan import plan, planned_schemes
 from actions.question import catalogue, question_buttons, question_text
 from actions.sdk import LocalDispatcher, LocalTracker
 from actions.services import end_buttons
+from actions.speaker import own_schemes
 from bot.dialogue.api import Button, Incoming, Reply, Turn
 from bot.dialogue.danger import DangerDetector
 from bot.dialogue.reading import (
@@ -583,6 +584,9 @@ class DialogueEngine:
         )
 
     def _asks_place(self, turn: _TurnContext, reading: Reading) -> bool:
+        known = reading.content or reading.payload or any(turn.slots.get(k) for k in ("oriented", "need", "focus_scheme"))
+        if reading.asks in PLACES and not known:
+            return False  # a place for nothing said (« vous avez regardé Lens-PSG ? »)
         if reading.asks in PLACES:
             # « je cherche un endroit où aller avec ma fille… et des bons pour les légumes » before
             # any orientation: every need read is oriented on (the orientation ends with the places)
@@ -597,7 +601,8 @@ class DialogueEngine:
         slots = turn.slots
         new_needs = set(reading.needs) - set(slots.get("needs") or [])
         return (reading.asks in PLACES and reading.asks_read and bool(slots.get("oriented"))
-                and bool(slots.get("shown_places")) and not reading.named and not reading.service_types
+                and bool(slots.get("shown_places") or slots.get("commune"))  # a place, or the doors shown
+                and not reading.named and not reading.service_types
                 and not new_needs and not reading.commune_given)
 
     def _shown_place(self, turn: _TurnContext, reading: Reading, changed: dict[str, Any]) -> None:
@@ -641,8 +646,10 @@ class DialogueEngine:
 
     def _asks_screening(self, turn: _TurnContext, reading: Reading) -> bool:
         """"voilà ma situation, quelles aides pour moi ?": a general screening, not one need."""
+        # a need brushed (« une dame au marché » : lien social at 0.51) does not make it an orientation
+        firm = [n for n in reading.needs if reading.need_scores.get(n, 1.0) >= STRONG]
         return (reading.intent == "check_eligibility" and not reading.named
-                and all(n in SCREENING_NEEDS for n in reading.needs) and self._knows_person(turn.slots))
+                and all(n in SCREENING_NEEDS for n in firm) and self._knows_person(turn.slots))
 
     # ------------------------------------------------------------------ the turn's rules (actions)
     def _ask_prime(self, turn: _TurnContext, reading: Reading, changed: dict[str, Any]) -> None:
@@ -775,7 +782,8 @@ class DialogueEngine:
             return
         self._reset_flow(slots)
         first = planned_schemes(plan(reading.needs, reading.schemes, slots))
-        slots["candidates"] = list(dict.fromkeys([*first, *self.kb.schemes]))
+        mine = own_schemes(slots)  # never the speaker's own kind of place
+        slots["candidates"] = [s for s in dict.fromkeys([*first, *self.kb.schemes]) if s not in mine]
         # the schemes the person named or clearly described lead the screening's answer (« je
         # travaille à mi-temps, 780 €, la CAF peut m'aider ? » : the prime d'activité first)
         clear = [s for s in reading.schemes if s in reading.named or reading.scheme_scores.get(s, 0.0) >= STRONG]

@@ -105,8 +105,11 @@ def speaker_entities(parse: ParseResult, role: str) -> list[Entity]:
     de Desvres") directly follows the service or scheme that names the workplace."""
     if role not in ("agent", "ambassadeur"):
         return []
+    catalogue = needs_catalogue()  # "agent du CCAS de Saint-Quentin": the CCAS named as a scheme
+    workplace_schemes = {s for w in WORKPLACES for s in catalogue.get(w, {}).get("own_schemes") or []}
     places = [e for e in parse.entities if e.end is not None and (
-        (e.entity == "service_type" and e.value in WORKPLACES) or (e.entity == "scheme" and e.value in ROLE_SCHEMES[role]))]
+        (e.entity == "service_type" and e.value in WORKPLACES)
+        or (e.entity == "scheme" and (e.value in ROLE_SCHEMES[role] or (role == "agent" and e.value in workplace_schemes))))]
     out = []
     for entity in parse.entities:
         if entity.entity != "commune" or entity.start is None:
@@ -157,8 +160,8 @@ def read_turn(parse: ParseResult, intent: str, kb: KnowledgeBase, slots: dict[st
         elif reading.asks == "orientation" and intent == "find_service_nearby" and reading.named:
             reading.asks = "where"  # "la mission locale la plus proche": the place of a scheme named
         role_confidence = getattr(situation, "role_confidence", 1.0)
-        if situation.role != "self" and role_confidence >= ROLE_CONFIDENCE:
-            reading.role = situation.role
+        if situation.role != "self" and role_confidence >= ROLE_CONFIDENCE and (reading.needs or described):
+            reading.role = situation.role  # a situation described by someone else (« 52 ans » alone says no one)
         elif (situation.role == "self" and role_confidence < SELF_DOUBT and role_scores is not None
               and (reading.needs or described)):  # someone else's situation described, not small talk
             other = max(((r, p) for r, p in role_scores().items() if r != "self"), key=lambda x: x[1], default=None)
