@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 from rapidfuzz import fuzz, process
 
 from bot.nlu.normalize import normalize
-from bot.nlu.person import is_workplace, speaks_of_someone_else
+from bot.nlu.person import is_elsewhere, is_workplace, speaks_of_someone_else
 from knowledge.answers import parse_duration_years
 from knowledge.content import CONTENT_DIR
 from knowledge.facts import HOUSING_WORDS, SITUATION_WORDS
@@ -318,6 +318,8 @@ class EntityExtractor:
             start = same.find(fold(matched)) if matched else -1
             if english and matched.islower() and not _EN_PLACE_CUE.search(same[max(0, start - 8) : max(0, start)]):
                 continue  # "have a nice day", "too many pills": English words, not Nice or Many
+            if start >= 0 and is_elsewhere(text, start):
+                continue  # « rendez-vous chez le cardiologue à Amiens »: not where the person lives
             kind = "speaker_commune" if start >= 0 and is_workplace(text, start) else "commune"
             if any(e.entity == kind for e in out):
                 continue

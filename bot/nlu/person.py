@@ -51,6 +51,26 @@ def clause_at(text: str, start: int) -> str:
     return text[begin:]
 
 
+#: how far before a commune a cue of `elsewhere` counts (« chez le cardiologue à Amiens »)
+ELSEWHERE_WINDOW = 45
+
+
+@lru_cache(maxsize=1)
+def _place_cues() -> tuple[re.Pattern[str], re.Pattern[str]]:
+    """(elsewhere cues, home cues) from person.yml."""
+    data = load_yaml(PERSON_PATH.read_text(encoding="utf-8"))
+    return _phrases(data["elsewhere"]), _phrases(data["home"])
+
+
+def is_elsewhere(text: str, start: int) -> bool:
+    """Whether a commune named at `start` is where the person goes, not where they live: a cue of
+    `elsewhere` just before it, with no home cue after that cue."""
+    elsewhere, home = _place_cues()
+    window = fold(text[max(0, start - ELSEWHERE_WINDOW) : start].replace("'", " ").replace("’", " "))
+    cues = list(elsewhere.finditer(window))
+    return bool(cues) and not home.search(window[cues[-1].end():])
+
+
 def is_workplace(text: str, start: int) -> bool:
     """Whether a place named at `start` is where the speaker works ("je travaille au CCAS d'Amiens")."""
     _, workplace = _patterns()
