@@ -29,6 +29,8 @@ from bot.dialogue.responses import about_the_person, label, localized, need_titl
 from knowledge.eligibility import SchemeResult, Status
 from knowledge.facts import FACT_LABELS as CONTENT_FACT_LABELS
 
+#: a step that gives emergency numbers (the listening lines, 3919 or 119 apart, stay)
+EMERGENCY_STEP = re.compile(r"\b(?:15|17|18|112|114)\b(?! ?(?:ans|€|%|h\b))")
 CONTACT_IN_TEXT = re.compile(r"@|https?://|\b0\d(?:[ .]?\d{2}){4}\b")
 def fact_label(name: str, third_person: bool = False) -> str:
     """A missing fact in words, in the turn's language (`fact_labels` in the responses); never its
@@ -134,8 +136,11 @@ class ActionOrientation(Action):
         steps: list[str] = []
         if shown:
             top = kb.schemes[shown[0].scheme_id]
-            with_contact = [st for st in top.steps[1:] if CONTACT_IN_TEXT.search(st)]
-            step = without_own_door(" ".join([*top.steps[:2], *with_contact[:1]]), slots)  # not to its own agent
+            # the emergency numbers are not a step here: said first when a danger is read, they
+            # read as an alarm for a separation without violence (« En cas de danger : le 17 »)
+            steps_ = [st for st in top.steps if not EMERGENCY_STEP.search(st)] or top.steps
+            with_contact = [st for st in steps_[1:] if CONTACT_IN_TEXT.search(st)]
+            step = without_own_door(" ".join([*steps_[:2], *with_contact[:1]]), slots)  # not to its own agent
             if step and other:  # « parlez-en à son conseiller » to whoever writes for the person
                 step = about_the_person(step)
             if step:
