@@ -12,7 +12,6 @@ from actions.common import (
     evaluate,
     first_sentence,
     get_kb,
-    need_numbers_text,
     needs_catalogue,
     orientation_door,
     outside_region,
@@ -117,9 +116,6 @@ class ActionOrientation(Action):
             shown += open_
             if lines:
                 groups.append((label_ if len(items) > 1 else None, lines))
-        numbers = need_numbers_text([item["need"] for item in items])
-        if numbers:  # a bed tonight: the 115 first, whatever else is shown
-            dispatcher.utter_message(text=numbers)
         if outside_region(commune):
             dispatcher.utter_message(text=say("outside_region_short"))
         lines = [line for _label, group_lines in groups for line in group_lines]

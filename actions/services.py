@@ -37,8 +37,8 @@ class ActionNearbyServices(Action):
         scheme = slots.get("focus_scheme")
         pick = pick_services(slots, [scheme] if scheme else [], need, service_type)
         commune = commune_of(slots)
-        numbers = need_numbers_text([need])
-        if numbers:  # « il peut dormir où ? »: the 115 before any place
+        numbers = need_numbers_text([need]) if slots.get("oriented") else None
+        if numbers:  # « il peut dormir où ? » after an orientation: the 115 before any place
             dispatcher.utter_message(text=numbers)
         if not pick.nearby:
             doors = door_reply(slots, commune)

@@ -18,7 +18,7 @@ from typing import Any
 
 from actions import ALL_ACTIONS
 from actions.answer import CONTACT_IN_TEXT, holding_answer
-from actions.common import evaluate, needs_catalogue, outside_region, search, set_kb
+from actions.common import evaluate, need_numbers_text, needs_catalogue, outside_region, search, set_kb
 from actions.passages import asks_precisely, best_passage
 from actions.plan import plan, planned_schemes
 from actions.question import catalogue, question_buttons, question_text
@@ -862,6 +862,7 @@ class DialogueEngine:
         slots["candidates"] = planned_schemes(items)
         slots["focus_scheme"] = focus if focus in slots["candidates"] else None
         slots["questions_asked"] = 0
+        self._need_numbers(turn, slots["needs"])
         if slots["need"]:
             self._youth_for_child(turn, slots["need"])
         if not slots["candidates"]:
@@ -873,6 +874,17 @@ class DialogueEngine:
                 self._ask_commune(turn, "services")
             return
         self._continue(turn)
+
+    @staticmethod
+    def _need_numbers(turn: _TurnContext, needs: list[str]) -> None:
+        """The free numbers a need brings (needs.yml `numbers`: the 115 for a bed, the 3919 to be
+        listened to), said as soon as the need is read, before any question; not twice in a turn
+        that already gave them as emergency numbers."""
+        given = {n for r in turn.replies for n in r.custom.get("numbers") or []}
+        lines = [line for line in (need_numbers_text(needs) or "").splitlines()
+                 if line.split()[1] not in given]
+        if lines:
+            turn.utter("\n".join(lines))
 
     def _youth_for_child(self, turn: _TurnContext, need: str) -> None:
         """A parent asking for a teenager ("ma fille a 17 ans voudrait partir"): the age-bound youth
