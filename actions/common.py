@@ -287,7 +287,7 @@ def service_line(
 ) -> str:
     """One place: name, address (or commune, or zone), distance, contacts, today's hours, data date."""
     service = near.service
-    distance = f", à environ {max(1, round(near.distance_km))} km" if near.distance_km is not None else ""
+    distance = say("place_distance", km=max(1, round(near.distance_km))) if near.distance_km is not None else ""
     where = address_text(service) or service.commune or zone_label(service.zone_eligibilite, departement)
     contact = contact_text(service, commune, audience, slots).rstrip(".")
     return say("service_line", nom=service.nom, where=where, distance=distance,

@@ -15,12 +15,13 @@ from typing import Any
 from actions.common import commune_of, contact_text, doors_for, get_kb
 from actions.places import address_text, data_date
 from actions.sdk import Action, SlotSet
-from bot.dialogue.responses import say
+from bot.dialogue.responses import current_language, say
 from knowledge.hours import french_slots, hours_on
 from knowledge.kb import KnowledgeBase, ServiceRecord
 from knowledge.textnorm import fold
 
 DAYS = ("lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche")
+DAYS_EN = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 
 
 def record_of(kb: KnowledgeBase, key: str) -> ServiceRecord | None:
@@ -40,7 +41,9 @@ def week_text(osm: str | None, today: dt.date) -> str | None:
         hours = hours_on(osm, day)
         if hours is None:
             return None
-        days.append(f"{DAYS[day.weekday()]} {french_slots(hours) if hours.open else 'fermé'}")
+        english = current_language() == "en"
+        name = (DAYS_EN if english else DAYS)[day.weekday()]
+        days.append(f"{name} {french_slots(hours) if hours.open else ('closed' if english else 'fermé')}")
     return " ; ".join(days)
 
 

@@ -18,7 +18,15 @@ from typing import Any
 
 from actions import ALL_ACTIONS
 from actions.answer import CONTACT_IN_TEXT, holding_answer
-from actions.common import evaluate, need_numbers_text, needs_catalogue, outside_region, search, set_kb
+from actions.common import (
+    door_reply,
+    evaluate,
+    need_numbers_text,
+    needs_catalogue,
+    outside_region,
+    search,
+    set_kb,
+)
 from actions.passages import asks_precisely, best_passage
 from actions.plan import plan, planned_schemes
 from actions.question import catalogue, question_buttons, question_text
@@ -577,6 +585,18 @@ class DialogueEngine:
         # "le numéro de la France Services ?" asks for a place; a scheme's own contact is an answer
         return reading.asks != "contact" or (self._has_contact(subject) and not reading.service_types)
 
+    def _asks_about_nothing_shown(self, turn: _TurnContext, reading: Reading) -> bool:
+        """« Is it free? » after an orientation that showed places only: no scheme to answer about."""
+        return (reading.asks in ANSWERS and reading.asks not in PLACES and reading.asks_read
+                and bool(turn.slots.get("oriented")) and not reading.content and not turn.slots.get("shown"))
+
+    def _no_subject(self, turn: _TurnContext, reading: Reading, changed: dict[str, Any]) -> None:
+        turn.utter(say("answer_no_subject"))
+        doors = door_reply(turn.slots, self.kb.gazetteer.get(turn.slots.get("commune") or ""))
+        if doors is not None:
+            turn.utter(doors[0])
+        turn.utter(say("anything_else"), self.need_buttons())
+
     def _has_contact(self, scheme_id: str) -> bool:
         scheme = self.kb.schemes[scheme_id]
         return any(CONTACT_IN_TEXT.search(step) for step in scheme.steps) or any(
@@ -996,6 +1016,7 @@ TURN_RULES: tuple[Rule, ...] = (
     Rule("facts for the flow in progress", E._gives_facts_in_flow, E._after_facts),
     Rule("the same need again: ask what is missing", E._repeats_needs, E._ask_what_is_missing),
     Rule("a question about a scheme: answer it", E._asks_about_scheme, E._answer),
+    Rule("a question about nothing shown: say so, and who knows", E._asks_about_nothing_shown, E._no_subject),
     Rule("a place shown asked about", E._asks_shown_place, E._shown_place),
     Rule("a place asked", E._asks_place, E._places),
     Rule("a scheme named: check it", E._names_scheme, E._check_named),
