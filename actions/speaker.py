@@ -32,8 +32,14 @@ def workplace(slots: dict[str, Any]) -> str | None:
 
 
 def _kind(slots: dict[str, Any]) -> dict[str, Any]:
+    """The speaker's kind of place — none when it serves one commune and the person lives in
+    another (an Amiens CCAS agent may send a family of Longueau to the Longueau CCAS)."""
     place = workplace(slots)
-    return needs_catalogue().get(place or "", {}) if place else {}
+    kind = needs_catalogue().get(place or "", {}) if place else {}
+    theirs, person = slots.get("workplace_commune"), slots.get("commune")
+    if kind.get("communal") and theirs and person and theirs != person:
+        return {}
+    return kind
 
 
 def own_networks(slots: dict[str, Any]) -> set[str]:
@@ -50,7 +56,7 @@ def own_schemes(slots: dict[str, Any]) -> set[str]:
     CCAS for a CCAS agent, the ambassadeurs for an ambassadeur): never proposed to them. Only a
     workplace the agent named counts here (a mediator or a social worker may well send the person
     to France Services)."""
-    said = needs_catalogue().get(slots.get("workplace") or "", {}) if slots.get("role") == "agent" else {}
+    said = _kind(slots) if slots.get("role") == "agent" and slots.get("workplace") else {}
     return {*(said.get("own_schemes") or []), *ROLE_OWN_SCHEMES.get(slots.get("role") or "", ())}
 
 

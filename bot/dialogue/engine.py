@@ -341,7 +341,10 @@ class DialogueEngine:
         if reading.role == "agent" and not slots.get("workplace"):  # "agent CCAS de Bully": a CCAS
             places = [t for t in parse.values("service_type") if t in WORKPLACES]
             slots["workplace"] = places[0] if places else None
-        changed = self._apply_entities(turn, parse, ignore=speaker_entities(parse, reading.role))
+        theirs = speaker_entities(parse, reading.role)
+        if reading.role == "agent" and theirs and not slots.get("workplace_commune"):
+            slots["workplace_commune"] = theirs[0].value  # « CCAS d'Amiens »: where the agent works
+        changed = self._apply_entities(turn, parse, ignore=theirs)
         reading.facts_given = bool(changed)
         asking = slots.get("asking")
         if "commune" in changed and asking != "commune":

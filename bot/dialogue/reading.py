@@ -182,12 +182,27 @@ def read_turn(parse: ParseResult, intent: str, kb: KnowledgeBase, slots: dict[st
     return reading
 
 
+def named_as_workplace(parse: ParseResult) -> set[str]:
+    """Schemes named as the speaker's workplace: a workplace scheme directly followed by a commune
+    (« Bonjour, CCAS de Fresnes-sur-Escaut. Je reçois un monsieur… »): not a scheme asked about."""
+    catalogue = needs_catalogue()
+    kinds = {s for w in WORKPLACES for s in catalogue.get(w, {}).get("own_schemes") or []}
+    communes = [e.start for e in parse.entities if e.entity in ("commune", "speaker_commune") and e.start is not None]
+    return {e.value for e in parse.entities
+            if e.entity == "scheme" and e.value in kinds and e.end is not None
+            and any(0 <= c - e.end <= WORKPLACE_GAP for c in communes)}
+
+
 def _refine(reading: Reading, parse: ParseResult, slots: dict[str, Any]) -> None:
     """What the facts of the message and the conversation already say about the reading."""
-    mine = ROLE_SCHEMES.get(reading.role, ())
+    workplace = named_as_workplace(parse) if reading.role == "agent" else set()
+    mine = (*ROLE_SCHEMES.get(reading.role, ()), *workplace)
     reading.schemes = [s for s in reading.schemes if s not in mine]
     reading.named = [s for s in reading.named if s not in mine]
-    reading.service_types = [t for t in reading.service_types if t not in ROLE_SERVICE_TYPES.get(reading.role, ())]
+    catalogue = needs_catalogue()  # the kind of place they work in is not a kind of place asked for
+    theirs = {w for w in WORKPLACES if workplace & set(catalogue.get(w, {}).get("own_schemes") or [])}
+    reading.service_types = [t for t in reading.service_types
+                             if t not in ROLE_SERVICE_TYPES.get(reading.role, ()) and t not in theirs]
     if True in parse.values("owns_vacant_dwelling") and "logement_vacant" not in reading.needs:
         reading.needs.insert(0, "logement_vacant")  # an empty dwelling of one's own says what the need is
     kind = needs_catalogue().get(reading.service_types[0], {}) if reading.service_types else {}
