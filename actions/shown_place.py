@@ -53,13 +53,13 @@ def _names(question: str, place: ServiceRecord) -> bool:
 
 
 def asked_place(places: list[ServiceRecord], question: str) -> ServiceRecord:
-    """The place whose name shares a word (4 letters or more) with the question, else the first one
-    a person can go to: an address, a phone, known hours (a département-wide programme has none)."""
+    """The place whose name shares a word (4 letters or more) with the question, else the first
+    shown that is somewhere (an address or a commune: the EVS of Monchy-Lagache, even without known
+    hours), not a département-wide programme; the doors come after the places shown."""
 
-    def rank(item: tuple[int, ServiceRecord]) -> tuple[bool, bool, bool, bool, int]:
+    def rank(item: tuple[int, ServiceRecord]) -> tuple[bool, bool, int]:
         index, place = item
-        return (not _names(question, place), not address_text(place), not place.telephone,
-                not place.horaires_accueil, index)
+        return (not _names(question, place), not (address_text(place) or place.commune), index)
 
     return min(enumerate(places), key=rank)[1]
 
@@ -71,16 +71,17 @@ class ActionShownPlace(Action):
     def run(self, dispatcher: Any, tracker: Any, domain: Any) -> list[dict[str, Any]]:
         slots = tracker.current_slot_values()
         kb = get_kb()
-        places = [p for p in (record_of(kb, k) for k in slots.get("shown_places") or []) if p is not None]
-        places += [n.service for n in doors_for(slots, commune_of(slots))]  # the doors were shown too
+        shown_places = [p for p in (record_of(kb, k) for k in slots.get("shown_places") or []) if p is not None]
+        places = shown_places + [n.service for n in doors_for(slots, commune_of(slots))]  # the doors were shown too
         if not places:
             dispatcher.utter_message(text=say("shown_place_none"))
             return [SlotSet("place_question", None)]
         question = slots.get("place_question") or ""
+        shown = [s for s in slots.get("shown") or [] if s in kb.schemes]
         place = asked_place(places, question)
         lines = []
-        shown = [s for s in slots.get("shown") or [] if s in kb.schemes]
-        if shown and not _names(question, place) and not set(shown) & set(getattr(place, "schemes", None) or []):
+        door = all(place is not p for p in shown_places)
+        if shown and door and not _names(question, place):
             # « c'est où ? » about the point conseil budget, whose address is not known: say so, and
             # that the door shown can give it, before the door's card
             dispatcher.utter_message(text=say("shown_place_door", name=kb.schemes[shown[0]].name))
