@@ -15,7 +15,7 @@ from actions.places import (
     mairie_of,
     nearest_france_services,
 )
-from bot.dialogue.responses import say
+from bot.dialogue.responses import say, say_about
 from knowledge.contacts import contacts_for
 from knowledge.content import CONTENT_DIR
 from knowledge.eligibility import EligibilityEngine, SchemeResult, Status
@@ -313,7 +313,12 @@ def door_reply(slots: dict[str, Any], commune: Commune | None, intro: str = "doo
         return None
     departement = commune.departement if commune else None
     lines = [service_line(n, departement, commune, slots=slots) for n in doors]
-    return "\n".join([say(intro), *lines]), doors
+    return "\n".join([say_about(intro, writes_for_someone(slots)), *lines]), doors
+
+
+def writes_for_someone(slots: dict[str, Any]) -> bool:
+    """An agent, an ambassadeur or a relative writes for the person concerned."""
+    return bool(slots.get("third_person")) or slots.get("role") in ("agent", "ambassadeur", "relative")
 
 
 def orientation_door(slots: dict[str, Any], commune: Commune | None, has_nearby: bool) -> str | None:

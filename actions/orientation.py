@@ -24,7 +24,7 @@ from actions.plan import shown_in
 from actions.sdk import Action, SlotSet
 from actions.services import end_buttons
 from actions.speaker import own_networks, without_own_door
-from bot.dialogue.responses import about_the_person, label, localized, need_title, responses, say
+from bot.dialogue.responses import about_the_person, label, localized, need_title, responses, say, say_about
 from knowledge.eligibility import SchemeResult, Status
 from knowledge.facts import FACT_LABELS as CONTENT_FACT_LABELS
 
@@ -157,14 +157,14 @@ class ActionOrientation(Action):
         service_texts = [service_line(n, commune.departement if commune else None, commune, slots=slots) for n in pick.nearby]
         if outside_region(commune) or not pick.nearby or pick.far:
             if pick.nearby and not outside_region(commune):
-                dispatcher.utter_message(text=say("services_intro_far"))
+                dispatcher.utter_message(text=say_about("services_intro_far", other))
                 for text in service_texts:
                     dispatcher.utter_message(text=text)
             door = door_text(slots, commune, bool(pick.nearby))
             service_texts.append(door)
             final_text = door
         else:
-            dispatcher.utter_message(text=say("services_intro"))
+            dispatcher.utter_message(text=say_about("services_intro", other))
             for text in service_texts[:-1]:
                 dispatcher.utter_message(text=text)
             final_text = service_texts[-1]

@@ -13,10 +13,11 @@ from actions.common import (
     pick_services,
     service_line,
     service_links,
+    writes_for_someone,
 )
 from actions.places import mairie_of, person_point
 from actions.sdk import Action, SlotSet
-from bot.dialogue.responses import label, need_title, say
+from bot.dialogue.responses import label, need_title, say, say_about
 
 
 def end_buttons() -> list[dict[str, str]]:
@@ -54,7 +55,7 @@ class ActionNearbyServices(Action):
             return [SlotSet("oriented", True)]
         what = needs_catalogue().get(service_type or need or "", {}).get("label")
         what = need_title(service_type or need or "", what) if what else None  # in the turn's language
-        intro = say("services_intro_far" if pick.far else "services_intro")
+        intro = say_about("services_intro_far" if pick.far else "services_intro", writes_for_someone(slots))
         if what:
             intro = f"{intro.rstrip(' :')} ({what}) :"
         dispatcher.utter_message(text=intro)

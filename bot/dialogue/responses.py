@@ -77,6 +77,13 @@ def say(key: str, variant: int | None = None, **values: Any) -> str:
     return str(entry).format(**values).strip()
 
 
+def say_about(key: str, third_person: bool, **values: Any) -> str:
+    """`key`, or its `<key>_other` wording when someone writes for the person concerned (« près de
+    chez elle » for an agent, « près de chez vous » for the person)."""
+    other = f"{key}_other"
+    return say(other if third_person and other in responses() else key, **values)
+
+
 def say_all(key: str, **values: Any) -> list[str]:
     """Every variant of `key` (for multi-part messages such as `help`)."""
     return [str(t).format(**values).strip() for t in responses()[key]]
