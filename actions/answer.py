@@ -205,7 +205,7 @@ class ActionAnswer(Action):
             self._answer_one(dispatcher, scheme, kind, slots)
         links = [{"title": s.title or s.url, "url": s.url} for s in schemes[0].sources if s.url][:2]
         buttons = [
-            {"title": label("buttons", "check"), "payload": "/affirm"},
+            {"title": label("buttons", "check_other" if is_third_person(slots) else "check"), "payload": "/affirm"},
             {"title": label("buttons", "where"), "payload": "/find_service_nearby"},
             {"title": label("buttons", "other_need"), "payload": "/ask_help"},
         ]

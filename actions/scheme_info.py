@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from actions.answer import passage_for
+from actions.answer import is_third_person, passage_for
 from actions.common import get_kb
 from actions.sdk import Action, SlotSet
 from bot.dialogue.responses import label, localized, say
@@ -36,7 +36,8 @@ class ActionSchemeInfo(Action):
         dispatcher.utter_message(
             text=say("scheme_offer_check"),
             buttons=[
-                {"title": label("buttons", "check"), "payload": "/affirm"},
+                {"title": label("buttons", "check_other" if is_third_person(tracker.current_slot_values()) else "check"),
+                 "payload": "/affirm"},
                 {"title": label("buttons", "where"), "payload": "/find_service_nearby"},
             ],
             json_message={"scheme": scheme.id, "links": links},
