@@ -122,11 +122,10 @@ class ActionOrientation(Action):
         if lines:
             dispatcher.utter_message(text=say("orientation_intro_other" if other else "orientation_intro"))
             for label_, group_lines in groups:
-                if label_:
-                    dispatcher.utter_message(text="\n".join([say("orientation_need", label=label_), *group_lines]))
-                else:
-                    for line in group_lines:
-                        dispatcher.utter_message(text=line)
+                if label_:  # the need's heading with its first scheme, then one scheme per message
+                    group_lines = ["\n".join([say("orientation_need", label=label_), group_lines[0]]), *group_lines[1:]]
+                for line in group_lines:
+                    dispatcher.utter_message(text=line)
         else:
             dispatcher.utter_message(text=say("nothing_found"))
         steps: list[str] = []
