@@ -7,6 +7,8 @@ unsure, so the dialogue asks again instead of guessing.
 
 from __future__ import annotations
 
+import re
+
 from knowledge.numbers import (
     NUMBER_WORDS,
     ChildrenInfo,
@@ -25,6 +27,8 @@ __all__ = [
     "NUMBER_WORDS",
     "ChildrenInfo",
     "is_dont_know",
+    "is_refusal",
+    "refused_money",
     "parse_age",
     "parse_children",
     "parse_duration_years",
@@ -52,6 +56,27 @@ DONT_KNOW = {
     "je sais plus", "je ne sais plus", "pas sur", "pas sure", "jsais pas", "j en sais rien", "sais pas trop",
     "je ne le connais pas", "je le connais pas", "idk", "je ne sais",
 }  # fmt: skip
+
+
+#: a refusal, not a « don't know »: the person (or the one described) prefers not to say
+REFUSE = ("prefere pas dire", "prefere ne pas dire", "prefere pas le dire", "prefere ne pas le dire",
+          "veut pas dire", "veux pas dire", "veut pas le dire", "veux pas le dire", "pas envie de dire",
+          "prefere pas repondre", "prefere ne pas repondre", "rather not say", "prefer not to say",
+          "ca vous regarde pas", "c est prive", "c est personnel")  # fmt: skip
+#: the facts about money a refusal covers together (a QF refused is no invitation to give the income)
+MONEY_FACTS = ("monthly_income", "quotient_familial")
+_MONEY_WORDS = re.compile(r"\b(?:revenus?|salaires?|ressources|quotient|qf|combien (?:elle|il|je) gagne|income)\b")
+
+
+def is_refusal(text: str) -> bool:
+    t = fold(text)
+    return any(phrase in t for phrase in REFUSE)
+
+
+def refused_money(text: str) -> bool:
+    """« elle veut pas dire ses revenus »: money facts refused in a message, before being asked."""
+    t = fold(text)
+    return is_refusal(text) and bool(_MONEY_WORDS.search(t))
 
 
 def parse_yes_no(text: str) -> bool | None:

@@ -156,3 +156,18 @@ def test_on_a_17_ans() -> None:
 @pytest.mark.parametrize("text", ["oui", "je sais pas", "2 ou 3"])
 def test_unclear_children_answers_are_asked_again(text: str) -> None:
     assert parse_children(text, expecting=True) is None
+
+
+@pytest.mark.parametrize(
+    ("text", "refusal", "money"),
+    [
+        ("je préfère pas dire", True, False),
+        ("elle veut pas dire ses revenus", True, True),
+        ("il préfère ne pas donner son salaire... enfin il veut pas le dire", True, True),
+        ("je ne sais pas", False, False),
+        ("mes revenus c'est 900", False, False),
+    ],
+)
+def test_a_refusal_is_not_a_dont_know(text: str, refusal: bool, money: bool) -> None:
+    assert answers.is_refusal(text) is refusal
+    assert answers.refused_money(text) is money

@@ -51,7 +51,7 @@ from bot.dialogue.turn_start import begin_turn, end_turn
 from bot.nlu.entities import Entity
 from bot.nlu.interpreter import Interpreter, ParseResult
 from bot.nlu.normalize import normalize
-from knowledge.answers import parse_yes_no
+from knowledge.answers import MONEY_FACTS, is_refusal, parse_yes_no, refused_money
 from knowledge.eligibility import Status
 from knowledge.facts import FACT_NAMES
 from knowledge.kb import KnowledgeBase
@@ -345,6 +345,9 @@ class DialogueEngine:
         if reading.role == "agent" and theirs and not slots.get("workplace_commune"):
             slots["workplace_commune"] = theirs[0].value  # « CCAS d'Amiens »: where the agent works
         changed = self._apply_entities(turn, parse, ignore=theirs)
+        if refused_money(text):  # « elle veut pas dire ses revenus »: never asked
+            for fact in MONEY_FACTS:
+                self._decline(slots, fact)
         reading.facts_given = bool(changed)
         asking = slots.get("asking")
         if "commune" in changed and asking != "commune":
@@ -399,9 +402,12 @@ class DialogueEngine:
                         changed[name] = (slots.get(name), value)
                     slots[name] = value
                 filled = True
-            elif answer.dont_know or (parse.intent == "dont_know" and parse.confidence >= CONFIDENT):
-                self._decline(slots, asking)
-                turn.utter(say("qf_estimate_offer") if asking == "quotient_familial" else say("dont_know_ok"))
+            elif answer.dont_know or is_refusal(text) or (parse.intent == "dont_know" and parse.confidence >= CONFIDENT):
+                refused = is_refusal(text) and asking in MONEY_FACTS  # money refused: none of it is asked
+                for fact in MONEY_FACTS if refused else (asking,):
+                    self._decline(slots, fact)
+                estimate = asking == "quotient_familial" and not refused
+                turn.utter(say("qf_estimate_offer") if estimate else say("dont_know_ok"))
                 filled = True
         if asking == "commune" and "commune" in changed:
             self._ack_commune(turn, correction=False)
