@@ -100,6 +100,7 @@ SITUATION_WORDS: dict[str, list[str]] = {
 HOUSING_WORDS: dict[str, list[str]] = {
     "locataire": ["locataire", "je loue", "en location", "hlm", "logement social", "loyer", "bailleur social",
                   "tenant", "renting", "je paie un loyer", "i rent", "we rent", "renter", "social housing",
+                  "coloc", "colocation", "en coloc", "colocataire",
                   "council flat",
                   # threatened with eviction: still housed (« on peut me mettre dehors quand ? »)
                   "mettre dehors", "me mettre a la porte", "etre expulse", "etre expulsee", "menace d expulsion",
@@ -109,7 +110,11 @@ HOUSING_WORDS: dict[str, list[str]] = {
                      "accedant", "accession", "on a achete", "i own", "we own", "homeowner", "my own house"],
     "heberge": ["heberge", "hebergee", "chez mes parents", "chez ma mere", "chez mon pere", "chez un ami",
                 "chez une amie", "chez ma soeur", "chez mon frere", "chez de la famille", "chez des amis",
-                "hebergement", "foyer", "fjt", "living with", "with my parents", "with friends", "with family"],
+                "hebergement", "foyer", "fjt", "living with", "with my parents", "with friends", "with family",
+                "chez sa mere", "chez son pere", "chez ses parents", "chez sa soeur", "chez son frere",
+                "chez sa fille", "chez son fils", "chez ma fille", "chez mon fils", "chez sa famille",
+                "chez ma famille", "chez mes enfants", "chez ses enfants", "chez un copain", "chez une copine",
+                "chez des potes", "chez un pote"],
     "sans_domicile": ["sans domicile", "sdf", "a la rue", "dehors", "dans ma voiture", "dans la rue",
                       "sans logement", "pas de logement", "homeless", "squat", "115", "on the street", "sleeping rough",
                       "in my car"],

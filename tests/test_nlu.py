@@ -292,3 +292,15 @@ def test_cli_parse_stdin_loads_the_model_once(interpreter, monkeypatch, capsys) 
     out = capsys.readouterr().out.splitlines()
     assert loads == [1] and parsed == lines and len(out) == 30
     assert [json.loads(line)["entities"][0]["value"] for line in out] == list(range(20, 50))
+
+
+@pytest.mark.parametrize(
+    ("text", "housing"),
+    [
+        ("Il vit chez sa mère.", "heberge"),  # « sa » is « ça » for the SMS spellings: read unfolded too
+        ("en coloc", "locataire"),
+        ("je dors chez un pote", "heberge"),
+    ],
+)
+def test_housing_said_in_free_words(interpreter, text: str, housing: str) -> None:  # type: ignore[no-untyped-def]
+    assert housing in interpreter.parse(text).values("housing")

@@ -384,7 +384,8 @@ class EntityExtractor:
             out.append(Entity("single_parent", False))
         elif _LIVES_ALONE.search(folded):
             out.append(Entity("household_adults", 1))
-        housing = self._match_words(normalized, HOUSING_WORDS, AMBIGUOUS_HOUSING)
+        housing = self._match_words(normalized, HOUSING_WORDS, AMBIGUOUS_HOUSING) or self._match_words(
+            " ".join(re.findall(r"\w+", folded)), HOUSING_WORDS, AMBIGUOUS_HOUSING)  # « chez sa mère » (« sa » is « ça » in SMS)
         if housing:
             out.append(Entity("housing", housing))
         if any(_VACANT.search(t) and _OWNER_CUE.search(t) for t in (folded, normalized)):
