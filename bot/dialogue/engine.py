@@ -920,7 +920,8 @@ class DialogueEngine:
         schemes are about the child, so the child's age is the one to check."""
         slots = turn.slots
         ages = [a for a in slots.get("children_ages") or [] if 15 <= a <= 25]
-        if need in YOUTH_NEEDS and slots.get("age") is None and len(ages) == 1:
+        about_child = need in YOUTH_NEEDS or slots.get("role") == "relative"  # « mon fils de 20 ans cherche du travail »
+        if about_child and slots.get("age") is None and len(ages) == 1:
             slots["age"] = int(ages[0])
             slots["age_is_child"] = True
             turn.utter(say("youth_for_child", age=int(ages[0])))
