@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from actions.common import FAR_KM, commune_of, contact_text, evaluate, get_kb
+from actions.common import FAR_KM, commune_of, contact_text, evaluate, get_kb, is_third_person
 from actions.sdk import Action, SlotSet
 from actions.speaker import without_own_door
 from bot.dialogue.responses import about_the_person, label, localized, say
@@ -24,12 +24,7 @@ from knowledge.places import zone_contains
 from knowledge.schema import Conditions, Scheme
 
 CONTACT_IN_TEXT = re.compile(r"@|https?://|\b0\d(?:[ .]?\d{2}){4}\b")
-THIRD_PERSON_ROLES = ("agent", "ambassadeur")
 KINDS = ("info", "conditions", "how", "documents", "amount", "contact")
-
-
-def is_third_person(slots: dict[str, Any]) -> bool:
-    return bool(slots.get("third_person")) or slots.get("role") in THIRD_PERSON_ROLES
 
 
 def _door(scheme: Scheme, slots: dict[str, Any]) -> str:
@@ -157,6 +152,12 @@ def passage_for(slots: dict[str, Any], scheme_id: str) -> str | None:
     return passages.get(scheme_id) if isinstance(passages, dict) else None
 
 
+def has_contact(scheme: Scheme) -> bool:
+    """A contact written in the scheme's own steps, or a place carrying it that has one."""
+    return any(CONTACT_IN_TEXT.search(st) for st in scheme.steps) or any(
+        scheme.id in s.schemes and s.has_contact for s in get_kb().services)
+
+
 def holding_answer(scheme_ids: list[str], kind: str, slots: dict[str, Any]) -> list[str]:
     """Of the schemes a question may be about, the ones whose fiche holds that kind of answer (an
     amount, a list of papers, a contact), in their order; all of them when none does."""
@@ -169,8 +170,7 @@ def holding_answer(scheme_ids: list[str], kind: str, slots: dict[str, Any]) -> l
         if kind == "documents":
             return bool(getattr(scheme, "documents", None))
         if kind == "contact":
-            return any(CONTACT_IN_TEXT.search(st) for st in scheme.steps) or any(
-                scheme.id in s.schemes and s.has_contact for s in kb.services)
+            return has_contact(scheme)
         return True
 
     holding = [s for s in scheme_ids if s in kb.schemes and holds(kb.schemes[s])]

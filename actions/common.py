@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -68,6 +69,15 @@ def facts_from_slots(slots: dict[str, Any]) -> dict[str, Any]:
     return {name: slots[name] for name in FACT_NAMES if slots.get(name) is not None}
 
 
+#: who writes for the person concerned besides a relative (whose messages set `third_person`)
+THIRD_PERSON_ROLES = ("agent", "ambassadeur")
+
+
+def is_third_person(slots: dict[str, Any]) -> bool:
+    """Someone writes for the person concerned: an agent, an ambassadeur, a relative."""
+    return bool(slots.get("third_person")) or slots.get("role") in THIRD_PERSON_ROLES
+
+
 def commune_of(slots: dict[str, Any]) -> Commune | None:
     code = slots.get("commune")
     return get_kb().gazetteer.get(code) if code else None
@@ -103,13 +113,14 @@ def evaluate(scheme_ids: list[str], slots: dict[str, Any], simulate: bool = Fals
     return engine.evaluate_all([kb.schemes[s] for s in scheme_ids if s in kb.schemes], facts)
 
 
-def need_numbers_text(need_ids: list[str | None]) -> str | None:
+def need_numbers_text(need_ids: list[str | None], given: Iterable[str] = ()) -> str | None:
     """The free numbers a need always brings first (`numbers` in needs.yml: a bed tonight is the
-    115, whatever else follows), one line each, or None."""
+    115, whatever else follows), one line each, or None; not those already `given` this turn."""
     catalogue = needs_catalogue()
     by_number = {n.number: n for n in get_kb().emergency}
+    said = set(given)
     numbers = dict.fromkeys(n for need in need_ids for n in catalogue.get(need or "", {}).get("numbers") or [])
-    lines = [f"☎ {n} — {by_number[n].name}" for n in numbers if n in by_number]
+    lines = [f"☎ {n} — {by_number[n].name}" for n in numbers if n in by_number and n not in said]
     return "\n".join(lines) or None
 
 
@@ -313,12 +324,7 @@ def door_reply(slots: dict[str, Any], commune: Commune | None, intro: str = "doo
         return None
     departement = commune.departement if commune else None
     lines = [service_line(n, departement, commune, slots=slots) for n in doors]
-    return "\n".join([say_about(intro, writes_for_someone(slots)), *lines]), doors
-
-
-def writes_for_someone(slots: dict[str, Any]) -> bool:
-    """An agent, an ambassadeur or a relative writes for the person concerned."""
-    return bool(slots.get("third_person")) or slots.get("role") in ("agent", "ambassadeur", "relative")
+    return "\n".join([say_about(intro, is_third_person(slots)), *lines]), doors
 
 
 def orientation_door(slots: dict[str, Any], commune: Commune | None, has_nearby: bool) -> str | None:

@@ -6,12 +6,12 @@ import datetime as dt
 import re
 from typing import Any
 
-from actions.answer import is_third_person
 from actions.common import (
     commune_of,
     evaluate,
     first_sentence,
     get_kb,
+    is_third_person,
     needs_catalogue,
     orientation_door,
     outside_region,

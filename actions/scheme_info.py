@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from actions.answer import is_third_person, passage_for
-from actions.common import get_kb
+from actions.answer import passage_for
+from actions.common import get_kb, is_third_person
 from actions.sdk import Action, SlotSet
 from bot.dialogue.responses import label, localized, say
 

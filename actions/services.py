@@ -8,12 +8,12 @@ from actions.common import (
     commune_of,
     door_reply,
     get_kb,
+    is_third_person,
     need_numbers_text,
     needs_catalogue,
     pick_services,
     service_line,
     service_links,
-    writes_for_someone,
 )
 from actions.places import mairie_of, person_point
 from actions.sdk import Action, SlotSet
@@ -55,7 +55,7 @@ class ActionNearbyServices(Action):
             return [SlotSet("oriented", True)]
         what = needs_catalogue().get(service_type or need or "", {}).get("label")
         what = need_title(service_type or need or "", what) if what else None  # in the turn's language
-        intro = say_about("services_intro_far" if pick.far else "services_intro", writes_for_someone(slots))
+        intro = say_about("services_intro_far" if pick.far else "services_intro", is_third_person(slots))
         if what:
             intro = f"{intro.rstrip(' :')} ({what}) :"
         dispatcher.utter_message(text=intro)

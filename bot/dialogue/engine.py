@@ -17,8 +17,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from actions import ALL_ACTIONS
-from actions.answer import CONTACT_IN_TEXT, holding_answer
+from actions.answer import has_contact, holding_answer
 from actions.common import (
+    commune_of,
     door_reply,
     evaluate,
     need_numbers_text,
@@ -592,7 +593,7 @@ class DialogueEngine:
         if subject is None:
             return False
         # "le numéro de la France Services ?" asks for a place; a scheme's own contact is an answer
-        return reading.asks != "contact" or (self._has_contact(subject) and not reading.service_types)
+        return reading.asks != "contact" or (has_contact(self.kb.schemes[subject]) and not reading.service_types)
 
     def _asks_about_nothing_shown(self, turn: _TurnContext, reading: Reading) -> bool:
         """« Is it free? » after an orientation that showed places only: no scheme to answer about."""
@@ -601,16 +602,10 @@ class DialogueEngine:
 
     def _no_subject(self, turn: _TurnContext, reading: Reading, changed: dict[str, Any]) -> None:
         turn.utter(say("answer_no_subject"))
-        doors = door_reply(turn.slots, self.kb.gazetteer.get(turn.slots.get("commune") or ""))
+        doors = door_reply(turn.slots, commune_of(turn.slots))
         if doors is not None:
             turn.utter(doors[0])
         turn.utter(say("anything_else"), self.need_buttons())
-
-    def _has_contact(self, scheme_id: str) -> bool:
-        scheme = self.kb.schemes[scheme_id]
-        return any(CONTACT_IN_TEXT.search(step) for step in scheme.steps) or any(
-            scheme_id in s.schemes and s.has_contact for s in self.kb.services
-        )
 
     def _asks_place(self, turn: _TurnContext, reading: Reading) -> bool:
         known = reading.content or reading.payload or any(turn.slots.get(k) for k in ("oriented", "need", "focus_scheme"))
@@ -910,10 +905,9 @@ class DialogueEngine:
         listened to), said as soon as the need is read, before any question; not twice in a turn
         that already gave them as emergency numbers."""
         given = {n for r in turn.replies for n in r.custom.get("numbers") or []}
-        lines = [line for line in (need_numbers_text(needs) or "").splitlines()
-                 if line.split()[1] not in given]
-        if lines:
-            turn.utter("\n".join(lines))
+        numbers = need_numbers_text(needs, given)
+        if numbers:
+            turn.utter(numbers)
 
     def _youth_for_child(self, turn: _TurnContext, need: str) -> None:
         """A parent asking for a teenager ("ma fille a 17 ans voudrait partir"): the age-bound youth
