@@ -100,16 +100,27 @@ def _situation(parse: ParseResult) -> Any:
     return getattr(parse, "situation", None)
 
 
+def workplace_own_schemes() -> dict[str, set[str]]:
+    """Each kind of workplace and the schemes that are that kind of place (needs.yml `own_schemes`)."""
+    catalogue = needs_catalogue()
+    return {w: set(catalogue.get(w, {}).get("own_schemes") or []) for w in WORKPLACES}
+
+
+def _workplace_markers(parse: ParseResult, role: str) -> list[Entity]:
+    """The words that name the speaker's workplace: a kind of place, or a scheme that is one
+    ("agent du CCAS de Saint-Quentin": the CCAS named as a scheme)."""
+    own = set().union(*workplace_own_schemes().values()) if role == "agent" else set()
+    return [e for e in parse.entities if e.end is not None and (
+        (e.entity == "service_type" and e.value in WORKPLACES)
+        or (e.entity == "scheme" and (e.value in ROLE_SCHEMES[role] or e.value in own)))]
+
+
 def speaker_entities(parse: ParseResult, role: str) -> list[Entity]:
     """Entities about the speaker, not the person: an agent's workplace commune ("la France Services
     de Desvres") directly follows the service or scheme that names the workplace."""
     if role not in ("agent", "ambassadeur"):
         return []
-    catalogue = needs_catalogue()  # "agent du CCAS de Saint-Quentin": the CCAS named as a scheme
-    workplace_schemes = {s for w in WORKPLACES for s in catalogue.get(w, {}).get("own_schemes") or []}
-    places = [e for e in parse.entities if e.end is not None and (
-        (e.entity == "service_type" and e.value in WORKPLACES)
-        or (e.entity == "scheme" and (e.value in ROLE_SCHEMES[role] or (role == "agent" and e.value in workplace_schemes))))]
+    places = _workplace_markers(parse, role)
     out = []
     for entity in parse.entities:
         if entity.entity != "commune" or entity.start is None:
@@ -185,12 +196,11 @@ def read_turn(parse: ParseResult, intent: str, kb: KnowledgeBase, slots: dict[st
 def named_as_workplace(parse: ParseResult) -> set[str]:
     """Schemes named as the speaker's workplace: a workplace scheme directly followed by a commune
     (« Bonjour, CCAS de Fresnes-sur-Escaut. Je reçois un monsieur… »): not a scheme asked about."""
-    catalogue = needs_catalogue()
-    kinds = {s for w in WORKPLACES for s in catalogue.get(w, {}).get("own_schemes") or []}
+    own = set().union(*workplace_own_schemes().values())
     communes = [e.start for e in parse.entities if e.entity in ("commune", "speaker_commune") and e.start is not None]
-    return {e.value for e in parse.entities
-            if e.entity == "scheme" and e.value in kinds and e.end is not None
-            and any(0 <= c - e.end <= WORKPLACE_GAP for c in communes)}
+    return {e.value for e in _workplace_markers(parse, "agent")
+            if e.entity == "scheme" and e.value in own
+            and any(0 <= c - e.end <= WORKPLACE_GAP for c in communes)}  # type: ignore[operator]
 
 
 def _refine(reading: Reading, parse: ParseResult, slots: dict[str, Any]) -> None:
@@ -199,8 +209,8 @@ def _refine(reading: Reading, parse: ParseResult, slots: dict[str, Any]) -> None
     mine = (*ROLE_SCHEMES.get(reading.role, ()), *workplace)
     reading.schemes = [s for s in reading.schemes if s not in mine]
     reading.named = [s for s in reading.named if s not in mine]
-    catalogue = needs_catalogue()  # the kind of place they work in is not a kind of place asked for
-    theirs = {w for w in WORKPLACES if workplace & set(catalogue.get(w, {}).get("own_schemes") or [])}
+    # the kind of place they work in is not a kind of place asked for
+    theirs = {w for w, own in workplace_own_schemes().items() if workplace & own}
     reading.service_types = [t for t in reading.service_types
                              if t not in ROLE_SERVICE_TYPES.get(reading.role, ()) and t not in theirs]
     if True in parse.values("owns_vacant_dwelling") and "logement_vacant" not in reading.needs:
