@@ -14,13 +14,11 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from actions.common import FAR_KM, commune_of, contact_text, evaluate, get_kb, is_third_person
+from actions.common import commune_of, contact_text, evaluate, get_kb, is_third_person, serves_commune
 from actions.sdk import Action, SlotSet
 from actions.speaker import without_own_door
 from bot.dialogue.responses import about_the_person, label, localized, say
 from knowledge.eligibility import HOUSING_LABELS, SITUATION_LABELS, Status, euros
-from knowledge.gazetteer import haversine_km
-from knowledge.places import zone_contains
 from knowledge.schema import Conditions, Scheme
 
 CONTACT_IN_TEXT = re.compile(r"@|https?://|\b0\d(?:[ .]?\d{2}){4}\b")
@@ -137,7 +135,7 @@ def _contact(scheme: Scheme, slots: dict[str, Any]) -> list[str]:
         return [say("answer_contact_unknown", name=scheme.name, door=_door(scheme, slots))]
     commune = commune_of(slots)
     if commune is not None:  # only places that serve the person: their zone, or near enough
-        carriers = [s for s in carriers if _serves(s, commune)]
+        carriers = [s for s in carriers if serves_commune(s, commune)]
         if not lines and not carriers:
             return [say("answer_contact_unknown", name=scheme.name, door=_door(scheme, slots))]
     out = [say("answer_contact_title", name=scheme.name), *lines]
@@ -175,16 +173,6 @@ def holding_answer(scheme_ids: list[str], kind: str, slots: dict[str, Any]) -> l
 
     holding = [s for s in scheme_ids if s in kb.schemes and holds(kb.schemes[s])]
     return holding or scheme_ids
-
-
-def _serves(service: Any, commune: Any) -> bool:
-    """A place that carries the scheme serves the person when its zone holds their commune, or,
-    without a zone, when it is within FAR_KM (a relais petite enfance 54 km away does not)."""
-    if service.zone_eligibilite:
-        return zone_contains(service.zone_eligibilite, commune)
-    if service.latitude is None or service.longitude is None:
-        return False
-    return haversine_km(commune.latitude, commune.longitude, service.latitude, service.longitude) <= FAR_KM
 
 
 class ActionAnswer(Action):

@@ -21,14 +21,17 @@ from knowledge.contacts import contacts_for
 from knowledge.content import CONTENT_DIR
 from knowledge.eligibility import EligibilityEngine, SchemeResult, Status
 from knowledge.facts import FACT_NAMES
-from knowledge.gazetteer import Commune
+from knowledge.gazetteer import Commune, haversine_km
 from knowledge.kb import KnowledgeBase, ServiceRecord
+from knowledge.places import zone_contains
 from knowledge.schema import Scheme
 from knowledge.search import NearbyService, ServiceSearch
 from knowledge.yamlio import load_yaml
 
 COVERED_REGIONS = {"32": "Hauts-de-France", "11": "Île-de-France"}
 FAR_KM = 40.0
+#: a zone code this long or shorter is a département (« 60 », « 2A », « 974 »), longer an EPCI or a commune
+DEPARTEMENT_CODE_LENGTH = 3
 THEME_ONLY_KM = 25.0
 #: doors too general to pick a place by (a CCAS or a mairie of another commune is not yours)
 GENERIC_DOORS = {"communes", "departements", "regions", "ccas-cias", "france-service", "caf", "france-travail",
@@ -230,6 +233,8 @@ def pick_services(slots: dict[str, Any], scheme_ids: list[str], need_id: str | N
     # a place that carries a scheme shown stays even without a precise point (département-wide);
     # otherwise located places come before the ones without a point
     located = [(sc, n) for sc, n in scored if n.distance_km is not None or sc >= 3] or scored
+    if commune is not None:  # places that serve the person first; far ones only when none does
+        located = [(sc, n) for sc, n in located if _serves_here(n, commune)] or located
     # among equally relevant places, one the person can contact directly comes first
     # and a place nearby with a contact comes before a département-wide one without any
     located.sort(key=lambda item: (not _reachable(*item), -item[0], not item[1].service.has_contact,
@@ -238,6 +243,27 @@ def pick_services(slots: dict[str, Any], scheme_ids: list[str], need_id: str | N
     nearby.sort(key=lambda n: (n.distance_km is None, n.distance_km or 0.0))
     far = bool(nearby) and all(n.distance_km is None or n.distance_km > FAR_KM for n in nearby)
     return ServicePick(nearby, far)
+
+
+def _serves_here(near: NearbyService, commune: Commune) -> bool:
+    """A département-wide programme without a point serves; a located place as serves_commune says."""
+    return near.distance_km is None or serves_commune(near.service, commune)
+
+
+def serves_commune(service: ServiceRecord, commune: Commune) -> bool:
+    """A place serves a commune within FAR_KM, or from further when it comes to people there: its zone
+    holds the commune and is narrower than a département (a mobile unit's intercommunalités), or it
+    helps from a distance. A curated zone of a whole département is where the place is funded, not
+    how far people travel: an épicerie 74 km away does not serve someone without a car."""
+    located = service.latitude is not None and service.longitude is not None
+    distance = haversine_km(commune.latitude, commune.longitude, service.latitude, service.longitude) if located else None
+    if service.zone_eligibilite:
+        if not zone_contains(service.zone_eligibilite, commune):
+            return False
+        narrow = all(len(code) > DEPARTEMENT_CODE_LENGTH for code in service.zone_eligibilite)
+        if narrow or "a-distance" in service.modes_accueil or distance is None:
+            return True
+    return distance is not None and distance <= FAR_KM
 
 
 def _reachable(score: int, near: NearbyService) -> bool:
