@@ -223,6 +223,10 @@ class ActionAnswer(Action):
             if scheme.status_note:
                 lines.append(f"Attention : {scheme.status_note}")
             lines.append(say("orientation_steps", step=scheme.steps[0]))
+        passage = passage_for(slots, scheme.id)
+        if passage and kind in ("conditions", "how", "contact"):  # the fiche's sentence that answers, first
+            lines = [say("answer_passage", name=scheme.name, passage=passage),
+                     *(line for line in lines if passage not in line)]
         head, rest = lines[0], lines[1:]
         dispatcher.utter_message(text=head)
         if rest:

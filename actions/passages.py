@@ -4,10 +4,13 @@
 field for every such question, but its verified texts often say it (« gratuitement et de façon
 confidentielle », « jusqu'à 6 mois »). The question's words are matched against the sentences of
 the scheme's summary, description, conditions, amount, steps, note and source quotes: the same
-word (its first letters), or a word that answers the same question (`answer_words` in
-bot/nlu/lexicon.yml: « payant » / « gratuitement »), each weighted by how rare it is in the
-knowledge base. The best sentence is quoted as it stands:
-nothing is rephrased, so nothing is invented.
+word (its first letters), a word that answers the same question (`answer_words` in
+bot/nlu/lexicon.yml: « payant » / « gratuitement »), or a word close in meaning by the word vectors
+of fr_core_news_md (« salaire » / « revenus », « viennent » / « déplacent »), each weighted by how
+rare it is in the knowledge base. The best sentence is quoted as it stands, with the one as good
+when two tie: nothing is rephrased, so nothing is invented. It is quoted only when it matches well
+and better than the next one (MIN_MATCH, MIN_MARGIN): thresholds measured on the follow-up set
+(tests/followups, docs/followups.md).
 """
 
 from __future__ import annotations
@@ -15,7 +18,10 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter
+from dataclasses import dataclass
 from functools import lru_cache
+
+import numpy as np
 
 from actions.common import get_kb
 from bot.nlu.normalize import lexicon, sms_lexicon
@@ -23,9 +29,15 @@ from knowledge.schema import Scheme
 from knowledge.textnorm import fold
 
 #: a sentence answers when the question's words are this well matched (weighted share, 0..1)
-MIN_MATCH = 0.5
+MIN_MATCH = 0.45
+#: ... and better than the scheme's next sentence by this much (or as good: both are quoted)
+MIN_MARGIN = 0.1
+TIE = 0.01
 #: a word that answers the same question counts this much (the same word: 1)
 RELATED = 0.8
+#: a word this close in meaning (cosine of the word vectors) counts SIMILAR × its cosine
+MIN_COSINE = 0.5
+SIMILAR = 0.8
 STEM = 4
 _SENTENCES = re.compile(r"(?<=[.!?])\s+(?=[A-ZÀ-Ý«\"(])")
 _WORDS = re.compile(r"[^\W\d_]{2,}")
@@ -80,6 +92,38 @@ def _closeness(word: str, candidates: list[str]) -> float:
     return RELATED if mine and any(mine & groups.get(s, frozenset()) for s in stems) else 0.0
 
 
+@dataclass(frozen=True)
+class _Meaning:
+    """Unit word vectors, when the exported table is there (`nlu train`); else words only."""
+
+    vectors: object | None
+
+    def unit(self, word: str) -> np.ndarray | None:
+        table = self.vectors
+        row = getattr(table, "rows", {}).get(word) if table is not None else None
+        if row is None:
+            return None
+        vector = table.table[row]  # type: ignore[attr-defined]
+        norm = float(np.linalg.norm(vector))
+        return vector / norm if norm else None
+
+    def matrix(self, words: list[str]) -> np.ndarray | None:
+        units = [u for u in (self.unit(w) for w in words) if u is not None]
+        return np.array(units) if units else None
+
+
+@lru_cache(maxsize=1)
+def _meaning() -> _Meaning:
+    from bot.nlu.vectors import default_vectors_path, word_vectors
+
+    return _Meaning(word_vectors() if default_vectors_path().exists() else None)
+
+
+def _raw_words(text: str) -> list[str]:
+    """Lower-case words with their accents (the vectors' keys)."""
+    return _WORDS.findall(text.lower().replace("'", " ").replace("’", " "))
+
+
 def _asked(scheme: Scheme, question: str) -> list[str]:
     """The question's own words: neither question words nor the scheme's names."""
     sms = sms_lexicon()
@@ -93,18 +137,63 @@ def asks_precisely(scheme: Scheme, question: str) -> bool:
     return bool(_asked(scheme, question))
 
 
-def best_passage(scheme: Scheme, question: str) -> str | None:
-    """The sentence of the scheme's texts that best answers the question, or None."""
+def ranked_passages(scheme: Scheme, question: str) -> list[tuple[float, str]]:
+    """Every sentence of the scheme with how well it matches the question's words, best first."""
     asked = _asked(scheme, question)
     if not asked:
-        return None
+        return []
     rarity, default = _rarity()
     weights = {w: rarity.get(w[:STEM], default) for w in asked}
     total = sum(weights.values())
-    best, best_score = None, 0.0
+    meaning = _meaning()
+    sms = sms_lexicon()
+    raw = {fold(w): w for w in (sms.get(w, w) for w in _raw_words(question))}
+    asked_units = {w: meaning.unit(raw.get(w, w)) for w in asked}
+    scored = []
     for sentence in sentences(scheme):
         candidates = _words(sentence)
-        score = sum(weights[w] * _closeness(w, candidates) for w in asked) / total
-        if score > best_score:
-            best, best_score = sentence, score
-    return best if best_score >= MIN_MATCH else None
+        units = meaning.matrix(_raw_words(sentence))
+        score = 0.0
+        for word in asked:
+            close = _closeness(word, candidates)
+            unit = asked_units[word]
+            if close < 1.0 and units is not None and unit is not None:
+                cosine = float((units @ unit).max())
+                if cosine >= MIN_COSINE:
+                    close = max(close, SIMILAR * cosine)
+            score += weights[word] * close
+        scored.append((score / total, sentence))
+    return sorted(scored, key=lambda item: -item[0])
+
+
+def passage_match(scheme: Scheme, question: str, min_words: int = 1) -> tuple[float, str] | None:
+    """The sentence of the scheme's texts that answers the question (two, quoted one after the
+    other, when they tie) and how well it matches, or None when none matches well and clearly.
+    `min_words`: the question's own words needed (« comment on fait la demande ? » asks the steps,
+    not a sentence about « démarches »)."""
+    if len(_asked(scheme, question)) < min_words:
+        return None
+    ranked = ranked_passages(scheme, question)
+    if not ranked or ranked[0][0] < MIN_MATCH:
+        return None
+    best = ranked[0][0]
+    tied = [sentence for score, sentence in ranked[:2] if best - score < TIE]
+    second = ranked[1][0] if len(ranked) > 1 else 0.0
+    if len(tied) == 1 and best - second < MIN_MARGIN:
+        return None
+    return best, " » « ".join(tied)
+
+
+def best_passage(scheme: Scheme, question: str) -> str | None:
+    match = passage_match(scheme, question)
+    return match[1] if match else None
+
+
+def best_passages(schemes: list[Scheme], question: str, min_words: int = 1) -> dict[str, str]:
+    """Of the schemes a question may be about, the passage of the one it matches best (and of any
+    other as good): « c'est gratuit ? » is answered from the fiche that says so, not from each."""
+    matches = {s.id: m for s in schemes if (m := passage_match(s, question, min_words))}
+    if not matches:
+        return {}
+    top = max(score for score, _ in matches.values())
+    return {sid: text for sid, (score, text) in matches.items() if top - score < MIN_MARGIN}

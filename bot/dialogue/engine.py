@@ -28,7 +28,7 @@ from actions.common import (
     search,
     set_kb,
 )
-from actions.passages import asks_precisely, best_passage
+from actions.passages import asks_precisely, best_passages
 from actions.plan import plan, planned_schemes
 from actions.question import catalogue, question_buttons, question_text
 from actions.sdk import LocalDispatcher, LocalTracker
@@ -67,7 +67,9 @@ DANGER_OF_NEED = {"violences": "violence", "hebergement": "shelter"}
 #: threat to life or health (suicide, a medical emergency) the numbers stand alone
 ORIENT_AFTER_DANGER = {"violence", "child", "shelter"}
 #: the kinds of answer that use the scheme's own sentence for a precise question (actions/passages.py)
-PASSAGE_KINDS = ("info", "amount", "documents")
+PASSAGE_KINDS = ("info", "conditions", "how", "documents", "amount", "contact")
+#: the kinds of answer whose matching sentence says which scheme shown a question is about
+PASSAGE_CHOOSES = ("info", "amount", "documents")
 #: a follow-up question is about the shown scheme it is most relevant to, from this probability up
 #: (else the first shown): the situation reader reads "le relais" or "les papiers pour la CAF"
 FOLLOW_UP_RELEVANCE = 0.1
@@ -663,7 +665,7 @@ class DialogueEngine:
     def _gives_facts_in_flow(self, turn: _TurnContext, reading: Reading) -> bool:
         """"3 enfants de 4, 9 et 11 ans" after an orientation: facts for it, not a new need."""
         in_flow = bool(turn.slots.get("candidates") or turn.slots.get("oriented"))
-        return (reading.facts_given and in_flow and not reading.named
+        return (reading.facts_given and in_flow and not reading.named and not reading.follow_up
                 and (reading.asks == "orientation" or reading.intent.startswith("give_"))
                 and (reading.intent.startswith("give_") or reading.intent in ("affirm", "deny")
                      or not reading.strong_content))
@@ -734,9 +736,14 @@ class DialogueEngine:
         # the scheme's own sentence that answers a precise question (« c'est payant ? »), if any:
         # read by the answers that can lack a field (what it is, how much, which papers)
         wanted = kind in PASSAGE_KINDS and not reading.payload
-        passages = {s: best_passage(self.kb.schemes[s], reading.text) if wanted else None for s in subjects}
+        # a how, a who-for or a contact is a sentence only when the question says more than its kind
+        precise = 1 if kind in PASSAGE_CHOOSES else 2
+        found = best_passages([self.kb.schemes[s] for s in subjects], reading.text, precise) if wanted else {}
+        passages = {s: found.get(s) for s in subjects}
         if len(subjects) > 1:  # nothing said which scheme shown: the ones whose words or fields answer
-            subjects = ([s for s in subjects if passages[s]] or holding_answer(subjects, kind, slots))[:AMBIGUOUS_ANSWERS]
+            # (a how, a who-for, a contact is in every fiche: its words do not say which one)
+            chosen = [s for s in subjects if passages[s]] if kind in PASSAGE_CHOOSES else []
+            subjects = (chosen or holding_answer(subjects, kind, slots))[:AMBIGUOUS_ANSWERS]
         subject = subjects[0]
         slots["answer_schemes"] = subjects if kind != "info" else [subject]
         slots["focus_scheme"] = subject if len(slots["answer_schemes"]) == 1 else None

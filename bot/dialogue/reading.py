@@ -73,6 +73,8 @@ class Reading:
     facts_given: bool = False
     #: the kind of answer asked comes from the reader (not guessed from the intent)
     asks_read: bool = False
+    #: a question about what was just shown (« je suis seule avec mon bébé, je touche plus ? »)
+    follow_up: bool = False
     #: the reader's probability for each need and scheme read
     need_scores: dict[str, float] = field(default_factory=dict)
     scheme_scores: dict[str, float] = field(default_factory=dict)
@@ -166,6 +168,13 @@ def read_turn(parse: ParseResult, intent: str, kb: KnowledgeBase, slots: dict[st
         sure = asks_confidence >= ASKS_CONFIDENCE or ((agreeing or asked) and asks_confidence >= ASKS_AGREEING)
         reading.asks = situation.asks if sure else INTENT_ASKS.get(intent, "orientation")
         reading.asks_read = sure
+        if _asks_about_shown(parse, situation, slots, kb):
+            # a question mark after an orientation, nothing new in it: a question about what was
+            # shown, of its likeliest kind, even when the facts it gives read like a situation
+            kinds = {k: p for k, p in situation.asks_scores.items() if k != "orientation"}
+            if reading.asks == "orientation" and kinds:
+                reading.asks = max(kinds, key=kinds.__getitem__)
+            reading.asks_read = reading.follow_up = True
         if reading.asks == "orientation" and intent == "ask_scheme_info" and reading.named:
             reading.asks = "info"
         elif reading.asks == "orientation" and intent == "find_service_nearby" and reading.named:
@@ -191,6 +200,18 @@ def read_turn(parse: ParseResult, intent: str, kb: KnowledgeBase, slots: dict[st
     reading.schemes = list(dict.fromkeys([*reading.named, *described]))
     _refine(reading, parse, slots)
     return reading
+
+
+def _asks_about_shown(parse: ParseResult, situation: Any, slots: dict[str, Any], kb: KnowledgeBase) -> bool:
+    """After an orientation that showed schemes, a message ending with a question mark that brings
+    no new need read firmly and names no scheme not shown."""
+    shown = set(slots.get("shown") or [])
+    if not (slots.get("oriented") and shown and parse.text.rstrip().endswith("?")):
+        return False
+    old = set(slots.get("needs") or [])
+    new_needs = [n for n, p in situation.needs if p >= STRONG and n not in old]
+    named = {e.value for e in parse.entities if e.entity == "scheme" and e.value in kb.schemes}
+    return not new_needs and not (named - shown)
 
 
 def named_as_workplace(parse: ParseResult) -> set[str]:

@@ -58,6 +58,8 @@ class Situation:
     asks_confidence: float = 0.0
     #: every scheme's probability, under the threshold too (the orientation ranks a need's schemes by it)
     relevance: dict[str, float] = field(default_factory=dict)
+    #: every kind of answer's probability (a question after an orientation takes the likeliest question)
+    asks_scores: dict[str, float] = field(default_factory=dict)
 
     @property
     def need_ids(self) -> list[str]:
@@ -216,6 +218,7 @@ class SituationReader:
                     role_confidence=role_c,
                     asks_confidence=asks_c,
                     relevance=self._above("schemes", probas["schemes"], RELEVANCE_FLOOR),
+                    asks_scores=self._above("asks", probas["asks"], 0.0),
                 )
             )
         return out

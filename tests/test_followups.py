@@ -1,0 +1,49 @@
+"""The held-out follow-up question set (tests/followups/*.yml) played through the dialogue engine.
+
+After an orientation, « c'est gratuit ? », « ça dure combien de temps ? », « son salaire compte ? »
+must be answered by the fiche's own sentence, or honestly said not to be in it. Measured on
+2026-11-29 (docs/followups.md): answered 37.9 % → 54.0 %, quotes beside the point 36.4 % (8 of 22)
+→ 29.1 % (25 of 86), honest when the fiche does not say 97.0 % → 92.5 %. The floors sit a little
+under the figures measured; raise them as the answers improve.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.dialogue.followups_eval import DEFAULT_DIR, FollowUpCase, FollowUpResult, evaluate, load_cases, markdown
+
+ANSWERED_MIN = 0.52
+BESIDE_MAX = 0.32
+HONEST_MIN = 0.90
+
+
+def test_the_follow_up_set_is_large_and_its_answers_are_the_fiches_sentences(kb) -> None:  # type: ignore[no-untyped-def]
+    from actions.passages import sentences
+
+    cases = load_cases(DEFAULT_DIR, known=kb.schemes)
+    assert len(cases) >= 250
+    assert sum(1 for c in cases if not c.answerable) >= 50  # questions the fiche does not answer
+    assert {c.role for c in cases} >= {"self", "agent", "relative", "ambassadeur"}
+    for case in cases:
+        assert set(case.expect) <= set(case.shown), case.id
+        for scheme_id, expected in case.expect.items():
+            assert set(expected) <= set(sentences(kb.schemes[scheme_id])), case.id
+
+
+def test_a_quote_beside_the_point_is_counted_and_a_tied_pair_is_two_quotes() -> None:
+    case = FollowUpCase(id="t", shown=["a"], text="c'est gratuit ?", about="a", asks="amount",
+                        expect={"a": ["Le service est gratuit."]})
+    right = FollowUpResult(case=case, replies="« Le service est gratuit. »", quotes=["Le service est gratuit."])
+    beside = FollowUpResult(case=case, replies="« Ouvert le lundi. »", quotes=["Ouvert le lundi."])
+    assert right.answered and not right.beside
+    assert not beside.answered and beside.beside == ["Ouvert le lundi."]
+
+
+@pytest.mark.slow
+def test_follow_up_gate(engine, kb) -> None:  # type: ignore[no-untyped-def]
+    report = evaluate(engine, load_cases(DEFAULT_DIR, known=kb.schemes))
+    summary = markdown(report)
+    assert report.answered_rate >= ANSWERED_MIN, summary
+    assert report.beside_rate <= BESIDE_MAX, summary
+    assert report.honest_rate >= HONEST_MIN, summary
