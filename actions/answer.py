@@ -15,6 +15,7 @@ import re
 from typing import Any
 
 from actions.common import commune_of, contact_text, evaluate, get_kb, is_third_person, serves_commune
+from actions.passages import not_yet_said
 from actions.sdk import Action, SlotSet
 from actions.speaker import without_own_door
 from bot.dialogue.responses import about_the_person, label, localized, say
@@ -218,6 +219,9 @@ class ActionAnswer(Action):
             lines = _contact(scheme, slots)
         else:
             lines = [say("scheme_intro", name=scheme.name, summary=localized(scheme, "summary"))]
+            passage = not_yet_said(passage_for(slots, scheme.id), scheme.summary)
+            if passage:
+                lines.append(say("answer_passage", name=scheme.name, passage=passage))
             if scheme.amount:
                 lines.append(say("scheme_amount", amount=scheme.amount.rstrip(".")))
             if scheme.status_note:

@@ -59,14 +59,31 @@ def _question_words() -> frozenset[str]:
     return frozenset(lexicon().get("question_words") or [])
 
 
+def _stem(word: object) -> str:
+    return fold(str(word))[:STEM]
+
+
 @lru_cache(maxsize=1)
 def _groups() -> dict[str, frozenset[int]]:
-    """Stem → the answer-word groups it belongs to."""
+    """Stem → the two-way answer-word groups it belongs to."""
     out: dict[str, set[int]] = {}
     for index, group in enumerate(lexicon().get("answer_words") or []):
-        for word in group:
-            out.setdefault(fold(str(word))[:STEM], set()).add(index)
+        if isinstance(group, list):
+            for word in group:
+                out.setdefault(_stem(word), set()).add(index)
     return {stem: frozenset(groups) for stem, groups in out.items()}
+
+
+@lru_cache(maxsize=1)
+def _answered_by() -> dict[str, frozenset[str]]:
+    """Stem of a word that asks → the stems of the words that answer it (the `asks` / `answers` groups)."""
+    out: dict[str, set[str]] = {}
+    for group in lexicon().get("answer_words") or []:
+        if isinstance(group, dict):
+            answers = {_stem(w) for w in group.get("answers") or []}
+            for word in group.get("asks") or []:
+                out.setdefault(_stem(word), set()).update(answers)
+    return {stem: frozenset(answers) for stem, answers in out.items()}
 
 
 @lru_cache(maxsize=1)
@@ -85,6 +102,9 @@ def _rarity() -> tuple[dict[str, float], float]:
 def _closeness(word: str, candidates: list[str]) -> float:
     stem = word[:STEM]
     stems = {c[:STEM] for c in candidates}
+    answers = _answered_by().get(stem)
+    if answers is not None:  # a word that asks: only a word that answers it
+        return 1.0 if stems & answers else 0.0
     if stem in stems:
         return 1.0
     groups = _groups()
@@ -157,13 +177,23 @@ def ranked_passages(scheme: Scheme, question: str) -> list[tuple[float, str]]:
         for word in asked:
             close = _closeness(word, candidates)
             unit = asked_units[word]
-            if close < 1.0 and units is not None and unit is not None:
+            if close < 1.0 and units is not None and unit is not None and word[:STEM] not in _answered_by():
                 cosine = float((units @ unit).max())
                 if cosine >= MIN_COSINE:
                     close = max(close, SIMILAR * cosine)
             score += weights[word] * close
         scored.append((score / total, sentence))
     return sorted(scored, key=lambda item: -item[0])
+
+
+TIED = " » « "
+
+
+def not_yet_said(passage: str | None, said: str) -> str | None:
+    """The passage without its sentences already in `said` (the summary just shown), or None."""
+    flat = " ".join(said.split())
+    left = [sentence for sentence in (passage or "").split(TIED) if sentence and sentence not in flat]
+    return TIED.join(left) or None
 
 
 def passage_match(scheme: Scheme, question: str, min_words: int = 1) -> tuple[float, str] | None:
@@ -181,7 +211,7 @@ def passage_match(scheme: Scheme, question: str, min_words: int = 1) -> tuple[fl
     second = ranked[1][0] if len(ranked) > 1 else 0.0
     if len(tied) == 1 and best - second < MIN_MARGIN:
         return None
-    return best, " » « ".join(tied)
+    return best, TIED.join(tied)
 
 
 def best_passage(scheme: Scheme, question: str) -> str | None:

@@ -6,6 +6,7 @@ from typing import Any
 
 from actions.answer import passage_for
 from actions.common import get_kb, is_third_person
+from actions.passages import not_yet_said
 from actions.sdk import Action, SlotSet
 from bot.dialogue.responses import label, localized, say
 
@@ -20,8 +21,8 @@ class ActionSchemeInfo(Action):
             dispatcher.utter_message(text=say("scheme_not_found"))
             return []
         dispatcher.utter_message(text=say("scheme_intro", name=scheme.name, summary=localized(scheme, "summary")))
-        passage = passage_for(tracker.current_slot_values(), scheme.id)
-        if passage and passage not in scheme.summary:  # a precise question (« c'est anonyme ? »): its answer
+        passage = not_yet_said(passage_for(tracker.current_slot_values(), scheme.id), scheme.summary)
+        if passage:  # a precise question (« c'est anonyme ? »): its answer, unless the summary just said it
             dispatcher.utter_message(text=say("answer_passage", name=scheme.name, passage=passage))
         details = []
         if scheme.amount:
@@ -42,4 +43,4 @@ class ActionSchemeInfo(Action):
             ],
             json_message={"scheme": scheme.id, "links": links},
         )
-        return [SlotSet("answer_passage", None)] if passage else []
+        return [SlotSet("answer_passage", None)]

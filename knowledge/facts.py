@@ -92,7 +92,9 @@ SITUATION_WORDS: dict[str, list[str]] = {
     "etudiant": ["etudiant", "etudiante", "fac", "universite", "bts", "student", "licence", "master"],
     "scolaire": ["lyceen", "lyceenne", "lycee", "college", "collegien", "collegienne", "high school"],
     "retraite": ["retraite", "retraitee", "a la retraite", "retired", "pension"],
-    "sans_activite": ["sans activite", "au foyer", "mere au foyer", "pere au foyer", "inactif", "inactive",
+    "sans_activite": ["ni emploi ni formation", "ni en emploi ni en formation", "sans emploi ni formation",
+                      "ni travail ni formation", "ni etudes ni emploi", "ni emploi ni etudes", "neet",
+                      "pas de formation", "aucune formation", "sans activite", "au foyer", "mere au foyer", "pere au foyer", "inactif", "inactive",
                       "invalidite", "arret maladie", "aah", "handicap", "rien", "ne travaille pas",
                       "je travaille pas"],
 }  # fmt: skip

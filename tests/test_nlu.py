@@ -128,6 +128,9 @@ def test_emergency_recall(heldout) -> None:  # type: ignore[no-untyped-def]
         ("je suis au rsa", "situation", "beneficiaire_rsa"),
         ("jsuis au chomage", "situation", "demandeur_emploi"),
         ("je suis demandeuse d'emploi", "situation", "demandeur_emploi"),
+        # « ni emploi ni formation » is no training (simulated users, round 9: the CEJ was refused)
+        ("il a 20 ans, ni emploi ni formation", "situation", "sans_activite"),
+        ("elle est sans emploi ni formation depuis 1 an", "situation", "sans_activite"),
         ("maman solo", "single_parent", True),
         ("jsuis maman solo avec 3 enfants", "single_parent", True),
         ("on est en couple avec 2 enfants", "single_parent", False),

@@ -745,7 +745,10 @@ class DialogueEngine:
             chosen = [s for s in subjects if passages[s]] if kind in PASSAGE_CHOOSES else []
             subjects = (chosen or holding_answer(subjects, kind, slots))[:AMBIGUOUS_ANSWERS]
         subject = subjects[0]
-        slots["answer_schemes"] = subjects if kind != "info" else [subject]
+        # « ils viennent à domicile ? » after France Services and the conseillers numériques: what
+        # each says, when more than one fiche answers; otherwise what one is
+        several = kind == "info" and sum(1 for s in subjects if passages[s]) > 1
+        slots["answer_schemes"] = subjects if kind != "info" or several else [subject]
         slots["focus_scheme"] = subject if len(slots["answer_schemes"]) == 1 else None
         slots["answer_passage"] = {s: passages[s] for s in slots["answer_schemes"] if passages[s]} or None
         if (kind == "info" and wanted and not passages[subject] and reading.text.rstrip().endswith("?")
@@ -754,7 +757,7 @@ class DialogueEngine:
         for other in reading.named[1:2]:  # "la différence entre le CCAS et France Services": both, briefly
             scheme = self.kb.schemes[other]
             turn.utter(say("scheme_intro", name=scheme.name, summary=localized(scheme, "summary")))
-        if kind == "info":
+        if kind == "info" and not several:
             turn.run("action_scheme_info")
         else:
             slots["answer_kind"] = kind
