@@ -143,7 +143,8 @@ _ADULT_WORD = re.compile(
     r"^(?:dame|monsieur|mr|mme|madame|femme|homme|personne|usager|usagere|beneficiaire|mere|pere|maman|papa|"
     r"mari|epouse|conjointe?|compagnon|compagne|retraitee?|senior|jeune|elles?|ils?|lui|they|woman|man|lady|"
     r"gentleman|she|he|client|cliente|locataire|proprietaire|voisine?|tante|oncle|grand mere|grand pere|"
-    r"mamie|papi|etudiante?|salariee?)$"
+    r"mamie|papi|etudiante?|salariee?|soeurs?|freres?|cousine?|amie?|potes?|copine|copain|collegue|sister|brother|"
+    r"friend|mother|father|neighbou?r)$"
 )
 _PRONOUNS = frozenset({"elle", "elles", "il", "ils", "she", "he", "they"})
 _SELF_WORD = re.compile(r"^(?:ai|moi|m|am|im|suis|j|je|we|on|nous|avons|sommes|jaurai|aurai|avoir|fete)$")

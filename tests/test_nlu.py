@@ -131,6 +131,11 @@ def test_emergency_recall(heldout) -> None:  # type: ignore[no-untyped-def]
         # « ni emploi ni formation » is no training (simulated users, round 9: the CEJ was refused)
         ("il a 20 ans, ni emploi ni formation", "situation", "sans_activite"),
         ("elle est sans emploi ni formation depuis 1 an", "situation", "sans_activite"),
+        # a sibling's age, alone with her baby, a lost job (simulated users, round 9: sc-095 asked all three again)
+        ("ma sœur, 23 ans, seule avec son bébé", "age", 23),
+        ("ma sœur, 23 ans, seule avec son bébé", "single_parent", True),
+        ("elle a perdu son taf", "situation", "demandeur_emploi"),
+        ("fin de cdd", "situation", "demandeur_emploi"),
         ("maman solo", "single_parent", True),
         ("jsuis maman solo avec 3 enfants", "single_parent", True),
         ("on est en couple avec 2 enfants", "single_parent", False),
