@@ -8,7 +8,7 @@ from actions.answer import passage_for
 from actions.common import get_kb, is_third_person
 from actions.passages import not_yet_said
 from actions.sdk import Action, SlotSet
-from bot.dialogue.responses import label, localized, say
+from bot.dialogue.responses import label, localized, say, say_about
 
 
 class ActionSchemeInfo(Action):
@@ -35,7 +35,7 @@ class ActionSchemeInfo(Action):
             dispatcher.utter_message(text="\n".join(details[:3]))
         links = [{"title": s.title or s.url, "url": s.url} for s in scheme.sources if s.url][:2]
         dispatcher.utter_message(
-            text=say("scheme_offer_check"),
+            text=say_about("scheme_offer_check", is_third_person(tracker.current_slot_values())),
             buttons=[
                 {"title": label("buttons", "check_other" if is_third_person(tracker.current_slot_values()) else "check"),
                  "payload": "/affirm"},

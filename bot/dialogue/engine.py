@@ -730,9 +730,10 @@ class DialogueEngine:
     def _answer(self, turn: _TurnContext, reading: Reading, changed: dict[str, Any]) -> None:
         slots = turn.slots
         kind = reading.asks
-        if kind == "info" and slots.get("third_person"):
-            kind = "conditions"  # an agent asks what to check for the person
         subjects = self._subjects(turn, reading)
+        if kind == "info" and slots.get("third_person") and (reading.payload or not best_passages(
+                [self.kb.schemes[s] for s in subjects], reading.text)):
+            kind = "conditions"  # an agent asks what to check for the person (« c'est confidentiel ? »: the sentence)
         # the scheme's own sentence that answers a precise question (« c'est payant ? »), if any:
         # read by the answers that can lack a field (what it is, how much, which papers)
         wanted = kind in PASSAGE_KINDS and not reading.payload
