@@ -23,6 +23,7 @@ from knowledge.eligibility import HOUSING_LABELS, SITUATION_LABELS, Status, euro
 from knowledge.schema import Conditions, Scheme
 
 CONTACT_IN_TEXT = re.compile(r"@|https?://|\b0\d(?:[ .]?\d{2}){4}\b")
+PHONE_IN_TEXT = re.compile(r"\b0\d(?:[ .]?\d{2}){4}\b")
 KINDS = ("info", "conditions", "how", "documents", "amount", "contact")
 
 
@@ -139,10 +140,11 @@ def _contact(scheme: Scheme, slots: dict[str, Any]) -> list[str]:
         carriers = [s for s in carriers if serves_commune(s, commune)]
         if not lines and not carriers:
             return [say("answer_contact_unknown", name=scheme.name, door=_door(scheme, slots))]
-    out = [say("answer_contact_title", name=scheme.name), *lines]
-    for service in carriers[:2]:
-        out.append(f"📍 {service.nom} : {contact_text(service)}")
-    return out
+    places = [f"📍 {service.nom} : {contact_text(service)}" for service in carriers[:2]]
+    phone = any(PHONE_IN_TEXT.search(text) for text in (*lines, *places))
+    title = say("answer_contact_title" if phone else "answer_contact_no_phone", name=scheme.name,
+                door=_door(scheme, slots))
+    return [title, *lines, *places]
 
 
 def passage_for(slots: dict[str, Any], scheme_id: str) -> str | None:

@@ -1024,7 +1024,9 @@ TURN_RULES: tuple[Rule, ...] = (
     Rule("greet, thanks, goodbye", lambda e, t, r: r.intent in SOCIAL and not r.content, E._social),
     Rule("what can you do", lambda e, t, r: r.intent == "ask_help" and not r.content and not e._follow_up(t, r),
          E._help),
-    Rule("a person to talk to", lambda e, t, r: r.intent == "ask_human", E._human),
+    # « et un numéro de téléphone ? » after a scheme or a place shown asks for its contact, not a person
+    Rule("a person to talk to", lambda e, t, r: r.intent == "ask_human" and not (r.follow_up and r.asks == "contact"),
+         E._human),
     Rule("off topic or abuse", E._is_off_topic, E._off_topic),
     Rule("why", lambda e, t, r: r.intent == "ask_why", E._why),
     Rule("not the problem: drop the need", E._is_need_denied, E._drop_needs),

@@ -203,10 +203,11 @@ def read_turn(parse: ParseResult, intent: str, kb: KnowledgeBase, slots: dict[st
 
 
 def _asks_about_shown(parse: ParseResult, situation: Any, slots: dict[str, Any], kb: KnowledgeBase) -> bool:
-    """After an orientation that showed schemes, a message ending with a question mark that brings
-    no new need read firmly and names no scheme not shown."""
-    shown = set(slots.get("shown") or [])
-    if not (slots.get("oriented") and shown and parse.text.rstrip().endswith("?")):
+    """After an orientation or an answer that showed schemes or places, a message ending with a
+    question mark that brings no new need read firmly and names no scheme not shown."""
+    shown = {*(slots.get("shown") or []), *([slots["focus_scheme"]] if slots.get("focus_scheme") else [])}
+    after = (slots.get("oriented") and (shown or slots.get("shown_places"))) or slots.get("focus_scheme")
+    if not (after and parse.text.rstrip().endswith("?")):
         return False
     old = set(slots.get("needs") or [])
     new_needs = [n for n, p in situation.needs if p >= STRONG and n not in old]
