@@ -356,6 +356,10 @@ class DialogueEngine:
         if "commune" in changed and asking != "commune":
             self._ack_commune(turn, correction=changed["commune"][0] is not None)
 
+        if asking and not changed and not reading.content and self.danger.is_abusive(text):
+            turn.utter(say("abuse"))  # « t'es un robot de merde, réponds » : a word, and the question again,
+            self._ask(turn, asking)  # not a hand-off that would replace what the person came for
+            return
         if asking:
             answered = self._answer_question(turn, asking, text, parse, changed)
             if answered:
@@ -647,6 +651,9 @@ class DialogueEngine:
         return reading.asks_read and reading.asks != "orientation" and bool(turn.slots.get("oriented"))
 
     def _is_off_topic(self, turn: _TurnContext, reading: Reading) -> bool:
+        """Off topic, or abuse with nothing asked (« t'es un robot de merde, réponds » is no request for a person)."""
+        if not reading.content and self.danger.is_abusive(reading.text):
+            return True
         return reading.intent == "out_of_scope" and not reading.strong_content and not self._follow_up(turn, reading)
 
     def _repeats_needs(self, turn: _TurnContext, reading: Reading) -> bool:
@@ -1025,9 +1032,9 @@ TURN_RULES: tuple[Rule, ...] = (
     Rule("what can you do", lambda e, t, r: r.intent == "ask_help" and not r.content and not e._follow_up(t, r),
          E._help),
     # « et un numéro de téléphone ? » after a scheme or a place shown asks for its contact, not a person
+    Rule("off topic or abuse", E._is_off_topic, E._off_topic),
     Rule("a person to talk to", lambda e, t, r: r.intent == "ask_human" and not (r.follow_up and r.asks == "contact"),
          E._human),
-    Rule("off topic or abuse", E._is_off_topic, E._off_topic),
     Rule("why", lambda e, t, r: r.intent == "ask_why", E._why),
     Rule("not the problem: drop the need", E._is_need_denied, E._drop_needs),
     Rule("facts for the flow in progress", E._gives_facts_in_flow, E._after_facts),
