@@ -47,7 +47,7 @@ from bot.dialogue.reading import (
     read_turn,
     speaker_entities,
 )
-from bot.dialogue.responses import label, localized, need_title, say, say_all
+from bot.dialogue.responses import current_language, label, localized, need_title, say, say_all
 from bot.dialogue.turn_start import begin_turn, end_turn
 from bot.nlu.entities import Entity
 from bot.nlu.interpreter import Interpreter, ParseResult
@@ -57,6 +57,7 @@ from knowledge.eligibility import Status
 from knowledge.facts import FACT_NAMES
 from knowledge.kb import KnowledgeBase
 from knowledge.textnorm import fold
+from knowledge.uncovered import topics as uncovered_topics
 
 PRIME_VACANCE = re.compile(r"\bprimes? (?:de |a la |d )?vacances?\b")
 RESUME_AFTER = {"out_of_scope", "greet", "thanks", "ask_help"}
@@ -390,11 +391,32 @@ class DialogueEngine:
 
     def _dispatch(self, turn: _TurnContext, reading: Reading, changed: dict[str, Any]) -> None:
         """The first rule of TURN_RULES whose condition holds decides the turn."""
+        self._say_uncovered(turn, reading)
         for rule in TURN_RULES:
             if rule.when(self, turn, reading):
                 turn.log({"rule": rule.name})
                 rule.then(self, turn, reading, changed)
                 return
+
+    def _say_uncovered(self, turn: _TurnContext, reading: Reading) -> None:
+        """An aid named that the base does not cover: said so once, before the doors of its need
+        (« Je ne connais pas encore la pension de réversion »), rather than another scheme taken
+        for the answer."""
+        said = list(turn.slots.get("uncovered_said") or [])
+        fresh = [t for t in reading.uncovered if t not in said] if not reading.payload else []
+        if not fresh:
+            return
+        known = uncovered_topics()
+        names = [known[t].name_en if current_language() == "en" else known[t].name for t in fresh]
+        turn.utter(say("uncovered_topic", names=" ; ".join(names)))
+        turn.slots["uncovered_said"] = [*said, *fresh]
+        if not reading.needs:  # its need's doors and places answer; what was read beside it, weakly,
+            # was read for want of the topic (« Lens » brought the holidays of Lens-Liévin)
+            reading.needs = list(dict.fromkeys(known[t].need for t in fresh))
+            doors = [d for t in fresh for d in known[t].doors if d in self.kb.schemes]
+            reading.schemes = list(dict.fromkeys([*doors, *(s for s in reading.schemes
+                               if s in reading.named or reading.scheme_scores.get(s, 0.0) >= STRONG)]))
+            reading.relevance = {s: p for s, p in (reading.relevance or {}).items() if p >= STRONG}
 
     def _answer_question(
         self, turn: _TurnContext, asking: str, text: str, parse: ParseResult, changed: dict[str, Any]

@@ -13,6 +13,7 @@ from actions.common import needs_catalogue
 from bot.nlu.entities import Entity
 from bot.nlu.interpreter import ParseResult
 from knowledge.kb import KnowledgeBase
+from knowledge.uncovered import named_topics
 
 #: the scheme a speaker *is* (an agent of France Services, an ambassadeur) is not a scheme asked about
 ROLE_SCHEMES = {"agent": ("france-services",), "ambassadeur": ("ambassadeurs-acces-aux-droits",)}
@@ -75,6 +76,8 @@ class Reading:
     asks_read: bool = False
     #: a question about what was just shown (« je suis seule avec mon bébé, je touche plus ? »)
     follow_up: bool = False
+    #: aids named that the knowledge base does not cover yet (knowledge/content/uncovered.yml)
+    uncovered: list[str] = field(default_factory=list)
     #: the reader's probability for each need and scheme read
     need_scores: dict[str, float] = field(default_factory=dict)
     scheme_scores: dict[str, float] = field(default_factory=dict)
@@ -198,6 +201,7 @@ def read_turn(parse: ParseResult, intent: str, kb: KnowledgeBase, slots: dict[st
     if not reading.named and intent == "ask_scheme_info":
         reading.named = [e.value for e in entity_schemes][:1]
     reading.schemes = list(dict.fromkeys([*reading.named, *described]))
+    reading.uncovered = named_topics(parse.text)
     _refine(reading, parse, slots)
     return reading
 
