@@ -18,7 +18,7 @@ from actions.common import commune_of, contact_text, evaluate, get_kb, is_third_
 from actions.passages import not_yet_said
 from actions.sdk import Action, SlotSet
 from actions.speaker import without_own_door
-from bot.dialogue.responses import about_the_person, label, localized, say
+from bot.dialogue.responses import about_the_person, label, localized, localized_list, say
 from knowledge.eligibility import HOUSING_LABELS, SITUATION_LABELS, Status, euros
 from knowledge.schema import Conditions, Scheme
 
@@ -81,7 +81,7 @@ def _conditions(scheme: Scheme, slots: dict[str, Any]) -> list[str]:
     checked = describe_conditions(scheme.conditions)
     if checked:
         lines.append(say("answer_conditions_checked", conditions=" ; ".join(checked)))
-    texts = list(scheme.conditions_text[:3])
+    texts = localized_list(scheme, "conditions_text")[:3]
     lines += [f"• {t}" for t in texts]
     result = evaluate([scheme.id], slots)
     if result and any(slots.get(f) is not None for f in ("age", "commune", "situation", "children_count",
@@ -102,7 +102,7 @@ def _steps(scheme: Scheme, slots: dict[str, Any], documents_only: bool = False) 
     documents = list(getattr(scheme, "documents", None) or [])
     if not documents_only:
         lines.append(say("answer_steps_title", name=scheme.name))
-        steps = [step for step in (without_own_door(st, slots) for st in scheme.steps[:4]) if step]
+        steps = [step for step in (without_own_door(st, slots) for st in localized_list(scheme, "steps")[:4]) if step]
         lines += [f"{i}. {step}" for i, step in enumerate(steps, 1)]
     if documents:
         lines.append(say("answer_documents_title"))
@@ -111,7 +111,7 @@ def _steps(scheme: Scheme, slots: dict[str, Any], documents_only: bool = False) 
         lines.append(say("answer_passage", name=scheme.name, passage=passage))
     elif documents_only:
         lines.append(say("answer_documents_unknown", name=scheme.name, door=_door(scheme, slots)))
-        lines.append(say("orientation_steps", step=scheme.steps[0]))
+        lines.append(say("orientation_steps", step=localized_list(scheme, "steps")[0]))
     return lines
 
 
@@ -125,13 +125,13 @@ def _amount(scheme: Scheme, slots: dict[str, Any]) -> list[str]:
     if passage:  # « c'est payant ? » answered by the scheme's own words (« gratuitement »)
         return [say("answer_passage", name=scheme.name, passage=passage)]
     if scheme.amount:
-        return [say("answer_amount", name=scheme.name, amount=scheme.amount.rstrip("."))]
+        return [say("answer_amount", name=scheme.name, amount=localized(scheme, "amount").rstrip("."))]
     return [say("answer_amount_unknown", name=scheme.name, door=_door(scheme, slots))]
 
 
 def _contact(scheme: Scheme, slots: dict[str, Any]) -> list[str]:
     """Contacts written in the scheme's own steps, and the places that carry it."""
-    lines = [st for st in scheme.steps if CONTACT_IN_TEXT.search(st)][:2]
+    lines = [st for st in localized_list(scheme, "steps") if CONTACT_IN_TEXT.search(st)][:2]
     carriers = [s for s in get_kb().services if scheme.id in s.schemes and s.has_contact]
     if not lines and not carriers:
         return [say("answer_contact_unknown", name=scheme.name, door=_door(scheme, slots))]
@@ -225,10 +225,10 @@ class ActionAnswer(Action):
             if passage:
                 lines.append(say("answer_passage", name=scheme.name, passage=passage))
             if scheme.amount:
-                lines.append(say("scheme_amount", amount=scheme.amount.rstrip(".")))
+                lines.append(say("scheme_amount", amount=localized(scheme, "amount").rstrip(".")))
             if scheme.status_note:
                 lines.append(f"Attention : {scheme.status_note}")
-            lines.append(say("orientation_steps", step=scheme.steps[0]))
+            lines.append(say("orientation_steps", step=localized_list(scheme, "steps")[0]))
         passage = passage_for(slots, scheme.id)
         if passage and kind in ("conditions", "how", "contact"):  # the fiche's sentence that answers, first
             lines = [say("answer_passage", name=scheme.name, passage=passage),

@@ -24,7 +24,16 @@ from actions.plan import shown_in
 from actions.sdk import Action, SlotSet
 from actions.services import end_buttons
 from actions.speaker import own_networks, without_own_door
-from bot.dialogue.responses import about_the_person, label, localized, need_title, responses, say, say_about
+from bot.dialogue.responses import (
+    about_the_person,
+    label,
+    localized,
+    localized_list,
+    need_title,
+    responses,
+    say,
+    say_about,
+)
 from knowledge.eligibility import SchemeResult, Status
 from knowledge.facts import FACT_LABELS as CONTENT_FACT_LABELS
 
@@ -133,18 +142,21 @@ class ActionOrientation(Action):
             top = kb.schemes[shown[0].scheme_id]
             # the emergency numbers are not a step here: said first when a danger is read, they
             # read as an alarm for a separation without violence (« En cas de danger : le 17 »)
-            steps_ = [st for st in top.steps if not EMERGENCY_STEP.search(st)] or top.steps
+            steps_ = [st for st in localized_list(top, "steps") if not EMERGENCY_STEP.search(st)] or localized_list(top, "steps")
             with_contact = [st for st in steps_[1:] if CONTACT_IN_TEXT.search(st)]
             step = without_own_door(" ".join([*steps_[:2], *with_contact[:1]]), slots)  # not to its own agent
             if step and other:  # « parlez-en à son conseiller » to whoever writes for the person
                 step = about_the_person(step)
             if step:
                 steps.append(say("orientation_steps", step=step))
-            amount = f"{shown[0].amount_text} (estimation)" if shown[0].amount_text else top.amount
+            amount = f"{shown[0].amount_text} (estimation)" if shown[0].amount_text else (localized(top, "amount") if top.amount else None)
             if amount and len(amount) <= 160:
                 steps.append(say("scheme_amount", amount=amount.rstrip(".")))
             if shown[0].to_verify:
-                steps.append(say("orientation_verify", item=shown[0].to_verify[0]))
+                item = shown[0].to_verify[0]  # a condition of the fiche: in the turn's language
+                french = list(top.conditions_text)
+                item = localized_list(top, "conditions_text")[french.index(item)] if item in french else item
+                steps.append(say("orientation_verify", item=item))
             if steps:
                 dispatcher.utter_message(text="\n".join(steps))
         scheme_ids = [r.scheme_id for r in shown]  # never the places of a scheme the person is refused

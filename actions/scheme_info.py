@@ -8,7 +8,7 @@ from actions.answer import passage_for
 from actions.common import get_kb, is_third_person
 from actions.passages import not_yet_said
 from actions.sdk import Action, SlotSet
-from bot.dialogue.responses import label, localized, say, say_about
+from bot.dialogue.responses import label, localized, localized_list, say, say_about
 
 
 class ActionSchemeInfo(Action):
@@ -26,11 +26,11 @@ class ActionSchemeInfo(Action):
             dispatcher.utter_message(text=say("answer_passage", name=scheme.name, passage=passage))
         details = []
         if scheme.amount:
-            details.append(say("scheme_amount", amount=scheme.amount.rstrip(".")))
+            details.append(say("scheme_amount", amount=localized(scheme, "amount").rstrip(".")))
         if scheme.status_note:
             details.append(f"Attention : {scheme.status_note}")
         if scheme.steps:
-            details.append(say("orientation_steps", step=scheme.steps[0]))
+            details.append(say("orientation_steps", step=localized_list(scheme, "steps")[0]))
         if details:
             dispatcher.utter_message(text="\n".join(details[:3]))
         links = [{"title": s.title or s.url, "url": s.url} for s in scheme.sources if s.url][:2]

@@ -325,6 +325,8 @@ _COUNT_RE = re.compile(
     + _CHILD_WORD.pattern[4:-2] + r")\b"
 )
 #: one child named by a possessive, no number said ("je vis seule avec mon fils")
+#: an English child's age said with an article or a possessive (« a 2 year old », « my 8-month-old »)
+_YEAR_OLD_RE = re.compile(r"\b(?:a|an|one|my|our|her|his|their)\s+(\d{1,2})[ -](years?|months?)[ -]old\b")
 _ONE_CHILD_RE = re.compile(r"\b(?:mon|my) (fils|enfant|bebe|garcon|son|child|kid|daughter)\b|\bma (fille)\b")
 _NO_WORDS = {"non", "nan", "no", "0", "aucun", "aucune", "pas", "nope", "pas d enfant", "pas d enfants"}
 
@@ -382,6 +384,8 @@ def parse_children(text: str, expecting: bool = False) -> ChildrenInfo | None:
     ages: list[float] = []
     for m in mentions:
         ages.extend([m.value, m.value] if m.twins else [m.value])
+    if not ages:  # « a single mum with a 2 year old », « our 8-month-old »
+        ages = [_age_value(m.group(1), m.group(2)) for m in _YEAR_OLD_RE.finditer(t)]
     plural = [c for c in counts if c >= 2]
     count: int | None = plural[0] if plural else None
     has_twins = re.search(r"\b(?:jumeaux|jumelles|twins)\b", t)

@@ -173,8 +173,15 @@ class Scheme(Strict):
     scope: Literal["national", "regional", "departemental", "local"] = "national"
     conditions: Conditions = Conditions()
     conditions_text: list[str] = []
+    conditions_text_en: list[str] | None = Field(
+        None, description="faithful English translations of `conditions_text`, item for item (no new facts)"
+    )
     amount: str | None = None
+    amount_en: str | None = Field(None, description="a faithful English translation of `amount`")
     steps: list[str] = Field(min_length=1)
+    steps_en: list[str] | None = Field(
+        None, description="faithful English translations of `steps`, item for item (no new facts)"
+    )
     where_to_go: list[str] = Field(
         min_length=1, description="reseaux_porteurs codes or doors (communes, caf...)"
     )
@@ -194,6 +201,16 @@ class Scheme(Strict):
     def _engine_spec(self) -> Scheme:
         if (self.engine == "openfisca") != (self.openfisca is not None):
             raise ValueError(f"{self.id}: `engine: openfisca` goes with an `openfisca:` block, and only then")
+        return self
+
+    @model_validator(mode="after")
+    def _translations_item_for_item(self) -> Scheme:
+        for field in ("steps", "conditions_text"):
+            translated = getattr(self, f"{field}_en")
+            if translated is not None and len(translated) != len(getattr(self, field)):
+                raise ValueError(f"{self.id}: `{field}_en` translates `{field}` item for item")
+        if self.amount_en is not None and self.amount is None:
+            raise ValueError(f"{self.id}: `amount_en` without `amount`")
         return self
 
     @field_validator("aliases")

@@ -51,11 +51,14 @@ class FollowUpResult:
     replies: str
     #: the sentences quoted as « ce que dit ma fiche »
     quotes: list[str] = field(default_factory=list)
+    #: the fiche's English text of an expected sentence (its steps, conditions, amount), in English
+    translations: dict[str, str] = field(default_factory=dict)
 
     @property
     def answered(self) -> bool:
         text = _flat(self.replies)
-        return any(_flat(s) in text for sentences in self.case.expect.values() for s in sentences)
+        expected = [s for sentences in self.case.expect.values() for s in sentences]
+        return any(_flat(s) in text or _flat(self.translations.get(s, s)) in text for s in expected)
 
     @property
     def beside(self) -> list[str]:
@@ -140,7 +143,21 @@ def play(engine: Engine, case: FollowUpCase) -> FollowUpResult:
     replies = "\n".join(r.text for r in turn.replies)
     pattern = _quote_pattern(case.lang)
     quotes = [q for m in pattern.finditer(replies) for q in m.group(1).split(" » « ")]  # two tied sentences
-    return FollowUpResult(case=case, replies=replies, quotes=quotes)
+    translations = _translations(engine, case) if case.lang == "en" else {}
+    return FollowUpResult(case=case, replies=replies, quotes=quotes, translations=translations)
+
+
+def _translations(engine: Engine, case: FollowUpCase) -> dict[str, str]:
+    """French sentence → the fiche's English text, for the expected schemes' translated fields."""
+    out: dict[str, str] = {}
+    for scheme_id in case.expect:
+        scheme = engine.kb.schemes[scheme_id]  # type: ignore[attr-defined]
+        pairs = [*zip(scheme.steps, scheme.steps_en or [], strict=False),
+                 *zip(scheme.conditions_text, scheme.conditions_text_en or [], strict=False)]
+        if scheme.amount and scheme.amount_en:
+            pairs.append((scheme.amount, scheme.amount_en))
+        out.update({" ".join(fr.split()): en for fr, en in pairs})
+    return out
 
 
 def evaluate(engine: Engine, cases: list[FollowUpCase]) -> FollowUpReport:

@@ -53,6 +53,15 @@ def localized(item: Any, field: str) -> str:
     return str(getattr(item, f"{field}_{current_language()}", None) or french)
 
 
+def localized_list(item: Any, field: str) -> list[str]:
+    """A list field in the turn's language (`steps_en` for English when it is there, item for item)."""
+    french = list(getattr(item, field) or [])
+    if current_language() == "fr":
+        return french
+    translated = getattr(item, f"{field}_{current_language()}", None)
+    return list(translated) if translated and len(translated) == len(french) else french
+
+
 def de(name: str) -> str:
     """French "de" before a place name: "d'Arras", "du Touquet", "des Mureaux", "de Lens"."""
     from knowledge.textnorm import strip_accents
