@@ -134,6 +134,9 @@ def play(engine: Engine, case: FollowUpCase) -> FollowUpResult:
     # as after a real orientation: the needs that lead to the schemes shown
     needs = [n for n, need in needs_catalogue().items() if set(case.shown) & set(need.get("schemes") or [])]
     slots.update({"shown": list(case.shown), "oriented": True, "needs": needs[:2]})
+    commune = _commune_for(engine, case.shown)
+    if commune:  # a follow-up comes after an orientation, which knew where the person lives
+        slots["commune"] = commune
     if case.lang != "fr":
         state["lang"] = case.lang
     if case.role != "self":
@@ -145,6 +148,27 @@ def play(engine: Engine, case: FollowUpCase) -> FollowUpResult:
     quotes = [q for m in pattern.finditer(replies) for q in m.group(1).split(" » « ")]  # two tied sentences
     translations = _translations(engine, case) if case.lang == "en" else {}
     return FollowUpResult(case=case, replies=replies, quotes=quotes, translations=translations)
+
+
+#: the commune of a conversation whose schemes are national: a town of Hauts-de-France
+DEFAULT_COMMUNE = "80021"  # Amiens
+
+
+def _commune_for(engine: Engine, shown: list[str]) -> str:
+    """A commune inside the territory of the first shown scheme that has one (the most populous
+    of its communes, EPCI or département), else DEFAULT_COMMUNE."""
+    kb = engine.kb  # type: ignore[attr-defined]
+    for scheme_id in shown:
+        zone = kb.schemes[scheme_id].conditions.zone
+        if zone is None:
+            continue
+        if zone.communes:
+            return str(zone.communes[0])
+        inside = [c for c in kb.gazetteer if (c.epci in zone.epcis or c.departement in zone.departements
+                                             or c.region in zone.regions) and c.population]
+        if inside:
+            return max(inside, key=lambda c: c.population or 0).code_insee
+    return DEFAULT_COMMUNE
 
 
 def _translations(engine: Engine, case: FollowUpCase) -> dict[str, str]:
