@@ -73,6 +73,9 @@ def result_line(result: SchemeResult, need_label: str | None = None, third_perso
             if result.to_verify
             else ""
         )
+        if not missing and result.reasons:  # what holds, then what only the service can check
+            met = " ".join(result.reasons[:2])
+            reason = f"{about_the_person(met) if third_person else met} {reason}".strip()
         return say("orientation_to_check", name=scheme.name, reason=reason).strip()
     reason = result.reasons[0] if result.reasons else ""
     if third_person:

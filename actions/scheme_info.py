@@ -43,4 +43,4 @@ class ActionSchemeInfo(Action):
             ],
             json_message={"scheme": scheme.id, "links": links},
         )
-        return [SlotSet("answer_passage", None)]
+        return [SlotSet("answer_passage", None)] if tracker.get_slot("answer_passage") else []

@@ -150,7 +150,9 @@ CASES: list[tuple[str, dict[str, Any], dict[str, Status], dict[str, list[str]]]]
     ("prime-locataire-maison-heritee-rurale",
      {"housing": "locataire", "commune": LILLE, "owns_vacant_dwelling": True, "vacant_dwelling_years": 3,
       "vacant_dwelling_commune": ABLAINZEVELLE},
-     {"prime-sortie-vacance": E, "loc-avantages": E, "france-renov": E},
+     # every checked condition holds; the OPAH / PIG perimeter only the mairie can say (local_check):
+     # « à vérifier », never « vous pourriez y avoir droit » (simulated users, rounds 8–9, sc-019)
+     {"prime-sortie-vacance": T, "loc-avantages": E, "france-renov": E},
      {"prime-sortie-vacance": ["Ablainzevelle", "rurale", "3 ans", "OPAH", "à vérifier"]}),
     ("prime-vide-depuis-6-mois",
      {"owns_vacant_dwelling": True, "vacant_dwelling_years": 0.5, "vacant_dwelling_commune": ABLAINZEVELLE},

@@ -92,7 +92,8 @@ _VACANT_SINCE = re.compile(r"\b(?:vide|vides|vacant|vacants|inoccupee?s?|inhabit
 #: "j'habite à Lille", "je vis à Arras": the person's own commune, not the empty dwelling's
 _LIVES_IN = re.compile(r"\b(?:locataire|loue|habite|habitons|habitez|vis|vit|vivons|suis de|domicilie|domiciliee|installe|installee)\b")
 _OWNER_CUE = re.compile(
-    r"\b(j ai|mon|ma|proprietaire|proprio|herite|heritee|achete|je possede|nous avons|on a)\b"
+    r"\b(j ai|mon|ma|proprietaire|proprio|herite|heritee|achete|je possede|nous avons|on a|possede|possedent|"
+    r"il a|elle a|ils ont|son|sa|leur)\b"
 )
 
 def _wordset(text: str) -> frozenset[str]:
