@@ -25,7 +25,7 @@ import numpy as np
 
 from actions.common import get_kb
 from bot.nlu.normalize import lexicon, sms_lexicon
-from knowledge.schema import Scheme
+from knowledge.schema import EmergencyNumber, Scheme
 from knowledge.textnorm import fold
 
 #: a sentence answers when the question's words are this well matched (weighted share, 0..1)
@@ -146,8 +146,12 @@ def _raw_words(text: str) -> list[str]:
 
 def _asked(scheme: Scheme, question: str) -> list[str]:
     """The question's own words: neither question words nor the scheme's names."""
+    return _asked_besides([scheme.name, *scheme.aliases], question)  # « c'est quoi l'AVIP »
+
+
+def _asked_besides(names: list[str], question: str) -> list[str]:
     sms = sms_lexicon()
-    own = {w[:STEM] for text in (scheme.name, *scheme.aliases) for w in _words(text)}  # « c'est quoi l'AVIP »
+    own = {w[:STEM] for text in names for w in _words(text)}
     return list(dict.fromkeys(w for w in (sms.get(w, w) for w in _words(question)) if w[:STEM] not in own))
 
 
@@ -159,7 +163,13 @@ def asks_precisely(scheme: Scheme, question: str) -> bool:
 
 def ranked_passages(scheme: Scheme, question: str) -> list[tuple[float, str]]:
     """Every sentence of the scheme with how well it matches the question's words, best first."""
-    asked = _asked(scheme, question)
+    return ranked_sentences(sentences(scheme), [scheme.name, *scheme.aliases], question)
+
+
+def ranked_sentences(texts: list[str], names: list[str], question: str) -> list[tuple[float, str]]:
+    """Sentences (a scheme's, an emergency number's) with how well each matches the question's own
+    words (besides `names`), best first."""
+    asked = _asked_besides(names, question)
     if not asked:
         return []
     rarity, default = _rarity()
@@ -170,7 +180,7 @@ def ranked_passages(scheme: Scheme, question: str) -> list[tuple[float, str]]:
     raw = {fold(w): w for w in (sms.get(w, w) for w in _raw_words(question))}
     asked_units = {w: meaning.unit(raw.get(w, w)) for w in asked}
     scored = []
-    for sentence in sentences(scheme):
+    for sentence in texts:
         candidates = _words(sentence)
         units = meaning.matrix(_raw_words(sentence))
         score = 0.0
@@ -187,6 +197,16 @@ def ranked_passages(scheme: Scheme, question: str) -> list[tuple[float, str]]:
 
 
 TIED = " » « "
+
+
+def number_passage(number: EmergencyNumber, question: str) -> tuple[float, str] | None:
+    """What an emergency number's verified text says that answers a question about it (« ça coûte
+    quelque chose d'appeler ? » after the 119) and how well, or None."""
+    texts = [t.strip() for t in _SENTENCES.split(" ".join(number.when.split())) if len(t.strip()) > 12]
+    ranked = ranked_sentences(texts, [number.name, number.number], question)
+    if not ranked or ranked[0][0] < MIN_MATCH:
+        return None
+    return ranked[0]
 
 
 def not_yet_said(passage: str | None, said: str) -> str | None:

@@ -279,7 +279,8 @@ def test_orientation_avip_in_hersin_coupigny(client: httpx.Client, kb) -> None: 
 def test_emergency(client: httpx.Client, kb) -> None:  # type: ignore[no-untyped-def]
     body = run_action(client, "action_emergency", {"danger_numbers": ["3919"]},
                       text="mon mari me frappe", intent="emergency")  # fmt: skip
-    assert body["events"] == [{"event": "slot", "timestamp": None, "name": "danger_numbers", "value": None}]
+    assert body["events"] == [{"event": "slot", "timestamp": None, "name": "danger_numbers", "value": None},
+                              {"event": "slot", "timestamp": None, "name": "numbers_given", "value": ["3919", "112", "114"]}]
     by_number = {n.number: n for n in kb.emergency}
     first = body["responses"][0]["text"]
     assert "3919" in first and by_number["3919"].name in first

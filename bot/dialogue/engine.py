@@ -28,7 +28,8 @@ from actions.common import (
     search,
     set_kb,
 )
-from actions.passages import asks_precisely, best_passages
+from actions.passages import MIN_MARGIN as PASSAGE_MARGIN
+from actions.passages import asks_precisely, best_passages, number_passage
 from actions.plan import plan, planned_schemes
 from actions.question import catalogue, question_buttons, question_text
 from actions.sdk import LocalDispatcher, LocalTracker
@@ -66,7 +67,7 @@ STATE_VERSION = 1
 DANGER_OF_NEED = {"violences": "violence", "hebergement": "shelter"}
 #: after these dangers' numbers, the orientation follows at once (the CIDFF, a shelter); after a
 #: threat to life or health (suicide, a medical emergency) the numbers stand alone
-ORIENT_AFTER_DANGER = {"violence", "child", "shelter"}
+ORIENT_AFTER_DANGER = {"violence", "shelter"}  # a child in danger: the 119, not parenting schemes for whoever reports it
 #: the kinds of answer that use the scheme's own sentence for a precise question (actions/passages.py)
 PASSAGE_KINDS = ("info", "conditions", "how", "documents", "amount", "contact")
 #: the kinds of answer whose matching sentence says which scheme shown a question is about
@@ -624,11 +625,37 @@ class DialogueEngine:
         return reading.asks != "contact" or (has_contact(self.kb.schemes[subject]) and not reading.service_types)
 
     def _asks_about_nothing_shown(self, turn: _TurnContext, reading: Reading) -> bool:
-        """« Is it free? » after an orientation that showed places only: no scheme to answer about."""
+        """« Is it free? » after an orientation that showed places only, or after emergency numbers
+        (« ça coûte quelque chose d'appeler ? »): no scheme to answer about."""
+        if (turn.slots.get("numbers_given") and not turn.slots.get("shown") and not reading.content
+                and reading.text.rstrip().endswith("?") and reading.intent not in ("ask_human", "emergency")):
+            return True
         return (reading.asks in ANSWERS and reading.asks not in PLACES and reading.asks_read
                 and bool(turn.slots.get("oriented")) and not reading.content and not turn.slots.get("shown"))
 
+    def _answers_about_numbers(self, turn: _TurnContext, reading: Reading) -> bool:
+        """A question after emergency numbers were given, with no scheme to be about (« c'est anonyme
+        si j'appelle ? » after the 119): what the numbers' verified texts say, or that they do not."""
+        order = list(turn.slots.get("numbers_given") or [])
+        given = sorted((n for n in self.kb.emergency if n.number in order), key=lambda n: order.index(n.number))
+        if not given or reading.content or reading.payload:
+            return False
+        found = [(n, m) for n in given if (m := number_passage(n, reading.text))]
+        best = max((m[0] for _n, m in found), default=0.0)
+        found = [(n, m[1]) for n, m in found if best - m[0] < PASSAGE_MARGIN]  # the number it is about
+        if found:
+            for number, passage in found[:2]:
+                turn.utter(say("number_passage", number=number.number, name=number.name, passage=passage))
+        else:
+            first = given[0]
+            turn.utter(say("number_not_said", number=first.number, name=first.name,
+                           when=" ".join(first.when.split())))
+        turn.utter(say("anything_else"), self.need_buttons())
+        return True
+
     def _no_subject(self, turn: _TurnContext, reading: Reading, changed: dict[str, Any]) -> None:
+        if self._answers_about_numbers(turn, reading):
+            return
         turn.utter(say("answer_no_subject"))
         doors = door_reply(turn.slots, commune_of(turn.slots))
         if doors is not None:
@@ -820,6 +847,8 @@ class DialogueEngine:
         self._start_check(turn, reading.named, need=reading.needs[0] if reading.needs else None)
 
     def _not_covered(self, turn: _TurnContext, reading: Reading, changed: dict[str, Any]) -> None:
+        if self._answers_about_numbers(turn, reading):
+            return
         found = search().search_schemes(reading.text, limit=1, min_score=80)  # shared, indexes built once
         if found:
             turn.slots["focus_scheme"] = found[0][0].id
