@@ -62,7 +62,8 @@ _QF_RE = re.compile(
     r"(?:\s*(?:caf|de|est|c|a|=|:|familial|mon|notre|son|environ|d|vers|autour|fait))*\s*(\d{2,4})\b"
 )
 _ZERO_INCOME_RE = re.compile(
-    r"\b(?:pas de revenus?|aucun revenu|0 revenu|rien du tout|sans revenu|no income|zero revenu)\b"
+    r"\b(?:pas de revenus?|aucun revenu|0 revenu|rien du tout|sans revenu|no income|zero revenu|"
+    r"plus (?:de |d |aucun )?revenus?|plus rien(?! (?:a|pour|dans|de|d)\b))\b"
 )
 #: an amount counts as the household's income only next to an income word ("je touche 900",
 #: "on gagne 1 500 e par mois", "salaire de 1200"), never a bill or a debt ("facture de 900 euros")

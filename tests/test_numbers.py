@@ -127,7 +127,8 @@ def test_parse_age_answer(text: str, age: int | None) -> None:
 
 
 @pytest.mark.parametrize(
-    ("text", "amount"), [("1 200 €", 1200.0), ("1200e", 1200.0), ("1,2k", 1200.0), ("rien", 0.0), ("850 euros par mois", 850.0)]
+    ("text", "amount"), [("1 200 €", 1200.0), ("1200e", 1200.0), ("1,2k", 1200.0), ("rien", 0.0), ("850 euros par mois", 850.0),
+                         ("elle a plus rien depuis ce mois-ci", 0.0), ("plus de revenus", 0.0)]
 )
 def test_money(text: str, amount: float) -> None:
     assert numbers.parse_money(text) == amount
