@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from actions.common import get_kb
+from actions.passages import MIN_MARGIN, number_passage
 from actions.sdk import Action, SlotSet
 from bot.dialogue.responses import label, say
 
@@ -12,6 +13,23 @@ ALWAYS = ["112", "114"]
 #: a danger of no known kind (the classifier's "emergency" alone): police and SAMU, not every
 #: number of the base (a list of eight hides the one that matters)
 UNKNOWN_KIND = ["17", "15"]
+
+
+def numbers_answer(numbers_given: list[str], question: str) -> list[str]:
+    """A question after emergency numbers were given (« ça coûte quelque chose d'appeler ? » after
+    the 119): what their verified texts say — the number it is most about, two when as close — or
+    that they do not say it. Empty when no number was given."""
+    order = list(numbers_given)
+    given = sorted((n for n in get_kb().emergency if n.number in order), key=lambda n: order.index(n.number))
+    if not given:
+        return []
+    found = [(n, m) for n in given if (m := number_passage(n, question))]
+    best = max((m[0] for _n, m in found), default=0.0)
+    close = [(n, m[1]) for n, m in found if best - m[0] < MIN_MARGIN]
+    if close:
+        return [say("number_passage", number=n.number, name=n.name, passage=p) for n, p in close[:2]]
+    first = given[0]
+    return [say("number_not_said", number=first.number, name=first.name, when=" ".join(first.when.split()))]
 
 
 class ActionEmergency(Action):

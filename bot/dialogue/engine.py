@@ -28,8 +28,8 @@ from actions.common import (
     search,
     set_kb,
 )
-from actions.passages import MIN_MARGIN as PASSAGE_MARGIN
-from actions.passages import asks_precisely, best_passages, number_passage
+from actions.emergency import numbers_answer
+from actions.passages import asks_precisely, best_passages
 from actions.plan import plan, planned_schemes
 from actions.question import catalogue, question_buttons, question_text
 from actions.sdk import LocalDispatcher, LocalTracker
@@ -47,8 +47,9 @@ from bot.dialogue.reading import (
     Reading,
     read_turn,
     speaker_entities,
+    take_uncovered,
 )
-from bot.dialogue.responses import current_language, label, localized, need_title, say, say_all
+from bot.dialogue.responses import label, localized, need_title, say, say_all
 from bot.dialogue.turn_start import begin_turn, end_turn
 from bot.nlu.entities import Entity
 from bot.nlu.interpreter import Interpreter, ParseResult
@@ -58,7 +59,6 @@ from knowledge.eligibility import Status
 from knowledge.facts import FACT_NAMES
 from knowledge.kb import KnowledgeBase
 from knowledge.textnorm import fold
-from knowledge.uncovered import topics as uncovered_topics
 
 PRIME_VACANCE = re.compile(r"\bprimes? (?:de |a la |d )?vacances?\b")
 RESUME_AFTER = {"out_of_scope", "greet", "thanks", "ask_help"}
@@ -400,24 +400,11 @@ class DialogueEngine:
                 return
 
     def _say_uncovered(self, turn: _TurnContext, reading: Reading) -> None:
-        """An aid named that the base does not cover: said so once, before the doors of its need
-        (« Je ne connais pas encore la pension de réversion »), rather than another scheme taken
-        for the answer."""
-        said = list(turn.slots.get("uncovered_said") or [])
-        fresh = [t for t in reading.uncovered if t not in said] if not reading.payload else []
-        if not fresh:
-            return
-        known = uncovered_topics()
-        names = [known[t].name_en if current_language() == "en" else known[t].name for t in fresh]
-        turn.utter(say("uncovered_topic", names=" ; ".join(names)))
-        turn.slots["uncovered_said"] = [*said, *fresh]
-        if not reading.needs:  # its need's doors and places answer; what was read beside it, weakly,
-            # was read for want of the topic (« Lens » brought the holidays of Lens-Liévin)
-            reading.needs = list(dict.fromkeys(known[t].need for t in fresh))
-            doors = [d for t in fresh for d in known[t].doors if d in self.kb.schemes]
-            reading.schemes = list(dict.fromkeys([*doors, *(s for s in reading.schemes
-                               if s in reading.named or reading.scheme_scores.get(s, 0.0) >= STRONG)]))
-            reading.relevance = {s: p for s, p in (reading.relevance or {}).items() if p >= STRONG}
+        """An aid named that the base does not cover: said so once (« Je ne connais pas encore la
+        pension de réversion »), before the doors of its need (reading.take_uncovered)."""
+        names = take_uncovered(reading, turn.slots, self.kb)
+        if names:
+            turn.utter(say("uncovered_topic", names=" ; ".join(names)))
 
     def _answer_question(
         self, turn: _TurnContext, asking: str, text: str, parse: ParseResult, changed: dict[str, Any]
@@ -634,22 +621,14 @@ class DialogueEngine:
                 and bool(turn.slots.get("oriented")) and not reading.content and not turn.slots.get("shown"))
 
     def _answers_about_numbers(self, turn: _TurnContext, reading: Reading) -> bool:
-        """A question after emergency numbers were given, with no scheme to be about (« c'est anonyme
-        si j'appelle ? » after the 119): what the numbers' verified texts say, or that they do not."""
-        order = list(turn.slots.get("numbers_given") or [])
-        given = sorted((n for n in self.kb.emergency if n.number in order), key=lambda n: order.index(n.number))
-        if not given or reading.content or reading.payload:
+        """A question after emergency numbers were given, with no scheme to be about."""
+        if reading.content or reading.payload:
             return False
-        found = [(n, m) for n in given if (m := number_passage(n, reading.text))]
-        best = max((m[0] for _n, m in found), default=0.0)
-        found = [(n, m[1]) for n, m in found if best - m[0] < PASSAGE_MARGIN]  # the number it is about
-        if found:
-            for number, passage in found[:2]:
-                turn.utter(say("number_passage", number=number.number, name=number.name, passage=passage))
-        else:
-            first = given[0]
-            turn.utter(say("number_not_said", number=first.number, name=first.name,
-                           when=" ".join(first.when.split())))
+        lines = numbers_answer(turn.slots.get("numbers_given") or [], reading.text)
+        if not lines:
+            return False
+        for line in lines:
+            turn.utter(line)
         turn.utter(say("anything_else"), self.need_buttons())
         return True
 

@@ -10,10 +10,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from actions.common import needs_catalogue
+from bot.dialogue.responses import current_language
 from bot.nlu.entities import Entity
 from bot.nlu.interpreter import ParseResult
 from knowledge.kb import KnowledgeBase
 from knowledge.uncovered import named_topics
+from knowledge.uncovered import topics as uncovered_topics
 
 #: the scheme a speaker *is* (an agent of France Services, an ambassadeur) is not a scheme asked about
 ROLE_SCHEMES = {"agent": ("france-services",), "ambassadeur": ("ambassadeurs-acces-aux-droits",)}
@@ -217,6 +219,26 @@ def _asks_about_shown(parse: ParseResult, situation: Any, slots: dict[str, Any],
     new_needs = [n for n, p in situation.needs if p >= STRONG and n not in old]
     named = {e.value for e in parse.entities if e.entity == "scheme" and e.value in kb.schemes}
     return not new_needs and not (named - shown)
+
+
+def take_uncovered(reading: Reading, slots: dict[str, Any], kb: KnowledgeBase) -> list[str]:
+    """The names of the uncovered aids this message names for the first time (slot uncovered_said).
+    With no need read, their need's doors answer: the schemes read beside them, weakly, were read
+    for want of the topic (« Lens » brought the holidays of Lens-Liévin)."""
+    said = list(slots.get("uncovered_said") or [])
+    fresh = [t for t in reading.uncovered if t not in said] if not reading.payload else []
+    if not fresh:
+        return []
+    known = uncovered_topics()
+    slots["uncovered_said"] = [*said, *fresh]
+    if not reading.needs:
+        reading.needs = list(dict.fromkeys(known[t].need for t in fresh))
+        doors = [d for t in fresh for d in known[t].doors if d in kb.schemes]
+        strong = [s for s in reading.schemes if s in reading.named or reading.scheme_scores.get(s, 0.0) >= STRONG]
+        reading.schemes = list(dict.fromkeys([*doors, *strong]))
+        reading.relevance = {s: p for s, p in (reading.relevance or {}).items() if p >= STRONG}
+    english = current_language() == "en"
+    return [known[t].name_en if english else known[t].name for t in fresh]
 
 
 def named_as_workplace(parse: ParseResult) -> set[str]:
