@@ -139,6 +139,17 @@ def _meaning() -> _Meaning:
     return _Meaning(word_vectors() if default_vectors_path().exists() else None)
 
 
+@lru_cache(maxsize=8192)
+def _sentence_words(sentence: str) -> list[str]:
+    return _words(sentence)
+
+
+@lru_cache(maxsize=8192)
+def _sentence_units(sentence: str) -> np.ndarray | None:
+    """The unit vectors of a sentence's words, computed once (the fiches do not change while running)."""
+    return _meaning().matrix(_raw_words(sentence))
+
+
 def _raw_words(text: str) -> list[str]:
     """Lower-case words with their accents (the vectors' keys)."""
     return _WORDS.findall(text.lower().replace("'", " ").replace("’", " "))
@@ -181,8 +192,8 @@ def ranked_sentences(texts: list[str], names: list[str], question: str) -> list[
     asked_units = {w: meaning.unit(raw.get(w, w)) for w in asked}
     scored = []
     for sentence in texts:
-        candidates = _words(sentence)
-        units = meaning.matrix(_raw_words(sentence))
+        candidates = _sentence_words(sentence)
+        units = _sentence_units(sentence)
         score = 0.0
         for word in asked:
             close = _closeness(word, candidates)
