@@ -916,6 +916,7 @@ class DialogueEngine:
         slots["candidates"] = list(dict.fromkeys(scheme_ids))
         slots["focus_scheme"] = scheme_ids[0] if len(scheme_ids) <= 2 else None
         slots["questions_asked"] = 0
+        self._youth_for_child(turn, need or "")  # « mon fils de 17 ans voudrait passer le BAFA »: his age
         self._continue(turn)
 
     def _start_need(self, turn: _TurnContext, need: str) -> None:
