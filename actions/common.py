@@ -11,17 +11,20 @@ from typing import Any
 from actions.places import (
     address_text,
     details_text,
+    distance_km,
+    distance_text,
     door_mentions,
     door_places,
     mairie_of,
     nearest_france_services,
+    person_point,
 )
 from bot.dialogue.responses import say, say_about
 from knowledge.contacts import contacts_for
 from knowledge.content import CONTENT_DIR
 from knowledge.eligibility import EligibilityEngine, SchemeResult, Status
 from knowledge.facts import FACT_NAMES
-from knowledge.gazetteer import Commune, haversine_km
+from knowledge.gazetteer import Commune
 from knowledge.kb import KnowledgeBase, ServiceRecord
 from knowledge.places import zone_contains
 from knowledge.schema import Scheme
@@ -180,11 +183,10 @@ def pick_services(slots: dict[str, Any], scheme_ids: list[str], need_id: str | N
     """
     kb = get_kb()
     commune = commune_of(slots)
-    lat, lon = slots.get("location_lat"), slots.get("location_lon")
-    if lat is None and commune is not None:
-        lat, lon = commune.latitude, commune.longitude
-    if lat is None:
+    point = person_point(kb, slots, commune)
+    if point is None:
         return ServicePick([], False)
+    lat, lon = point
     catalogue = needs_catalogue()
     kind = catalogue.get(service_type or "", {})
     kind_networks = set(kind.get("networks") or [])
@@ -255,8 +257,7 @@ def serves_commune(service: ServiceRecord, commune: Commune) -> bool:
     holds the commune and is narrower than a département (a mobile unit's intercommunalités), or it
     helps from a distance. A curated zone of a whole département is where the place is funded, not
     how far people travel: an épicerie 74 km away does not serve someone without a car."""
-    located = service.latitude is not None and service.longitude is not None
-    distance = haversine_km(commune.latitude, commune.longitude, service.latitude, service.longitude) if located else None
+    distance = distance_km(service, (commune.latitude, commune.longitude))
     if service.zone_eligibilite:
         if not zone_contains(service.zone_eligibilite, commune):
             return False
@@ -324,7 +325,7 @@ def service_line(
 ) -> str:
     """One place: name, address (or commune, or zone), distance, contacts, today's hours, data date."""
     service = near.service
-    distance = say("place_distance", km=max(1, round(near.distance_km))) if near.distance_km is not None else ""
+    distance = distance_text(near.distance_km)
     where = address_text(service) or service.commune or zone_label(service.zone_eligibilite, departement)
     contact = contact_text(service, commune, audience, slots).rstrip(".")
     return say("service_line", nom=service.nom, where=where, distance=distance,

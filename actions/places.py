@@ -35,12 +35,18 @@ def person_point(kb: KnowledgeBase, slots: dict[str, Any], commune: Commune | No
     return None
 
 
-def _distance(kb: KnowledgeBase, record: ServiceRecord, point: tuple[float, float] | None) -> float | None:
+def distance_km(record: ServiceRecord, point: tuple[float, float] | None) -> float | None:
+    """How far a place is from the person's point, or None when either has no position."""
     if point is None or record.latitude is None or record.longitude is None:
         return None
     from knowledge.gazetteer import haversine_km
 
     return haversine_km(point[0], point[1], record.latitude, record.longitude)
+
+
+def distance_text(km: float | None) -> str:
+    """« , à environ 11 km » (at least 1 km), or nothing when the distance is unknown."""
+    return say("place_distance", km=max(1, round(km))) if km is not None else ""
 
 
 def mairie_of(kb: KnowledgeBase, commune: Commune | None, point: tuple[float, float] | None = None) -> NearbyService | None:
@@ -53,7 +59,7 @@ def mairie_of(kb: KnowledgeBase, commune: Commune | None, point: tuple[float, fl
             continue
         found = kb.places.in_commune(source, code)
         if found:
-            return NearbyService(found[0], _distance(kb, found[0], point))
+            return NearbyService(found[0], distance_km(found[0], point))
     return None
 
 

@@ -13,10 +13,9 @@ import datetime as dt
 from typing import Any
 
 from actions.common import commune_of, contact_text, doors_for, get_kb
-from actions.places import address_text, data_date
+from actions.places import address_text, data_date, distance_km, distance_text, person_point
 from actions.sdk import Action, SlotSet
 from bot.dialogue.responses import current_language, say
-from knowledge.gazetteer import haversine_km
 from knowledge.hours import french_slots, hours_on
 from knowledge.kb import KnowledgeBase, ServiceRecord
 from knowledge.textnorm import fold
@@ -65,17 +64,6 @@ def asked_place(places: list[ServiceRecord], question: str) -> ServiceRecord:
     return min(enumerate(places), key=rank)[1]
 
 
-def _distance(place: ServiceRecord, slots: dict[str, Any]) -> str:
-    """« , à environ 11 km » from the person's position or commune, when the place has a point."""
-    lat, lon = slots.get("location_lat"), slots.get("location_lon")
-    commune = commune_of(slots)
-    if lat is None and commune is not None:
-        lat, lon = commune.latitude, commune.longitude
-    if lat is None or lon is None or place.latitude is None or place.longitude is None:
-        return ""
-    return say("place_distance", km=max(1, round(haversine_km(lat, lon, place.latitude, place.longitude))))
-
-
 class ActionShownPlace(Action):
     def name(self) -> str:
         return "action_shown_place"
@@ -97,7 +85,8 @@ class ActionShownPlace(Action):
             # « c'est où ? » about the point conseil budget, whose address is not known: say so, and
             # that the door shown can give it, before the door's card
             dispatcher.utter_message(text=say("shown_place_door", name=kb.schemes[shown[0]].name))
-        where = (address_text(place) or place.commune or "") + _distance(place, slots)  # « c'est loin ? »
+        point = person_point(kb, slots, commune_of(slots))  # « c'est loin ? »
+        where = (address_text(place) or place.commune or "") + distance_text(distance_km(place, point))
         lines.append(say("shown_place_title", nom=place.nom, where=where.lstrip(", ")).replace(" ()", ""))
         lines.append(contact_text(place, commune_of(slots), slots=slots))
         week = week_text(place.horaires_accueil, dt.date.today())
