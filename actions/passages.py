@@ -20,6 +20,7 @@ import re
 from collections import Counter
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -27,6 +28,9 @@ from actions.common import get_kb
 from bot.nlu.normalize import lexicon, sms_lexicon
 from knowledge.schema import EmergencyNumber, Scheme
 from knowledge.textnorm import fold
+
+if TYPE_CHECKING:
+    from bot.nlu.vectors import WordVectors
 
 #: a sentence answers when the question's words are this well matched (weighted share, 0..1)
 MIN_MATCH = 0.45
@@ -44,8 +48,12 @@ _WORDS = re.compile(r"[^\W\d_]{2,}")
 
 
 def sentences(scheme: Scheme) -> list[str]:
-    texts = [scheme.summary, scheme.description, *scheme.conditions_text, scheme.amount or "",
-             *scheme.steps, scheme.status_note or "", *(s.quote or "" for s in scheme.sources)]  # fmt: skip
+    return split_sentences([scheme.summary, scheme.description, *scheme.conditions_text, scheme.amount or "",
+                            *scheme.steps, scheme.status_note or "", *(s.quote or "" for s in scheme.sources)])
+
+
+def split_sentences(texts: list[str]) -> list[str]:
+    """The sentences of verified texts, whitespace flattened, each once (fragments dropped)."""
     out = [s.strip() for text in texts if text for s in _SENTENCES.split(" ".join(text.split()))]
     return list(dict.fromkeys(s for s in out if len(s) > 12))
 
@@ -94,14 +102,14 @@ def _rarity() -> tuple[dict[str, float], float]:
     for scheme in get_kb().schemes.values():
         for sentence in sentences(scheme):
             total += 1
-            counts.update({w[:STEM] for w in _words(sentence)})
+            counts.update(_sentence_stems(sentence))
     default = math.log(1 + total)
     return {w: math.log(1 + total / (1 + n)) for w, n in counts.items()}, default
 
 
-def _closeness(word: str, candidates: list[str]) -> float:
+def _closeness(word: str, stems: frozenset[str]) -> float:
+    """How well a sentence whose word stems are `stems` answers one word of the question."""
     stem = word[:STEM]
-    stems = {c[:STEM] for c in candidates}
     answers = _answered_by().get(stem)
     if answers is not None:  # a word that asks: only a word that answers it
         return 1.0 if stems & answers else 0.0
@@ -116,14 +124,13 @@ def _closeness(word: str, candidates: list[str]) -> float:
 class _Meaning:
     """Unit word vectors, when the exported table is there (`nlu train`); else words only."""
 
-    vectors: object | None
+    vectors: WordVectors | None
 
     def unit(self, word: str) -> np.ndarray | None:
-        table = self.vectors
-        row = getattr(table, "rows", {}).get(word) if table is not None else None
-        if row is None:
+        row = self.vectors.rows.get(word) if self.vectors is not None else None
+        if row is None or self.vectors is None:
             return None
-        vector = table.table[row]  # type: ignore[attr-defined]
+        vector = self.vectors.table[row]
         norm = float(np.linalg.norm(vector))
         return vector / norm if norm else None
 
@@ -140,8 +147,9 @@ def _meaning() -> _Meaning:
 
 
 @lru_cache(maxsize=8192)
-def _sentence_words(sentence: str) -> list[str]:
-    return _words(sentence)
+def _sentence_stems(sentence: str) -> frozenset[str]:
+    """The stems of a sentence's words, computed once (the fiches do not change while running)."""
+    return frozenset(w[:STEM] for w in _words(sentence))
 
 
 @lru_cache(maxsize=8192)
@@ -192,11 +200,11 @@ def ranked_sentences(texts: list[str], names: list[str], question: str) -> list[
     asked_units = {w: meaning.unit(raw.get(w, w)) for w in asked}
     scored = []
     for sentence in texts:
-        candidates = _sentence_words(sentence)
+        stems = _sentence_stems(sentence)
         units = _sentence_units(sentence)
         score = 0.0
         for word in asked:
-            close = _closeness(word, candidates)
+            close = _closeness(word, stems)
             unit = asked_units[word]
             if close < 1.0 and units is not None and unit is not None and word[:STEM] not in _answered_by():
                 cosine = float((units @ unit).max())
@@ -213,8 +221,7 @@ TIED = " » « "
 def number_passage(number: EmergencyNumber, question: str) -> tuple[float, str] | None:
     """What an emergency number's verified text says that answers a question about it (« ça coûte
     quelque chose d'appeler ? » after the 119) and how well, or None."""
-    texts = [t.strip() for t in _SENTENCES.split(" ".join(number.when.split())) if len(t.strip()) > 12]
-    ranked = ranked_sentences(texts, [number.name, number.number], question)
+    ranked = ranked_sentences(split_sentences([number.when]), [number.name, number.number], question)
     if not ranked or ranked[0][0] < MIN_MATCH:
         return None
     return ranked[0]
@@ -243,11 +250,6 @@ def passage_match(scheme: Scheme, question: str, min_words: int = 1) -> tuple[fl
     if len(tied) == 1 and best - second < MIN_MARGIN:
         return None
     return best, TIED.join(tied)
-
-
-def best_passage(scheme: Scheme, question: str) -> str | None:
-    match = passage_match(scheme, question)
-    return match[1] if match else None
 
 
 def best_passages(schemes: list[Scheme], question: str, min_words: int = 1) -> dict[str, str]:
