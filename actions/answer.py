@@ -22,8 +22,8 @@ from bot.dialogue.responses import about_the_person, label, localized, localized
 from knowledge.eligibility import HOUSING_LABELS, SITUATION_LABELS, Status, euros
 from knowledge.schema import Conditions, Scheme
 
-CONTACT_IN_TEXT = re.compile(r"@|https?://|\b0\d(?:[ .]?\d{2}){4}\b")
 PHONE_IN_TEXT = re.compile(r"\b0\d(?:[ .]?\d{2}){4}\b")
+CONTACT_IN_TEXT = re.compile(rf"@|https?://|{PHONE_IN_TEXT.pattern}")
 KINDS = ("info", "conditions", "how", "documents", "amount", "contact")
 
 
@@ -209,6 +209,7 @@ class ActionAnswer(Action):
 
     @staticmethod
     def _answer_one(dispatcher: Any, scheme: Scheme, kind: str, slots: dict[str, Any]) -> None:
+        passage = passage_for(slots, scheme.id)
         if kind == "conditions":
             lines = _conditions(scheme, slots)
         elif kind == "how":
@@ -221,15 +222,14 @@ class ActionAnswer(Action):
             lines = _contact(scheme, slots)
         else:
             lines = [say("scheme_intro", name=scheme.name, summary=localized(scheme, "summary"))]
-            passage = not_yet_said(passage_for(slots, scheme.id), scheme.summary)
-            if passage:
-                lines.append(say("answer_passage", name=scheme.name, passage=passage))
+            unsaid = not_yet_said(passage, scheme.summary)
+            if unsaid:
+                lines.append(say("answer_passage", name=scheme.name, passage=unsaid))
             if scheme.amount:
                 lines.append(say("scheme_amount", amount=localized(scheme, "amount").rstrip(".")))
             if scheme.status_note:
                 lines.append(f"Attention : {scheme.status_note}")
             lines.append(say("orientation_steps", step=localized_list(scheme, "steps")[0]))
-        passage = passage_for(slots, scheme.id)
         if passage and kind in ("conditions", "how", "contact"):  # the fiche's sentence that answers, first
             lines = [say("answer_passage", name=scheme.name, passage=passage),
                      *(line for line in lines if passage not in line)]

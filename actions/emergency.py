@@ -44,19 +44,18 @@ class ActionEmergency(Action):
         ordered = list(dict.fromkeys(ordered))
         lines = [f"☎ {n} — {by_number[n].name}" for n in ordered]
         given = list(dict.fromkeys([*(tracker.get_slot("numbers_given") or []), *ordered]))  # for questions about them
+        done = [SlotSet("danger_numbers", None), SlotSet("numbers_given", given)]
         marker = {"emergency": True, "numbers": ordered}
         then_orientation = bool(tracker.get_slot("danger_then_orientation"))
         first, rest = lines[:3], lines[3:]
         if then_orientation and not rest:  # the orientation follows: no offer to find a place
             dispatcher.utter_message(text=say("emergency_intro") + "\n" + "\n".join(first), json_message=marker)
-            return [SlotSet("danger_numbers", None), SlotSet("danger_then_orientation", None),
-                    SlotSet("numbers_given", given)]
+            return [*done, SlotSet("danger_then_orientation", None)]
         dispatcher.utter_message(text=say("emergency_intro") + "\n" + "\n".join(first))
         if rest:
             dispatcher.utter_message(text="\n".join(rest), json_message=marker if then_orientation else None)
         if then_orientation:
-            return [SlotSet("danger_numbers", None), SlotSet("danger_then_orientation", None),
-                    SlotSet("numbers_given", given)]
+            return [*done, SlotSet("danger_then_orientation", None)]
         dispatcher.utter_message(
             text=say("emergency_more"),
             buttons=[
@@ -65,4 +64,4 @@ class ActionEmergency(Action):
             ],
             json_message=marker,
         )
-        return [SlotSet("danger_numbers", None), SlotSet("numbers_given", given)]
+        return done

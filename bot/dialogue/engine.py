@@ -68,8 +68,6 @@ DANGER_OF_NEED = {"violences": "violence", "hebergement": "shelter"}
 #: after these dangers' numbers, the orientation follows at once (the CIDFF, a shelter); after a
 #: threat to life or health (suicide, a medical emergency) the numbers stand alone
 ORIENT_AFTER_DANGER = {"violence", "shelter"}  # a child in danger: the 119, not parenting schemes for whoever reports it
-#: the kinds of answer that use the scheme's own sentence for a precise question (actions/passages.py)
-PASSAGE_KINDS = ("info", "conditions", "how", "documents", "amount", "contact")
 #: the kinds of answer whose matching sentence says which scheme shown a question is about
 PASSAGE_CHOOSES = ("info", "amount", "documents")
 #: a follow-up question is about the shown scheme it is most relevant to, from this probability up
@@ -766,15 +764,15 @@ class DialogueEngine:
         slots = turn.slots
         kind = reading.asks
         subjects = self._subjects(turn, reading)
-        if kind == "info" and slots.get("third_person") and (reading.payload or not best_passages(
-                [self.kb.schemes[s] for s in subjects], reading.text)):
+        # the scheme's own sentence that answers a precise question (« c'est payant ? »), if any
+        schemes = [self.kb.schemes[s] for s in subjects]
+        wanted = not reading.payload
+        found = best_passages(schemes, reading.text) if wanted and kind in PASSAGE_CHOOSES else {}
+        if kind == "info" and slots.get("third_person") and not found:
             kind = "conditions"  # an agent asks what to check for the person (« c'est confidentiel ? »: the sentence)
-        # the scheme's own sentence that answers a precise question (« c'est payant ? »), if any:
-        # read by the answers that can lack a field (what it is, how much, which papers)
-        wanted = kind in PASSAGE_KINDS and not reading.payload
-        # a how, a who-for or a contact is a sentence only when the question says more than its kind
-        precise = 1 if kind in PASSAGE_CHOOSES else 2
-        found = best_passages([self.kb.schemes[s] for s in subjects], reading.text, precise) if wanted else {}
+        if wanted and kind not in PASSAGE_CHOOSES:
+            # a how, a who-for or a contact is a sentence only when the question says more than its kind
+            found = best_passages(schemes, reading.text, min_words=2)
         passages = {s: found.get(s) for s in subjects}
         if len(subjects) > 1:  # nothing said which scheme shown: the ones whose words or fields answer
             # (a how, a who-for, a contact is in every fiche: its words do not say which one)
