@@ -213,6 +213,14 @@ class Scheme(Strict):
             raise ValueError(f"{self.id}: `amount_en` without `amount`")
         return self
 
+    def english_pairs(self) -> list[tuple[str, str]]:
+        """Each French text of a translated field with its English (steps, conditions, amount)."""
+        pairs = [*zip(self.steps, self.steps_en or [], strict=False),
+                 *zip(self.conditions_text, self.conditions_text_en or [], strict=False)]
+        if self.amount and self.amount_en:
+            pairs.append((self.amount, self.amount_en))
+        return pairs
+
     @field_validator("aliases")
     @classmethod
     def _aliases_not_blank(cls, v: list[str]) -> list[str]:

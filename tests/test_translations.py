@@ -16,11 +16,10 @@ DIGITS = re.compile(r"\d+")
 def test_every_scheme_is_translated_and_keeps_every_number(kb) -> None:  # type: ignore[no-untyped-def]
     for scheme in kb.schemes.values():
         assert scheme.steps_en is not None, scheme.id
-        pairs = [*zip(scheme.steps, scheme.steps_en, strict=True),
-                 *zip(scheme.conditions_text, scheme.conditions_text_en or [], strict=True)]
-        if scheme.amount:
-            assert scheme.amount_en, scheme.id
-            pairs.append((scheme.amount, scheme.amount_en))
+        assert scheme.conditions_text_en is not None or not scheme.conditions_text, scheme.id
+        assert scheme.amount_en or not scheme.amount, scheme.id
+        pairs = scheme.english_pairs()  # item for item: the schema refuses lists of another length
+        assert len(pairs) == len(scheme.steps) + len(scheme.conditions_text) + bool(scheme.amount), scheme.id
         for french, english in pairs:  # a number added, dropped or changed is a new fact (« 24 h sur 24 » : one 24)
             assert set(DIGITS.findall(french)) == set(DIGITS.findall(english)), (scheme.id, english)
 

@@ -176,11 +176,7 @@ def _translations(engine: Engine, case: FollowUpCase) -> dict[str, str]:
     out: dict[str, str] = {}
     for scheme_id in case.expect:
         scheme = engine.kb.schemes[scheme_id]  # type: ignore[attr-defined]
-        pairs = [*zip(scheme.steps, scheme.steps_en or [], strict=False),
-                 *zip(scheme.conditions_text, scheme.conditions_text_en or [], strict=False)]
-        if scheme.amount and scheme.amount_en:
-            pairs.append((scheme.amount, scheme.amount_en))
-        out.update({" ".join(fr.split()): en for fr, en in pairs})
+        out.update({" ".join(fr.split()): en for fr, en in scheme.english_pairs()})
     return out
 
 
