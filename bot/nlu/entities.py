@@ -91,6 +91,9 @@ _VACANT = re.compile(
 _VACANT_SINCE = re.compile(r"\b(?:vide|vides|vacant|vacants|inoccupee?s?|inhabitee?s?) depuis ((?:\S+ ){0,3}\S+)")
 #: "j'habite à Lille", "je vis à Arras": the person's own commune, not the empty dwelling's
 _LIVES_IN = re.compile(r"\b(?:locataire|loue|habite|habitons|habitez|vis|vit|vivons|suis de|domicilie|domiciliee|installe|installee)\b")
+#: a place said to be near a commune, not in it (« à la campagne vers Hesdin », « un village près de
+#: Péronne »): the commune helps find the services, but it is not the dwelling's own
+_NEAR_PLACE = re.compile(r"\b(?:vers|pres de?|a cote de?|autour de?|non loin de?|alentours de?|region de?)\s+(?:l[ae]?\s+|les\s+)?$")
 _OWNER_CUE = re.compile(
     r"\b(j ai|mon|ma|proprietaire|proprio|herite|heritee|achete|je possede|nous avons|on a|possede|possedent|"
     r"il a|elle a|ils ont|son|sa|leur)\b"
@@ -408,7 +411,8 @@ class EntityExtractor:
             out.append(Entity("vacant_dwelling_years", years))
         same = fold_same_length(text)  # entity offsets are in this text
         for place in (e for e in found if e.entity == "commune" and e.start is not None):
-            if not _LIVES_IN.search(same[max(0, place.start - 25) : place.start]):
+            before = same[max(0, place.start - 25) : place.start]
+            if not _LIVES_IN.search(before) and not _NEAR_PLACE.search(before):
                 out.append(Entity("vacant_dwelling_commune", place.value, place.start, place.end, place.text))
         return out
 
