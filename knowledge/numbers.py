@@ -144,7 +144,7 @@ _ADULT_WORD = re.compile(
     r"^(?:dame|monsieur|mr|mme|madame|femme|homme|personne|usager|usagere|beneficiaire|mere|pere|maman|papa|"
     r"mari|epouse|conjointe?|compagnon|compagne|retraitee?|senior|jeune|elles?|ils?|lui|they|woman|man|lady|"
     r"gentleman|she|he|client|cliente|locataire|proprietaire|voisine?|tante|oncle|grand mere|grand pere|"
-    r"mamie|papi|etudiante?|salariee?|soeurs?|freres?|cousine?|amie?|potes?|copine|copain|collegue|sister|brother|"
+    r"mamie|papi|etudiante?|salariee?|soeurs?|freres?|cousine?|amie?|potes?|copine|copain|collegue|gars|mec|nana|meuf|sister|brother|"
     r"friend|mother|father|neighbou?r)$"
 )
 _PRONOUNS = frozenset({"elle", "elles", "il", "ils", "she", "he", "they"})
