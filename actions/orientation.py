@@ -20,7 +20,7 @@ from actions.common import (
     service_line,
     service_links,
 )
-from actions.plan import shown_in
+from actions.plan import FILL_MIN, shown_in
 from actions.sdk import Action, SlotSet
 from actions.services import end_buttons
 from actions.speaker import own_networks, without_own_door
@@ -117,11 +117,20 @@ class ActionOrientation(Action):
             results += group
             open_ids = shown_in(item, [r for r in group if r.status is not Status.not_eligible])
             open_ = sorted((r for r in group if r.scheme_id in open_ids), key=lambda r: open_ids.index(r.scheme_id))
-            described = set(item.get("described") or [])  # what the person asked about is answered, even "no"
-            # ... but a scheme of another territory is said only when asked about by name: that the
+            # a scheme the person named is answered, even "no"; one the reader only guessed from their
+            # words is not listed to say it is not for them (the CEJ to a woman of 52 on the RSA)...
+            named = set(item.get("named") or [])
+            # ... and one of another territory is said only when asked about by name: that the
             # Croix-Rouge's Aisne truck does not come to Montreuil helps nobody who did not ask
             refused = [r for r in group if r.status is Status.not_eligible and (r.scheme_id == focus or (
-                not r.only_territory and (len(candidates) <= 2 or r.scheme_id in described)))]
+                not r.only_territory and (len(candidates) <= 2 or r.scheme_id in named)))]
+            relevance = item.get("relevance") or {}
+            if not open_ and not refused and item.get("need") and relevance:
+                # a need read with nothing open for it: why its likeliest scheme is not for them (the
+                # Pass'Sport is for 14-17 year olds) rather than silence about what was asked
+                refused = sorted((r for r in group if r.status is Status.not_eligible and not r.only_territory
+                                  and relevance.get(r.scheme_id, 0.0) >= FILL_MIN),
+                                 key=lambda r: -relevance.get(r.scheme_id, 0.0))[:1]
             label_ = catalogue.get(item["need"] or "", {}).get("label")
             label_ = need_title(item["need"], label_) if label_ else None  # in the turn's language
             lines = [result_line(r, label_, other) for r in [*refused[:1], *open_]]

@@ -48,7 +48,7 @@ def need_of(scheme_id: str, needs: Sequence[str]) -> str | None:
 
 
 def plan(needs: Sequence[str], described: Sequence[str], slots: dict[str, Any],
-         relevance: dict[str, float] | None = None, firm: Sequence[str] = ()) -> list[dict[str, Any]]:
+         relevance: dict[str, float] | None = None, named: Sequence[str] = ()) -> list[dict[str, Any]]:
     """[{"need": id | None, "described": [ids], "schemes": [ids]}], urgent needs first.
 
     `described`: the schemes the person named or described, best first; each goes under the need
@@ -59,8 +59,8 @@ def plan(needs: Sequence[str], described: Sequence[str], slots: dict[str, Any],
     first, and its local schemes (a zone, the commune known). When none is relevant, the need gets
     no scheme: the places that can advise on it, never an unrelated scheme (a question about the
     prêt à taux zéro gets no FSL). Without `relevance` (a need chosen with a button), all the
-    need's schemes stay, ranked later by eligibility. `firm` is kept for callers; it no longer
-    changes the plan.
+    need's schemes stay, ranked later by eligibility. `named`: the schemes the person named or
+    clearly described (kept in the item: only those are said even to say they are not for them).
     """
     kb = get_kb()
     ordered = order_needs(n for n in needs if n in needs_catalogue())
@@ -85,7 +85,12 @@ def plan(needs: Sequence[str], described: Sequence[str], slots: dict[str, Any],
                          and s not in own]
         used.update(chosen + own + local)
         if chosen or need is not None:
-            item: dict[str, Any] = {"need": need, "described": chosen[:PER_NEED + 1], "schemes": chosen + own + local}
+            # a described scheme of a territory (the Aisne's nutri-chèques) is kept before the ones
+            # found everywhere: eligibility says later whether the person lives there
+            described_first = sorted(chosen, key=lambda s: kb.schemes[s].conditions.zone is None)
+            item: dict[str, Any] = {"need": need, "described": described_first[:PER_NEED + 1],
+                                    "schemes": chosen + own + local,
+                                    "named": [s for s in chosen if s in named]}
             if relevance is not None:
                 item["relevance"] = {s: relevance[s] for s in item["schemes"] if s in relevance}
             out.append(item)

@@ -88,7 +88,7 @@ HOLIDAY_SCHEMES = {
     "aide-vacances-familles-caf",
     "colos-apprenantes",
 }
-YOUTH_NEEDS = ("vacances", "jeunes")
+YOUTH_NEEDS = ("vacances", "jeunes", "loisirs")
 SOCIAL = ("greet", "goodbye", "thanks")
 #: needs that mean "all my rights": with enough facts known, a general screening
 SCREENING_NEEDS = ("ressources", "demarches")
@@ -150,6 +150,16 @@ FLOW_SLOTS = (
 
 def _buttons(items: list[dict[str, str]]) -> list[Button]:
     return [Button(b["title"], b["payload"]) for b in items]
+
+
+#: from this age a son or a daughter is described as a person of their own (« mon fils de 19 ans »)
+ADULT_AGE = 18
+
+
+def _about_own_children(parse: ParseResult) -> bool:
+    """A parent writing about their own minor children: the facts are the writer's household."""
+    ages = [a for e in parse.entities if e.entity == "children_ages" and e.subject is None for a in e.value]
+    return bool(ages) and max(ages) < ADULT_AGE and parse.first("third_person") is None
 
 
 def _entity_facts(entities: list[Entity]) -> dict[str, Any]:
@@ -341,6 +351,8 @@ class DialogueEngine:
             # questions are about the person concerned, not the speaker: an agent's, an
             # ambassadeur's or a relative's ("ma mère a 70 ans") — « Quel âge a la personne ? »
             slots["third_person"] = reading.role in ("agent", "ambassadeur", "relative") or None
+            if reading.role == "relative" and _about_own_children(parse):
+                slots["third_person"] = None  # « mon fils de 11 ans… » : the writer's own household, « vous »
         if reading.role == "agent" and not slots.get("workplace"):  # "agent CCAS de Bully": a CCAS
             places = [t for t in parse.values("service_type") if t in WORKPLACES]
             slots["workplace"] = places[0] if places else None
@@ -751,7 +763,7 @@ class DialogueEngine:
             if labels:
                 turn.utter(say("need_dropped", label=labels))
             self._orient_on(turn, fresh, [s for s in reading.schemes if s not in (slots.get("shown") or [])],
-                            relevance=reading.relevance, firm=reading.firm_needs)
+                            relevance=reading.relevance, named=reading.clear_schemes)
             return
         self._reset_flow(slots)
         turn.utter(say("need_dropped_ask"), self.need_buttons())
@@ -843,7 +855,7 @@ class DialogueEngine:
             needs = [n for n in needs if n not in old]  # already answered: orient on what is new
         # a scheme named is said, even to say it is not for them
         self._orient_on(turn, needs, reading.schemes, focus=reading.named[0] if reading.named else None,
-                        relevance=reading.relevance, firm=reading.firm_needs)
+                        relevance=reading.relevance, named=reading.clear_schemes)
 
     def _screen(self, turn: _TurnContext, reading: Reading, changed: dict[str, Any]) -> None:
         slots = turn.slots
@@ -854,10 +866,9 @@ class DialogueEngine:
         first = planned_schemes(plan(reading.needs, reading.schemes, slots))
         mine = own_schemes(slots)  # never the speaker's own kind of place
         slots["candidates"] = [s for s in dict.fromkeys([*first, *self.kb.schemes]) if s not in mine]
-        # the schemes the person named or clearly described lead the screening's answer (« je
+        # the schemes the person named or described lead the screening's answer (« je
         # travaille à mi-temps, 780 €, la CAF peut m'aider ? » : the prime d'activité first)
-        clear = [s for s in reading.schemes if s in reading.named or reading.scheme_scores.get(s, 0.0) >= STRONG]
-        slots["plan"] = [{"need": None, "described": clear, "schemes": slots["candidates"]}]
+        slots["plan"] = [{"need": None, "described": reading.schemes, "schemes": slots["candidates"]}]
         slots["screening"] = True
         slots["questions_asked"] = 0
         self._continue(turn)
@@ -921,12 +932,12 @@ class DialogueEngine:
         self._orient_on(turn, [need], [])
 
     def _orient_on(self, turn: _TurnContext, needs: list[str], schemes: list[str], focus: str | None = None,
-                   relevance: dict[str, float] | None = None, firm: list[str] | None = None) -> None:
+                   relevance: dict[str, float] | None = None, named: list[str] | None = None) -> None:
         """Every need read, urgent ones first, each with the few schemes relevant to what was said;
         then only the questions that settle them."""
         slots = turn.slots
         self._reset_flow(slots)
-        items = plan(needs, schemes, slots, relevance, firm or ())
+        items = plan(needs, schemes, slots, relevance, named or ())
         slots["plan"] = items
         slots["needs"] = [i["need"] for i in items if i["need"]]
         slots["need"] = slots["needs"][0] if slots["needs"] else None

@@ -14,6 +14,7 @@ from bot.dialogue.responses import current_language
 from bot.nlu.entities import Entity
 from bot.nlu.interpreter import ParseResult
 from knowledge.kb import KnowledgeBase
+from knowledge.numbers import find_other_age
 from knowledge.uncovered import named_topics
 from knowledge.uncovered import topics as uncovered_topics
 
@@ -86,6 +87,11 @@ class Reading:
     #: every scheme's probability of being relevant to the message, from RELEVANCE_FLOOR up (None:
     #: not read by the reader, e.g. a button): what the orientation fills a need with
     relevance: dict[str, float] | None = None
+
+    @property
+    def clear_schemes(self) -> list[str]:
+        """The schemes named, or described so clearly that the person may as well have named them."""
+        return [s for s in self.schemes if s in self.named or self.scheme_scores.get(s, 0.0) >= STRONG]
 
     @property
     def strong_content(self) -> bool:
@@ -185,12 +191,14 @@ def read_turn(parse: ParseResult, intent: str, kb: KnowledgeBase, slots: dict[st
         elif reading.asks == "orientation" and intent == "find_service_nearby" and reading.named:
             reading.asks = "where"  # "la mission locale la plus proche": the place of a scheme named
         role_confidence = getattr(situation, "role_confidence", 1.0)
+        cue = find_other_age(parse.text) is not None  # « un gars de 26 ans », « une dame de 52 ans »
         if situation.role != "self" and role_confidence >= ROLE_CONFIDENCE and (reading.needs or described):
             reading.role = situation.role  # a situation described by someone else (« 52 ans » alone says no one)
-        elif (situation.role == "self" and role_confidence < SELF_DOUBT and role_scores is not None
-              and (reading.needs or described)):  # someone else's situation described, not small talk
+        elif (situation.role == "self" and role_scores is not None and (reading.needs or described)
+              and (role_confidence < SELF_DOUBT or cue)):  # someone else's situation described, not small talk
             other = max(((r, p) for r, p in role_scores().items() if r != "self"), key=lambda x: x[1], default=None)
-            reading.role = other[0] if other and other[1] >= OTHER_ROLE else "self"
+            # the age of someone described settles the doubt: their situation is told by another
+            reading.role = other[0] if other and (other[1] >= OTHER_ROLE or cue) else "self"
         else:
             reading.role = slots.get("role") or "self"
         if slots.get("role") and (reading.role == "self" or slots.get("asking")):
@@ -280,4 +288,6 @@ def _refine(reading: Reading, parse: ParseResult, slots: dict[str, Any]) -> None
         reading.schemes = [s for s in reading.schemes if s != "rsa"]
     dropped = set(slots.get("dropped_needs") or [])
     reading.needs = [n for n in dict.fromkeys(reading.needs) if n not in dropped]
-    reading.needs.sort(key=lambda n: n in GENERIC_ORDER)
+    # a broad need comes after the specific ones, unless it is the one clearly read (debts at 1.0
+    # before a « je ne dors plus » read as health at 0.57)
+    reading.needs.sort(key=lambda n: n in GENERIC_ORDER and reading.need_scores.get(n, 0.0) < STRONG)
