@@ -11,7 +11,14 @@ from __future__ import annotations
 
 import pytest
 
-from bot.dialogue.followups_eval import DEFAULT_DIR, FollowUpCase, FollowUpResult, evaluate, load_cases, markdown
+from bot.dialogue.followups_eval import (
+    DEFAULT_DIR,
+    FollowUpCase,
+    FollowUpResult,
+    evaluate,
+    load_cases,
+    markdown,
+)
 
 ANSWERED_MIN = 0.52
 BESIDE_MAX = 0.32
