@@ -325,8 +325,11 @@ def service_line(
 ) -> str:
     """One place: name, address (or commune, or zone), distance, contacts, today's hours, data date."""
     service = near.service
-    distance = distance_text(near.distance_km)
-    where = address_text(service) or service.commune or zone_label(service.zone_eligibilite, departement)
+    located = address_text(service) or service.commune
+    # a place known only by its zone (HopHopFood in « Lille, Amiens, Senlis ») has no point to be far
+    # from: its map point is one of its sites, 79 km from Senlis where it also works
+    distance = distance_text(near.distance_km) if located else ""
+    where = located or zone_label(service.zone_eligibilite, departement)
     contact = contact_text(service, commune, audience, slots).rstrip(".")
     return say("service_line", nom=service.nom, where=where, distance=distance,
                contact=contact, details=details_text(service, today))
