@@ -212,12 +212,13 @@ class ActionOrientation(Action):
 
 
 def door_text(slots: dict[str, Any], commune: Any, some_nearby: bool = False) -> str:
-    """The door to push when no verified place is near (an agent is not sent to France Services)."""
-    if slots.get("role") == "agent":
-        return without_own_door(say("no_service_agent"), slots) or say("no_service_agent_other")
+    """The door to push when no verified place is near: the actual mairie and nearest France Services
+    with their contacts, for an agent too (never the agent's own kind of place: `doors_for`)."""
     door = orientation_door(slots, commune, some_nearby)  # places: the actual mairie and France Services
     if door:
         return door
+    if slots.get("role") == "agent":
+        return without_own_door(say("no_service_agent"), slots) or say("no_service_agent_other")
     if commune is None:
         return say("no_service_no_commune")
     if not outside_region(commune) and not some_nearby:
