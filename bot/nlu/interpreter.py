@@ -87,7 +87,7 @@ def load_classifier(path: Path | None = None, auto_train: bool = True) -> Intent
     return load_or_train(
         path, IntentClassifier.load, data_fingerprint(load_examples(DEFAULT_DATA_DIR)),
         lambda: train_and_save(out=path), auto_train, "modèle NLU",
-        "Entraînement du modèle de langage (première utilisation, moins d'une minute)…",
+        "Entraînement du modèle de langage (première utilisation, deux minutes environ)…",
     )
 
 

@@ -285,5 +285,5 @@ def load_reader(path: Path | None = None, auto_train: bool = True) -> SituationR
     return load_or_train(
         path, SituationReader.load, sources_fingerprint(version=FINGERPRINT_VERSION),
         lambda: train_reader(out=path), auto_train, "modèle de situations",
-        "Entraînement du lecteur de situations (moins d'une minute)…",
+        "Entraînement du lecteur de situations (une minute et demie environ)…",
     )
