@@ -100,11 +100,6 @@ class Reading:
                     or (self.needs and not self.need_scores))
 
     @property
-    def firm_needs(self) -> list[str]:
-        """Specific needs read clearly (not a situation such as "ressources" or "emploi")."""
-        return [n for n in self.needs if n not in GENERIC_ORDER and self.need_scores.get(n, 1.0) >= STRONG]
-
-    @property
     def content(self) -> bool:
         return bool(self.needs or self.schemes or self.service_types)
 
