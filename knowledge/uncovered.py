@@ -27,6 +27,8 @@ class UncoveredTopic:
     aliases: tuple[str, ...]
     need: str
     doors: tuple[str, ...] = ()
+    #: where to ask, as an official page says it word for word: {"quote", "url", "site", "verified"}
+    where: dict[str, str] | None = None
 
 
 def load_topics(path: Path = UNCOVERED_PATH) -> list[UncoveredTopic]:
@@ -34,7 +36,8 @@ def load_topics(path: Path = UNCOVERED_PATH) -> list[UncoveredTopic]:
     return [
         UncoveredTopic(id=str(t["id"]), name=str(t["name"]), name_en=str(t.get("name_en") or t["name"]),
                        aliases=tuple(fold(str(a)) for a in t.get("aliases") or []), need=str(t["need"]),
-                       doors=tuple(str(d) for d in t.get("doors") or []))
+                       doors=tuple(str(d) for d in t.get("doors") or []),
+                       where={k: str(v) for k, v in t["where"].items()} if t.get("where") else None)
         for t in (data or {}).get("topics") or []
     ]
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from actions.common import needs_catalogue
 from knowledge.uncovered import load_topics, named_topics
 
@@ -23,3 +25,15 @@ def test_topics_are_named_as_whole_phrases() -> None:
     assert named_topics("elle a une PCH") == ["prestation-compensation-handicap"]
     assert named_topics("j'ai pas de chauffage") == []
     assert named_topics("une papaye") == []  # « apa » inside a word is not the APA
+
+
+def test_where_to_ask_is_an_official_quote() -> None:
+    """`where` is said as a quote of an official page: its sentence, its address, its check date."""
+    with_where = [t for t in load_topics() if t.where]
+    assert with_where, "at least the PCH says where to ask"
+    for topic in with_where:
+        where = topic.where or {}
+        assert where["url"].startswith("https://") and ".gouv.fr/" in where["url"], topic.id
+        assert where["site"] in where["url"], topic.id
+        assert len(where["quote"]) > 30 and where["quote"].endswith("."), topic.id
+        assert re.fullmatch(r"\d{4}-\d{2}-\d{2}", where["verified"]), topic.id

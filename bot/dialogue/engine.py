@@ -49,7 +49,7 @@ from bot.dialogue.reading import (
     speaker_entities,
     take_uncovered,
 )
-from bot.dialogue.responses import label, localized, need_title, say, say_all
+from bot.dialogue.responses import current_language, label, localized, need_title, say, say_all
 from bot.dialogue.turn_start import begin_turn, end_turn
 from bot.nlu.entities import Entity
 from bot.nlu.interpreter import Interpreter, ParseResult
@@ -412,9 +412,14 @@ class DialogueEngine:
     def _say_uncovered(self, turn: _TurnContext, reading: Reading) -> None:
         """An aid named that the base does not cover: said so once (« Je ne connais pas encore la
         pension de réversion »), before the doors of its need (reading.take_uncovered)."""
-        names = take_uncovered(reading, turn.slots, self.kb)
-        if names:
-            turn.utter(say("uncovered_topic", names=" ; ".join(names)))
+        fresh = take_uncovered(reading, turn.slots, self.kb)
+        if not fresh:
+            return
+        english = current_language() == "en"
+        turn.utter(say("uncovered_topic", names=" ; ".join(t.name_en if english else t.name for t in fresh)))
+        for topic in fresh:
+            if topic.where:  # where to ask, as an official page says it (quoted, never reworded)
+                turn.utter(say("uncovered_where", site=topic.where["site"], quote=topic.where["quote"]))
 
     def _answer_question(
         self, turn: _TurnContext, asking: str, text: str, parse: ParseResult, changed: dict[str, Any]

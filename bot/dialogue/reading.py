@@ -10,12 +10,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from actions.common import needs_catalogue
-from bot.dialogue.responses import current_language
 from bot.nlu.entities import Entity
 from bot.nlu.interpreter import ParseResult
 from knowledge.kb import KnowledgeBase
 from knowledge.numbers import find_other_age
-from knowledge.uncovered import named_topics
+from knowledge.uncovered import UncoveredTopic, named_topics
 from knowledge.uncovered import topics as uncovered_topics
 
 #: the scheme a speaker *is* (an agent of France Services, an ambassadeur) is not a scheme asked about
@@ -224,8 +223,8 @@ def _asks_about_shown(parse: ParseResult, situation: Any, slots: dict[str, Any],
     return not new_needs and not (named - shown)
 
 
-def take_uncovered(reading: Reading, slots: dict[str, Any], kb: KnowledgeBase) -> list[str]:
-    """The names of the uncovered aids this message names for the first time (slot uncovered_said).
+def take_uncovered(reading: Reading, slots: dict[str, Any], kb: KnowledgeBase) -> list[UncoveredTopic]:
+    """The uncovered aids this message names for the first time (slot uncovered_said).
     With no need read, their need's doors answer: the schemes read beside them, weakly, were read
     for want of the topic (« Lens » brought the holidays of Lens-Liévin)."""
     said = list(slots.get("uncovered_said") or [])
@@ -240,8 +239,7 @@ def take_uncovered(reading: Reading, slots: dict[str, Any], kb: KnowledgeBase) -
         strong = [s for s in reading.schemes if s in reading.named or reading.scheme_scores.get(s, 0.0) >= STRONG]
         reading.schemes = list(dict.fromkeys([*doors, *strong]))
         reading.relevance = {s: p for s, p in (reading.relevance or {}).items() if p >= STRONG}
-    english = current_language() == "en"
-    return [known[t].name_en if english else known[t].name for t in fresh]
+    return [known[t] for t in fresh]
 
 
 def named_as_workplace(parse: ParseResult) -> set[str]:
