@@ -39,6 +39,10 @@ from knowledge.facts import FACT_LABELS as CONTENT_FACT_LABELS
 
 #: a step that gives emergency numbers (the listening lines, 3919 or 119 apart, stay)
 EMERGENCY_STEP = re.compile(r"\b(?:15|17|18|112|114)\b(?! ?(?:ans|€|%|h\b))")
+#: a step that gives a listening line for violence: a step only when violence was read (a separation
+#: without violence is not told to call the 3919)
+LISTENING_STEP = re.compile(r"\b(?:3919|119)\b")
+DANGER_NEEDS = ("violences",)
 CONTACT_IN_TEXT = re.compile(r"@|https?://|\b0\d(?:[ .]?\d{2}){4}\b")
 def fact_label(name: str, third_person: bool = False) -> str:
     """A missing fact in words, in the turn's language (`fact_labels` in the responses); never its
@@ -154,7 +158,9 @@ class ActionOrientation(Action):
             top = kb.schemes[shown[0].scheme_id]
             # the emergency numbers are not a step here: said first when a danger is read, they
             # read as an alarm for a separation without violence (« En cas de danger : le 17 »)
-            steps_ = [st for st in localized_list(top, "steps") if not EMERGENCY_STEP.search(st)] or localized_list(top, "steps")
+            violence = any(item["need"] in DANGER_NEEDS for item in items)
+            steps_ = [st for st in localized_list(top, "steps") if not EMERGENCY_STEP.search(st)
+                      and (violence or not LISTENING_STEP.search(st))] or localized_list(top, "steps")
             with_contact = [st for st in steps_[1:] if CONTACT_IN_TEXT.search(st)]
             step = without_own_door(" ".join([*steps_[:2], *with_contact[:1]]), slots)  # not to its own agent
             if step and other:  # « parlez-en à son conseiller » to whoever writes for the person
