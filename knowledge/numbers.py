@@ -144,7 +144,8 @@ _ADULT_WORD = re.compile(
     r"^(?:dame|monsieur|mr|mme|madame|femme|homme|personne|usager|usagere|beneficiaire|mere|pere|maman|papa|"
     r"mari|epouse|conjointe?|compagnon|compagne|retraitee?|senior|jeune|elles?|ils?|lui|they|woman|man|lady|"
     r"gentleman|she|he|client|cliente|locataire|proprietaire|voisine?|tante|oncle|grand mere|grand pere|"
-    r"mamie|papi|etudiante?|salariee?|soeurs?|freres?|cousine?|amie?|potes?|copine|copain|collegue|gars|mec|nana|meuf|sister|brother|"
+    r"mamie|papi|etudiante?|salariee?|lyceenne?|allocataire|chomeur|chomeuse|apprentie?|soeurs?|freres?|cousine?|amie?|potes?|"
+    r"copine|copain|collegue|gars|mec|nana|meuf|sister|brother|"
     r"friend|mother|father|neighbou?r)$"
 )
 _PRONOUNS = frozenset({"elle", "elles", "il", "ils", "she", "he", "they"})
@@ -242,7 +243,9 @@ def age_mentions(text: str, expecting_children: bool = False) -> list[AgeMention
         if _CHILD_WORD.match(nxt) or nxt in _NOT_AGE_AFTER or (nxt and _ADULT_WORD.match(nxt)):
             i += 1  # "2 enfants": a count; "10 km": a distance
             continue
-        if _UNIT.match(nxt) and i + 2 < n and words[i + 2] in ("de", "d"):
+        described = i >= 2 and words[i - 1] in ("de", "d") and bool(
+            _ADULT_WORD.match(words[i - 2]) or _CHILD_WORD.match(words[i - 2]))  # « une lycéenne de 17 ans de Sissonne »
+        if _UNIT.match(nxt) and i + 2 < n and words[i + 2] in ("de", "d") and not described:
             i += 1  # "2 mois de loyer", "3 ans de chômage": a length of time, not an age
             continue
         # the unit: right after, or shared at the end of a list ("7 et 9 ans", "2, 6 et 11 ans")

@@ -114,7 +114,9 @@ def test_not_the_speakers_age(text: str) -> None:
 
 @pytest.mark.parametrize(
     ("text", "age"),
-    [("une dame de 52 ans", 52), ("un monsieur de 60 ans", 60), ("il a 60 ans", 60), ("elle a 47 ans et 2 enfants", 47)],
+    [("une dame de 52 ans", 52), ("un monsieur de 60 ans", 60), ("il a 60 ans", 60), ("elle a 47 ans et 2 enfants", 47),
+     # the age of someone described, followed by where they are from (not « 3 ans de chômage »)
+     ("une lycéenne de 17 ans de Sissonne veut passer le BAFA", 17), ("un gars de 26 ans sans taf", 26)],
 )
 def test_third_person_age(text: str, age: int) -> None:
     assert find_other_age(text) == age
