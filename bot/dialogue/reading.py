@@ -236,8 +236,7 @@ def take_uncovered(reading: Reading, slots: dict[str, Any], kb: KnowledgeBase) -
     if not reading.needs:
         reading.needs = list(dict.fromkeys(known[t].need for t in fresh))
         doors = [d for t in fresh for d in known[t].doors if d in kb.schemes]
-        strong = [s for s in reading.schemes if s in reading.named or reading.scheme_scores.get(s, 0.0) >= STRONG]
-        reading.schemes = list(dict.fromkeys([*doors, *strong]))
+        reading.schemes = list(dict.fromkeys([*doors, *reading.clear_schemes]))
         reading.relevance = {s: p for s, p in (reading.relevance or {}).items() if p >= STRONG}
     return [known[t] for t in fresh]
 
