@@ -18,7 +18,7 @@ from actions.common import commune_of, contact_text, evaluate, get_kb, is_third_
 from actions.passages import not_yet_said
 from actions.sdk import Action, SlotSet
 from actions.speaker import without_own_door
-from bot.dialogue.responses import about_the_person, label, localized, localized_list, say
+from bot.dialogue.responses import about_the_person, current_language, label, localized, localized_list, say
 from knowledge.eligibility import HOUSING_LABELS, SITUATION_LABELS, Status, euros
 from knowledge.schema import Conditions, Scheme
 
@@ -89,7 +89,7 @@ def _conditions(scheme: Scheme, slots: dict[str, Any]) -> list[str]:
         r = result[0]
         key = {Status.eligible: "answer_status_eligible", Status.to_check: "answer_status_to_check",
                Status.not_eligible: "answer_status_not_eligible"}[r.status]
-        reason = " ".join(r.reasons[:2]) if r.status is not Status.to_check else ""
+        reason = " ".join(r.reasons_in(current_language())[:2]) if r.status is not Status.to_check else ""
         line = say(key, reason=reason).strip()
         lines.append(about_the_person(line) if is_third_person(slots) else line)
     elif not texts and not checked:

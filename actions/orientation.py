@@ -26,6 +26,7 @@ from actions.services import end_buttons
 from actions.speaker import own_networks, without_own_door
 from bot.dialogue.responses import (
     about_the_person,
+    current_language,
     label,
     localized,
     localized_list,
@@ -64,7 +65,7 @@ def result_line(result: SchemeResult, need_label: str | None = None, third_perso
         return say("orientation_relevant", name=scheme.name, label=need_label or label("fact_labels", "that"),
                    summary=first_sentence(localized(scheme, "summary"))).strip()
     if result.status is Status.eligible:
-        reason = " ".join(result.reasons[:2])
+        reason = " ".join(result.reasons_in(current_language())[:2])
         if third_person:
             return say("orientation_eligible_other", name=scheme.name, reason=about_the_person(reason)).strip()
         return say("orientation_eligible", name=scheme.name, reason=reason).strip()
@@ -78,24 +79,24 @@ def result_line(result: SchemeResult, need_label: str | None = None, third_perso
             else ""
         )
         if not missing and result.reasons:  # what holds, then what only the service can check
-            met = " ".join(result.reasons[:2])
+            met = " ".join(result.reasons_in(current_language())[:2])
             reason = f"{about_the_person(met) if third_person else met} {reason}".strip()
         return say("orientation_to_check", name=scheme.name, reason=reason).strip()
-    reason = result.reasons[0] if result.reasons else ""
+    reason = result.reasons_in(current_language())[0] if result.reasons else ""
     if third_person:
         return say("orientation_not_eligible_other", name=scheme.name, reason=about_the_person(reason))
     return say("orientation_not_eligible", name=scheme.name, reason=reason)
 
 
 def summary_text(commune_name: str | None, lines: list[str], steps: list[str], services: list[str]) -> str:
-    out = [say("summary_title", variant=0), f"Date : {dt.date.today().isoformat()}"]
+    out = [say("summary_title", variant=0), say("summary_date", date=dt.date.today().isoformat())]
     if commune_name:
-        out.append(f"Commune : {commune_name}")
-    out += ["", "Dispositifs :", *[f"- {line}" for line in lines]]
+        out.append(say("summary_commune", commune=commune_name))
+    out += ["", say("summary_schemes"), *[f"- {line}" for line in lines]]
     if steps:
         out += ["", *steps]
     if services:
-        out += ["", "Où aller :", *[f"- {s}" for s in services]]
+        out += ["", say("summary_places"), *[f"- {s}" for s in services]]
     out += ["", say("never_certain", variant=0)]
     return "\n".join(out)
 

@@ -20,6 +20,8 @@ URGENT_NEEDS = ("violences", "hebergement", "alimentation")
 PER_NEED = 3
 #: how many of the need's own schemes complete the ones the person described
 FILL_FROM_NEED = 2
+#: a screening of every scheme shows this many of those still open
+SCREENING_SHOWN = 5
 #: a need's own scheme is planned when the situation reader finds it at least this relevant to what
 #: was said (relevance, not eligibility: the AF are not raised by a question about the APL)
 FILL_MIN = 0.2
@@ -119,6 +121,11 @@ def shown_in(item: dict[str, Any], ranked_open: list[SchemeResult]) -> list[str]
             return list(dict.fromkeys(local + (fitting or others)))[:FILL_FROM_NEED + len(local)]
         head = described[:PER_NEED - len(local)]  # a local scheme that fits takes the last place
         return list(dict.fromkeys(head + local + described + fitting))[:PER_NEED]
+    if item.get("need") is None and "described" in item:  # a screening (« à quelles aides j'ai droit ? »):
+        # what the person described first, then the national benefits people most often miss
+        # (computed with OpenFisca), then the best of everything else still open
+        national = [s for s in ids if schemes[s].openfisca is not None]
+        return list(dict.fromkeys([*described, *national, *ids]))[:SCREENING_SHOWN]
     if not described:
         return ids[:FILL_FROM_NEED]
     fitting = _fits_closely(ranked_open, set(described))

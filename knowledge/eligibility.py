@@ -10,25 +10,64 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import StrEnum
+from functools import lru_cache
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from knowledge.density import DensityGrid
-from knowledge.quotient import estimate_quotient
+from knowledge.quotient import QuotientEstimate, estimate_quotient
 from knowledge.schema import Conditions, Scheme
+from knowledge.yamlio import load_yaml
 
 if TYPE_CHECKING:
     from knowledge.benefits.engines import Engine
     from knowledge.gazetteer import Commune, Gazetteer
 
-SITUATION_LABELS = {
-    "salarie": "salarié·e", "independant": "indépendant·e", "demandeur_emploi": "en recherche d'emploi",
-    "beneficiaire_rsa": "au RSA", "en_formation": "en formation", "etudiant": "étudiant·e",
-    "scolaire": "élève", "retraite": "retraité·e", "sans_activite": "sans activité",
-}  # fmt: skip
-HOUSING_LABELS = {
-    "locataire": "locataire", "proprietaire": "propriétaire", "heberge": "hébergé·e",
-    "sans_domicile": "sans logement",
-}  # fmt: skip
+REASONS_PATH = Path(__file__).parent / "content" / "reasons.yml"
+LANGUAGES = ("fr", "en")
+
+
+@lru_cache(maxsize=1)
+def _wording() -> dict[str, Any]:
+    """knowledge/content/reasons.yml: each reason's sentence in French and English, and the labels."""
+    return load_yaml(REASONS_PATH.read_text(encoding="utf-8"))
+
+
+@dataclass(frozen=True)
+class Said:
+    """A reason (or a fragment of one) in each language of the replies."""
+
+    fr: str
+    en: str
+
+    def __bool__(self) -> bool:
+        return bool(self.fr)
+
+
+NOTHING = Said("", "")
+
+
+def said(key: str, **values: Any) -> Said:
+    """The reason `key` of reasons.yml, its {placeholders} filled in each language (a Said value in
+    its own language)."""
+    entry = _wording()["reasons"][key]
+    return Said(*(entry.get(lang, entry["fr"]).format(**{
+        name: getattr(v, lang) if isinstance(v, Said) else v for name, v in values.items()
+    }) for lang in LANGUAGES))
+
+
+def joined(parts: list[Said], sep: Said | str = " ") -> Said:
+    sep_ = sep if isinstance(sep, Said) else Said(sep, sep)
+    return Said(*(getattr(sep_, lang).join(getattr(p, lang) for p in parts) for lang in LANGUAGES))
+
+
+def _label(kind: str, value: str) -> Said:
+    entry = _wording()["labels"][kind].get(value)
+    return Said(entry["fr"], entry.get("en", entry["fr"])) if entry else Said(value, value)
+
+
+SITUATION_LABELS = {k: v["fr"] for k, v in _wording()["labels"]["situation"].items()}
+HOUSING_LABELS = {k: v["fr"] for k, v in _wording()["labels"]["housing"].items()}
 
 
 class Status(StrEnum):
@@ -40,9 +79,13 @@ class Status(StrEnum):
 @dataclass
 class Check:
     result: bool | None
-    reason: str = ""
+    said: Said = NOTHING
     missing: list[str] = field(default_factory=list)
     territorial: bool = False
+
+    @property
+    def reason(self) -> str:
+        return self.said.fr
 
 
 @dataclass
@@ -61,6 +104,11 @@ class SchemeResult:
     amount_text: str | None = None
     #: refused only because the person lives outside the scheme's territory (nothing personal)
     only_territory: bool = False
+    #: `reasons` in English, one for one (an English reply says these)
+    reasons_en: list[str] = field(default_factory=list)
+
+    def reasons_in(self, lang: str) -> list[str]:
+        return self.reasons_en if lang == "en" and len(self.reasons_en) == len(self.reasons) else self.reasons
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -71,6 +119,7 @@ class SchemeResult:
             "scheme_id": self.scheme_id,  # same value, for scripts that expect the longer name
             "status": self.status.value,
             "reasons": self.reasons,
+            "reasons_en": self.reasons_en,
             "missing_facts": self.missing,
             "to_verify": self.to_verify,
         }
@@ -81,12 +130,31 @@ def euros(value: float) -> str:
     return f"{value:,.0f}".replace(",", "\u202f") + " €"
 
 
-def _fmt_age(value: float) -> str:
-    """0.5 -> "6 mois", 1.17 -> "14 mois", 7 -> "7 ans"."""
+def _fmt_age(value: float) -> Said:
+    """0.5 -> "6 mois", 1.17 -> "14 mois", 7 -> "7 ans" (and in English)."""
     if value < 3 and abs(value - round(value)) > 0.01:
-        return f"{round(value * 12)} mois"
+        return said("months", n=round(value * 12))
     years = round(value)
-    return f"{years} an" if years == 1 else f"{years} ans"
+    return said("years_one" if years == 1 else "years", n=years)
+
+
+def _span(low: Any, high: Any, at_least: bool = False) -> Said:
+    """An age span: « de 3 à 6 ans », « à partir de 16 ans », « jusqu'à 25 ans »."""
+    if low is not None and high is not None:
+        return said("span_from_to", low=low, high=high)
+    if low is not None:
+        return said("span_at_least" if at_least else "span_from", low=low)
+    return said("span_up_to", high=high)
+
+
+def _both(reasons: list[Said]) -> dict[str, list[str]]:
+    """A SchemeResult's reasons, French and English."""
+    return {"reasons": [r.fr for r in reasons], "reasons_en": [r.en for r in reasons]}
+
+
+def _plain(text: str) -> Said:
+    """A text said the same in both languages (OpenFisca's reason, a content sentence)."""
+    return Said(text, text)
 
 
 class EligibilityEngine:
@@ -121,18 +189,20 @@ class EligibilityEngine:
         unknown = [c for c in checks if c.result is None]
         missing = _unique(m for c in unknown for m in c.missing)
         if failed:
-            return SchemeResult(scheme.id, Status.not_eligible, [c.reason for c in failed], [], [],
-                                only_territory=all(c.territorial for c in failed))
+            return SchemeResult(scheme.id, Status.not_eligible, missing=[], to_verify=[],
+                                only_territory=all(c.territorial for c in failed), **_both([c.said for c in failed]))
         if scheme.openfisca is not None:
             return self._openfisca(scheme, facts, checks, missing, personal)
-        reasons = [c.reason for c in checks if c.result and c.reason]
+        reasons = [c.said for c in checks if c.result and c.said]
         if unknown:
             # what only the service can check comes first in what to verify
             to_verify = _unique([*(c.reason for c in unknown if c.reason), *scheme.conditions_text])
-            return SchemeResult(scheme.id, Status.to_check, reasons, missing, to_verify, personal)
+            return SchemeResult(scheme.id, Status.to_check, missing=missing, to_verify=to_verify,
+                                specificity=personal, **_both(reasons))
         if not checks:
-            reasons = ["Ce dispositif n'a pas de condition que je puisse vérifier moi-même."]
-        return SchemeResult(scheme.id, Status.eligible, reasons, [], list(scheme.conditions_text), personal)
+            reasons = [said("no_condition")]
+        return SchemeResult(scheme.id, Status.eligible, missing=[], to_verify=list(scheme.conditions_text),
+                            specificity=personal, **_both(reasons))
 
     def _openfisca(self, scheme: Scheme, facts: dict[str, Any], checks: list[Check], missing: list[str],
                    personal: int) -> SchemeResult:
@@ -140,18 +210,20 @@ class EligibilityEngine:
         from knowledge.benefits.outcome import assess
 
         assert scheme.openfisca is not None
-        reasons = [c.reason for c in checks if c.result and c.reason]
+        reasons = [c.said for c in checks if c.result and c.said]
         verify = list(scheme.conditions_text)
         found = assess(scheme.openfisca, facts, self.benefits)
         missing = _unique([*missing, *found.missing])
+        simulated = _plain(found.reason)  # OpenFisca's outcome is worded in French only
         if found.result is False and not missing:
-            return SchemeResult(scheme.id, Status.not_eligible, [found.reason], [], [])
+            return SchemeResult(scheme.id, Status.not_eligible, missing=[], to_verify=[], **_both([simulated]))
         if found.result is None or missing:
-            return SchemeResult(scheme.id, Status.to_check, [*reasons, *([found.reason] if found.reason else [])],
-                                missing, verify, personal)
+            return SchemeResult(scheme.id, Status.to_check, missing=missing, to_verify=verify, specificity=personal,
+                                **_both([*reasons, *([simulated] if found.reason else [])]))
         # an estimated amount fits the person more closely than an open door
-        return SchemeResult(scheme.id, Status.eligible, [found.reason, *reasons], [], verify, personal + 1,
-                            found.amount, found.per, found.amount_text)
+        return SchemeResult(scheme.id, Status.eligible, missing=[], to_verify=verify, specificity=personal + 1,
+                            amount=found.amount, amount_per=found.per, amount_text=found.amount_text,
+                            **_both([simulated, *reasons]))
 
     def evaluate_all(self, schemes: list[Scheme], facts: dict[str, Any]) -> list[SchemeResult]:
         if self.benefits is not None:  # one simulation for every OpenFisca scheme of the list
@@ -164,15 +236,19 @@ class EligibilityEngine:
         """The known QF, else an estimate from income and household (with its explanation)."""
         if facts.get("quotient_familial") is not None:
             return float(facts["quotient_familial"]), None
+        estimate = self._quotient_estimate(facts)
+        return (estimate.value, estimate.explanation) if estimate else (None, None)
+
+    @staticmethod
+    def _quotient_estimate(facts: dict[str, Any]) -> QuotientEstimate | None:
         income = facts.get("monthly_income")
         children = facts.get("children_count")
         adults = facts.get("household_adults")
         if adults is None and facts.get("single_parent") is not None:
             adults = 1 if facts["single_parent"] else 2
         if income is None or children is None or adults is None:
-            return None, None
-        estimate = estimate_quotient(float(income), int(adults), int(children))
-        return estimate.value, estimate.explanation
+            return None
+        return estimate_quotient(float(income), int(adults), int(children))
 
     # ------------------------------------------------------------------ conditions
     def _check_all(self, cond: Conditions, facts: dict[str, Any]) -> list[Check]:
@@ -203,7 +279,7 @@ class EligibilityEngine:
             checks.append(self._vacant_dwelling(cond, facts))
         if cond.local_check is not None:
             # never settled by facts: the person asks the service (the mairie...)
-            checks.append(Check(None, cond.local_check))
+            checks.append(Check(None, _plain(cond.local_check)))
         if cond.any_of:
             checks.append(self._any_of(cond.any_of, facts))
         return checks
@@ -211,18 +287,15 @@ class EligibilityEngine:
     def _age(self, cond: Conditions, facts: dict[str, Any]) -> Check:
         assert cond.age is not None
         low, high = cond.age.min, cond.age.max
-        span = (
-            f"de {low} à {high} ans"
-            if low is not None and high is not None
-            else (f"à partir de {low} ans" if low is not None else f"jusqu'à {high} ans")
-        )
+        span = (said("age_from_to", low=low, high=high) if low is not None and high is not None
+                else said("age_from", low=low) if low is not None else said("age_up_to", high=high))
         age = facts.get("age")
         if age is None:
             return Check(None, missing=["age"])
         ok = (low is None or age >= low) and (high is None or age <= high)
         if ok:
-            return Check(True, f"Âge : {age} ans, dans la tranche prévue ({span}).")
-        return Check(False, f"Âge : {age} ans, or ce dispositif est pour les personnes {span}.")
+            return Check(True, said("age_fits", age=age, span=span))
+        return Check(False, said("age_does_not_fit", age=age, span=span))
 
     def _commune(self, facts: dict[str, Any]) -> Commune | None:
         """The person's commune (a Paris/Lyon/Marseille arrondissement counts as its city)."""
@@ -248,11 +321,8 @@ class EligibilityEngine:
         names += [(self.gazetteer.get(c).nom if self.gazetteer.get(c) else c) for c in zone.communes]
         where = ", ".join(n for n in names if n)
         if inside:
-            return Check(True, f"{commune.nom} est dans le territoire couvert ({where}).", territorial=True)
-        return Check(
-            False, f"Ce dispositif est proposé seulement ici : {where} ; {commune.nom} n'en fait pas partie.",
-            territorial=True,
-        )
+            return Check(True, said("zone_inside", commune=commune.nom, where=where), territorial=True)
+        return Check(False, said("zone_outside", commune=commune.nom, where=where), territorial=True)
 
     def _population(self, cond: Conditions, facts: dict[str, Any]) -> Check:
         commune = self._commune(facts)
@@ -261,14 +331,12 @@ class EligibilityEngine:
         limit = cond.commune_max_population
         assert limit is not None
         if commune.population is None:
-            return Check(True, f"Population de {commune.nom} inconnue : à vérifier auprès de la mairie.", territorial=True)
+            return Check(True, said("population_unknown", commune=commune.nom), territorial=True)
+        limit_ = f"{limit:,}".replace(",", " ")
         if commune.population < limit:
-            return Check(True, f"{commune.nom} compte moins de {limit:,} habitants.".replace(",", " "), territorial=True)
-        return Check(
-            False,
-            f"{commune.nom} compte {commune.population:,} habitants ; ce dispositif concerne les communes "
-            f"de moins de {limit:,} habitants.".replace(",", " "),
-        )
+            return Check(True, said("population_below", commune=commune.nom, limit=limit_), territorial=True)
+        population = f"{commune.population:,}".replace(",", " ")
+        return Check(False, said("population_above", commune=commune.nom, population=population, limit=limit_))
 
     def _children(self, cond: Conditions, facts: dict[str, Any]) -> Check:
         child = cond.children
@@ -278,16 +346,13 @@ class EligibilityEngine:
         low = child.min_age if child.min_age is not None else 0
         high = child.max_age if child.max_age is not None else 99
         if child.max_age is None:
-            span = f"d'au moins {_fmt_age(low)}"
+            span = _span(_fmt_age(low), None, at_least=True)
         elif low <= 0:
-            span = f"jusqu'à {_fmt_age(high)}"
+            span = _span(None, _fmt_age(high))
         else:
-            span = f"de {_fmt_age(low)} à {_fmt_age(high)}"
+            span = _span(_fmt_age(low), _fmt_age(high))
         if count == 0:
-            return Check(
-                False,
-                f"Ce dispositif concerne les familles avec un enfant {span} ; vous n'avez pas d'enfant à charge.",
-            )
+            return Check(False, said("no_child", span=span))
         if not ages or (
             count is not None
             and len(ages) < count
@@ -298,21 +363,19 @@ class EligibilityEngine:
             return Check(None, missing=["children_ages"] if count else ["children_count"])
         matching = [a for a in ages if low <= a <= high]
         if len(matching) >= child.min_count:
-            listed = ", ".join(_fmt_age(a) for a in matching)
-            return Check(True, f"Vous avez un enfant dans la bonne tranche d'âge ({listed}).")
-        listed = ", ".join(_fmt_age(a) for a in ages)
-        return Check(False, f"Ce dispositif concerne les enfants {span} ; vos enfants ont {listed}.")
+            return Check(True, said("child_fits", ages=joined([_fmt_age(a) for a in matching], ", ")))
+        return Check(False, said("children_do_not_fit", span=span, ages=joined([_fmt_age(a) for a in ages], ", ")))
 
     def _situation(self, cond: Conditions, facts: dict[str, Any]) -> Check:
         assert cond.situation is not None
         situation = facts.get("situation")
         if situation is None:
             return Check(None, missing=["situation"])
-        allowed = ", ".join(SITUATION_LABELS[s.value] for s in cond.situation)
-        label = SITUATION_LABELS.get(situation, situation)
+        allowed = joined([_label("situation", s.value) for s in cond.situation], ", ")
+        label = _label("situation", situation)
         if situation in {s.value for s in cond.situation}:
-            return Check(True, f"Vous êtes {label} : c'est l'une des situations concernées.")
-        return Check(False, f"Vous êtes {label} ; ce dispositif concerne les personnes {allowed}.")
+            return Check(True, said("situation_fits", label=label))
+        return Check(False, said("situation_does_not_fit", label=label, allowed=allowed))
 
     def _single_parent(self, cond: Conditions, facts: dict[str, Any]) -> Check:
         value = facts.get("single_parent")
@@ -321,30 +384,26 @@ class EligibilityEngine:
         if value is None:
             return Check(None, missing=["single_parent"])
         if value == cond.single_parent:
-            return Check(
-                True, "Vous élevez seul·e vos enfants." if value else "Vous n'élevez pas seul·e vos enfants."
-            )
-        return Check(
-            False,
-            "Ce dispositif concerne les parents qui élèvent seuls leurs enfants."
-            if cond.single_parent
-            else "Ce dispositif ne concerne pas les parents isolés.",
-        )
+            return Check(True, said("single_parent_yes" if value else "single_parent_no"))
+        return Check(False, said("single_parent_required" if cond.single_parent else "single_parent_excluded"))
 
     def _quotient(self, cond: Conditions, facts: dict[str, Any]) -> Check:
         limit = cond.quotient_familial_max
         assert limit is not None
-        value, estimate = self.quotient(facts)
-        if value is None:
+        known = facts.get("quotient_familial")
+        estimate = None if known is not None else self._quotient_estimate(facts)
+        if known is None and estimate is None:
             return Check(None, missing=["quotient_familial"])
-        prefix = (
-            f"Votre quotient familial ({estimate})"
-            if estimate
-            else f"Votre quotient familial ({euros(value)})"
-        )
+        if estimate is not None:
+            value = float(estimate.value)
+            quotient = said("quotient_estimated", income=euros(float(facts["monthly_income"])),
+                            parts=f"{estimate.parts:g}", value=euros(value))
+        else:
+            value = float(known)
+            quotient = said("quotient_known", value=euros(value))
         if value <= limit:
-            return Check(True, f"{prefix} est inférieur ou égal à {euros(limit)}.")
-        return Check(False, f"{prefix} dépasse le plafond de {euros(limit)}.")
+            return Check(True, said("quotient_below", quotient=quotient, limit=euros(limit)))
+        return Check(False, said("quotient_above", quotient=quotient, limit=euros(limit)))
 
     def _income(self, cond: Conditions, facts: dict[str, Any]) -> Check:
         limit = cond.monthly_income_max
@@ -353,29 +412,27 @@ class EligibilityEngine:
         if income is None:
             return Check(None, missing=["monthly_income"])
         if income <= limit:
-            return Check(
-                True, f"Vos revenus ({euros(income)} par mois) sont sous le plafond de {euros(limit)}."
-            )
-        return Check(False, f"Vos revenus ({euros(income)} par mois) dépassent le plafond de {euros(limit)}.")
+            return Check(True, said("income_below", income=euros(income), limit=euros(limit)))
+        return Check(False, said("income_above", income=euros(income), limit=euros(limit)))
 
     def _housing(self, cond: Conditions, facts: dict[str, Any]) -> Check:
         assert cond.housing is not None
         housing = facts.get("housing")
         if housing is None:
             return Check(None, missing=["housing"])
-        allowed = " ou ".join(HOUSING_LABELS[h.value] for h in cond.housing)
-        label = HOUSING_LABELS.get(housing, housing)
+        allowed = joined([_label("housing", h.value) for h in cond.housing], said("either"))
+        label = _label("housing", housing)
         if housing in {h.value for h in cond.housing}:
-            return Check(True, f"Vous êtes {label}.")
-        return Check(False, f"Vous êtes {label} ; ce dispositif est pour les personnes {allowed}.")
+            return Check(True, said("housing_fits", label=label))
+        return Check(False, said("housing_does_not_fit", label=label, allowed=allowed))
 
     def _vacant(self, cond: Conditions, facts: dict[str, Any]) -> Check:
         value = facts.get("owns_vacant_dwelling")
         if value is None:
             return Check(None, missing=["owns_vacant_dwelling"])
         if value == cond.owns_vacant_dwelling:
-            return Check(True, "Vous possédez un logement vacant.")
-        return Check(False, "Ce dispositif concerne les propriétaires d'un logement vide (vacant).")
+            return Check(True, said("owns_vacant"))
+        return Check(False, said("vacant_required"))
 
     def _vacant_dwelling(self, cond: Conditions, facts: dict[str, Any]) -> Check:
         """Judged on the empty dwelling the person owns, wherever they live themselves."""
@@ -385,21 +442,18 @@ class EligibilityEngine:
         if owns is None:
             return Check(None, missing=["owns_vacant_dwelling"])
         if not owns:
-            return Check(False, "Ce dispositif concerne les propriétaires d'un logement vide (vacant).")
-        reasons = ["Vous possédez un logement vide."]
+            return Check(False, said("vacant_required"))
+        reasons = [said("owns_empty")]
         missing: list[str] = []
         if rule.min_years_empty is not None:
             years = facts.get("vacant_dwelling_years")
             if years is None:
                 missing.append("vacant_dwelling_years")
             elif years <= rule.min_years_empty:
-                return Check(
-                    False,
-                    f"Le logement est vide depuis {_fmt_age(years)} ; il doit l'être depuis plus de "
-                    f"{_fmt_age(rule.min_years_empty)}.",
-                )
+                return Check(False, said("empty_too_short", years=_fmt_age(years),
+                                         minimum=_fmt_age(rule.min_years_empty)))
             else:
-                reasons.append(f"Il est vide depuis {_fmt_age(years)} (plus de {_fmt_age(rule.min_years_empty)}).")
+                reasons.append(said("empty_long_enough", years=_fmt_age(years), minimum=_fmt_age(rule.min_years_empty)))
         if rule.commune_density_levels:
             code = facts.get("vacant_dwelling_commune")
             commune = self.gazetteer.get(code) if code else None
@@ -411,28 +465,22 @@ class EligibilityEngine:
                 if level is None:
                     missing.append("vacant_dwelling_commune")
                 elif level not in rule.commune_density_levels:
-                    return Check(
-                        False,
-                        f"Le logement est à {commune.nom}, classée « {self.density.label(level)} » "
-                        f"(niveau {level} de la grille de densité de l'Insee) ; la commune doit être rurale "
-                        f"(niveaux {', '.join(str(n) for n in sorted(rule.commune_density_levels))}).",
-                    )
+                    levels = ", ".join(str(n) for n in sorted(rule.commune_density_levels))
+                    return Check(False, said("not_rural", commune=commune.nom, density=self.density.label(level),
+                                             level=level, levels=levels))
                 else:
-                    reasons.append(
-                        f"Il est à {commune.nom}, commune rurale (« {self.density.label(level)} », "
-                        f"grille de densité de l'Insee)."
-                    )
+                    reasons.append(said("rural", commune=commune.nom, density=self.density.label(level)))
         if missing:
             return Check(None, missing=missing)
-        return Check(True, " ".join(reasons))
+        return Check(True, joined(reasons))
 
     def _pregnant(self, cond: Conditions, facts: dict[str, Any]) -> Check:
         value = facts.get("pregnant")
         if value is None:
             return Check(None, missing=["pregnant"])
         if value == cond.pregnant:
-            return Check(True, "Vous attendez un enfant." if value else "")
-        return Check(False, "Ce dispositif concerne les femmes enceintes." if cond.pregnant else "")
+            return Check(True, said("pregnant") if value else NOTHING)
+        return Check(False, said("pregnant_required") if cond.pregnant else NOTHING)
 
     def _any_of(self, groups: list[Conditions], facts: dict[str, Any]) -> Check:
         results = [self._check_all(g, facts) for g in groups]
@@ -446,10 +494,10 @@ class EligibilityEngine:
                 group_status.append(None)
         for ok, checks in zip(group_status, results, strict=True):
             if ok:
-                return Check(True, " ".join(c.reason for c in checks if c.reason))
+                return Check(True, joined([c.said for c in checks if c.said]))
         if all(s is False for s in group_status):
-            reasons = [c.reason for checks in results for c in checks if c.result is False]
-            return Check(False, " Ou : ".join(_unique(reasons)))
+            reasons = [c.said for checks in results for c in checks if c.result is False]
+            return Check(False, joined(_unique(reasons), said("or_else")))
         missing = [
             m
             for s, checks in zip(group_status, results, strict=True)

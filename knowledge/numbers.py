@@ -154,7 +154,9 @@ _SELF_WORD = re.compile(r"^(?:ai|moi|m|am|im|suis|j|je|we|on|nous|avons|sommes|j
 _SKIP = _words(
     "de d du ont a qui age agee ages agees aged respectivement et and mon ma mes son sa ses leur leurs notre "
     "nos votre vos le la les l un une 1 of is are has have aussi deja bientot presque environ tout juste "
-    "seulement dont avec en vont va vais"
+    "seulement dont avec en vont va vais "
+    # what is said of a person between the word and the age: « maman seule de 29 ans »
+    "seul seule celibataire isole isolee enceinte separe separee divorce divorcee veuf veuve"
 )
 _UNIT = re.compile(r"^(?:ans?|annees?|mois|years?|yrs?|yo|months?|semaines?|weeks?|piges|berges)$")
 _NUMBER = re.compile(r"^\d{1,3}$")

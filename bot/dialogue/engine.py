@@ -29,6 +29,7 @@ from actions.common import (
     set_kb,
 )
 from actions.emergency import numbers_answer
+from actions.orientation import fact_label
 from actions.passages import asks_precisely, best_passages
 from actions.plan import plan, planned_schemes
 from actions.question import catalogue, question_buttons, question_text
@@ -815,6 +816,24 @@ class DialogueEngine:
             turn.run("action_answer")
         turn.state["pending"] = "confirm_check"
 
+    def _asks_sheet(self, turn: _TurnContext, reading: Reading) -> bool:
+        """« vous pouvez me sortir une fiche récapitulative ? »: after an orientation, or before any
+        (then there is nothing to sum up yet); a new situation said with it is oriented first."""
+        return reading.asks == "summary" and (bool(turn.slots.get("oriented")) or not reading.content)
+
+    def _sheet(self, turn: _TurnContext, reading: Reading, changed: dict[str, Any]) -> None:
+        """The last orientation again, as the one sheet it already makes (to print, copy or hand over)."""
+        if not turn.slots.get("oriented"):
+            turn.utter(say("summary_nothing"), self.need_buttons())
+            return
+        made = turn.run_apart("action_orientation")
+        sheet = next((r.custom["summary"] for r in made if r.custom.get("summary")), None)
+        if sheet is None:  # the orientation made no sheet (nothing open any more): it is said as is
+            turn.replies += made
+            return
+        turn.utter(say("summary_sheet_intro"))
+        turn.utter(sheet, made[-1].buttons, {"summary": sheet})
+
     def _places(self, turn: _TurnContext, reading: Reading, changed: dict[str, Any]) -> None:
         slots = turn.slots
         if not reading.strong_content and slots.get("asking"):
@@ -1035,17 +1054,22 @@ class DialogueEngine:
             return
         results = slots.get("last_results") or []
         focus = slots.get("focus_scheme")
-        chosen = [r for r in results if r["scheme"] == focus] or [
-            r for r in results if r["status"] != "not_eligible"
-        ][:2]
+        shown = slots.get("shown") or []  # the schemes the person saw, in their order, before the others
+        open_ = sorted((r for r in results if r["status"] != "not_eligible"),
+                       key=lambda r: shown.index(r["scheme"]) if r["scheme"] in shown else len(shown))
+        chosen = [r for r in results if r["scheme"] == focus] or (
+            [r for r in open_ if r["scheme"] in shown] or open_)[:2]
         if not chosen:
             turn.utter(say("why_nothing"))
             return
         for result in chosen[:2]:
             scheme = self.kb.schemes[result["scheme"]]
-            reasons = " ".join(result["reasons"][:4]) or "il me manque des informations pour le dire."
+            english = current_language() == "en" and len(result.get("reasons_en") or []) == len(result["reasons"])
+            reasons = " ".join((result["reasons_en"] if english else result["reasons"])[:4]) or say("why_unknown")
             if result["missing_facts"]:
-                reasons += " Il me manque : " + ", ".join(result["missing_facts"]) + "."
+                missing = ", ".join(dict.fromkeys(fact_label(m, bool(slots.get("third_person")))
+                                                  for m in result["missing_facts"]))
+                reasons += " " + say("why_missing", missing=missing)
             turn.utter(say("why_results", name=scheme.name, reasons=reasons))
 
     def need_buttons(self, with_all: bool = False) -> list[Button]:
@@ -1080,7 +1104,8 @@ TURN_RULES: tuple[Rule, ...] = (
     Rule("off topic or abuse", E._is_off_topic, E._off_topic),
     Rule("a person to talk to", lambda e, t, r: r.intent == "ask_human" and not (r.follow_up and r.asks == "contact"),
          E._human),
-    Rule("why", lambda e, t, r: r.intent == "ask_why", E._why),
+    Rule("why, or the orientation as one sheet", lambda e, t, r: r.intent == "ask_why" or e._asks_sheet(t, r),
+         lambda e, t, r, c: e._why(t, r, c) if r.intent == "ask_why" else e._sheet(t, r, c)),
     Rule("not the problem: drop the need", E._is_need_denied, E._drop_needs),
     Rule("facts for the flow in progress", E._gives_facts_in_flow, E._after_facts),
     Rule("the same need again: ask what is missing", E._repeats_needs, E._ask_what_is_missing),
@@ -1129,6 +1154,14 @@ class _TurnContext:
             buttons = [Button(b["title"], b["payload"]) for b in message.get("buttons") or []]
             self.utter(message.get("text") or "", buttons, message.get("custom"))
         self.log({"action": action_name})
+
+    def run_apart(self, action_name: str) -> list[Reply]:
+        """Run an action and return its messages instead of sending them."""
+        before = len(self.replies)
+        self.run(action_name)
+        made = self.replies[before:]
+        del self.replies[before:]
+        return made
 
     def finish(self) -> Turn:
         replies = self.replies or [Reply(say("fallback"))]

@@ -28,7 +28,7 @@ DEFAULT_SITUATIONS_DIR = Path(__file__).resolve().parents[2] / "data" / "situati
 EMPTY_INTENTS = ("greet", "goodbye", "thanks", "affirm", "deny", "dont_know", "ask_why", "erase_data",
                  "ask_human", "give_age", "give_location", "give_income", "out_of_scope")
 ROLES = ("self", "relative", "agent", "ambassadeur")
-ASKS = ("orientation", "info", "conditions", "where", "contact", "how", "documents", "amount")
+ASKS = ("orientation", "info", "conditions", "where", "contact", "how", "documents", "amount", "summary")
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
 
 
