@@ -180,6 +180,13 @@ def asks_precisely(scheme: Scheme, question: str) -> bool:
     return bool(_asked(scheme, question))
 
 
+def asks_beyond_kind(scheme: Scheme, question: str, kind: str) -> bool:
+    """The question says more than which kind of answer it wants (lexicon `kind_words`): « il doit
+    faire les démarches lui-même ? » is more than a how; « comment je fais la demande ? » is not."""
+    kind_stems = {fold(w)[:STEM] for w in (lexicon().get("kind_words") or {}).get(kind, [])}
+    return any(len(w) > 2 and w[:STEM] not in kind_stems for w in _asked(scheme, question))
+
+
 def ranked_passages(scheme: Scheme, question: str) -> list[tuple[float, str]]:
     """Every sentence of the scheme with how well it matches the question's words, best first."""
     return ranked_sentences(sentences(scheme), [scheme.name, *scheme.aliases], question)

@@ -113,6 +113,14 @@ def shown_in(item: dict[str, Any], ranked_open: list[SchemeResult]) -> list[str]
     described = sorted((s for s in item.get("described") or [] if s in ids),
                        key=lambda s: schemes[s].conditions.zone is None)
     relevance = item.get("relevance")
+    if item.get("screening"):  # « à quelles aides j'ai droit ? »: what the person described first, then
+        # the national benefits people most often miss (computed with OpenFisca: those it finds; until
+        # computed, those the person's words are about), then what else their words are about
+        weight = relevance or {}
+        national = [r.scheme_id for r in ranked_open if schemes[r.scheme_id].openfisca is not None and (
+            r.status is Status.eligible or weight.get(r.scheme_id, 0.0) >= FILL_MIN)]
+        others = sorted((s for s in ids if weight.get(s, 0.0) >= FILL_MIN), key=lambda s: -weight.get(s, 0.0))
+        return list(dict.fromkeys([*described, *national, *others]))[:SCREENING_SHOWN]
     if relevance is not None:  # read from the person's words: the most relevant first
         others = sorted((s for s in ids if s not in described), key=lambda s: -relevance.get(s, 0.0))
         fitting = [s for s in others if relevance.get(s, 0.0) >= FILL_MIN]
@@ -121,11 +129,6 @@ def shown_in(item: dict[str, Any], ranked_open: list[SchemeResult]) -> list[str]
             return list(dict.fromkeys(local + (fitting or others)))[:FILL_FROM_NEED + len(local)]
         head = described[:PER_NEED - len(local)]  # a local scheme that fits takes the last place
         return list(dict.fromkeys(head + local + described + fitting))[:PER_NEED]
-    if item.get("need") is None and "described" in item:  # a screening (« à quelles aides j'ai droit ? »):
-        # what the person described first, then the national benefits people most often miss
-        # (computed with OpenFisca), then the best of everything else still open
-        national = [s for s in ids if schemes[s].openfisca is not None]
-        return list(dict.fromkeys([*described, *national, *ids]))[:SCREENING_SHOWN]
     if not described:
         return ids[:FILL_FROM_NEED]
     fitting = _fits_closely(ranked_open, set(described))

@@ -73,6 +73,9 @@ _INCOME_RE = re.compile(
     r"(?: \w+){0,4}? (\d{1,3}(?: \d{3})+|\d{2,5})(?: ?(?:e|eur|euros?|k))?\b"
 )
 
+#: « une petite retraite de 860 € » (not « retraité depuis 2019 »)
+_PENSION_RE = re.compile(r"\bretraites? (?:\w+ ){0,2}?(?:de|d) (\d{1,3}(?: \d{3})+|\d{2,5})(?: ?(?:e|eur|euros?|k))?\b")
+
 
 def parse_money(text: str) -> float | None:
     """An amount in euros: "1 200 €", "1200e", "1,2k", "850 euros par mois", "rien"."""
@@ -107,7 +110,7 @@ _CHARGE_BEFORE_RE = re.compile(
 def find_income(normalized: str) -> float | None:
     """A monthly income said in free text (normalized: folded, SMS expanded), at least 50 €."""
     text = normalized[:MAX_TEXT]
-    match = _INCOME_RE.search(text)
+    match = _INCOME_RE.search(text) or _PENSION_RE.search(text)
     amount = parse_money(match.group(1)) if match else None
     if amount is None:
         for monthly in _MONTHLY_RE.finditer(text):

@@ -30,8 +30,8 @@ from actions.common import (
 )
 from actions.emergency import numbers_answer
 from actions.orientation import fact_label
-from actions.passages import asks_precisely, best_passages
-from actions.plan import plan, planned_schemes
+from actions.passages import asks_beyond_kind, best_passages
+from actions.plan import FILL_MIN, plan, planned_schemes
 from actions.question import catalogue, question_buttons, question_text
 from actions.sdk import LocalDispatcher, LocalTracker
 from actions.services import end_buttons
@@ -71,6 +71,8 @@ DANGER_OF_NEED = {"violences": "violence", "hebergement": "shelter"}
 ORIENT_AFTER_DANGER = {"violence", "shelter"}  # a child in danger: the 119, not parenting schemes for whoever reports it
 #: the kinds of answer whose matching sentence says which scheme shown a question is about
 PASSAGE_CHOOSES = ("info", "amount", "documents")
+#: the kinds of question a fiche may not answer precisely: then it is said, before what is known
+HONEST_KINDS = ("info", "how", "conditions", "documents", "amount")
 #: a follow-up question is about the shown scheme it is most relevant to, from this probability up
 #: (else the first shown): the situation reader reads "le relais" or "les papiers pour la CAF"
 FOLLOW_UP_RELEVANCE = 0.1
@@ -803,9 +805,10 @@ class DialogueEngine:
         slots["answer_schemes"] = subjects if kind != "info" or several else [subject]
         slots["focus_scheme"] = subject if len(slots["answer_schemes"]) == 1 else None
         slots["answer_passage"] = {s: passages[s] for s in slots["answer_schemes"] if passages[s]} or None
-        if (kind == "info" and wanted and not passages[subject] and reading.text.rstrip().endswith("?")
-                and asks_precisely(self.kb.schemes[subject], reading.text)):
-            turn.utter(say("answer_not_in_fiche"))  # « expulsé quand ? »: not said, what is known follows
+        if (wanted and kind in HONEST_KINDS and not any(passages[s] for s in subjects)
+                and reading.text.rstrip().endswith("?") and asks_beyond_kind(self.kb.schemes[subject], reading.text, kind)):
+            # « expulsé quand ? », « il doit faire les démarches lui-même ? »: not said, what is known follows
+            turn.utter(say("answer_not_in_fiche"))
         for other in reading.named[1:2]:  # "la différence entre le CCAS et France Services": both, briefly
             scheme = self.kb.schemes[other]
             turn.utter(say("scheme_intro", name=scheme.name, summary=localized(scheme, "summary")))
@@ -892,7 +895,9 @@ class DialogueEngine:
         slots["candidates"] = [s for s in dict.fromkeys([*first, *self.kb.schemes]) if s not in mine]
         # the schemes the person named or described lead the screening's answer (« je
         # travaille à mi-temps, 780 €, la CAF peut m'aider ? » : the prime d'activité first)
-        slots["plan"] = [{"need": None, "described": reading.schemes, "schemes": slots["candidates"]}]
+        slots["plan"] = [{"need": None, "described": reading.schemes, "schemes": slots["candidates"],
+                          "screening": True,
+                          "relevance": {s: p for s, p in (reading.relevance or {}).items() if p >= FILL_MIN}}]
         slots["screening"] = True
         slots["questions_asked"] = 0
         self._continue(turn)
