@@ -235,8 +235,9 @@ def pick_services(slots: dict[str, Any], scheme_ids: list[str], need_id: str | N
     # a place that carries a scheme shown stays even without a precise point (département-wide);
     # otherwise located places come before the ones without a point
     located = [(sc, n) for sc, n in scored if n.distance_km is not None or sc >= 3] or scored
-    if commune is not None:  # places that serve the person first; far ones only when none does
-        located = [(sc, n) for sc, n in located if _serves_here(n, commune)] or located
+    if commune is not None:  # only places that serve the person: when none does, the doors say who can
+        # (an action for the Denaisis 45 km from Lille, a women's project 68 km away are no answer)
+        located = [(sc, n) for sc, n in located if _serves_here(n, commune)]
     # among equally relevant places, one the person can contact directly comes first
     # and a place nearby with a contact comes before a département-wide one without any
     located.sort(key=lambda item: (not _reachable(*item), -item[0], not item[1].service.has_contact,

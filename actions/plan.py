@@ -120,15 +120,20 @@ def shown_in(item: dict[str, Any], ranked_open: list[SchemeResult]) -> list[str]
         national = [r.scheme_id for r in ranked_open if schemes[r.scheme_id].openfisca is not None and (
             r.status is Status.eligible or weight.get(r.scheme_id, 0.0) >= FILL_MIN)]
         others = sorted((s for s in ids if weight.get(s, 0.0) >= FILL_MIN), key=lambda s: -weight.get(s, 0.0))
-        return list(dict.fromkeys([*described, *national, *others]))[:SCREENING_SHOWN]
+        fitting = _fits_closely(ranked_open, set(described))[:1]  # the AVIP for a parent on the RSA, a child of 1
+        return list(dict.fromkeys([*described, *fitting, *national, *others]))[:SCREENING_SHOWN]
     if relevance is not None:  # read from the person's words: the most relevant first
         others = sorted((s for s in ids if s not in described), key=lambda s: -relevance.get(s, 0.0))
         fitting = [s for s in others if relevance.get(s, 0.0) >= FILL_MIN]
         local = _fits_closely(ranked_open, set(described) | set(fitting))[:1]
         if not described:
             return list(dict.fromkeys(local + (fitting or others)))[:FILL_FROM_NEED + len(local)]
-        head = described[:PER_NEED - len(local)]  # a local scheme that fits takes the last place
-        return list(dict.fromkeys(head + local + described + fitting))[:PER_NEED]
+        # of what the words are about, the schemes the person's facts fit closely first (the Pass colo
+        # for a child of 11 and a QF of 610 €, before a scheme that depends on what is not known)
+        close = _fits_closely(ranked_open, set())
+        head = sorted(described, key=lambda s: s not in close)[:PER_NEED - len(local)]
+        # a local scheme that fits takes the last place
+        return list(dict.fromkeys(head + local + [s for s in fitting if s in close] + described + fitting))[:PER_NEED]
     if not described:
         return ids[:FILL_FROM_NEED]
     fitting = _fits_closely(ranked_open, set(described))

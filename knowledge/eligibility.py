@@ -182,6 +182,9 @@ class EligibilityEngine:
 
     # ------------------------------------------------------------------ public
     def evaluate(self, scheme: Scheme, facts: dict[str, Any]) -> SchemeResult:
+        if facts.get("situation") and facts["situation"] in {s.value for s in scheme.received_as}:
+            return SchemeResult(scheme.id, Status.not_eligible, missing=[], to_verify=[],
+                                **_both([said("already_received")]))
         checks = self._check_all(scheme.conditions, facts)
         # how closely the scheme fits the person: a place condition alone says nothing about them
         personal = sum(1 for c in checks if c.result and not c.territorial)

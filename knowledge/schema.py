@@ -190,6 +190,10 @@ class Scheme(Strict):
         [], description="contacts the scheme names outside its services (e.g. a network's address for partners)"
     )
     status_note: str | None = None
+    received_as: list[Situation] = Field(
+        [], description="situations that mean the person already receives the scheme (au RSA: the RSA); "
+        "it is not proposed to them again"
+    )
     sources: list[Source] = Field(min_length=1)
     verified: dt.date
     engine: Literal["rules", "openfisca"] = Field(

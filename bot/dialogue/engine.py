@@ -796,7 +796,10 @@ class DialogueEngine:
         passages = {s: found.get(s) for s in subjects}
         if len(subjects) > 1:  # nothing said which scheme shown: the ones whose words or fields answer
             # (a how, a who-for, a contact is in every fiche: its words do not say which one)
-            chosen = [s for s in subjects if passages[s]] if kind in PASSAGE_CHOOSES else []
+            # but a precise how found in a sentence of one of them (« faut réserver combien de temps
+            # avant ? »: the transport solidaire's « 48 heures avant ») is about that one
+            precise = kind in PASSAGE_CHOOSES or asks_beyond_kind(self.kb.schemes[subjects[0]], reading.text, kind)
+            chosen = [s for s in subjects if passages[s]] if precise else []
             subjects = (chosen or holding_answer(subjects, kind, slots))[:AMBIGUOUS_ANSWERS]
         subject = subjects[0]
         # « ils viennent à domicile ? » after France Services and the conseillers numériques: what

@@ -34,6 +34,9 @@ NEED_INTENTS = ("express_need", "check_eligibility", "find_service_nearby", "eme
 RELEVANCE_FLOOR = 0.05
 #: a need read with at least this probability is clearly there (an off-topic message may brush one)
 STRONG = 0.8
+#: beside a specific need, a general one is kept from this probability up: « je suis au chômage »
+#: next to a crèche is a situation, « jveu taffer » next to the permis a need
+GENERIC_BESIDE = 0.75
 #: the most general needs come after the specific ones ("plus d'argent pour manger": food first)
 GENERIC_ORDER = ("budget", "demarches", "emploi", "jeunes", "parentalite", "ressources")
 #: a third party read best is taken from this probability up (it then stays): better than the
@@ -266,7 +269,7 @@ def _refine(reading: Reading, parse: ParseResult, slots: dict[str, Any]) -> None
     kind = needs_catalogue().get(reading.service_types[0], {}) if reading.service_types else {}
     specific = [n for n in reading.needs if n not in GENERIC_ORDER]
     if specific and reading.need_scores:  # "je suis au chômage" next to a crèche: a situation, not a need
-        reading.needs = [n for n in reading.needs if n in specific or reading.need_scores.get(n, 1.0) >= STRONG]
+        reading.needs = [n for n in reading.needs if n in specific or reading.need_scores.get(n, 1.0) >= GENERIC_BESIDE]
     if kind.get("need") and reading.asks in PLACES and not reading.asks_read and not reading.named:
         reading.asks = "orientation"  # unless the reader says a place is asked, "une crèche" is a need
         reading.intent = "express_need" if reading.intent == "find_service_nearby" else reading.intent
