@@ -166,7 +166,7 @@ def _fits_rule(rule: dict[str, Any], slots: dict[str, Any]) -> bool:
     if "age_min" in rule or "age_max" in rule:
         age = slots.get("age")
         return unknown if age is None else rule.get("age_min", 0) <= int(age) <= rule.get("age_max", 200)
-    for fact in ("situation", "housing"):
+    for fact in ("situation", "housing", "sex"):
         if fact in rule:
             value = slots.get(fact)
             return unknown if value is None else value in rule[fact]

@@ -7,6 +7,7 @@ Canonical facts (all optional):
   quotient_familial: float       monthly_income: float (household, per month)
   household_adults: int (1|2)    housing: one of knowledge.schema.Housing
   owns_vacant_dwelling: bool     pregnant: bool
+  sex: "femme" | "homme" (only to leave out a place meant for the other: an action for women)
   vacant_dwelling_commune: INSEE code of the empty dwelling's commune (not the person's)
   vacant_dwelling_years: float (how long the dwelling has been empty, in years)
 Income by kind and housing cost, for the benefits OpenFisca computes (euros per month, net):
@@ -33,7 +34,7 @@ FACT_NAMES = (
     "age", "commune", "children_count", "children_ages", "single_parent", "situation",
     "quotient_familial", "monthly_income", "household_adults", "housing", "owns_vacant_dwelling", "pregnant",
     "vacant_dwelling_commune", "vacant_dwelling_years",
-    "salary", "partner_salary", "unemployment_benefit", "pension", "rent", "disability",
+    "salary", "partner_salary", "unemployment_benefit", "pension", "rent", "disability", "sex",
 )  # fmt: skip
 MONEY_FACTS = ("quotient_familial", "monthly_income", "salary", "partner_salary", "unemployment_benefit", "pension",
                "rent")  # fmt: skip
@@ -102,6 +103,10 @@ SITUATION_WORDS: dict[str, list[str]] = {
                       "pas de formation", "aucune formation", "sans activite", "au foyer", "mere au foyer", "pere au foyer", "inactif", "inactive",
                       "invalidite", "arret maladie", "aah", "handicap", "rien", "ne travaille pas",
                       "je travaille pas"],
+}  # fmt: skip
+
+SEX_WORDS: dict[str, list[str]] = {
+    "femme": ["femme", "f", "woman", "female"], "homme": ["homme", "h", "m", "man", "male"],
 }  # fmt: skip
 
 HOUSING_WORDS: dict[str, list[str]] = {
@@ -227,6 +232,11 @@ def normalize_facts(raw: dict[str, Any], gazetteer: Gazetteer | None = None) -> 
             facts[name] = _to_number(value, key)
         elif name == "household_adults":
             facts[name] = max(1, min(2, int(_to_number(value, key))))
+        elif name == "sex":
+            matched = match_enum(str(value), SEX_WORDS)
+            if matched is None:
+                raise FactError(f"sexe inconnu : {value!r} (valeurs : femme, homme)")
+            facts["sex"] = matched
         elif name == "situation":
             matched = match_enum(str(value), SITUATION_WORDS)
             if matched is None:

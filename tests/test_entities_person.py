@@ -168,3 +168,12 @@ def test_no_spurious_communes_in_the_nlu_examples(extractor: EntityExtractor) ->
             missed.append(text)
     assert spurious == []
     assert missed == []
+
+
+def test_writing_for_someone_is_said_by_a_few_words() -> None:
+    from bot.nlu.person import writes_for_someone
+
+    assert writes_for_someone("cest pour mon pote qui va se faire expulser")
+    assert writes_for_someone("Bonjour, mon petit-fils de 16 ans voudrait partir en vacances")
+    assert not writes_for_someone("je voudrais faire des appels vidéo avec mes petits-enfants")
+    assert not writes_for_someone("ma petite fille de 3 ans ne dort pas")  # my little girl, or a granddaughter

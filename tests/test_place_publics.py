@@ -39,3 +39,24 @@ def test_publics_rules() -> None:
     assert fits(["etudiants"], {"situation": "etudiant"})
     assert fits(["tous-publics", "etudiants"], {})  # open to all as well
     assert fits(["femmes"], {"age": 30})  # nothing asked tells: no restriction
+
+
+def test_a_place_for_women_is_left_out_only_when_the_person_is_said_to_be_a_man() -> None:
+    fits = common._public_fits
+    assert fits(["femmes"], {})  # nothing said: it stays
+    assert fits(["femmes"], {"sex": "femme"})
+    assert not fits(["femmes"], {"sex": "homme"})
+    assert fits(["femmes", "victimes"], {"sex": "homme"})  # also for victims: it stays
+
+
+def test_the_words_say_whether_the_person_is_a_woman_or_a_man() -> None:
+    from bot.nlu.person import sex_of_person
+
+    assert sex_of_person("un gars de 26 ans sans taf ni formation", True) == "homme"
+    assert sex_of_person("une dame de 52 ans au RSA", True) == "femme"
+    assert sex_of_person("je suis maman de 2 enfants", False) == "femme"
+    assert sex_of_person("je suis papa solo, mon ex ne paie rien", False) == "homme"
+    # a woman's words about herself win over her son's
+    assert sex_of_person("je suis maman solo, mon fils a 3 ans", True) == "femme"
+    assert sex_of_person("elle a 2 enfants, il a 3 ans", True) is None  # both: unknown
+    assert sex_of_person("un monsieur de 60 ans", False) is None  # not about someone else: the cue is not read

@@ -41,6 +41,7 @@ from bot.dialogue.danger import DangerDetector
 from bot.dialogue.reading import (
     ANSWERS,
     MIN_SCORE,
+    NEED_GUESS,
     PLACES,
     RELEVANCE_FLOOR,
     STRONG,
@@ -267,7 +268,9 @@ class DialogueEngine:
         if not kinds and not emergency:
             return False
         if not kinds:  # the kind of danger the reader reads, if any (a night outside: the 115)
-            wanted = {DANGER_OF_NEED[n] for n, p in read.items() if n in DANGER_OF_NEED and p >= MIN_SCORE}
+            keyword = set(parse.values("need"))  # a second reading: « s'il est à la rue » is shelter at 0.47
+            wanted = {DANGER_OF_NEED[n] for n, p in read.items() if n in DANGER_OF_NEED
+                      and (p >= MIN_SCORE or (p >= NEED_GUESS and n in keyword))}
             if "violence" in wanted and parse.first("children_count"):
                 wanted.add("child")  # violence where a child is spoken of: the 119 first
             kinds = sorted((k for k in self.danger.kinds if k.name in wanted), key=lambda k: k.name != "child")
@@ -847,6 +850,9 @@ class DialogueEngine:
             self._ask(turn, slots["asking"])
             return
         subject = self._subject(turn, reading)
+        if reading.service_types and not reading.named and subject is not None and not self._of_kind(
+                subject, reading.service_types[0]):
+            subject = None  # « c'est où la maison des solidarités ? »: that kind of place, not the PCB shown
         slots["service_type"] = (
             reading.service_types[0] if reading.service_types
             else None if (reading.needs or subject or slots.get("need")) else "france-service"
@@ -861,6 +867,13 @@ class DialogueEngine:
             turn.run("action_nearby_services")
         else:
             self._ask_commune(turn, "services")
+
+    def _of_kind(self, scheme_id: str, service_type: str) -> bool:
+        """Whether a scheme is found at that kind of place (its networks, or the scheme it is)."""
+        kind = needs_catalogue().get(service_type, {})
+        scheme = self.kb.schemes[scheme_id]
+        return (scheme_id in (kind.get("own_schemes") or [])
+                or bool(set(kind.get("networks") or []).intersection(scheme.where_to_go)))
 
     def _check_named(self, turn: _TurnContext, reading: Reading, changed: dict[str, Any]) -> None:
         self._start_check(turn, reading.named, need=reading.needs[0] if reading.needs else None)

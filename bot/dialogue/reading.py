@@ -12,6 +12,7 @@ from typing import Any
 from actions.common import needs_catalogue
 from bot.nlu.entities import Entity
 from bot.nlu.interpreter import ParseResult
+from bot.nlu.person import writes_for_someone
 from knowledge.kb import KnowledgeBase
 from knowledge.numbers import find_other_age
 from knowledge.uncovered import UncoveredTopic, named_topics
@@ -160,8 +161,11 @@ def read_turn(parse: ParseResult, intent: str, kb: KnowledgeBase, slots: dict[st
         return reading
     if situation is not None:
         floor = MIN_SCORE
-        if intent in NEED_INTENTS and not any(p >= MIN_SCORE for _n, p in situation.needs):
-            floor = NEED_GUESS
+        agreed = set(parse.values("need"))  # the keyword extractor's needs: a second reading
+        if not any(p >= MIN_SCORE for _n, p in situation.needs) and (
+                intent in NEED_INTENTS or (intent == "nlu_fallback"
+                                           and any(p >= NEED_GUESS and n in agreed for n, p in situation.needs))):
+            floor = NEED_GUESS  # « cest un scandale mon pote va se faire expulser » : logement, 0.45 and a keyword
         reading.needs = [n for n, p in situation.needs if p >= floor][:2 if floor < MIN_SCORE else None]
         reading.need_scores = {n: p for n, p in situation.needs if n in reading.needs}
         reading.scheme_scores = {s: p for s, p in situation.schemes if p >= MIN_SCORE}
@@ -188,7 +192,8 @@ def read_turn(parse: ParseResult, intent: str, kb: KnowledgeBase, slots: dict[st
         elif reading.asks == "orientation" and intent == "find_service_nearby" and reading.named:
             reading.asks = "where"  # "la mission locale la plus proche": the place of a scheme named
         role_confidence = getattr(situation, "role_confidence", 1.0)
-        cue = find_other_age(parse.text) is not None  # « un gars de 26 ans », « une dame de 52 ans »
+        # « un gars de 26 ans », « une dame de 52 ans », « pour mon pote », « mon petit-fils »
+        cue = find_other_age(parse.text) is not None or writes_for_someone(parse.text)
         if situation.role != "self" and role_confidence >= ROLE_CONFIDENCE and (reading.needs or described):
             reading.role = situation.role  # a situation described by someone else (« 52 ans » alone says no one)
         elif (situation.role == "self" and role_scores is not None and (reading.needs or described)

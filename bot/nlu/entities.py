@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 from rapidfuzz import fuzz, process
 
 from bot.nlu.normalize import normalize
-from bot.nlu.person import is_elsewhere, is_workplace, speaks_of_someone_else
+from bot.nlu.person import is_elsewhere, is_workplace, sex_of_person, speaks_of_someone_else
 from knowledge.answers import parse_duration_years
 from knowledge.content import CONTENT_DIR
 from knowledge.facts import HOUSING_WORDS, SITUATION_WORDS
@@ -122,7 +122,8 @@ _FR_WORDS = _wordset(
 
 #: entities that describe the person concerned (marked subject="other" in a third-person message)
 _PERSON_FACTS = {"commune", "age", "children_count", "children_ages", "quotient_familial", "monthly_income",
-                 "situation", "single_parent", "household_adults", "housing", "owns_vacant_dwelling", "pregnant"}
+                 "situation", "single_parent", "household_adults", "housing", "owns_vacant_dwelling", "pregnant",
+                 "sex"}
 
 
 @dataclass
@@ -269,7 +270,11 @@ class EntityExtractor:
         entities += self.places(text, known_departements)
         entities += self.person_facts(text, folded, normalized)
         entities += self.vacant_dwelling(text, folded, entities)
-        if speaks_of_someone_else(text):  # the facts are the person's, not the speaker's
+        someone_else = speaks_of_someone_else(text)
+        sex = sex_of_person(text, someone_else)
+        if sex is not None:  # only to leave out a place meant for the other (an action for women)
+            entities.append(Entity("sex", sex))
+        if someone_else:  # the facts are the person's, not the speaker's
             entities.append(Entity("third_person", True))
             for entity in entities:
                 if entity.entity in _PERSON_FACTS and entity.subject is None:

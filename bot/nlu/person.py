@@ -76,3 +76,35 @@ def is_workplace(text: str, start: int) -> bool:
     _, workplace = _patterns()
     clause = clause_at(text, start)
     return bool(workplace.search(fold(clause.replace("'", " ").replace("’", " "))))
+
+
+@lru_cache(maxsize=1)
+def _sex_cues() -> dict[str, dict[str, re.Pattern[str]]]:
+    """{"self"|"other": {"femme"|"homme": pattern}} from person.yml `sex`."""
+    data = load_yaml(PERSON_PATH.read_text(encoding="utf-8"))["sex"]
+    return {whose: {sex: _phrases(cues) for sex, cues in groups.items()} for whose, groups in data.items()}
+
+
+def sex_of_person(text: str, about_someone_else: bool) -> str | None:
+    """ "femme" or "homme" when the words say which the person concerned is, else None (person.yml
+    `sex`): the speaker's words about themself, or, when the message is about someone else, the
+    words about that person. Cues for both say nothing."""
+    folded = fold(text.replace("'", " ").replace("’", " "))
+    cues = _sex_cues()
+    for whose in ("self", "other") if about_someone_else else ("self",):
+        found = {sex for sex, pattern in cues[whose].items() if pattern.search(folded)}
+        if len(found) == 1:
+            return found.pop()
+        if found:
+            return None
+    return None
+
+
+@lru_cache(maxsize=1)
+def _writing_for() -> re.Pattern[str]:
+    return _phrases(load_yaml(PERSON_PATH.read_text(encoding="utf-8"))["writing_for"])
+
+
+def writes_for_someone(text: str) -> bool:
+    """ "pour mon pote", "mon petit-fils de 16 ans": the writer says they write for someone else."""
+    return bool(_writing_for().search(fold(text.replace("'", " ").replace("’", " "))))
