@@ -231,8 +231,8 @@ class ActionAnswer(Action):
                 lines.append(f"Attention : {scheme.status_note}")
             lines.append(say("orientation_steps", step=localized_list(scheme, "steps")[0]))
         if passage and kind in ("conditions", "how", "contact"):  # the fiche's sentence that answers, first
-            lines = [say("answer_passage", name=scheme.name, passage=passage),
-                     *(line for line in lines if passage not in line)]
+            body = [line for line in lines[1:] if passage not in line]  # the title only if more follows it
+            lines = [say("answer_passage", name=scheme.name, passage=passage), *([lines[0], *body] if body else [])]
         head, rest = lines[0], lines[1:]
         dispatcher.utter_message(text=head)
         if rest:
