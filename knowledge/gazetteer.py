@@ -408,6 +408,9 @@ class Gazetteer:
         departements = {r["code"]: (r["nom"], r["region"]) for r in _read_csv(folder / "departements.csv")}
         regions = {r["code"]: r["nom"] for r in _read_csv(folder / "regions.csv")}
         epcis = {r["code"]: r["nom"] for r in _read_csv(folder / "epcis.csv")}
+        exonyms = folder / "exonyms.csv"  # the English names of a few towns (« Dunkirk »), read like former names
+        for row in _read_csv(exonyms) if exonyms.exists() else []:
+            formers.setdefault(row["code_insee"], []).append(row["name"])
         return cls(communes, departements, regions, epcis, ranks, formers)
 
     # ------------------------------------------------------------------ lookups

@@ -326,3 +326,10 @@ def test_resolve_service_commune(gaz: Gazetteer) -> None:
     assert by_name is not None and by_name.code_insee == "93066"
     assert resolve_service_commune(_service(commune="Nulle-Part-sur-Rien"), gaz) is None
     assert resolve_service_commune(_service(), gaz) is None
+
+
+def test_a_towns_english_name_finds_it(gaz: Gazetteer) -> None:
+    """Simulated users, rounds 10-13 (sc-042): « Dunkirk » was not found, and asked again five times."""
+    assert [c.code_insee for c in gaz.by_name("Dunkirk")] == ["59183"]
+    found = gaz.resolve("Dunkirk")
+    assert found is not None and found.code_insee == "59183"
