@@ -19,7 +19,7 @@ from actions.places import (
     nearest_france_services,
     person_point,
 )
-from bot.dialogue.responses import say, say_about
+from bot.dialogue.responses import current_language, say, say_about
 from knowledge.contacts import contacts_for
 from knowledge.content import CONTENT_DIR
 from knowledge.eligibility import EligibilityEngine, SchemeResult, Status
@@ -301,12 +301,16 @@ def contact_text(service: ServiceRecord, commune: Commune | None = None, audienc
         parts.append(contacts["site_web"])
     if parts:
         return " · ".join(parts)
-    door = service.no_contact_door or "la mairie ou le CCAS de votre commune"
+    french = service.no_contact_door or "la mairie ou le CCAS de votre commune"
+    door = french
     if slots:
         from actions.speaker import door_without_own  # (speaker reads the needs catalogue here)
 
         door = door_without_own(door, slots)
-    text = say("service_no_contact", door=door)
+    shown = door  # in English when the fiche has its translation (and no own door was taken out)
+    if current_language() == "en" and door == french:
+        shown = service.no_contact_door_en or (say("default_door") if not service.no_contact_door else door)
+    text = say("service_no_contact", door=shown)
     if commune is None:
         return text
     # the door is the person's own mairie, or the nearest France Services: say which, with its contact
@@ -371,7 +375,7 @@ def zone_label(codes: list[str], departement: str | None = None) -> str:
     if departement in codes:
         codes = [departement, *[c for c in codes if c != departement]]
     names = [gazetteer.departement_name(c) or gazetteer.region_name(c) or "" for c in codes[:3]]
-    return ", ".join(n for n in names if n) or "votre secteur"
+    return ", ".join(n for n in names if n) or say("your_area")
 
 
 def service_links(services: list[NearbyService]) -> list[dict[str, str]]:

@@ -58,6 +58,7 @@ class ServiceRecord:
     conditions_acces: str | None = None
     schemes: list[str] = field(default_factory=list)
     no_contact_door: str | None = None
+    no_contact_door_en: str | None = None
     sources: list[dict[str, Any]] = field(default_factory=list)
     date_maj: str | None = None
     origin: str = "curated"
@@ -204,6 +205,7 @@ def record_from_row(row: ServiceRow, structure_names: dict[tuple[str, str], str]
         site_web=data.get("site_web") or data.get("lien_mobilisation"),
         horaires_accueil=data.get("horaires_accueil"), conditions_acces=data.get("conditions_acces"),
         schemes=list(data.get("schemes") or []), no_contact_door=data.get("no_contact_door"),
+        no_contact_door_en=data.get("no_contact_door_en"),
         sources=list(data.get("sources") or []),
         date_maj=row.date_maj.isoformat() if isinstance(row.date_maj, dt.date) else None, origin=row.origin,
         contact_audience=dict(data.get("contact_audience") or {}),

@@ -266,6 +266,7 @@ class Service(Strict):
     no_contact_door: str | None = Field(
         None, description="when the source gives no contact: the door that can connect the person"
     )
+    no_contact_door_en: str | None = Field(None, description="a faithful English translation of `no_contact_door`")
     contact_audience: dict[ContactKind, Audience] = Field(
         {},
         description="who each contact is for; a contact not listed is for residents. Addresses meant for "

@@ -363,6 +363,10 @@ class DialogueEngine:
             places = [t for t in parse.values("service_type") if t in WORKPLACES]
             slots["workplace"] = places[0] if places else None
         theirs = speaker_entities(parse, reading.role)
+        named = [n for n in parse.values("scheme") if n in self.kb.schemes]
+        if reading.asks in ANSWERS and named:  # « elle peut toucher le RSA ? » asks, it does not say she does
+            asked = {s.value for n in named for s in self.kb.schemes[n].received_as}
+            theirs += [e for e in parse.entities if e.entity == "situation" and e.value in asked]
         if reading.role == "agent" and theirs and not slots.get("workplace_commune"):
             slots["workplace_commune"] = theirs[0].value  # « CCAS d'Amiens »: where the agent works
         changed = self._apply_entities(turn, parse, ignore=theirs)

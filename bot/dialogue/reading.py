@@ -12,9 +12,11 @@ from typing import Any
 from actions.common import needs_catalogue
 from bot.nlu.entities import Entity
 from bot.nlu.interpreter import ParseResult
+from bot.nlu.normalize import lexicon
 from bot.nlu.person import writes_for_someone
 from knowledge.kb import KnowledgeBase
 from knowledge.numbers import find_other_age
+from knowledge.textnorm import fold
 from knowledge.uncovered import UncoveredTopic, named_topics
 from knowledge.uncovered import topics as uncovered_topics
 
@@ -259,10 +261,25 @@ def named_as_workplace(parse: ParseResult) -> set[str]:
             and any(0 <= c - e.end <= WORKPLACE_GAP for c in communes)}  # type: ignore[operator]
 
 
+#: how far before a scheme's name a word that asks to join it counts (« devenir ambassadrice de »)
+JOINING_GAP = 12
+
+
+def _joining(parse: ParseResult, scheme_id: str) -> bool:
+    """The scheme is named just after a word that asks to join it (lexicon `joining_words`)."""
+    words = {fold(w) for w in lexicon().get("joining_words") or []}
+    for entity in parse.entities:
+        if entity.entity == "scheme" and entity.value == scheme_id and entity.start is not None:
+            before = fold(parse.text[max(0, entity.start - JOINING_GAP):entity.start]).split()
+            if words.intersection(before):
+                return True
+    return False
+
+
 def _refine(reading: Reading, parse: ParseResult, slots: dict[str, Any]) -> None:
     """What the facts of the message and the conversation already say about the reading."""
     workplace = named_as_workplace(parse) if reading.role == "agent" else set()
-    mine = (*ROLE_SCHEMES.get(reading.role, ()), *workplace)
+    mine = [s for s in (*ROLE_SCHEMES.get(reading.role, ()), *workplace) if not _joining(parse, s)]
     reading.schemes = [s for s in reading.schemes if s not in mine]
     reading.named = [s for s in reading.named if s not in mine]
     # the kind of place they work in is not a kind of place asked for
