@@ -900,9 +900,14 @@ class DialogueEngine:
         old = slots.get("needs") or []
         if slots.get("oriented") and old and [n for n in needs if n not in old]:
             needs = [n for n in needs if n not in old]  # already answered: orient on what is new
+        schemes, relevance = reading.schemes, reading.relevance
+        if reading.wants_others:  # « d'autres aides pour louer ? »: not the schemes shown again
+            shown = set(slots.get("shown") or [])
+            schemes = [s for s in schemes if s not in shown]
+            relevance = {s: p for s, p in (relevance or {}).items() if s not in shown}
         # a scheme named is said, even to say it is not for them
-        self._orient_on(turn, needs, reading.schemes, focus=reading.named[0] if reading.named else None,
-                        relevance=reading.relevance, named=reading.clear_schemes)
+        self._orient_on(turn, needs, schemes, focus=reading.named[0] if reading.named else None,
+                        relevance=relevance, named=reading.clear_schemes)
 
     def _screen(self, turn: _TurnContext, reading: Reading, changed: dict[str, Any]) -> None:
         slots = turn.slots

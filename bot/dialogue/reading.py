@@ -84,6 +84,8 @@ class Reading:
     asks_read: bool = False
     #: a question about what was just shown (« je suis seule avec mon bébé, je touche plus ? »)
     follow_up: bool = False
+    #: « d'autres aides ? »: other help than what was shown (lexicon `other_words`)
+    wants_others: bool = False
     #: aids named that the knowledge base does not cover yet (knowledge/content/uncovered.yml)
     uncovered: list[str] = field(default_factory=list)
     #: the reader's probability for each need and scheme read
@@ -182,7 +184,8 @@ def read_turn(parse: ParseResult, intent: str, kb: KnowledgeBase, slots: dict[st
         sure = asks_confidence >= ASKS_CONFIDENCE or ((agreeing or asked) and asks_confidence >= ASKS_AGREEING)
         reading.asks = situation.asks if sure else INTENT_ASKS.get(intent, "orientation")
         reading.asks_read = sure
-        if _asks_about_shown(parse, situation, slots, kb):
+        reading.wants_others = bool(slots.get("oriented")) and asks_for_others(parse.text)
+        if _asks_about_shown(parse, situation, slots, kb, reading.wants_others):
             # a question mark after an orientation, nothing new in it: a question about what was
             # shown, of its likeliest kind, even when the facts it gives read like a situation
             kinds = {k: p for k, p in situation.asks_scores.items() if k != "orientation"}
@@ -220,9 +223,17 @@ def read_turn(parse: ParseResult, intent: str, kb: KnowledgeBase, slots: dict[st
     return reading
 
 
-def _asks_about_shown(parse: ParseResult, situation: Any, slots: dict[str, Any], kb: KnowledgeBase) -> bool:
+def asks_for_others(text: str) -> bool:
+    """ "d'autres aides pour louer ?", "autre chose ?": other help than what was shown."""
+    words = {fold(w) for w in lexicon().get("other_words") or []}
+    return bool(words.intersection(fold(text.replace("'", " ").replace("’", " ")).split()))
+
+
+def _asks_about_shown(parse: ParseResult, situation: Any, slots: dict[str, Any], kb: KnowledgeBase,
+                      wants_others: bool = False) -> bool:
     """After an orientation or an answer that showed schemes or places, a message ending with a
-    question mark that brings no new need read firmly and names no scheme not shown."""
+    question mark that brings no new need read firmly and names no scheme not shown — nor asks for
+    other help than what was shown, with a scheme not shown read (« d'autres aides pour louer ? »)."""
     shown = {*(slots.get("shown") or []), *([slots["focus_scheme"]] if slots.get("focus_scheme") else [])}
     after = (slots.get("oriented") and (shown or slots.get("shown_places"))) or slots.get("focus_scheme")
     if not (after and parse.text.rstrip().endswith("?")):
@@ -230,7 +241,8 @@ def _asks_about_shown(parse: ParseResult, situation: Any, slots: dict[str, Any],
     old = set(slots.get("needs") or [])
     new_needs = [n for n, p in situation.needs if p >= STRONG and n not in old]
     named = {e.value for e in parse.entities if e.entity == "scheme" and e.value in kb.schemes}
-    return not new_needs and not (named - shown)
+    others = wants_others and any(p >= MIN_SCORE and s in kb.schemes and s not in shown for s, p in situation.schemes)
+    return not new_needs and not (named - shown) and not others
 
 
 def take_uncovered(reading: Reading, slots: dict[str, Any], kb: KnowledgeBase) -> list[UncoveredTopic]:
