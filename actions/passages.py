@@ -174,12 +174,6 @@ def _asked_besides(names: list[str], question: str) -> list[str]:
     return list(dict.fromkeys(w for w in (sms.get(w, w) for w in _words(question)) if w[:STEM] not in own))
 
 
-def asks_precisely(scheme: Scheme, question: str) -> bool:
-    """The question asks something precise about the scheme (« je risque d'être expulsé quand ? »),
-    not what it is (« c'est quoi le FSL ? »)."""
-    return bool(_asked(scheme, question))
-
-
 def asks_beyond_kind(scheme: Scheme, question: str, kind: str) -> bool:
     """The question says more than which kind of answer it wants (lexicon `kind_words`): « il doit
     faire les démarches lui-même ? » is more than a how; « comment je fais la demande ? » is not."""

@@ -178,3 +178,13 @@ def test_a_place_door_names_no_agent_own_kind_of_place(kb, interpreter) -> None:
     assert door_without_own(door, {"role": "self"}) == door
     brackets = "Votre structure d'insertion (chantier, entreprise d'insertion) ou le CCAS de votre commune"
     assert door_without_own(brackets, ccas) == "Votre structure d'insertion (chantier, entreprise d'insertion)"
+
+
+def test_a_summary_asked_gives_the_last_orientation_as_one_sheet(bot) -> None:  # type: ignore[no-untyped-def]
+    before = bot("vous pouvez me faire un récapitulatif ?", situation(asks="summary"))
+    assert "rien a resumer" in text_of(before)  # nothing oriented yet: said so
+    bot("je n'arrive plus à gérer mon budget, j'habite à Arras", situation(["budget"], ["point-conseil-budget"]))
+    sheet = bot("vous pouvez me faire un récapitulatif ?", situation(asks="summary"))
+    summaries = [r for r in sheet.replies if r.custom.get("summary")]
+    assert len(summaries) == 1 and summaries[0].text == summaries[0].custom["summary"]
+    assert "Point conseil budget" in summaries[0].text and "Commune : Arras (62)" in summaries[0].text
