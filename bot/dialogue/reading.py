@@ -9,7 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from actions.common import needs_catalogue
+from actions.common import needs_catalogue, schemes_for_need
 from bot.nlu.entities import Entity
 from bot.nlu.interpreter import ParseResult
 from bot.nlu.normalize import lexicon
@@ -303,7 +303,11 @@ def _refine(reading: Reading, parse: ParseResult, slots: dict[str, Any]) -> None
     kind = needs_catalogue().get(reading.service_types[0], {}) if reading.service_types else {}
     specific = [n for n in reading.needs if n not in GENERIC_ORDER]
     if specific and reading.need_scores:  # "je suis au chômage" next to a crèche: a situation, not a need
-        reading.needs = [n for n in reading.needs if n in specific or reading.need_scores.get(n, 1.0) >= GENERIC_BESIDE]
+        # ... unless a scheme of that general need is described too (« et des dettes » : the PCB at 0.54)
+        served = {n for n in reading.needs if n not in specific
+                  and {s.id for s in schemes_for_need(n)}.intersection(reading.scheme_scores)}
+        reading.needs = [n for n in reading.needs
+                         if n in specific or n in served or reading.need_scores.get(n, 1.0) >= GENERIC_BESIDE]
     if kind.get("need") and reading.asks in PLACES and not reading.asks_read and not reading.named:
         reading.asks = "orientation"  # unless the reader says a place is asked, "une crèche" is a need
         reading.intent = "express_need" if reading.intent == "find_service_nearby" else reading.intent
