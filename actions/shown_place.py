@@ -12,10 +12,12 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from actions.common import commune_of, contact_text, doors_for, get_kb
+from actions.common import commune_of, contact_text, doors_for, get_kb, is_third_person
+from actions.passages import STEM
 from actions.places import address_text, data_date, distance_km, distance_text, person_point
 from actions.sdk import Action, SlotSet
-from bot.dialogue.responses import current_language, say
+from bot.dialogue.responses import about_the_person, current_language, localized_list, say
+from bot.nlu.normalize import lexicon
 from knowledge.hours import french_slots, hours_on
 from knowledge.kb import KnowledgeBase, ServiceRecord
 from knowledge.textnorm import fold
@@ -52,6 +54,13 @@ def _names(question: str, place: ServiceRecord) -> bool:
     return bool(words & {w for w in fold(place.nom).split() if len(w) >= 4})
 
 
+def _asks_to_apply(question: str) -> bool:
+    """« on s'inscrit où ? », « je fais la demande où ? »: where to apply, not the hours of a place
+    (lexicon `kind_words` of a how)."""
+    words = {fold(w)[:STEM] for w in (lexicon().get("kind_words") or {}).get("how", [])}
+    return any(w[:STEM] in words for w in fold(question.replace("'", " ")).split() if len(w) > 3)
+
+
 def asked_place(places: list[ServiceRecord], question: str) -> ServiceRecord:
     """The place whose name shares a word (4 letters or more) with the question, else the first
     shown that is somewhere (an address or a commune: the EVS of Monchy-Lagache, even without known
@@ -85,6 +94,15 @@ class ActionShownPlace(Action):
             # « c'est où ? » about the point conseil budget, whose address is not known: say so, and
             # that the door shown can give it, before the door's card
             dispatcher.utter_message(text=say("shown_place_door", name=kb.schemes[shown[0]].name))
+        if shown and _asks_to_apply(question):
+            # « on s'inscrit où ? » after the 10 000 départs and the CAF's holiday aid: where each scheme
+            # shown that no place carries is applied for, in its own first step (the CAF, caf.fr)
+            carried = {s for p in shown_places for s in p.schemes}
+            for scheme_id in [s for s in shown if s not in carried][:2]:
+                scheme = kb.schemes[scheme_id]
+                step = localized_list(scheme, "steps")[0]
+                step = about_the_person(step) if is_third_person(slots) else step
+                dispatcher.utter_message(text=say("shown_place_apply", name=scheme.name, step=step))
         point = person_point(kb, slots, commune_of(slots))  # « c'est loin ? »
         where = (address_text(place) or place.commune or "") + distance_text(distance_km(place, point))
         lines.append(say("shown_place_title", nom=place.nom, where=where.lstrip(", ")).replace(" ()", ""))

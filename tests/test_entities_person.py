@@ -174,6 +174,7 @@ def test_writing_for_someone_is_said_by_a_few_words() -> None:
     from bot.nlu.person import writes_for_someone
 
     assert writes_for_someone("cest pour mon pote qui va se faire expulser")
+    assert writes_for_someone("cest un scandale mon pote va se faire expulser la semaine pro")
     assert writes_for_someone("Bonjour, mon petit-fils de 16 ans voudrait partir en vacances")
     assert not writes_for_someone("je voudrais faire des appels vidéo avec mes petits-enfants")
     assert not writes_for_someone("ma petite fille de 3 ans ne dort pas")  # my little girl, or a granddaughter
