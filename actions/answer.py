@@ -101,13 +101,15 @@ _NUMBERED = re.compile(r"^\d+\. ")
 
 
 def _renumbered(lines: list[str]) -> list[str]:
-    """Numbered steps numbered again from 1 once one was left out (quoted above them): never a lone « 2. »."""
+    """Numbered steps numbered again from 1 once one was left out (quoted above them): never a lone
+    « 2. »; a single step left follows the quote without a number (« Déclarez ensuite… »)."""
+    single = sum(1 for line in lines if _NUMBERED.match(line)) == 1
     count = 0
     out = []
     for line in lines:
         if _NUMBERED.match(line):
             count += 1
-            line = _NUMBERED.sub(f"{count}. ", line, count=1)
+            line = _NUMBERED.sub("" if single else f"{count}. ", line, count=1)
         out.append(line)
     return out
 

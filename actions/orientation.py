@@ -44,6 +44,9 @@ EMERGENCY_STEP = re.compile(r"\b(?:15|17|18|112|114)\b(?! ?(?:ans|€|%|h\b))")
 #: without violence is not told to call the 3919)
 LISTENING_STEP = re.compile(r"\b(?:3919|119)\b")
 DANGER_NEEDS = ("violences",)
+#: the reasons said on a scheme's line: the territory, the children's ages and the QF compared to the
+#: ceiling (the cantine à 1 € with a QF of 720 € was said without the third, sc-077)
+REASONS_SHOWN = 3
 CONTACT_IN_TEXT = re.compile(r"@|https?://|\b0\d(?:[ .]?\d{2}){4}\b")
 def fact_label(name: str, third_person: bool = False) -> str:
     """A missing fact in words, in the turn's language (`fact_labels` in the responses); never its
@@ -65,7 +68,7 @@ def result_line(result: SchemeResult, need_label: str | None = None, third_perso
         return say("orientation_relevant", name=scheme.name, label=need_label or label("fact_labels", "that"),
                    summary=first_sentence(localized(scheme, "summary"))).strip()
     if result.status is Status.eligible:
-        reason = " ".join(result.reasons_in(current_language())[:2])
+        reason = " ".join(result.reasons_in(current_language())[:REASONS_SHOWN])
         if third_person:
             return say("orientation_eligible_other", name=scheme.name, reason=about_the_person(reason)).strip()
         return say("orientation_eligible", name=scheme.name, reason=reason).strip()
@@ -79,7 +82,7 @@ def result_line(result: SchemeResult, need_label: str | None = None, third_perso
             else ""
         )
         if not missing and result.reasons:  # what holds, then what only the service can check
-            met = " ".join(result.reasons_in(current_language())[:2])
+            met = " ".join(result.reasons_in(current_language())[:REASONS_SHOWN])
             reason = f"{about_the_person(met) if third_person else met} {reason}".strip()
         return say("orientation_to_check", name=scheme.name, reason=reason).strip()
     reason = result.reasons_in(current_language())[0] if result.reasons else ""
