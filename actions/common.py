@@ -19,7 +19,7 @@ from actions.places import (
     nearest_france_services,
     person_point,
 )
-from bot.dialogue.responses import current_language, say, say_about
+from bot.dialogue.responses import current_language, responses, say, say_about
 from knowledge.contacts import contacts_for
 from knowledge.content import CONTENT_DIR
 from knowledge.eligibility import EligibilityEngine, SchemeResult, Status
@@ -301,7 +301,7 @@ def contact_text(service: ServiceRecord, commune: Commune | None = None, audienc
         parts.append(contacts["site_web"])
     if parts:
         return " · ".join(parts)
-    french = service.no_contact_door or "la mairie ou le CCAS de votre commune"
+    french = service.no_contact_door or responses("fr")["default_door"][0]  # what door_mentions reads
     door = french
     if slots:
         from actions.speaker import door_without_own  # (speaker reads the needs catalogue here)

@@ -19,13 +19,13 @@ import math
 import re
 from collections import Counter
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache, lru_cache
 from typing import TYPE_CHECKING
 
 import numpy as np
 
 from actions.common import get_kb
-from bot.nlu.normalize import lexicon, sms_lexicon
+from bot.nlu.normalize import lexicon, lexicon_words, sms_lexicon
 from knowledge.schema import EmergencyNumber, Scheme
 from knowledge.textnorm import fold
 
@@ -174,11 +174,17 @@ def _asked_besides(names: list[str], question: str) -> list[str]:
     return list(dict.fromkeys(w for w in (sms.get(w, w) for w in _words(question)) if w[:STEM] not in own))
 
 
+@cache
+def kind_stems(kind: str) -> frozenset[str]:
+    """The stems of the words that only say which kind of answer is asked (lexicon `kind_words`)."""
+    return frozenset(w[:STEM] for w in lexicon_words("kind_words", kind))
+
+
 def asks_beyond_kind(scheme: Scheme, question: str, kind: str) -> bool:
     """The question says more than which kind of answer it wants (lexicon `kind_words`): « il doit
     faire les démarches lui-même ? » is more than a how; « comment je fais la demande ? » is not."""
-    kind_stems = {fold(w)[:STEM] for w in (lexicon().get("kind_words") or {}).get(kind, [])}
-    return any(len(w) > 2 and w[:STEM] not in kind_stems for w in _asked(scheme, question))
+    stems = kind_stems(kind)
+    return any(len(w) > 2 and w[:STEM] not in stems for w in _asked(scheme, question))
 
 
 def ranked_passages(scheme: Scheme, question: str) -> list[tuple[float, str]]:

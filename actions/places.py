@@ -12,14 +12,11 @@ from typing import Any
 
 from bot.dialogue.responses import current_language, say
 from knowledge.gazetteer import Commune
-from knowledge.hours import french_date, today_text
+from knowledge.hours import english_date, french_date, today_text
 from knowledge.kb import KnowledgeBase, ServiceRecord
 from knowledge.placedata import Directory, directories, directory_of_source
 from knowledge.search import NearbyService
 from knowledge.textnorm import fold
-
-ENGLISH_MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August", "September",
-                  "October", "November", "December")
 
 #: a France Services further than this is not "near" (the person is told the distance anyway)
 FRANCE_SERVICES_MAX_KM = 60.0
@@ -98,9 +95,8 @@ def data_date(service: ServiceRecord) -> str | None:
     directory = directory_of_source(service.source)
     precision = directory.date_precision if directory else "day"
     day = dt.date.fromisoformat(service.date_maj)
-    if current_language() == "en":  # « data of October 2026 » (English month names whatever the locale)
-        month = ENGLISH_MONTHS[day.month - 1]
-        return say("place_data_date", date=f"{month} {day.year}" if precision == "month" else f"{day.day} {month} {day.year}")
+    if current_language() == "en":  # « data of October 2026 »
+        return say("place_data_date", date=english_date(day, precision))
     if precision == "month":
         text = french_date(day, precision)
         return say("place_data_date_month", de_date=("d'" if text[0] in "aeiou" else "de ") + text)

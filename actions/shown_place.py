@@ -13,11 +13,10 @@ import datetime as dt
 from typing import Any
 
 from actions.common import commune_of, contact_text, doors_for, get_kb, is_third_person
-from actions.passages import STEM
+from actions.passages import STEM, kind_stems
 from actions.places import address_text, data_date, distance_km, distance_text, person_point
 from actions.sdk import Action, SlotSet
 from bot.dialogue.responses import about_the_person, current_language, localized_list, say
-from bot.nlu.normalize import lexicon
 from knowledge.hours import french_slots, hours_on
 from knowledge.kb import KnowledgeBase, ServiceRecord
 from knowledge.textnorm import fold
@@ -57,8 +56,8 @@ def _names(question: str, place: ServiceRecord) -> bool:
 def _asks_to_apply(question: str) -> bool:
     """« on s'inscrit où ? », « je fais la demande où ? »: where to apply, not the hours of a place
     (lexicon `kind_words` of a how)."""
-    words = {fold(w)[:STEM] for w in (lexicon().get("kind_words") or {}).get("how", [])}
-    return any(w[:STEM] in words for w in fold(question.replace("'", " ")).split() if len(w) > 3)
+    stems = kind_stems("how")
+    return any(w[:STEM] in stems for w in fold(question).split() if len(w) > 3)
 
 
 def asked_place(places: list[ServiceRecord], question: str) -> ServiceRecord:

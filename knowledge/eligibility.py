@@ -108,7 +108,7 @@ class SchemeResult:
     reasons_en: list[str] = field(default_factory=list)
 
     def reasons_in(self, lang: str) -> list[str]:
-        return self.reasons_en if lang == "en" and len(self.reasons_en) == len(self.reasons) else self.reasons
+        return reasons_in(self.reasons, self.reasons_en, lang)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -123,6 +123,11 @@ class SchemeResult:
             "missing_facts": self.missing,
             "to_verify": self.to_verify,
         }
+
+
+def reasons_in(reasons: list[str], reasons_en: list[str], lang: str) -> list[str]:
+    """The reasons in English for an English reply when each has its translation, else in French."""
+    return reasons_en if lang == "en" and len(reasons_en) == len(reasons) else reasons
 
 
 def euros(value: float) -> str:

@@ -191,6 +191,16 @@ FRENCH_MONTHS = ("janvier", "février", "mars", "avril", "mai", "juin", "juillet
                  "octobre", "novembre", "décembre")  # fmt: skip
 
 
+ENGLISH_MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August", "September",
+                  "October", "November", "December")  # fmt: skip
+
+
+def english_date(day: dt.date, precision: str = "day") -> str:
+    """"1 August 2024"; precision "month": "October 2026" (whatever the locale)."""
+    month = ENGLISH_MONTHS[day.month - 1]
+    return f"{month} {day.year}" if precision == "month" else f"{day.day} {month} {day.year}"
+
+
 def french_date(day: dt.date, precision: str = "day") -> str:
     """"1er août 2024", "15 mars 2025"; precision "month": "octobre 2026"."""
     month = FRENCH_MONTHS[day.month - 1]

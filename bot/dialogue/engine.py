@@ -57,7 +57,7 @@ from bot.nlu.entities import Entity
 from bot.nlu.interpreter import Interpreter, ParseResult
 from bot.nlu.normalize import normalize
 from knowledge.answers import MONEY_FACTS, is_refusal, parse_yes_no, refused_money
-from knowledge.eligibility import Status
+from knowledge.eligibility import Status, reasons_in
 from knowledge.facts import FACT_NAMES
 from knowledge.kb import KnowledgeBase
 from knowledge.textnorm import fold
@@ -1096,8 +1096,8 @@ class DialogueEngine:
             return
         for result in chosen[:2]:
             scheme = self.kb.schemes[result["scheme"]]
-            english = current_language() == "en" and len(result.get("reasons_en") or []) == len(result["reasons"])
-            reasons = " ".join((result["reasons_en"] if english else result["reasons"])[:4]) or say("why_unknown")
+            said = reasons_in(result["reasons"], result.get("reasons_en") or [], current_language())
+            reasons = " ".join(said[:4]) or say("why_unknown")
             if result["missing_facts"]:
                 missing = ", ".join(dict.fromkeys(fact_label(m, bool(slots.get("third_person")))
                                                   for m in result["missing_facts"]))

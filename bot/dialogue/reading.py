@@ -12,7 +12,7 @@ from typing import Any
 from actions.common import needs_catalogue, schemes_for_need
 from bot.nlu.entities import Entity
 from bot.nlu.interpreter import ParseResult
-from bot.nlu.normalize import lexicon
+from bot.nlu.normalize import lexicon_words
 from bot.nlu.person import writes_for_someone
 from knowledge.kb import KnowledgeBase
 from knowledge.numbers import find_other_age
@@ -225,8 +225,7 @@ def read_turn(parse: ParseResult, intent: str, kb: KnowledgeBase, slots: dict[st
 
 def asks_for_others(text: str) -> bool:
     """ "d'autres aides pour louer ?", "autre chose ?": other help than what was shown."""
-    words = {fold(w) for w in lexicon().get("other_words") or []}
-    return bool(words.intersection(fold(text.replace("'", " ").replace("’", " ")).split()))
+    return bool(lexicon_words("other_words").intersection(fold(text).split()))
 
 
 def _asks_about_shown(parse: ParseResult, situation: Any, slots: dict[str, Any], kb: KnowledgeBase,
@@ -279,7 +278,7 @@ JOINING_GAP = 12
 
 def _joining(parse: ParseResult, scheme_id: str) -> bool:
     """The scheme is named just after a word that asks to join it (lexicon `joining_words`)."""
-    words = {fold(w) for w in lexicon().get("joining_words") or []}
+    words = lexicon_words("joining_words")
     for entity in parse.entities:
         if entity.entity == "scheme" and entity.value == scheme_id and entity.start is not None:
             before = fold(parse.text[max(0, entity.start - JOINING_GAP):entity.start]).split()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from functools import lru_cache
+from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +19,15 @@ _DIGIT_STUCK = re.compile(r"(\d)([a-z])|([a-z])(\d)")
 def lexicon() -> dict[str, Any]:
     """bot/nlu/lexicon.yml, read once: SMS spellings, question words, answer words."""
     return dict(load_yaml(LEXICON_PATH.read_text(encoding="utf-8")))
+
+
+@cache
+def lexicon_words(key: str, kind: str | None = None) -> frozenset[str]:
+    """A word list of the lexicon, folded once: `other_words`, or one kind of `kind_words`."""
+    words = lexicon().get(key) or ()
+    if kind is not None:
+        words = words.get(kind) or ()
+    return frozenset(fold(str(w)) for w in words)
 
 
 @lru_cache(maxsize=1)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 from knowledge.textnorm import fold
 from knowledge.yamlio import load_yaml
@@ -28,16 +29,22 @@ def _phrases(phrases: list[str]) -> re.Pattern[str]:
 
 
 @lru_cache(maxsize=1)
+def _person_data() -> dict[str, Any]:
+    """bot/nlu/person.yml, read once."""
+    return dict(load_yaml(PERSON_PATH.read_text(encoding="utf-8")))
+
+
+@lru_cache(maxsize=1)
 def _patterns() -> tuple[re.Pattern[str], re.Pattern[str]]:
     """(third-person cues, workplace cues) from person.yml."""
-    data = load_yaml(PERSON_PATH.read_text(encoding="utf-8"))
+    data = _person_data()
     return _phrases(data["third_person"]), _phrases(data["workplace"])
 
 
 def speaks_of_someone_else(text: str) -> bool:
     """ "une dame de 52 ans", "elle habite à Lens", "son fils de 4 ans", "je reçois un usager"."""
     third, _ = _patterns()
-    return bool(third.search(fold(text.replace("'", " ").replace("’", " "))))
+    return bool(third.search(fold(text)))
 
 
 def clause_at(text: str, start: int) -> str:
@@ -58,7 +65,7 @@ ELSEWHERE_WINDOW = 45
 @lru_cache(maxsize=1)
 def _place_cues() -> tuple[re.Pattern[str], re.Pattern[str]]:
     """(elsewhere cues, home cues) from person.yml."""
-    data = load_yaml(PERSON_PATH.read_text(encoding="utf-8"))
+    data = _person_data()
     return _phrases(data["elsewhere"]), _phrases(data["home"])
 
 
@@ -66,7 +73,7 @@ def is_elsewhere(text: str, start: int) -> bool:
     """Whether a commune named at `start` is where the person goes, not where they live: a cue of
     `elsewhere` just before it, with no home cue after that cue."""
     elsewhere, home = _place_cues()
-    window = fold(text[max(0, start - ELSEWHERE_WINDOW) : start].replace("'", " ").replace("’", " "))
+    window = fold(text[max(0, start - ELSEWHERE_WINDOW) : start])
     cues = list(elsewhere.finditer(window))
     return bool(cues) and not home.search(window[cues[-1].end():])
 
@@ -75,13 +82,13 @@ def is_workplace(text: str, start: int) -> bool:
     """Whether a place named at `start` is where the speaker works ("je travaille au CCAS d'Amiens")."""
     _, workplace = _patterns()
     clause = clause_at(text, start)
-    return bool(workplace.search(fold(clause.replace("'", " ").replace("’", " "))))
+    return bool(workplace.search(fold(clause)))
 
 
 @lru_cache(maxsize=1)
 def _sex_cues() -> dict[str, dict[str, re.Pattern[str]]]:
     """{"self"|"other": {"femme"|"homme": pattern}} from person.yml `sex`."""
-    data = load_yaml(PERSON_PATH.read_text(encoding="utf-8"))["sex"]
+    data = _person_data()["sex"]
     return {whose: {sex: _phrases(cues) for sex, cues in groups.items()} for whose, groups in data.items()}
 
 
@@ -89,7 +96,7 @@ def sex_of_person(text: str, about_someone_else: bool) -> str | None:
     """ "femme" or "homme" when the words say which the person concerned is, else None (person.yml
     `sex`): the speaker's words about themself, or, when the message is about someone else, the
     words about that person. Cues for both say nothing."""
-    folded = fold(text.replace("'", " ").replace("’", " "))
+    folded = fold(text)
     cues = _sex_cues()
     for whose in ("self", "other") if about_someone_else else ("self",):
         found = {sex for sex, pattern in cues[whose].items() if pattern.search(folded)}
@@ -102,9 +109,9 @@ def sex_of_person(text: str, about_someone_else: bool) -> str | None:
 
 @lru_cache(maxsize=1)
 def _writing_for() -> re.Pattern[str]:
-    return _phrases(load_yaml(PERSON_PATH.read_text(encoding="utf-8"))["writing_for"])
+    return _phrases(_person_data()["writing_for"])
 
 
 def writes_for_someone(text: str) -> bool:
     """ "pour mon pote", "mon petit-fils de 16 ans": the writer says they write for someone else."""
-    return bool(_writing_for().search(fold(text.replace("'", " ").replace("’", " "))))
+    return bool(_writing_for().search(fold(text)))
