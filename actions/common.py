@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -39,7 +39,28 @@ THEME_ONLY_KM = 25.0
 #: doors too general to pick a place by (a CCAS or a mairie of another commune is not yours)
 GENERIC_DOORS = {"communes", "departements", "regions", "ccas-cias", "france-service", "caf", "france-travail",
                  "centres-sociaux", "cpam", "msap"}
+#: a place that carries a scheme shown is about the needs it is read for from at least this share of its
+#: best need's probability (the Nord's energy action: energie 0.97, logement 0.87)
+PLACE_NEED_SHARE = 0.75
 _kb: KnowledgeBase | None = None
+_read_needs: Callable[[str], list[tuple[str, float]]] | None = None
+
+
+def set_reader(read_needs: Callable[[str], list[tuple[str, float]]] | None) -> None:
+    """The engine injects the situation reader's needs, to read what each place is about."""
+    global _read_needs
+    _read_needs = read_needs
+    _place_needs.cache_clear()
+
+
+@lru_cache(maxsize=4096)
+def _place_needs(name: str, description: str) -> frozenset[str]:
+    """The needs a place's own name and description are about (empty without a reader)."""
+    if _read_needs is None:
+        return frozenset()
+    read = _read_needs(f"{name}. {description}")
+    top = max((p for _, p in read), default=0.0)
+    return frozenset(n for n, p in read if p >= PLACE_NEED_SHARE * top)
 
 
 def set_kb(kb: KnowledgeBase) -> None:
@@ -152,34 +173,53 @@ def public_rules() -> dict[str, dict[str, Any]]:
     return dict(load_yaml((CONTENT_DIR / "publics.yml").read_text(encoding="utf-8"))["publics"])
 
 
-def _public_fits(publics: list[str], slots: dict[str, Any]) -> bool:
-    """A place only for some publics (students, young people...) is proposed to the people the
-    known facts say are of one of them (publics.yml)."""
+def public_fits(publics: list[str], slots: dict[str, Any], unknown_fits: bool = True) -> bool:
+    """A place or a scheme only for some publics (students, young people...) is proposed to the
+    people the known facts say are of one of them (publics.yml). With `unknown_fits` False (a place
+    found on its theme alone), a rule's `unknown: fits` does not apply: a positive sign is needed."""
     rules = public_rules()
     if not publics or any(p not in rules for p in publics):
         return True
-    return any(_fits_rule(rules[p], slots) for p in publics)
+    return any(_fits_rule(rules[p], slots, unknown_fits) for p in publics)
 
 
-def _fits_rule(rule: dict[str, Any], slots: dict[str, Any]) -> bool:
-    unknown = rule.get("unknown") == "fits"
+def _fits_rule(rule: dict[str, Any], slots: dict[str, Any], unknown_fits: bool = True) -> bool:
+    """Every fact the rule names must fit; an unknown one fits only with `unknown: fits`."""
+    unknown = unknown_fits and rule.get("unknown") == "fits"
+    verdicts: list[bool | None] = []
     if "age_min" in rule or "age_max" in rule:
         age = slots.get("age")
-        return unknown if age is None else rule.get("age_min", 0) <= int(age) <= rule.get("age_max", 200)
+        verdicts.append(None if age is None else rule.get("age_min", 0) <= int(age) <= rule.get("age_max", 200))
     for fact in ("situation", "housing", "sex"):
         if fact in rule:
             value = slots.get(fact)
-            return unknown if value is None else value in rule[fact]
-    return True
+            verdicts.append(None if value is None else value in rule[fact])
+    if "situation_not" in rule and slots.get("situation") in rule["situation_not"]:
+        verdicts.append(False)
+    if rule.get("children"):
+        count = slots.get("children_count")
+        verdicts.append(None if count is None else int(count) > 0)
+    if False in verdicts:
+        return False
+    return unknown if None in verdicts else True
+
+
+def _about(service: Any, needs: set[str]) -> bool:
+    """A place that carries a scheme shown is proposed for what it is about: the Pas-de-Calais's fund
+    against evictions carries the FSL, and is no place for an electricity debt."""
+    about = _place_needs(service.nom, service.description or "")
+    return not needs or not about or bool(about & needs)
 
 
 def pick_services(slots: dict[str, Any], scheme_ids: list[str], need_id: str | None,
-                  service_type: str | None = None, limit: int = 3, max_km: float = 80.0) -> ServicePick:
+                  service_type: str | None = None, limit: int = 3, max_km: float = 80.0,
+                  about: Iterable[str] = ()) -> ServicePick:
     """The nearest relevant services for the person's place.
 
     Relevance: a service that carries one of the schemes comes first; then a service of the
     requested kind (France Services, CCAS...); then a place nearby whose themes meet the need's or
-    the schemes' themes. A shared network alone (e.g. "communes") is not enough.
+    the schemes' themes. A shared network alone (e.g. "communes") is not enough. `about`: the needs
+    of the orientation; a place that carries a scheme shown must be about one of them (`_about`).
     """
     kb = get_kb()
     commune = commune_of(slots)
@@ -198,6 +238,7 @@ def pick_services(slots: dict[str, Any], scheme_ids: list[str], need_id: str | N
             if scheme_id in kb.schemes:
                 wanted_themes |= set(kb.schemes[scheme_id].themes)
     doors = {d for s in scheme_ids if s in kb.schemes for d in kb.schemes[s].where_to_go} - GENERIC_DOORS
+    needs_read = set(about)
     scored: list[tuple[int, NearbyService]] = []
     # Only a service that can score below is asked for (a scheme it carries, the kind's networks,
     # the wanted themes or the schemes' doors), within max_km, with those without a position: the
@@ -214,12 +255,10 @@ def pick_services(slots: dict[str, Any], scheme_ids: list[str], need_id: str | N
         service = near.service
         if near.distance_km is not None and near.distance_km > max_km:
             continue
-        if not _public_fits(service.publics, slots):
-            continue
         if service_type:
             score = 3 if kind_networks.intersection(service.reseaux_porteurs) else 0
         else:
-            score = 3 if set(scheme_ids).intersection(service.schemes) else 0
+            score = 3 if set(scheme_ids).intersection(service.schemes) and _about(service, needs_read) else 0
             close = near.distance_km is not None and near.distance_km <= THEME_ONLY_KM
             # a theme brings a place near the person only: a place without a point (a whole
             # département) is a programme, proposed when it carries a scheme shown — on a theme
@@ -228,7 +267,10 @@ def pick_services(slots: dict[str, Any], scheme_ids: list[str], need_id: str | N
                 score = 1
             if not score and close and doors.intersection(service.reseaux_porteurs):
                 score = 1  # the kind of place the scheme sends people to (a mission locale...)
-        if score:
+        # a place for some publics: the known facts must not rule the person out; a programme without
+        # an address of its own, found on its theme alone, needs a positive sign (the Métropole's
+        # housing for young people, for a man sleeping in his car whose age was not asked)
+        if score and public_fits(service.publics, slots, unknown_fits=score >= 3 or bool(service.adresse)):
             scored.append((score, near))
     # the directories' real places come after a curated service of the same kind (its source is a seed)
     scored += [(2, near) for near in _directory_places(kb, kind_networks, commune, (lat, lon), limit, max_km)]

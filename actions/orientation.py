@@ -183,7 +183,8 @@ class ActionOrientation(Action):
                 dispatcher.utter_message(text="\n".join(steps))
         scheme_ids = [r.scheme_id for r in shown]  # never the places of a scheme the person is refused
         first_need = items[0]["need"] if items else slots.get("need")
-        pick = pick_services(slots, scheme_ids, first_need, slots.get("service_type"))
+        needs = [item["need"] for item in items if item["need"]]
+        pick = pick_services(slots, scheme_ids, first_need, slots.get("service_type"), about=needs)
         mine = own_networks(slots)  # an agent is not given the nearest place of their own kind
         if mine:
             pick.nearby = [n for n in pick.nearby if not mine.intersection(n.service.reseaux_porteurs)]

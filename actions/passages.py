@@ -180,6 +180,12 @@ def kind_stems(kind: str) -> frozenset[str]:
     return frozenset(w[:STEM] for w in lexicon_words("kind_words", kind))
 
 
+def names_kind(question: str, kind: str) -> bool:
+    """The question says one of the words of its kind of answer (lexicon `kind_words`)."""
+    stems = kind_stems(kind)
+    return any(w[:STEM] in stems for w in _words(question))
+
+
 def asks_beyond_kind(scheme: Scheme, question: str, kind: str) -> bool:
     """The question says more than which kind of answer it wants (lexicon `kind_words`): « il doit
     faire les démarches lui-même ? » is more than a how; « comment je fais la demande ? » is not."""

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from actions.common import get_kb, needs_catalogue, schemes_for_need
+from actions.common import get_kb, needs_catalogue, public_fits, schemes_for_need
 from actions.speaker import own_schemes
 from knowledge.eligibility import SchemeResult, Status
 
@@ -72,6 +72,9 @@ def plan(needs: Sequence[str], described: Sequence[str], slots: dict[str, Any],
     kb = get_kb()
     ordered = order_needs(n for n in needs if n in needs_catalogue())
     mine = own_schemes(slots)  # an agent of France Services is not offered France Services
+    # a scheme meant for other people than the person (publics.yml: a mobility platform towards
+    # work for a woman of 70) is not proposed, unless the person names it
+    mine |= {s.id for s in kb.schemes.values() if s.id not in named and not public_fits(s.publics, slots)}
     described = [s for s in dict.fromkeys(described) if s in kb.schemes and s not in mine]
     groups: dict[str | None, list[str]] = {n: [] for n in ordered}
     for scheme_id in described:

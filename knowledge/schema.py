@@ -194,6 +194,10 @@ class Scheme(Strict):
         [], description="situations that mean the person already receives the scheme (au RSA: the RSA); "
         "it is not proposed to them again"
     )
+    publics: list[str] = Field(
+        [], description="who the scheme is meant for, as relevance, not eligibility (keys of publics.yml): it is "
+        "not proposed to a person the known facts rule out (a mobility platform towards work for a woman of 70)"
+    )
     sources: list[Source] = Field(min_length=1)
     verified: dt.date
     engine: Literal["rules", "openfisca"] = Field(

@@ -91,6 +91,7 @@ def validate(content: Content | None = None, seeds: Path | None = None, check_pl
     refs = load_referentials()
     themes, networks = refs["thematiques"], refs["reseaux_porteurs"]
     doors = networks | refs.get("doors_extra", set())
+    publics = set(load_yaml((CONTENT_DIR / "publics.yml").read_text(encoding="utf-8"))["publics"])
 
     scheme_ids = Counter(s.id for s in content.schemes)
     service_ids = Counter(s.id for s in content.services)
@@ -108,6 +109,7 @@ def validate(content: Content | None = None, seeds: Path | None = None, check_pl
         check_refs(where, scheme.themes, themes, "thématique")
         check_refs(where, scheme.where_to_go, doors, "where_to_go")
         check_refs(where, scheme.services, service_ids, "service")
+        check_refs(where, scheme.publics, publics, "public (publics.yml)")
         for source in scheme.sources:
             check_source(where, source, report, seeds)
 

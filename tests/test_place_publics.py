@@ -31,7 +31,7 @@ def test_a_student_is(kb) -> None:  # type: ignore[no-untyped-def]
 
 
 def test_publics_rules() -> None:
-    fits = common._public_fits
+    fits = common.public_fits
     assert fits(["jeunes"], {})  # age unknown: a young people's place stays
     assert not fits(["jeunes"], {"age": 45})
     assert fits(["jeunes", "seniors"], {"age": 70})
@@ -42,7 +42,7 @@ def test_publics_rules() -> None:
 
 
 def test_a_place_for_women_is_left_out_only_when_the_person_is_said_to_be_a_man() -> None:
-    fits = common._public_fits
+    fits = common.public_fits
     assert fits(["femmes"], {})  # nothing said: it stays
     assert fits(["femmes"], {"sex": "femme"})
     assert not fits(["femmes"], {"sex": "homme"})
@@ -60,3 +60,52 @@ def test_the_words_say_whether_the_person_is_a_woman_or_a_man() -> None:
     assert sex_of_person("je suis maman solo, mon fils a 3 ans", True) == "femme"
     assert sex_of_person("elle a 2 enfants, il a 3 ans", True) is None  # both: unknown
     assert sex_of_person("un monsieur de 60 ans", False) is None  # not about someone else: the cue is not read
+
+
+def test_every_fact_a_rule_names_must_fit() -> None:
+    fits = common.public_fits
+    assert not fits(["demandeurs-demploi"], {"age": 70})  # past 67, not a job seeker's place
+    assert fits(["demandeurs-demploi"], {"age": 45})
+    assert not fits(["actifs"], {"situation": "retraite"})
+    assert fits(["actifs"], {})
+    assert not fits(["familles-enfants"], {"children_count": 0})
+
+
+def test_a_place_found_on_its_theme_alone_needs_a_positive_sign() -> None:
+    fits = common.public_fits
+    assert not fits(["jeunes"], {}, unknown_fits=False)  # young people's housing for a man whose age is unknown
+    assert fits(["jeunes"], {"age": 22}, unknown_fits=False)
+    assert not fits(["familles-enfants"], {"age": 78}, unknown_fits=False)  # a programme for families
+    assert fits(["familles-enfants"], {"children_count": 2}, unknown_fits=False)
+
+
+def test_a_scheme_for_people_of_working_age_is_not_proposed_to_a_woman_of_70(kb) -> None:  # type: ignore[no-untyped-def]
+    from actions.plan import plan
+
+    common.set_kb(kb)
+    assert kb.schemes["plateforme-mobilite"].publics == ["actifs"]
+    relevance = {"plateforme-mobilite": 0.8, "transport-solidaire": 0.6}
+    shown = {s for item in plan(["mobilite"], ["plateforme-mobilite"], {"age": 70}, relevance) for s in item["schemes"]}
+    assert "plateforme-mobilite" not in shown and "transport-solidaire" in shown
+    younger = {s for item in plan(["mobilite"], ["plateforme-mobilite"], {"age": 40}, relevance) for s in item["schemes"]}
+    assert "plateforme-mobilite" in younger
+    # named, it is answered all the same
+    named = plan(["mobilite"], ["plateforme-mobilite"], {"age": 70}, relevance, named=["plateforme-mobilite"])
+    assert "plateforme-mobilite" in {s for item in named for s in item["schemes"]}
+
+
+def test_a_place_that_carries_a_scheme_shown_is_proposed_for_what_it_is_about(kb, interpreter) -> None:  # type: ignore[no-untyped-def]
+    """The Pas-de-Calais's fund against evictions carries the FSL: not a place for an electricity
+    debt; its action against fuel poverty carries it too: not a place for rent arrears."""
+    common.set_kb(kb)
+    common.set_reader(lambda text: interpreter.reader.read(text).needs)  # as the engine does
+
+    def names(about: list[str]) -> list[str]:
+        pick = common.pick_services({"commune": "62498"}, ["fonds-solidarite-logement"], about[0], about=about)
+        return [n.service.nom for n in pick.nearby]
+
+    evictions = "Fonds de prévention des expulsions locatives du Pas-de-Calais (apurement de la dette de loyer)"
+    energy = "Accompagnement social contre la précarité énergétique (Pas-de-Calais)"
+    for_energy, for_rent = names(["energie", "budget"]), names(["logement"])
+    assert energy in for_energy and evictions not in for_energy
+    assert evictions in for_rent and energy not in for_rent

@@ -27,6 +27,7 @@ from actions.common import (
     outside_region,
     search,
     set_kb,
+    set_reader,
 )
 from actions.emergency import numbers_answer
 from actions.orientation import fact_label
@@ -180,6 +181,12 @@ class DialogueEngine:
         self.danger = DangerDetector.load()
         self.actions = {action.name(): action for action in ALL_ACTIONS}
         set_kb(kb)
+        if getattr(interpreter, "reader", None) is not None:  # a scripted reading (tests) has none
+            set_reader(self._place_needs)
+
+    def _place_needs(self, text: str) -> list[tuple[str, float]]:
+        """What a place's own text is about (the situation reader's needs)."""
+        return self.interpreter.reader.read(text).needs
 
     # ------------------------------------------------------------------ contract
     def new_state(self) -> dict[str, Any]:

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from actions.common import needs_catalogue, schemes_for_need
+from actions.passages import names_kind
 from bot.nlu.entities import Entity
 from bot.nlu.interpreter import ParseResult
 from bot.nlu.normalize import lexicon_words
@@ -192,6 +193,8 @@ def read_turn(parse: ParseResult, intent: str, kb: KnowledgeBase, slots: dict[st
             if reading.asks == "orientation" and kinds:
                 reading.asks = max(kinds, key=kinds.__getitem__)
             reading.asks_read = reading.follow_up = True
+        if reading.asks == "contact" and not names_kind(parse.text, "contact"):
+            reading.asks = "how"  # « c'est qui qui décide ? » names no way to reach anyone: the steps say who
         if reading.asks == "orientation" and intent == "ask_scheme_info" and reading.named:
             reading.asks = "info"
         elif reading.asks == "orientation" and intent == "find_service_nearby" and reading.named:
