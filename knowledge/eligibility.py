@@ -228,6 +228,12 @@ class EligibilityEngine:
         if found.result is None or missing:
             return SchemeResult(scheme.id, Status.to_check, missing=missing, to_verify=verify, specificity=personal,
                                 **_both([*reasons, *([simulated] if found.reason else [])]))
+        unsettled = [c.reason for c in checks if c.result is None and c.reason]
+        if unsettled:  # OpenFisca assumes what the assistant does not ask (the ASF: that the other parent
+            # pays nothing): the estimate is said, the decisive condition stays to verify
+            return SchemeResult(scheme.id, Status.to_check, missing=[], to_verify=_unique([*unsettled, *verify]),
+                                specificity=personal, amount=found.amount, amount_per=found.per,
+                                amount_text=found.amount_text, **_both([simulated, *reasons]))
         # an estimated amount fits the person more closely than an open door
         return SchemeResult(scheme.id, Status.eligible, missing=[], to_verify=verify, specificity=personal + 1,
                             amount=found.amount, amount_per=found.per, amount_text=found.amount_text,

@@ -204,6 +204,18 @@ def test_eligible_with_an_amount_through_the_engine(kb: Any) -> None:
 
 
 @pytest.mark.slow
+def test_an_estimate_whose_decisive_condition_is_not_asked_stays_to_verify(kb: Any) -> None:
+    """The ASF: OpenFisca assumes the other parent pays nothing, which the assistant never asks
+    (simulated users, round 16: ✅ for a mother whose ex may pay). The estimate is said, « à vérifier »."""
+    facts = {"age": 29, "household_adults": 1, "single_parent": True, "children_count": 1, "children_ages": [4]}
+    engine = EligibilityEngine(kb.gazetteer, benefits=LocalEngine())
+    result = engine.evaluate(kb.scheme("allocation-soutien-familial"), facts)
+    assert result.status is Status.to_check
+    assert result.amount and result.amount > 100
+    assert result.to_verify[0].startswith("Élever seul·e un enfant de moins de 20 ans privé de l'aide de l'autre parent")
+
+
+@pytest.mark.slow
 def test_pooled_engine_batches_concurrent_requests() -> None:
     engine = PooledEngine(workers=1, window_ms=50).start()
     try:
