@@ -109,3 +109,10 @@ def test_a_place_that_carries_a_scheme_shown_is_proposed_for_what_it_is_about(kb
     for_energy, for_rent = names(["energie", "budget"]), names(["logement"])
     assert energy in for_energy and evictions not in for_energy
     assert evictions in for_rent and energy not in for_rent
+
+
+def test_a_report_of_unfit_housing_is_not_for_someone_who_has_no_home() -> None:
+    fits = common.public_fits
+    assert not fits(["occupants"], {"housing": "sans_domicile"})
+    assert fits(["occupants"], {"housing": "locataire"})
+    assert fits(["occupants"], {})

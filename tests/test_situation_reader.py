@@ -109,3 +109,20 @@ def test_the_speaker_is_read(interpreter) -> None:  # type: ignore[no-untyped-de
 def test_a_proper_name_is_read_for_sure(interpreter) -> None:  # type: ignore[no-untyped-def]
     read = interpreter.parse("c koi le PCB").situation
     assert read.schemes[0] == ("point-conseil-budget", 1.0)
+
+
+def test_a_communes_name_is_not_read_as_what_the_message_is_about(interpreter) -> None:  # type: ignore[no-untyped-def]
+    """« montreuil » pulled the reading towards the examples written in Montreuil (93): « pas de
+    taf » fell from 0.78 to 0.63. The reader reads the message without the communes found in it."""
+    from bot.nlu.entities import Entity
+    from bot.nlu.interpreter import without_places
+
+    text = "jhabite montreuil dans le 62, jai pas de logement a moi et pas de taf"
+    parsed = interpreter.parse(text)
+    assert [e.value for e in parsed.entities if e.entity == "commune"] == ["62588"]
+    masked = without_places(text, parsed.entities)
+    assert masked == "jhabite  dans le 62, jai pas de logement a moi et pas de taf"
+    assert parsed.situation.needs == interpreter.reader.read(masked).needs
+    # overlapping readings of one name are cut once; the rest of the text stays
+    both = [Entity("commune", "1", 2, 6), Entity("commune", "2", 2, 6), Entity("commune", "3", 10, 16)]
+    assert without_places("a Lens et Liévin ok", both) == "a  et  ok"

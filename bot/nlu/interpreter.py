@@ -123,9 +123,11 @@ class Interpreter:
                 to_classify.append(index)
         batch = [texts[i] for i in to_classify]
         predictions = self.classifier.predict_many(batch) if batch else []
-        situations = self.reader.read_many(batch) if batch else []
-        for index, prediction, situation in zip(to_classify, predictions, situations, strict=True):
-            entities = self.extractor.extract(texts[index])
+        found = [self.extractor.extract(text) for text in batch]
+        # a commune's name says where, not what: « montreuil » pulled the reading towards the
+        # examples written in Montreuil (93) and « pas de taf » fell under its threshold
+        situations = self.reader.read_many([without_places(t, e) for t, e in zip(batch, found, strict=True)])
+        for index, prediction, situation, entities in zip(to_classify, predictions, situations, found, strict=True):
             language = next((e.value for e in entities if e.entity == "language"), "fr")
             results[index] = ParseResult(
                 texts[index],
@@ -145,6 +147,18 @@ class Interpreter:
             return ParseResult(text, FALLBACK_INTENT, 0.0, [], "fr")
         entities = [Entity(k, v, extractor="payload") for k, v in payload.values.items()]
         return ParseResult(text, payload.intent, 1.0, entities, "fr", [(payload.intent, 1.0)])
+
+
+def without_places(text: str, entities: list[Entity]) -> str:
+    """The text without the communes' names found in it (what the situation reader reads)."""
+    spans = sorted((e.start, e.end) for e in entities
+                   if e.entity == "commune" and e.start is not None and e.end is not None)
+    kept, last = [], 0
+    for start, end in spans:
+        if start >= last:  # two readings of one name overlap: the first is cut
+            kept.append(text[last:start])
+            last = end
+    return "".join(kept) + text[last:]
 
 
 def with_named_schemes(situation: Situation, entities: list[Entity]) -> Situation:
