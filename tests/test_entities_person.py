@@ -65,6 +65,16 @@ def test_workplace_and_home_in_one_message(extractor: EntityExtractor) -> None:
     assert speaker is not None and speaker.value == "80021"
 
 
+def test_a_second_commune_is_kept_beside_the_first(extractor: EntityExtractor) -> None:
+    """« CCAS d'Amiens. Une famille de Longueau… »: no verb says Amiens is a workplace; the dialogue
+    knows it from the CCAS just before, and then takes the next commune (`commune_also`)."""
+    entities = extractor.extract("Bonjour, CCAS d'Amiens. Une famille de Longueau me demande des bons d'achat")
+    commune, also = first(entities, "commune"), first(entities, "commune_also")
+    assert commune is not None and commune.value == "80021"
+    assert also is not None and also.value == "80489"
+    assert first(extractor.extract("j'habite à Lens"), "commune_also") is None
+
+
 @pytest.mark.parametrize(
     ("text", "code"),
     [

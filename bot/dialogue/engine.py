@@ -378,6 +378,9 @@ class DialogueEngine:
             theirs += [e for e in parse.entities if e.entity == "situation" and e.value in asked]
         if reading.role == "agent" and theirs and not slots.get("workplace_commune"):
             slots["workplace_commune"] = theirs[0].value  # « CCAS d'Amiens »: where the agent works
+        also = next((e for e in parse.entities if e.entity == "commune_also"), None)
+        if also is not None and any(e.entity == "commune" for e in theirs):  # « … Une famille de Longueau »
+            parse.entities.append(Entity("commune", also.value, also.start, also.end, also.text))
         changed = self._apply_entities(turn, parse, ignore=theirs)
         if refused_money(text):  # « elle veut pas dire ses revenus »: never asked
             for fact in MONEY_FACTS:
@@ -1039,6 +1042,7 @@ class DialogueEngine:
         if about_child and slots.get("age") is None and len(ages) == 1:
             slots["age"] = int(ages[0])
             slots["age_is_child"] = True
+            slots["third_person"] = True  # the rights said are the child's: « il pourrait y avoir droit », not « vous »
             turn.utter(say("youth_for_child", age=int(ages[0])))
 
     def _continue(self, turn: _TurnContext) -> None:

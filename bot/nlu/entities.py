@@ -331,7 +331,11 @@ class EntityExtractor:
                 continue  # « rendez-vous chez le cardiologue à Amiens »: not where the person lives
             kind = "speaker_commune" if start >= 0 and is_workplace(text, start) else "commune"
             if any(e.entity == kind for e in out):
-                continue
+                if kind != "commune" or any(e.entity == "commune_also" for e in out):
+                    continue
+                # « CCAS d'Amiens. Une famille de Longueau… »: the dialogue knows whether the first
+                # commune is the agent's workplace; the next one is kept beside it
+                kind = "commune_also"
             out.append(
                 Entity(
                     kind,
@@ -341,7 +345,7 @@ class EntityExtractor:
                     commune.nom,
                 )
             )
-            if len(out) == 2:
+            if len(out) == 3:
                 break
         return out
 
