@@ -158,6 +158,10 @@ def _sentence_units(sentence: str) -> np.ndarray | None:
     return _meaning().matrix(_raw_words(sentence))
 
 
+def _raw_words_cased(text: str) -> list[str]:
+    return _WORDS.findall(text.replace("'", " ").replace("’", " "))
+
+
 def _raw_words(text: str) -> list[str]:
     """Lower-case words with their accents (the vectors' keys)."""
     return _WORDS.findall(text.lower().replace("'", " ").replace("’", " "))
@@ -211,9 +215,12 @@ def ranked_sentences(texts: list[str], names: list[str], question: str) -> list[
     sms = sms_lexicon()
     raw = {fold(w): w for w in (sms.get(w, w) for w in _raw_words(question))}
     asked_units = {w: meaning.unit(raw.get(w, w)) for w in asked}
+    # a proper name's words answer nothing (« Participation et Fraternité » is no cost): the words
+    # with a capital inside the scheme's name
+    named = {fold(w)[:STEM] for w in _raw_words_cased(names[0])[1:] if w[:1].isupper()} if names else set()
     scored = []
     for sentence in texts:
-        stems = _sentence_stems(sentence)
+        stems = _sentence_stems(sentence) - named
         units = _sentence_units(sentence)
         score = 0.0
         for word in asked:

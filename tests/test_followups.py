@@ -47,6 +47,15 @@ def test_a_quote_beside_the_point_is_counted_and_a_tied_pair_is_two_quotes() -> 
     assert not beside.answered and beside.beside == ["Ouvert le lundi."]
 
 
+def test_a_proper_names_words_answer_nothing(kb) -> None:  # type: ignore[no-untyped-def]
+    """« c'est payé ? » was answered by the sentence naming « Participation et Fraternité »: the
+    words with a capital inside a scheme's name are not matched (a cost word, « participation »)."""
+    from actions.passages import ranked_passages
+
+    ranked = ranked_passages(kb.schemes["ambassadeurs-acces-aux-droits"], "c'est payé ?")
+    assert all(score == 0.0 for score, sentence in ranked if "Participation et Fraternité" in sentence)
+
+
 @pytest.mark.slow
 def test_follow_up_gate(engine, kb) -> None:  # type: ignore[no-untyped-def]
     report = evaluate(engine, load_cases(DEFAULT_DIR, known=kb.schemes))
