@@ -32,7 +32,7 @@ from actions.common import (
 from actions.emergency import numbers_answer
 from actions.orientation import fact_label
 from actions.passages import asks_beyond_kind, best_passages
-from actions.plan import FILL_MIN, plan, planned_schemes
+from actions.plan import FILL_MIN, need_of, plan, planned_schemes
 from actions.question import catalogue, question_buttons, question_text
 from actions.sdk import LocalDispatcher, LocalTracker
 from actions.services import end_buttons
@@ -652,8 +652,9 @@ class DialogueEngine:
         """« Is it free? » after an orientation that showed places only, or after emergency numbers
         (« ça coûte quelque chose d'appeler ? »): no scheme to answer about."""
         if (turn.slots.get("numbers_given") and not turn.slots.get("shown") and not reading.content
-                and reading.text.rstrip().endswith("?") and reading.intent not in ("ask_human", "emergency")):
-            return True
+                and reading.text.rstrip().endswith("?") and reading.intent not in ("ask_human", "emergency")
+                and not (reading.asks in PLACES and reading.asks_read and turn.slots.get("shown_places"))):
+            return True  # (« c'est ouvert le matin, l'accueil de jour ? » is about a place shown)
         return (reading.asks in ANSWERS and reading.asks not in PLACES and reading.asks_read
                 and bool(turn.slots.get("oriented")) and not reading.content and not turn.slots.get("shown"))
 
@@ -695,6 +696,11 @@ class DialogueEngine:
         """« c'est où ? », « c'est ouvert quand ? » after places were shown: about them, nothing new."""
         slots = turn.slots
         new_needs = set(reading.needs) - set(slots.get("needs") or [])
+        # a need with its own numbers that no scheme shown serves (« elle peut aller où ce soir ? »
+        # after the CIDFF: a bed, the 115) is asked for itself, not about the places shown
+        shown = [s for s in slots.get("shown") or [] if s in self.kb.schemes]
+        new_needs |= {n for n in reading.needs if needs_catalogue().get(n, {}).get("numbers")
+                      and not any(need_of(s, [n]) for s in shown)}
         return (reading.asks in PLACES and reading.asks_read and bool(slots.get("oriented"))
                 and bool(slots.get("shown_places") or slots.get("commune"))  # a place, or the doors shown
                 and not reading.named and not reading.service_types
@@ -869,6 +875,8 @@ class DialogueEngine:
         if reading.service_types and not reading.named and subject is not None and not self._of_kind(
                 subject, reading.service_types[0]):
             subject = None  # « c'est où la maison des solidarités ? »: that kind of place, not the PCB shown
+        if subject is not None and not reading.named and reading.needs and need_of(subject, reading.needs) is None:
+            subject = None  # « elle peut aller où ce soir ? » after the CIDFF: a bed tonight, not the CIDFF's office
         slots["service_type"] = (
             reading.service_types[0] if reading.service_types
             else None if (reading.needs or subject or slots.get("need")) else "france-service"
