@@ -204,7 +204,7 @@ def _fits_rule(rule: dict[str, Any], slots: dict[str, Any], unknown_fits: bool =
     return unknown if None in verdicts else True
 
 
-def _about(service: Any, needs: set[str]) -> bool:
+def _about(service: ServiceRecord, needs: set[str]) -> bool:
     """A place that carries a scheme shown is proposed for what it is about: the Pas-de-Calais's fund
     against evictions carries the FSL, and is no place for an electricity debt."""
     about = _place_needs(service.nom, service.description or "")
@@ -238,7 +238,7 @@ def pick_services(slots: dict[str, Any], scheme_ids: list[str], need_id: str | N
             if scheme_id in kb.schemes:
                 wanted_themes |= set(kb.schemes[scheme_id].themes)
     doors = {d for s in scheme_ids if s in kb.schemes for d in kb.schemes[s].where_to_go} - GENERIC_DOORS
-    needs_read = set(about)
+    about_needs = set(about)
     scored: list[tuple[int, NearbyService]] = []
     # Only a service that can score below is asked for (a scheme it carries, the kind's networks,
     # the wanted themes or the schemes' doors), within max_km, with those without a position: the
@@ -258,7 +258,7 @@ def pick_services(slots: dict[str, Any], scheme_ids: list[str], need_id: str | N
         if service_type:
             score = 3 if kind_networks.intersection(service.reseaux_porteurs) else 0
         else:
-            score = 3 if set(scheme_ids).intersection(service.schemes) and _about(service, needs_read) else 0
+            score = 3 if set(scheme_ids).intersection(service.schemes) and _about(service, about_needs) else 0
             close = near.distance_km is not None and near.distance_km <= THEME_ONLY_KM
             # a theme brings a place near the person only: a place without a point (a whole
             # département) is a programme, proposed when it carries a scheme shown — on a theme

@@ -381,6 +381,10 @@ class DialogueEngine:
         also = next((e for e in parse.entities if e.entity == "commune_also"), None)
         if also is not None and any(e.entity == "commune" for e in theirs):  # « … Une famille de Longueau »
             parse.entities.append(Entity("commune", also.value, also.start, also.end, also.text))
+        if slots.get("asking") == "vacant_dwelling_commune" and slots.get("commune"):
+            # the empty dwelling's commune does not replace the home said before (« il habite Péronne »);
+            # with no home said, it is where the places are looked for, as before
+            theirs += [e for e in parse.entities if e.entity == "commune"]
         changed = self._apply_entities(turn, parse, ignore=theirs)
         if refused_money(text):  # « elle veut pas dire ses revenus »: never asked
             for fact in MONEY_FACTS:
@@ -628,8 +632,9 @@ class DialogueEngine:
             wrong = {"prime-sortie-vacance"} if holidays else set(HOLIDAY_SCHEMES)
             reading.named = [s for s in reading.named if s not in wrong]
             reading.schemes = [s for s in reading.schemes if s not in wrong]
-            meant = "vacances" if holidays else "logement_vacant"
-            reading.needs = list(dict.fromkeys([meant, *reading.needs]))
+            meant, other = ("vacances", "logement_vacant") if holidays else ("logement_vacant", "vacances")
+            # nor is the other meaning's need (the holiday aids came beside the empty house's bonus)
+            reading.needs = list(dict.fromkeys([meant, *(n for n in reading.needs if n != other)]))
         return not holidays and not dwelling
 
     def _is_need_denied(self, turn: _TurnContext, reading: Reading) -> bool:
@@ -732,7 +737,7 @@ class DialogueEngine:
         slots = turn.slots
         old = set(slots.get("needs") or [])
         return (bool(slots.get("oriented")) and bool(old) and bool(reading.needs) and set(reading.needs) <= old
-                and not reading.facts_given and reading.asks == "orientation"
+                and not reading.facts_given and reading.asks == "orientation" and not reading.wants_others
                 and not set(reading.schemes) - set(slots.get("shown") or []))
 
     def _has_situation(self, turn: _TurnContext, reading: Reading) -> bool:
@@ -753,6 +758,7 @@ class DialogueEngine:
         # a need brushed (« une dame au marché » : lien social at 0.51) does not make it an orientation
         firm = [n for n in reading.needs if reading.need_scores.get(n, 1.0) >= STRONG]
         return (reading.intent == "check_eligibility" and not reading.named
+                and not (reading.wants_others and reading.needs)  # « d'autres aides pour louer ? »: that need
                 and all(n in SCREENING_NEEDS for n in firm) and self._knows_person(turn.slots))
 
     # ------------------------------------------------------------------ the turn's rules (actions)

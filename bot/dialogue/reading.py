@@ -243,7 +243,9 @@ def _asks_about_shown(parse: ParseResult, situation: Any, slots: dict[str, Any],
     old = set(slots.get("needs") or [])
     new_needs = [n for n, p in situation.needs if p >= STRONG and n not in old]
     named = {e.value for e in parse.entities if e.entity == "scheme" and e.value in kb.schemes}
-    others = wants_others and any(p >= MIN_SCORE and s in kb.schemes and s not in shown for s, p in situation.schemes)
+    # asking for other help is itself a sign: a scheme read at the reader's own threshold is enough
+    # (Loc'Avantages at 0.49 for « d'autres aides pour louer ensuite ? »)
+    others = wants_others and any(s in kb.schemes and s not in shown for s, _ in situation.schemes)
     return not new_needs and not (named - shown) and not others
 
 

@@ -419,7 +419,7 @@ class EntityExtractor:
         if years is not None:
             out.append(Entity("vacant_dwelling_years", years))
         same = fold_same_length(text)  # entity offsets are in this text
-        for place in (e for e in found if e.entity == "commune" and e.start is not None):
+        for place in (e for e in found if e.entity in ("commune", "commune_also") and e.start is not None):
             before = same[max(0, place.start - 25) : place.start]
             if not _LIVES_IN.search(before) and not _NEAR_PLACE.search(before):
                 out.append(Entity("vacant_dwelling_commune", place.value, place.start, place.end, place.text))
