@@ -202,7 +202,10 @@ def read_turn(parse: ParseResult, intent: str, kb: KnowledgeBase, slots: dict[st
         role_confidence = getattr(situation, "role_confidence", 1.0)
         # « un gars de 26 ans », « une dame de 52 ans », « pour mon pote », « mon petit-fils »
         cue = find_other_age(parse.text) is not None or writes_for_someone(parse.text)
-        if situation.role != "self" and role_confidence >= ROLE_CONFIDENCE and (reading.needs or described):
+        # once oriented, the speaker changes only when the reader is sure or the words say so (« je peux
+        # partir avec ma fille ? » read as a relative at 0.54 made the victim « la personne »)
+        settled = bool(slots.get("oriented")) and role_confidence < STRONG and not cue
+        if situation.role != "self" and role_confidence >= ROLE_CONFIDENCE and (reading.needs or described) and not settled:
             reading.role = situation.role  # a situation described by someone else (« 52 ans » alone says no one)
         elif (situation.role == "self" and role_scores is not None and (reading.needs or described)
               and (role_confidence < SELF_DOUBT or cue)):  # someone else's situation described, not small talk
