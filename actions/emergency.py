@@ -47,13 +47,16 @@ class ActionEmergency(Action):
         done = [SlotSet("danger_numbers", None), SlotSet("numbers_given", given)]
         marker = {"emergency": True, "numbers": ordered}
         then_orientation = bool(tracker.get_slot("danger_then_orientation"))
-        first, rest = lines[:3], lines[3:]
+        # three lines a message at most: the heading and the two first numbers, then the others
+        first, rest = lines[:2], lines[2:]
+        parts = [rest[i : i + 3] for i in range(0, len(rest), 3)]
         if then_orientation and not rest:  # the orientation follows: no offer to find a place
             dispatcher.utter_message(text=say("emergency_intro") + "\n" + "\n".join(first), json_message=marker)
             return [*done, SlotSet("danger_then_orientation", None)]
         dispatcher.utter_message(text=say("emergency_intro") + "\n" + "\n".join(first))
-        if rest:
-            dispatcher.utter_message(text="\n".join(rest), json_message=marker if then_orientation else None)
+        for index, part in enumerate(parts):
+            last = index == len(parts) - 1
+            dispatcher.utter_message(text="\n".join(part), json_message=marker if then_orientation and last else None)
         if then_orientation:
             return [*done, SlotSet("danger_then_orientation", None)]
         dispatcher.utter_message(

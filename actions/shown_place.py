@@ -107,9 +107,9 @@ class ActionShownPlace(Action):
         lines.append(say("shown_place_title", nom=place.nom, where=where.lstrip(", ")).replace(" ()", ""))
         lines.append(contact_text(place, commune_of(slots), slots=slots))
         week = week_text(place.horaires_accueil, dt.date.today())
-        lines.append(say("shown_place_hours", week=week) if week else say("shown_place_hours_unknown"))
+        hours = say("shown_place_hours", week=week) if week else say("shown_place_hours_unknown")
         date = data_date(place)
-        if date:
-            lines.append(date[0].upper() + date[1:] + ".")
+        # the data's date ends the hours' line: three lines a message at most
+        lines.append(f"{hours} {date[0].upper()}{date[1:]}." if date else hours)
         dispatcher.utter_message(text="\n".join(lines))
         return [SlotSet("place_question", None)]

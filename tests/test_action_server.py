@@ -284,6 +284,8 @@ def test_emergency(client: httpx.Client, kb) -> None:  # type: ignore[no-untyped
     by_number = {n.number: n for n in kb.emergency}
     first = body["responses"][0]["text"]
     assert "3919" in first and by_number["3919"].name in first
+    # three lines a message at most, the heading included (simulated users, rounds 16-18)
+    assert all(len(r["text"].splitlines()) <= 3 for r in body["responses"])
     last = body["responses"][-1]
     assert last["custom"]["emergency"] is True
     numbers = last["custom"]["numbers"]

@@ -1056,7 +1056,8 @@ class DialogueEngine:
         if about_child and slots.get("age") is None and len(ages) == 1:
             slots["age"] = int(ages[0])
             slots["age_is_child"] = True
-            slots["third_person"] = True  # the rights said are the child's: « il pourrait y avoir droit », not « vous »
+            if len(slots.get("children_ages") or []) == 1:  # about that child only (« mon fils de 17 ans
+                slots["third_person"] = True  # voudrait passer le BAFA ») his rights are said of him, not « vous »
             turn.utter(say("youth_for_child", age=int(ages[0])))
 
     def _continue(self, turn: _TurnContext) -> None:
