@@ -89,13 +89,15 @@ class ActionShownPlace(Action):
         place = asked_place(places, question)
         lines = []
         door = all(place is not p for p in shown_places)
-        if shown and door and not _names(question, place):
+        benefit = bool(shown) and kb.schemes[shown[0]].openfisca is not None
+        if shown and door and not _names(question, place) and not benefit:
             # « c'est où ? » about the point conseil budget, whose address is not known: say so, and
             # that the door shown can give it, before the door's card
             dispatcher.utter_message(text=say("shown_place_door", name=kb.schemes[shown[0]].name))
-        if shown and _asks_to_apply(question):
+        if shown and (_asks_to_apply(question) or benefit):
             # « on s'inscrit où ? » after the 10 000 départs and the CAF's holiday aid: where each scheme
-            # shown that no place carries is applied for, in its own first step (the CAF, caf.fr)
+            # shown that no place carries is applied for, in its own first step (the CAF, caf.fr); a
+            # benefit is no place (« où se faire aider pour la pension ? » after the ASF): the same
             carried = {s for p in shown_places for s in p.schemes}
             for scheme_id in [s for s in shown if s not in carried][:2]:
                 scheme = kb.schemes[scheme_id]

@@ -138,6 +138,9 @@ def test_emergency_recall(heldout) -> None:  # type: ignore[no-untyped-def]
         ("fin de cdd", "situation", "demandeur_emploi"),
         ("maman solo", "single_parent", True),
         ("jsuis maman solo avec 3 enfants", "single_parent", True),
+        # simulated users, rounds 16-19 (sc-083): « seule ou en couple ? » asked after « une maman séparée, »
+        ("une maman séparée, deux enfants de 4 et 9 ans", "single_parent", True),
+        ("un papa divorcé avec la garde de son fils", "single_parent", True),
         ("on est en couple avec 2 enfants", "single_parent", False),
         ("on est en couple avec 2 enfants", "household_adults", 2),
         ("je suis locataire", "housing", "locataire"),
