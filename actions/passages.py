@@ -159,12 +159,13 @@ def _sentence_units(sentence: str) -> np.ndarray | None:
 
 
 def _raw_words_cased(text: str) -> list[str]:
+    """Words as written, with their accents and capitals."""
     return _WORDS.findall(text.replace("'", " ").replace("’", " "))
 
 
 def _raw_words(text: str) -> list[str]:
     """Lower-case words with their accents (the vectors' keys)."""
-    return _WORDS.findall(text.lower().replace("'", " ").replace("’", " "))
+    return _raw_words_cased(text.lower())
 
 
 def _asked(scheme: Scheme, question: str) -> list[str]:

@@ -71,11 +71,11 @@ def plan(needs: Sequence[str], described: Sequence[str], slots: dict[str, Any],
     """
     kb = get_kb()
     ordered = order_needs(n for n in needs if n in needs_catalogue())
-    mine = own_schemes(slots)  # an agent of France Services is not offered France Services
-    # a scheme meant for other people than the person (publics.yml: a mobility platform towards
-    # work for a woman of 70) is not proposed, unless the person names it
-    mine |= {s.id for s in kb.schemes.values() if s.id not in named and not public_fits(s.publics, slots)}
-    described = [s for s in dict.fromkeys(described) if s in kb.schemes and s not in mine]
+    not_offered = own_schemes(slots)  # an agent of France Services is not offered France Services
+    # nor a scheme meant for other people than the person (publics.yml: a mobility platform towards
+    # work for a woman of 70), unless the person names it
+    not_offered |= {s.id for s in kb.schemes.values() if s.id not in named and not public_fits(s.publics, slots)}
+    described = [s for s in dict.fromkeys(described) if s in kb.schemes and s not in not_offered]
     groups: dict[str | None, list[str]] = {n: [] for n in ordered}
     for scheme_id in described:
         need = need_of(scheme_id, ordered)
@@ -91,7 +91,8 @@ def plan(needs: Sequence[str], described: Sequence[str], slots: dict[str, Any],
         own: list[str] = []
         local: list[str] = []
         if need is not None:
-            own = [s.id for s in schemes_for_need(need) if s.id not in used and s.id not in chosen and s.id not in mine]
+            own = [s.id for s in schemes_for_need(need) if s.id not in used and s.id not in chosen
+                   and s.id not in not_offered]
             if relevance is not None:
                 ranked = sorted(own, key=lambda s: -relevance.get(s, 0.0))
                 own = [s for s in ranked if relevance.get(s, 0.0) >= FILL_MIN]
