@@ -367,6 +367,8 @@ class EligibilityEngine:
             span = _span(_fmt_age(low), _fmt_age(high))
         if count == 0:
             return Check(False, said("no_child", span=span))
+        if count is not None and int(count) < child.min_count:  # two children, where three are needed
+            return Check(False, said("too_few_children", count=child.min_count, span=span))
         if not ages or (
             count is not None
             and len(ages) < count

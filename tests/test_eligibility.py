@@ -182,6 +182,15 @@ CASES: list[tuple[str, dict[str, Any], dict[str, Status], dict[str, list[str]]]]
     ("prime-proprietaire-sans-logement-vide", {"housing": "proprietaire", "owns_vacant_dwelling": False},
      {"prime-sortie-vacance": N, "loc-avantages": N, "france-renov": E}, {}),
     ("prime-proprietaire-a-verifier", {"housing": "proprietaire"}, {"prime-sortie-vacance": T}, {}),
+    # --- family benefits: their fixed rules on children are checked before OpenFisca, so two children
+    #     rule out the complément familial even when the income is not said (simulated users, sc-064)
+    ("complement-familial-deux-enfants", {"children_count": 2, "children_ages": [5.0, 8.0]},
+     {"complement-familial": N}, {"complement-familial": ["au moins 3 enfants"]}),
+    ("complement-familial-deux-enfants-ages-inconnus", {"children_count": 2}, {"complement-familial": N}, {}),
+    ("allocations-familiales-un-enfant", {"children_count": 1, "children_ages": [4.0]},
+     {"allocations-familiales": N}, {}),
+    ("paje-enceinte-sans-enfant", {"children_count": 0, "pregnant": True}, {"paje-allocation-base": T}, {}),
+    ("ars-enfant-de-3-ans", {"children_count": 1, "children_ages": [3.0]}, {"allocation-rentree-scolaire": N}, {}),
 ]  # fmt: skip
 
 
