@@ -173,19 +173,25 @@ def public_rules() -> dict[str, dict[str, Any]]:
     return dict(load_yaml((CONTENT_DIR / "publics.yml").read_text(encoding="utf-8"))["publics"])
 
 
-def public_fits(publics: list[str], slots: dict[str, Any], unknown_fits: bool = True) -> bool:
+def public_fits(publics: list[str], slots: dict[str, Any], unknown_fits: bool = True,
+                needs: Iterable[str] = ()) -> bool:
     """A place or a scheme only for some publics (students, young people...) is proposed to the
     people the known facts say are of one of them (publics.yml). With `unknown_fits` False (a place
-    found on its theme alone), a rule's `unknown: fits` does not apply: a positive sign is needed."""
+    found on its theme alone), a rule's `unknown: fits` does not apply: a positive sign is needed.
+    `needs`: the needs read; a rule's `unknown_fits_with` needs stand for its unknown facts (the
+    young people's need read, a mission locale is offered to someone whose age was not asked)."""
     rules = public_rules()
     if not publics or any(p not in rules for p in publics):
         return True
-    return any(_fits_rule(rules[p], slots, unknown_fits) for p in publics)
+    read = set(needs)
+    return any(_fits_rule(rules[p], slots, unknown_fits, read) for p in publics)
 
 
-def _fits_rule(rule: dict[str, Any], slots: dict[str, Any], unknown_fits: bool = True) -> bool:
-    """Every fact the rule names must fit; an unknown one fits only with `unknown: fits`."""
-    unknown = unknown_fits and rule.get("unknown") == "fits"
+def _fits_rule(rule: dict[str, Any], slots: dict[str, Any], unknown_fits: bool = True,
+               needs: set[str] | frozenset[str] = frozenset()) -> bool:
+    """Every fact the rule names must fit; an unknown one fits only with `unknown: fits`, or with one
+    of its `unknown_fits_with` needs read."""
+    unknown = unknown_fits and (rule.get("unknown") == "fits" or bool(needs.intersection(rule.get("unknown_fits_with") or [])))
     verdicts: list[bool | None] = []
     if "age_min" in rule or "age_max" in rule:
         age = slots.get("age")
@@ -270,7 +276,8 @@ def pick_services(slots: dict[str, Any], scheme_ids: list[str], need_id: str | N
         # a place for some publics: the known facts must not rule the person out; a programme without
         # an address of its own, found on its theme alone, needs a positive sign (the Métropole's
         # housing for young people, for a man sleeping in his car whose age was not asked)
-        if score and public_fits(service.publics, slots, unknown_fits=score >= 3 or bool(service.adresse)):
+        if score and public_fits(service.publics, slots, unknown_fits=score >= 3 or bool(service.adresse),
+                                 needs=about_needs | ({need_id} if need_id else set())):
             scored.append((score, near))
     # the directories' real places come after a curated service of the same kind (its source is a seed)
     scored += [(2, near) for near in _directory_places(kb, kind_networks, commune, (lat, lon), limit, max_km)]

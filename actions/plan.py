@@ -74,7 +74,8 @@ def plan(needs: Sequence[str], described: Sequence[str], slots: dict[str, Any],
     not_offered = own_schemes(slots)  # an agent of France Services is not offered France Services
     # nor a scheme meant for other people than the person (publics.yml: a mobility platform towards
     # work for a woman of 70), unless the person names it
-    not_offered |= {s.id for s in kb.schemes.values() if s.id not in named and not public_fits(s.publics, slots)}
+    not_offered |= {s.id for s in kb.schemes.values()
+                    if s.id not in named and not public_fits(s.publics, slots, needs=ordered)}
     described = [s for s in dict.fromkeys(described) if s in kb.schemes and s not in not_offered]
     groups: dict[str | None, list[str]] = {n: [] for n in ordered}
     for scheme_id in described:

@@ -91,7 +91,13 @@ def validate(content: Content | None = None, seeds: Path | None = None, check_pl
     refs = load_referentials()
     themes, networks = refs["thematiques"], refs["reseaux_porteurs"]
     doors = networks | refs.get("doors_extra", set())
-    publics = set(load_yaml((CONTENT_DIR / "publics.yml").read_text(encoding="utf-8"))["publics"])
+    public_rules = load_yaml((CONTENT_DIR / "publics.yml").read_text(encoding="utf-8"))["publics"]
+    publics = set(public_rules)
+    need_ids = {n["id"] for n in load_yaml((CONTENT_DIR / "needs.yml").read_text(encoding="utf-8"))["needs"]}
+    for name, rule in public_rules.items():
+        for need in rule.get("unknown_fits_with") or []:
+            if need not in need_ids:
+                report.add("publics.yml", f"{name} : besoin inconnu dans unknown_fits_with : {need}")
 
     scheme_ids = Counter(s.id for s in content.schemes)
     service_ids = Counter(s.id for s in content.services)

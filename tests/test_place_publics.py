@@ -32,7 +32,11 @@ def test_a_student_is(kb) -> None:  # type: ignore[no-untyped-def]
 
 def test_publics_rules() -> None:
     fits = common.public_fits
-    assert fits(["jeunes"], {})  # age unknown: a young people's place stays
+    assert not fits(["jeunes"], {})  # age unknown, nothing about young people read: no mission locale
+    assert fits(["jeunes"], {}, needs=["emploi", "jeunes"])  # the words are about young people
+    assert fits(["familles-enfants"], {}, needs=["cantine"])  # children unknown, a canteen question
+    assert not fits(["familles-enfants"], {}, needs=["emploi"])  # « 4 ans que je ne trouve pas de travail »
+    assert not fits(["familles-enfants"], {"children_count": 0}, needs=["cantine"])
     assert not fits(["jeunes"], {"age": 45})
     assert fits(["jeunes", "seniors"], {"age": 70})
     assert not fits(["etudiants"], {})  # a positive sign is needed
