@@ -106,6 +106,11 @@ SITUATION_WORDS: dict[str, list[str]] = {
                       "je travaille pas"],
 }  # fmt: skip
 
+#: when a message says two situations, the one that decides more rules is kept: an RSA recipient is
+#: registered with France Travail, and « je cherche un emploi, je suis au RSA » is on the RSA (the
+#: chantiers d'insertion take both; the RSA is not proposed to someone who receives it)
+SITUATION_PREVAILS: dict[str, set[str]] = {"beneficiaire_rsa": {"demandeur_emploi", "sans_activite"}}
+
 SEX_WORDS: dict[str, list[str]] = {
     "femme": ["femme", "f", "woman", "female"], "homme": ["homme", "h", "m", "man", "male"],
 }  # fmt: skip

@@ -27,6 +27,8 @@ def first(entities: list[Entity], name: str) -> Entity | None:
         ("elle a 3 enfants", "children_count", 3),
         ("son fils de 4 ans", "children_ages", [4.0]),
         ("il est au RSA", "situation", "beneficiaire_rsa"),
+        # two situations said: the RSA, which decides more rules (its recipients are job seekers too)
+        ("il cherche un emploi depuis 3 ans, il est au RSA", "situation", "beneficiaire_rsa"),
         ("elle habite à Lens", "commune", "62498"),
     ],
 )

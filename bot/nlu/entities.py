@@ -21,7 +21,7 @@ from bot.nlu.normalize import normalize
 from bot.nlu.person import is_elsewhere, is_workplace, sex_of_person, speaks_of_someone_else
 from knowledge.answers import parse_duration_years
 from knowledge.content import CONTENT_DIR
-from knowledge.facts import HOUSING_WORDS, SITUATION_WORDS
+from knowledge.facts import HOUSING_WORDS, SITUATION_PREVAILS, SITUATION_WORDS
 from knowledge.numbers import (
     find_income,
     find_other_age,
@@ -382,6 +382,9 @@ class EntityExtractor:
         elif (amount := find_income(normalized)) is not None:
             out.append(Entity("monthly_income", amount))
         situation = self._match_words(normalized, SITUATION_WORDS, AMBIGUOUS_SITUATION)
+        if situation:  # of two situations said, the one that decides more rules
+            said = self._all_words(normalized, SITUATION_WORDS, AMBIGUOUS_SITUATION)
+            situation = next((s for s in said if situation in SITUATION_PREVAILS.get(s, ())), situation)
         if situation:
             out.append(Entity("situation", situation))
         alone_with_children = bool(_ALONE_NOW.search(folded)) and bool(children and children.count)
@@ -434,6 +437,13 @@ class EntityExtractor:
                 if f" {p} " in padded and (best is None or len(p) > best[0]):
                     best = (len(p), value)
         return best[1] if best else None
+
+    @staticmethod
+    def _all_words(text: str, words: dict[str, list[str]], ambiguous: set[str]) -> list[str]:
+        """Every value one of whose phrases is in the text."""
+        padded = f" {text} "
+        return [value for value, folded in _folded_phrases(words, frozenset(ambiguous))
+                if any(f" {p} " in padded for p in folded)]
 
     @cached_property
     def _need_keywords(self) -> dict[str, list[tuple[str, list[str]]]]:
