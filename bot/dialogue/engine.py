@@ -85,6 +85,8 @@ FOLLOW_UP_MARGIN = 1.5
 #: a follow-up that says no scheme is answered for at most this many of the schemes shown
 AMBIGUOUS_ANSWERS = 2
 CONFIDENT = 0.5
+#: below this, a request for a person that is also a question about what was shown is the question
+HUMAN_SURE = 0.6
 MAX_TEXT = 2000
 HISTORY = 40
 HOLIDAY_SCHEMES = {
@@ -1160,8 +1162,10 @@ TURN_RULES: tuple[Rule, ...] = (
          E._help),
     # « et un numéro de téléphone ? » after a scheme or a place shown asks for its contact, not a person
     Rule("off topic or abuse", E._is_off_topic, E._off_topic),
-    Rule("a person to talk to", lambda e, t, r: r.intent == "ask_human" and not (r.follow_up and r.asks == "contact"),
-         E._human),
+    # a question about what was shown that the classifier reads, unsure, as a request for a person is a
+    # question (« si je me remets avec quelqu'un, je la perds ? »: 0.49)
+    Rule("a person to talk to", lambda e, t, r: r.intent == "ask_human" and not (
+        r.follow_up and (r.asks == "contact" or r.intent_confidence < HUMAN_SURE)), E._human),
     Rule("why, or the orientation as one sheet", lambda e, t, r: r.intent == "ask_why" or e._asks_sheet(t, r),
          lambda e, t, r, c: e._why(t, r, c) if r.intent == "ask_why" else e._sheet(t, r, c)),
     Rule("not the problem: drop the need", E._is_need_denied, E._drop_needs),

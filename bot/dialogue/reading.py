@@ -9,7 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from actions.common import needs_catalogue, schemes_for_need
+from actions.common import get_kb, needs_catalogue, schemes_for_need
 from actions.passages import names_kind
 from bot.nlu.entities import Entity
 from bot.nlu.interpreter import ParseResult
@@ -67,6 +67,8 @@ WORKPLACE_GAP = 16
 class Reading:
     intent: str
     text: str = ""
+    #: the intent classifier's confidence in `intent`
+    intent_confidence: float = 1.0
     needs: list[str] = field(default_factory=list)
     #: schemes named or described, best first (named ones first)
     schemes: list[str] = field(default_factory=list)
@@ -151,7 +153,7 @@ def read_turn(parse: ParseResult, intent: str, kb: KnowledgeBase, slots: dict[st
     """`role_scores`: every role's probability, asked for only when the reader doubts it is the person."""
     situation = _situation(parse)
     payload = parse.text.startswith("/")
-    reading = Reading(intent=intent, text=parse.text, payload=payload,
+    reading = Reading(intent=intent, text=parse.text, payload=payload, intent_confidence=parse.confidence,
                       commune_given=parse.first("commune") is not None, all_asked=bool(parse.first("all")))
     entity_schemes = sorted((e for e in parse.entities if e.entity == "scheme" and e.value in kb.schemes),
                             key=lambda e: e.start if e.start is not None else 10_000)  # in the order said
@@ -322,10 +324,13 @@ def _refine(reading: Reading, parse: ParseResult, slots: dict[str, Any]) -> None
         if kind["need"] not in reading.needs:
             reading.needs.insert(0, kind["need"])  # "une crèche": a need, with its places
         reading.service_types = []
-    if "beneficiaire_rsa" in parse.values("situation") and reading.asks != "info":
-        # "je suis au RSA" describes the person, it is not a question about the RSA
-        reading.named = [s for s in reading.named if s != "rsa"]
-        reading.schemes = [s for s in reading.schemes if s != "rsa"]
+    said = set(parse.values("situation"))
+    received = {s for s in reading.named if said & {r.value for r in get_kb().schemes[s].received_as}}
+    if received and (reading.asks != "info" or any(s not in received for s in reading.schemes) or reading.needs):
+        # "je suis au RSA" describes the person, it is not a question about the RSA (unless it is all
+        # the message asks about: « je suis au RSA, c'est quoi exactement ? »)
+        reading.named = [s for s in reading.named if s not in received]
+        reading.schemes = [s for s in reading.schemes if s not in received]
     dropped = set(slots.get("dropped_needs") or [])
     reading.needs = [n for n in dict.fromkeys(reading.needs) if n not in dropped]
     # a broad need comes after the specific ones, unless it is the one clearly read (debts at 1.0
