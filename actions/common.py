@@ -174,24 +174,27 @@ def public_rules() -> dict[str, dict[str, Any]]:
 
 
 def public_fits(publics: list[str], slots: dict[str, Any], unknown_fits: bool = True,
-                needs: Iterable[str] = ()) -> bool:
+                needs: Iterable[str] | None = None) -> bool:
     """A place or a scheme only for some publics (students, young people...) is proposed to the
     people the known facts say are of one of them (publics.yml). With `unknown_fits` False (a place
     found on its theme alone), a rule's `unknown: fits` does not apply: a positive sign is needed.
-    `needs`: the needs read; a rule's `unknown_fits_with` needs stand for its unknown facts (the
-    young people's need read, a mission locale is offered to someone whose age was not asked)."""
+    `needs`: the needs read, once the questions are over; a rule's `unknown_fits_with` needs stand for
+    its unknown facts (the young people's need read, a mission locale is offered to someone whose age
+    was not asked). None: before the questions, what they may still settle fits."""
     rules = public_rules()
     if not publics or any(p not in rules for p in publics):
         return True
-    read = set(needs)
+    read = None if needs is None else set(needs)
     return any(_fits_rule(rules[p], slots, unknown_fits, read) for p in publics)
 
 
 def _fits_rule(rule: dict[str, Any], slots: dict[str, Any], unknown_fits: bool = True,
-               needs: set[str] | frozenset[str] = frozenset()) -> bool:
+               needs: set[str] | None = None) -> bool:
     """Every fact the rule names must fit; an unknown one fits only with `unknown: fits`, or with one
-    of its `unknown_fits_with` needs read."""
-    unknown = unknown_fits and (rule.get("unknown") == "fits" or bool(needs.intersection(rule.get("unknown_fits_with") or [])))
+    of its `unknown_fits_with` needs read (any of them, before the questions: `needs` None)."""
+    signs = set(rule.get("unknown_fits_with") or [])
+    signed = bool(signs) and (needs is None or bool(needs & signs))
+    unknown = unknown_fits and (rule.get("unknown") == "fits" or signed)
     verdicts: list[bool | None] = []
     if "age_min" in rule or "age_max" in rule:
         age = slots.get("age")

@@ -20,7 +20,7 @@ from actions.common import (
     service_line,
     service_links,
 )
-from actions.plan import FILL_MIN, shown_in
+from actions.plan import FILL_MIN, for_them, shown_in
 from actions.sdk import Action, SlotSet
 from actions.services import end_buttons
 from actions.speaker import own_networks, without_own_door
@@ -121,7 +121,7 @@ class ActionOrientation(Action):
         results: list[SchemeResult] = []
         shown: list[SchemeResult] = []
         for item in items:
-            group = rank_results(evaluate(item["schemes"], slots, simulate=True))
+            group = rank_results(for_them(items, evaluate(item["schemes"], slots, simulate=True), slots))
             results += group
             open_ids = shown_in(item, [r for r in group if r.status is not Status.not_eligible])
             open_ = sorted((r for r in group if r.scheme_id in open_ids), key=lambda r: open_ids.index(r.scheme_id))

@@ -74,8 +74,8 @@ def plan(needs: Sequence[str], described: Sequence[str], slots: dict[str, Any],
     not_offered = own_schemes(slots)  # an agent of France Services is not offered France Services
     # nor a scheme meant for other people than the person (publics.yml: a mobility platform towards
     # work for a woman of 70), unless the person names it
-    not_offered |= {s.id for s in kb.schemes.values()
-                    if s.id not in named and not public_fits(s.publics, slots, needs=ordered)}
+    # (the facts the questions may still settle fit: the orientation judges the rest, `for_them`)
+    not_offered |= {s.id for s in kb.schemes.values() if s.id not in named and not public_fits(s.publics, slots)}
     described = [s for s in dict.fromkeys(described) if s in kb.schemes and s not in not_offered]
     groups: dict[str | None, list[str]] = {n: [] for n in ordered}
     for scheme_id in described:
@@ -112,6 +112,18 @@ def plan(needs: Sequence[str], described: Sequence[str], slots: dict[str, Any],
                 item["relevance"] = {s: relevance[s] for s in item["schemes"] if s in relevance}
             out.append(item)
     return out
+
+
+def for_them(items: list[dict[str, Any]], results: list[SchemeResult], slots: dict[str, Any]) -> list[SchemeResult]:
+    """Once the questions are over, the results of schemes meant for the person's public: what the
+    facts say, or for an unknown fact a need read that stands for it (publics.yml `unknown_fits_with`:
+    no mission locale for someone whose age was never said, when nothing was about young people).
+    A scheme the person named stays."""
+    schemes = get_kb().schemes
+    needs = [i["need"] for i in items if i.get("need")]
+    named = {s for i in items for s in i.get("named") or []} | {slots.get("focus_scheme")}
+    return [r for r in results if r.scheme_id in named
+            or public_fits(schemes[r.scheme_id].publics, slots, needs=needs)]
 
 
 def shown_in(item: dict[str, Any], ranked_open: list[SchemeResult]) -> list[str]:

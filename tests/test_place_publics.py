@@ -32,7 +32,8 @@ def test_a_student_is(kb) -> None:  # type: ignore[no-untyped-def]
 
 def test_publics_rules() -> None:
     fits = common.public_fits
-    assert not fits(["jeunes"], {})  # age unknown, nothing about young people read: no mission locale
+    assert fits(["jeunes"], {})  # before the questions: the age may still be asked
+    assert not fits(["jeunes"], {}, needs=["emploi"])  # age never said, nothing about young people read
     assert fits(["jeunes"], {}, needs=["emploi", "jeunes"])  # the words are about young people
     assert fits(["familles-enfants"], {}, needs=["cantine"])  # children unknown, a canteen question
     assert not fits(["familles-enfants"], {}, needs=["emploi"])  # « 4 ans que je ne trouve pas de travail »
