@@ -42,6 +42,9 @@ GENERIC_DOORS = {"communes", "departements", "regions", "ccas-cias", "france-ser
 #: a place that carries a scheme shown is about the needs it is read for from at least this share of its
 #: best need's probability (the Nord's energy action: energie 0.97, logement 0.87)
 PLACE_NEED_SHARE = 0.75
+#: a place found on its theme alone is left out when read about other needs at least this surely (a
+#: mobile digital museum, numerique 0.90, for a canteen; a chantier d'insertion for the BAFA)
+PLACE_SURE = 0.8
 _kb: KnowledgeBase | None = None
 _read_needs: Callable[[str], list[tuple[str, float]]] | None = None
 
@@ -54,13 +57,14 @@ def set_reader(read_needs: Callable[[str], list[tuple[str, float]]] | None) -> N
 
 
 @lru_cache(maxsize=4096)
-def _place_needs(name: str, description: str) -> frozenset[str]:
-    """The needs a place's own name and description are about (empty without a reader)."""
+def _place_needs(name: str, description: str) -> tuple[frozenset[str], float]:
+    """The needs a place's own name and description are about (empty without a reader), and how
+    surely the likeliest one is read."""
     if _read_needs is None:
-        return frozenset()
+        return frozenset(), 0.0
     read = _read_needs(f"{name}. {description}")
     top = max((p for _, p in read), default=0.0)
-    return frozenset(n for n, p in read if p >= PLACE_NEED_SHARE * top)
+    return frozenset(n for n, p in read if p >= PLACE_NEED_SHARE * top), top
 
 
 def set_kb(kb: KnowledgeBase) -> None:
@@ -213,11 +217,13 @@ def _fits_rule(rule: dict[str, Any], slots: dict[str, Any], unknown_fits: bool =
     return unknown if None in verdicts else True
 
 
-def _about(service: ServiceRecord, needs: set[str]) -> bool:
+def _about(service: ServiceRecord, needs: set[str], sure_from: float = 0.0) -> bool:
     """A place that carries a scheme shown is proposed for what it is about: the Pas-de-Calais's fund
-    against evictions carries the FSL, and is no place for an electricity debt."""
-    about = _place_needs(service.nom, service.description or "")
-    return not needs or not about or bool(about & needs)
+    against evictions carries the FSL, and is no place for an electricity debt. `sure_from`: a place
+    read about something else less surely than this is kept (a place found on its theme alone: the
+    Champagne Picarde's France Services read at 0.53 as holidays is still a place for digital help)."""
+    about, top = _place_needs(service.nom, service.description or "")
+    return not needs or not about or top < sure_from or bool(about & needs)
 
 
 def pick_services(slots: dict[str, Any], scheme_ids: list[str], need_id: str | None,
@@ -272,7 +278,8 @@ def pick_services(slots: dict[str, Any], scheme_ids: list[str], need_id: str | N
             # a theme brings a place near the person only: a place without a point (a whole
             # département) is a programme, proposed when it carries a scheme shown — on a theme
             # alone, debt funds and mothers' sport came to a question about holidays
-            if not score and wanted_themes and close and _theme_overlap(service.thematiques, wanted_themes):
+            if (not score and wanted_themes and close and _theme_overlap(service.thematiques, wanted_themes)
+                    and _about(service, about_needs, PLACE_SURE)):  # no mobile museum for a canteen
                 score = 1
             if not score and close and doors.intersection(service.reseaux_porteurs):
                 score = 1  # the kind of place the scheme sends people to (a mission locale...)
