@@ -20,12 +20,13 @@ import re
 from collections import Counter
 from dataclasses import dataclass
 from functools import cache, lru_cache
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from actions.common import get_kb
 from bot.nlu.normalize import lexicon, lexicon_words, sms_lexicon
+from knowledge.facts import HOUSING_WORDS, SITUATION_WORDS
 from knowledge.schema import EmergencyNumber, Scheme
 from knowledge.textnorm import fold
 
@@ -175,7 +176,11 @@ def _asked(scheme: Scheme, question: str) -> list[str]:
 
 def _asked_besides(names: list[str], question: str) -> list[str]:
     sms = sms_lexicon()
-    own = {w[:STEM] for text in names for w in _words(text)}
+    # the name's words, and its aliases' words except those that ask a precise question (« mutuelle
+    # gratuite », an alias of the C2S, does not make « c'est gratuit ? » a mere naming)
+    asking = set(_groups()) | set(_answered_by())
+    own = {w[:STEM] for w in _words(names[0])} if names else set()
+    own |= {w[:STEM] for text in names[1:] for w in _words(text)} - asking
     return list(dict.fromkeys(w for w in (sms.get(w, w) for w in _words(question)) if w[:STEM] not in own))
 
 
@@ -255,17 +260,42 @@ def not_yet_said(passage: str | None, said: str) -> str | None:
     return TIED.join(left) or None
 
 
-def passage_match(scheme: Scheme, question: str, min_words: int = 1) -> tuple[float, str] | None:
+def person_stems(slots: dict[str, Any]) -> frozenset[str]:
+    """The words that name the person's known situation and housing (« rsa », « locataire »...),
+    whole: their first four letters would take « salaire » for « salarié »."""
+    found: set[str] = set()
+    for words, value in ((SITUATION_WORDS, slots.get("situation")), (HOUSING_WORDS, slots.get("housing"))):
+        for phrase in words.get(str(value), []) if value else []:
+            if " " not in phrase and len(phrase) >= 3:
+                found.add(phrase)
+    return frozenset(found)
+
+
+def _names_person(sentence: str, person: frozenset[str]) -> bool:
+    """The sentence says one of the person's words (or the word with an ending: « salariés »)."""
+    return any(w.startswith(p) for w in _words(sentence) for p in person)
+
+
+def passage_match(scheme: Scheme, question: str, min_words: int = 1,
+                  person: frozenset[str] = frozenset()) -> tuple[float, str] | None:
     """The sentence of the scheme's texts that answers the question (two, quoted one after the
     other, when they tie) and how well it matches, or None when none matches well and clearly.
     `min_words`: the question's own words needed (« comment on fait la demande ? » asks the steps,
-    not a sentence about « démarches »)."""
+    not a sentence about « démarches »). `person` (person_stems): when the question's words do not
+    choose, the one close sentence that names the person's situation does (« c'est gratuit pour
+    elle ? » for a woman on the RSA: « Les allocataires du RSA y ont droit sans participation »)."""
     if len(_asked(scheme, question)) < min_words:
         return None
     ranked = ranked_passages(scheme, question)
     if not ranked or ranked[0][0] < MIN_MATCH:
         return None
     best = ranked[0][0]
+    # a sentence that answers with a related word and names the person's situation comes before the
+    # ones that answer with the same word about anyone
+    close = [sentence for score, sentence in ranked if best - score < 1 - RELATED + TIE]
+    about = [sentence for sentence in close if _names_person(sentence, person)]
+    if len(close) > 1 and len(about) == 1:
+        return best, about[0]
     tied = [sentence for score, sentence in ranked[:2] if best - score < TIE]
     second = ranked[1][0] if len(ranked) > 1 else 0.0
     if len(tied) == 1 and best - second < MIN_MARGIN:
@@ -273,10 +303,11 @@ def passage_match(scheme: Scheme, question: str, min_words: int = 1) -> tuple[fl
     return best, TIED.join(tied)
 
 
-def best_passages(schemes: list[Scheme], question: str, min_words: int = 1) -> dict[str, str]:
+def best_passages(schemes: list[Scheme], question: str, min_words: int = 1,
+                  person: frozenset[str] = frozenset()) -> dict[str, str]:
     """Of the schemes a question may be about, the passage of the one it matches best (and of any
     other as good): « c'est gratuit ? » is answered from the fiche that says so, not from each."""
-    matches = {s.id: m for s in schemes if (m := passage_match(s, question, min_words))}
+    matches = {s.id: m for s in schemes if (m := passage_match(s, question, min_words, person))}
     if not matches:
         return {}
     top = max(score for score, _ in matches.values())

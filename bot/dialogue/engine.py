@@ -31,7 +31,7 @@ from actions.common import (
 )
 from actions.emergency import numbers_answer
 from actions.orientation import fact_label
-from actions.passages import asks_beyond_kind, best_passages
+from actions.passages import asks_beyond_kind, best_passages, person_stems
 from actions.plan import FILL_MIN, need_of, plan, planned_schemes
 from actions.question import catalogue, question_buttons, question_text
 from actions.sdk import LocalDispatcher, LocalTracker
@@ -340,6 +340,8 @@ class DialogueEngine:
                     slots["declined"].remove(name)
         if "children_count" in changed and changed["children_count"][1] == 0:
             slots["children_ages"] = []
+        if "situation" in changed and "situation_also" not in changed:
+            slots.pop("situation_also", None)  # a new situation said alone replaces all of them
         if (
             "commune" in changed
             and parse.intent != "give_location"
@@ -461,6 +463,8 @@ class DialogueEngine:
                     if slots.get(name) != value:
                         changed[name] = (slots.get(name), value)
                     slots[name] = value
+                if "situation" in answer.facts:
+                    slots.pop("situation_also", None)
                 filled = True
             elif answer.dont_know or is_refusal(text) or (parse.intent == "dont_know" and parse.confidence >= CONFIDENT):
                 refused = is_refusal(text) and asking in MONEY_FACTS  # money refused: none of it is asked
@@ -820,12 +824,13 @@ class DialogueEngine:
         # the scheme's own sentence that answers a precise question (« c'est payant ? »), if any
         schemes = [self.kb.schemes[s] for s in subjects]
         wanted = not reading.payload
-        found = best_passages(schemes, reading.text) if wanted and kind in PASSAGE_CHOOSES else {}
+        person = person_stems(slots)
+        found = best_passages(schemes, reading.text, person=person) if wanted and kind in PASSAGE_CHOOSES else {}
         if kind == "info" and slots.get("third_person") and not found:
             kind = "conditions"  # an agent asks what to check for the person (« c'est confidentiel ? »: the sentence)
         if wanted and kind not in PASSAGE_CHOOSES:
             # a how, a who-for or a contact is a sentence only when the question says more than its kind
-            found = best_passages(schemes, reading.text, min_words=2)
+            found = best_passages(schemes, reading.text, min_words=2, person=person)
         passages = {s: found.get(s) for s in subjects}
         if len(subjects) > 1:  # nothing said which scheme shown: the ones whose words or fields answer
             # (a how, a who-for, a contact is in every fiche: its words do not say which one)
