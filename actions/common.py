@@ -23,7 +23,7 @@ from bot.dialogue.responses import current_language, responses, say, say_about
 from knowledge.contacts import contacts_for
 from knowledge.content import CONTENT_DIR
 from knowledge.eligibility import EligibilityEngine, SchemeResult, Status
-from knowledge.facts import FACT_NAMES
+from knowledge.facts import FACT_NAMES, situations_of
 from knowledge.gazetteer import Commune
 from knowledge.kb import KnowledgeBase, ServiceRecord
 from knowledge.places import zone_contains
@@ -203,7 +203,10 @@ def _fits_rule(rule: dict[str, Any], slots: dict[str, Any], unknown_fits: bool =
     if "age_min" in rule or "age_max" in rule:
         age = slots.get("age")
         verdicts.append(None if age is None else rule.get("age_min", 0) <= int(age) <= rule.get("age_max", 200))
-    for fact in ("situation", "housing", "sex"):
+    if "situation" in rule:  # any situation said (« au RSA, inscrit à France Travail »)
+        said = situations_of(slots)
+        verdicts.append(None if not said else any(s in rule["situation"] for s in said))
+    for fact in ("housing", "sex"):
         if fact in rule:
             value = slots.get(fact)
             verdicts.append(None if value is None else value in rule[fact])

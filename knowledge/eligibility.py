@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from knowledge.density import DensityGrid
+from knowledge.facts import situations_of
 from knowledge.quotient import QuotientEstimate, estimate_quotient
 from knowledge.schema import Conditions, Scheme
 from knowledge.yamlio import load_yaml
@@ -187,7 +188,7 @@ class EligibilityEngine:
 
     # ------------------------------------------------------------------ public
     def evaluate(self, scheme: Scheme, facts: dict[str, Any]) -> SchemeResult:
-        if facts.get("situation") and facts["situation"] in {s.value for s in scheme.received_as}:
+        if {s.value for s in scheme.received_as}.intersection(situations_of(facts)):
             return SchemeResult(scheme.id, Status.not_eligible, missing=[], to_verify=[],
                                 **_both([said("already_received")]))
         checks = self._check_all(scheme.conditions, facts)
@@ -389,8 +390,9 @@ class EligibilityEngine:
             return Check(None, missing=["situation"])
         allowed = joined([_label("situation", s.value) for s in cond.situation], ", ")
         label = _label("situation", situation)
-        if situation in {s.value for s in cond.situation}:
-            return Check(True, said("situation_fits", label=label))
+        fitting = [s for s in situations_of(facts) if s in {c.value for c in cond.situation}]
+        if fitting:  # any situation said: « au RSA, inscrit à France Travail » is looking for work too
+            return Check(True, said("situation_fits", label=_label("situation", fitting[0])))
         return Check(False, said("situation_does_not_fit", label=label, allowed=allowed))
 
     def _single_parent(self, cond: Conditions, facts: dict[str, Any]) -> Check:

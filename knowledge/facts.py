@@ -31,7 +31,7 @@ if TYPE_CHECKING:
     from knowledge.gazetteer import Gazetteer
 
 FACT_NAMES = (
-    "age", "commune", "children_count", "children_ages", "single_parent", "situation",
+    "age", "commune", "children_count", "children_ages", "single_parent", "situation", "situation_also",
     "quotient_familial", "monthly_income", "household_adults", "housing", "owns_vacant_dwelling", "pregnant",
     "vacant_dwelling_commune", "vacant_dwelling_years",
     "salary", "partner_salary", "unemployment_benefit", "pension", "rent", "disability", "sex",
@@ -56,6 +56,7 @@ ALIASES = {
     "parent_isole": "single_parent", "parent_isolé": "single_parent", "monoparental": "single_parent",
     "famille_monoparentale": "single_parent", "single_parent": "single_parent",
     "situation": "situation", "situation_professionnelle": "situation",
+    "situation_also": "situation_also", "autres_situations": "situation_also",
     "quotient_familial": "quotient_familial", "qf": "quotient_familial",
     "revenus": "monthly_income", "revenu": "monthly_income", "revenus_mensuels": "monthly_income",
     "monthly_income": "monthly_income", "income": "monthly_income",
@@ -106,10 +107,16 @@ SITUATION_WORDS: dict[str, list[str]] = {
                       "je travaille pas"],
 }  # fmt: skip
 
-#: when a message says two situations, the one that decides more rules is kept: an RSA recipient is
-#: registered with France Travail, and « je cherche un emploi, je suis au RSA » is on the RSA (the
-#: chantiers d'insertion take both; the RSA is not proposed to someone who receives it)
+#: when a message says two situations, the one that decides more rules is the person's `situation`
+#: (« je cherche un emploi, je suis au RSA » is on the RSA: it is not proposed to someone who receives
+#: it); the others are kept as `situation_also`, and a condition holds on any of them
 SITUATION_PREVAILS: dict[str, set[str]] = {"beneficiaire_rsa": {"demandeur_emploi", "sans_activite"}}
+
+
+def situations_of(facts: dict[str, Any]) -> list[str]:
+    """The person's situation and the others said beside it."""
+    first = facts.get("situation")
+    return [s for s in [first, *(facts.get("situation_also") or [])] if s]
 
 SEX_WORDS: dict[str, list[str]] = {
     "femme": ["femme", "f", "woman", "female"], "homme": ["homme", "h", "m", "man", "male"],
@@ -250,6 +257,12 @@ def normalize_facts(raw: dict[str, Any], gazetteer: Gazetteer | None = None) -> 
                     f"situation inconnue : {value!r} (valeurs : {', '.join(s.value for s in Situation)})"
                 )
             facts["situation"] = matched
+        elif name == "situation_also":  # other situations said beside the first (« au RSA, inscrit à France Travail »)
+            values = value if isinstance(value, list) else [value]
+            also = [match_enum(str(v), SITUATION_WORDS) for v in values]
+            if None in also:
+                raise FactError(f"situation inconnue : {value!r} (valeurs : {', '.join(s.value for s in Situation)})")
+            facts["situation_also"] = also
         elif name == "housing":
             matched = match_enum(str(value), HOUSING_WORDS)
             if matched is None:

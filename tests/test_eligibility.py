@@ -190,6 +190,10 @@ CASES: list[tuple[str, dict[str, Any], dict[str, Status], dict[str, list[str]]]]
     ("allocations-familiales-un-enfant", {"children_count": 1, "children_ages": [4.0]},
      {"allocations-familiales": N}, {}),
     ("paje-enceinte-sans-enfant", {"children_count": 0, "pregnant": True}, {"paje-allocation-base": T}, {}),
+    # --- several situations said (« au RSA, inscrit à France Travail »): a condition holds on any of them,
+    #     and a benefit received rules itself out (simulated users, round 20, sc-084)
+    ("rsa-et-demandeur-emploi", {"age": 45, "situation": "beneficiaire_rsa", "situation_also": ["demandeur_emploi"]},
+     {"accompagnement-sante-jeunes": E, "rsa": N}, {}),
     ("ars-enfant-de-3-ans", {"children_count": 1, "children_ages": [3.0]}, {"allocation-rentree-scolaire": N}, {}),
 ]  # fmt: skip
 

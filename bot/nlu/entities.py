@@ -122,8 +122,8 @@ _FR_WORDS = _wordset(
 
 #: entities that describe the person concerned (marked subject="other" in a third-person message)
 _PERSON_FACTS = {"commune", "age", "children_count", "children_ages", "quotient_familial", "monthly_income",
-                 "situation", "single_parent", "household_adults", "housing", "owns_vacant_dwelling", "pregnant",
-                 "sex"}
+                 "situation", "situation_also", "single_parent", "household_adults", "housing", "owns_vacant_dwelling",
+                 "pregnant", "sex"}
 
 
 @dataclass
@@ -382,11 +382,12 @@ class EntityExtractor:
         elif (amount := find_income(normalized)) is not None:
             out.append(Entity("monthly_income", amount))
         situation = self._match_words(normalized, SITUATION_WORDS, AMBIGUOUS_SITUATION)
-        if situation:  # of two situations said, the one that decides more rules
+        if situation:  # of two situations said, the one that decides more rules; the others beside it
             said = self._all_words(normalized, SITUATION_WORDS, AMBIGUOUS_SITUATION)
             situation = next((s for s in said if situation in SITUATION_PREVAILS.get(s, ())), situation)
-        if situation:
             out.append(Entity("situation", situation))
+            if also := [s for s in said if s != situation]:
+                out.append(Entity("situation_also", also))
         alone_with_children = bool(_ALONE_NOW.search(folded)) and bool(children and children.count)
         if _SINGLE_PARENT.search(normalized) or _SINGLE_PARENT.search(folded) or alone_with_children:
             out.append(Entity("single_parent", True))
