@@ -170,17 +170,17 @@ def _raw_words(text: str) -> list[str]:
 
 
 def _asked(scheme: Scheme, question: str) -> list[str]:
-    """The question's own words: neither question words nor the scheme's names."""
-    return _asked_besides([scheme.name, *scheme.aliases], question)  # « c'est quoi l'AVIP »
+    """The question's own words: neither question words nor the scheme's name."""
+    return _asked_besides([scheme.name], question)  # « c'est quoi l'AVIP »
 
 
 def _asked_besides(names: list[str], question: str) -> list[str]:
+    """The question's words besides the name's (`names[0]`). An alias's words count: they tell the
+    fiche's sentences apart (« surendettement », an alias of the PCB, is in the one sentence about
+    the procedure; « mutuelle gratuite », an alias of the C2S, does not make « c'est gratuit ? » a
+    mere naming)."""
     sms = sms_lexicon()
-    # the name's words, and its aliases' words except those that ask a precise question (« mutuelle
-    # gratuite », an alias of the C2S, does not make « c'est gratuit ? » a mere naming)
-    asking = set(_groups()) | set(_answered_by())
     own = {w[:STEM] for w in _words(names[0])} if names else set()
-    own |= {w[:STEM] for text in names[1:] for w in _words(text)} - asking
     return list(dict.fromkeys(w for w in (sms.get(w, w) for w in _words(question)) if w[:STEM] not in own))
 
 
