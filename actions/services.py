@@ -48,8 +48,8 @@ class ActionNearbyServices(Action):
             else:
                 text = say("no_service_nearby", commune=commune.nom) if commune else say("no_service_no_commune")
                 door_nearby = []
-            if need == "violences":
-                text += "\n" + say("violence_door")
+            if need == "violences" and "3919" in (slots.get("numbers_given") or ["3919"]):
+                text += "\n" + say("violence_door")  # not for a child in danger (the 119 was given)
             dispatcher.utter_message(text=text, buttons=end_buttons(), json_message={
                 "orientation": True, "summary": text, "links": service_links(door_nearby)})
             return [SlotSet("oriented", True)]
