@@ -14,7 +14,7 @@ from actions.passages import names_kind
 from bot.nlu.entities import Entity
 from bot.nlu.interpreter import ParseResult
 from bot.nlu.normalize import lexicon_words
-from bot.nlu.person import writes_for_someone
+from bot.nlu.person import speaks_of_own_home, writes_for_someone
 from knowledge.kb import KnowledgeBase
 from knowledge.numbers import find_other_age
 from knowledge.textnorm import fold
@@ -216,6 +216,9 @@ def read_turn(parse: ParseResult, intent: str, kb: KnowledgeBase, slots: dict[st
             reading.role = other[0] if other and (other[1] >= OTHER_ROLE or cue) else "self"
         else:
             reading.role = slots.get("role") or "self"
+        if (reading.role == "relative" and role_confidence < STRONG and not cue
+                and speaks_of_own_home(parse.text)):  # « mon appart… ma fille fait de l'asthme »: a parent
+            reading.role = "self"
         if slots.get("role") and (reading.role == "self" or slots.get("asking")):
             reading.role = slots["role"]
     else:  # no reader (an older model): the entity extractor's keyword needs, the most specific one

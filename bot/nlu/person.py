@@ -115,3 +115,13 @@ def _writing_for() -> re.Pattern[str]:
 def writes_for_someone(text: str) -> bool:
     """ "pour mon pote", "mon petit-fils de 16 ans": the writer says they write for someone else."""
     return bool(_writing_for().search(fold(text)))
+
+
+@lru_cache(maxsize=1)
+def _own_home() -> re.Pattern[str]:
+    return _phrases(_person_data()["own_home"])
+
+
+def speaks_of_own_home(text: str) -> bool:
+    """ "mon appart", "je suis seule avec ma fille": the writer's own home or family life."""
+    return bool(_own_home().search(fold(text)))
