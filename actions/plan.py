@@ -25,6 +25,10 @@ SCREENING_SHOWN = 5
 #: a need's own scheme is planned when the situation reader finds it at least this relevant to what
 #: was said (relevance, not eligibility: the AF are not raised by a question about the APL)
 FILL_MIN = 0.2
+#: beside the schemes the person described, the need's others are shown from this relevance up (0.2:
+#: recall 84.4 %, irrelevant 20.9 %; 0.25: 84.0 / 19.7; 0.3: 83.7 / 19.0; 0.4: 82.5 / 17.8; 0.5: 81.6 / 17.4 —
+#: eviction prevention at 0.40 and the FSL at 0.30 beside Signal Logement for mould, simulated users)
+FILL_BESIDE = 0.3
 #: a described scheme that serves none of the needs read is kept, beside them, from this relevance up
 #: (0.8: recall 84.0 %, irrelevant 21.5 %; 0.65: 84.3 %, 21.8 %; 0.6: 84.4 %, 22.2 %; none: 84.3 %, 22.4 %;
 #: 0.6 keeps France Services at 0.62 for « des papiers que je ne comprends pas » and the FSL at 0.63 for
@@ -151,7 +155,7 @@ def shown_in(item: dict[str, Any], ranked_open: list[SchemeResult]) -> list[str]
         return list(dict.fromkeys([*described, *fitting, *national, *others]))[:SCREENING_SHOWN]
     if relevance is not None:  # read from the person's words: the most relevant first
         others = sorted((s for s in ids if s not in described), key=lambda s: -relevance.get(s, 0.0))
-        fitting = [s for s in others if relevance.get(s, 0.0) >= FILL_MIN]
+        fitting = [s for s in others if relevance.get(s, 0.0) >= (FILL_BESIDE if described else FILL_MIN)]
         local = _fits_closely(ranked_open, set(described) | set(fitting))[:1]
         if not described:
             return list(dict.fromkeys(local + (fitting or others)))[:FILL_FROM_NEED + len(local)]
