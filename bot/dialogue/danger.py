@@ -23,11 +23,13 @@ class DangerKind:
 
 class DangerDetector:
     def __init__(
-        self, kinds: list[DangerKind], abuse: list[re.Pattern[str]], sms_first: list[re.Pattern[str]] | None = None
+        self, kinds: list[DangerKind], abuse: list[re.Pattern[str]], sms_first: list[re.Pattern[str]] | None = None,
+        feelings: dict[str, list[re.Pattern[str]]] | None = None,
     ) -> None:
         self.kinds = kinds
         self.abuse = abuse
         self.sms_first = sms_first or []
+        self.feelings = feelings or {}
 
     @classmethod
     @lru_cache(maxsize=1)
@@ -41,6 +43,7 @@ class DangerDetector:
             kinds,
             [re.compile(p) for p in data.get("abuse_patterns", [])],
             [re.compile(p) for p in data.get("sms_first_patterns", [])],
+            {name: [re.compile(p) for p in patterns] for name, patterns in (data.get("feelings") or {}).items()},
         )
 
     def detect(self, text: str) -> list[DangerKind]:
@@ -60,3 +63,8 @@ class DangerDetector:
     def is_abusive(self, text: str) -> bool:
         folded = fold(text)
         return any(p.search(folded) for p in self.abuse)
+
+    def feeling(self, text: str) -> str | None:
+        """A loss or anger said in the message (danger.yml `feelings`, in their order), or None."""
+        folded = fold(text)
+        return next((name for name, patterns in self.feelings.items() if any(p.search(folded) for p in patterns)), None)

@@ -352,6 +352,17 @@ class DialogueEngine:
             slots.pop("location_lon", None)
         return changed
 
+    def _acknowledge(self, turn: _TurnContext, reading: Reading) -> None:
+        """A loss or anger said with a request, in one short sentence before the answer, once each
+        (abuse with nothing asked has its own calm answer)."""
+        feeling = self.danger.feeling(reading.text)
+        if feeling is None and reading.content and self.danger.is_abusive(reading.text):
+            feeling = "anger"
+        done = turn.state.setdefault("acknowledged", [])
+        if feeling and feeling not in done and (reading.content or feeling == "grief"):
+            done.append(feeling)
+            turn.utter(say(f"feeling_{feeling}"))
+
     # ------------------------------------------------------------------ policy
     def _policy(self, turn: _TurnContext, text: str, parse: ParseResult) -> None:
         slots, st = turn.slots, turn.state
@@ -365,6 +376,7 @@ class DialogueEngine:
         reader = getattr(self.interpreter, "reader", None)
         scores = (lambda: reader.scores(parse.text, "role")) if reader is not None and not slots.get("asking") else None
         reading = read_turn(parse, intent, self.kb, slots, scores)
+        self._acknowledge(turn, reading)
         if reading.role != "self" and not slots.get("asking"):  # an answer to a question says no role
             slots["role"] = reading.role
             # questions are about the person concerned, not the speaker: an agent's, an
