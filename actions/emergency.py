@@ -49,11 +49,12 @@ class ActionEmergency(Action):
         then_orientation = bool(tracker.get_slot("danger_then_orientation"))
         # three lines a message at most: the heading and the two first numbers, then the others
         first, rest = lines[:2], lines[2:]
+        intro = say("emergency_intro_3114") if ordered[:1] == ["3114"] else say("emergency_intro")
         parts = [rest[i : i + 3] for i in range(0, len(rest), 3)]
         if then_orientation and not rest:  # the orientation follows: no offer to find a place
-            dispatcher.utter_message(text=say("emergency_intro") + "\n" + "\n".join(first), json_message=marker)
+            dispatcher.utter_message(text=intro + "\n" + "\n".join(first), json_message=marker)
             return [*done, SlotSet("danger_then_orientation", None)]
-        dispatcher.utter_message(text=say("emergency_intro") + "\n" + "\n".join(first))
+        dispatcher.utter_message(text=intro + "\n" + "\n".join(first))
         for index, part in enumerate(parts):
             last = index == len(parts) - 1
             dispatcher.utter_message(text="\n".join(part), json_message=marker if then_orientation and last else None)
