@@ -197,6 +197,8 @@ def read_turn(parse: ParseResult, intent: str, kb: KnowledgeBase, slots: dict[st
             reading.asks_read = reading.follow_up = True
         if reading.asks == "contact" and not names_kind(parse.text, "contact"):
             reading.asks = "how"  # « c'est qui qui décide ? » names no way to reach anyone: the steps say who
+        if reading.asks in ("how", "contact") and reading.follow_up and reading.commune_given:
+            reading.asks = "where"  # « qui s'occupe des dossiers à Pont-à-Vendin ? »: who, there
         if reading.asks == "orientation" and intent == "ask_scheme_info" and reading.named:
             reading.asks = "info"
         elif reading.asks == "orientation" and intent == "find_service_nearby" and reading.named:
