@@ -413,15 +413,16 @@ def doors_for(slots: dict[str, Any], commune: Commune | None, france_services: i
 
 
 def door_reply(slots: dict[str, Any], commune: Commune | None, intro: str = "doors_intro",
-               france_services: int = 1) -> tuple[str, list[NearbyService]] | None:
+               france_services: int = 1, **values: Any) -> tuple[str, list[NearbyService]] | None:
     """The actual mairie of the person's commune and the nearest France Services, worded; None when
-    neither is known (no commune nor position, or a database without the directories)."""
+    neither is known (no commune nor position, or a database without the directories). `values`
+    fill the intro (the kind of place asked for)."""
     doors = doors_for(slots, commune, france_services)
     if not doors:
         return None
     departement = commune.departement if commune else None
     lines = [service_line(n, departement, commune, slots=slots) for n in doors]
-    return "\n".join([say_about(intro, is_third_person(slots)), *lines]), doors
+    return "\n".join([say_about(intro, is_third_person(slots), **values), *lines]), doors
 
 
 def orientation_door(slots: dict[str, Any], commune: Commune | None, has_nearby: bool) -> str | None:

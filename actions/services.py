@@ -41,8 +41,10 @@ class ActionNearbyServices(Action):
         numbers = need_numbers_text([need]) if slots.get("oriented") else None
         if numbers:  # « il peut dormir où ? » after an orientation: the 115 before any place
             dispatcher.utter_message(text=numbers)
-        if not pick.nearby:
-            doors = door_reply(slots, commune)
+        if not pick.nearby:  # a kind of place asked (« c'est où la maison des solidarités ? ») is named
+            kind = needs_catalogue().get(service_type or "", {}).get("label")
+            doors = (door_reply(slots, commune, intro="doors_intro_kind", kind=need_title(service_type, kind))
+                     if service_type and kind else door_reply(slots, commune))
             if doors is not None:
                 text, door_nearby = doors
             else:
