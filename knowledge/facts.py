@@ -104,7 +104,12 @@ SITUATION_WORDS: dict[str, list[str]] = {
                       "sans boulot ni formation", "ni etudes ni emploi", "ni emploi ni etudes", "neet",
                       "pas de formation", "aucune formation", "sans activite", "au foyer", "mere au foyer", "pere au foyer", "inactif", "inactive",
                       "invalidite", "arret maladie", "aah", "handicap", "rien", "ne travaille pas",
-                      "je travaille pas"],
+                      "je travaille pas",
+                      # looking for a training place is not being in training yet (« a arrêté le lycée et
+                      # cherche un apprentissage »: the CEJ's « sans emploi ni formation »)
+                      "cherche un apprentissage", "cherche une alternance", "cherche une formation",
+                      "recherche un apprentissage", "recherche une alternance", "recherche une formation",
+                      "cherche un contrat d apprentissage", "cherche un patron", "cherche un employeur"],
 }  # fmt: skip
 
 #: when a message says two situations, the one that decides more rules is the person's `situation`

@@ -441,10 +441,18 @@ class EntityExtractor:
 
     @staticmethod
     def _all_words(text: str, words: dict[str, list[str]], ambiguous: set[str]) -> list[str]:
-        """Every value one of whose phrases is in the text."""
+        """Every value one of whose phrases is in the text, longest phrase first; a phrase inside a
+        longer one found first does not count (« cherche une alternance » is not « alternance »)."""
         padded = f" {text} "
-        return [value for value, folded in _folded_phrases(words, frozenset(ambiguous))
-                if any(f" {p} " in padded for p in folded)]
+        phrases = sorted(((p, value) for value, folded in _folded_phrases(words, frozenset(ambiguous))
+                          for p in folded), key=lambda item: -len(item[0]))
+        found: list[str] = []
+        for phrase, value in phrases:
+            if f" {phrase} " in padded:
+                padded = padded.replace(f" {phrase} ", "  ")
+                if value not in found:
+                    found.append(value)
+        return found
 
     @cached_property
     def _need_keywords(self) -> dict[str, list[tuple[str, list[str]]]]:
