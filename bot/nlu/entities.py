@@ -381,10 +381,9 @@ class EntityExtractor:
             out.append(Entity("quotient_familial", quotient))
         elif (amount := find_income(normalized)) is not None:
             out.append(Entity("monthly_income", amount))
-        situation = self._match_words(normalized, SITUATION_WORDS, AMBIGUOUS_SITUATION)
-        if situation:  # of two situations said, the one that decides more rules; the others beside it
-            said = self._all_words(normalized, SITUATION_WORDS, AMBIGUOUS_SITUATION)
-            situation = next((s for s in said if situation in SITUATION_PREVAILS.get(s, ())), situation)
+        said = self._all_words(normalized, SITUATION_WORDS, AMBIGUOUS_SITUATION)  # longest phrase first
+        if said:  # of two situations said, the one that decides more rules; the others beside it
+            situation = next((s for s in said if said[0] in SITUATION_PREVAILS.get(s, ())), said[0])
             out.append(Entity("situation", situation))
             if also := [s for s in said if s != situation]:
                 out.append(Entity("situation_also", also))
