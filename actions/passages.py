@@ -260,7 +260,7 @@ def not_yet_said(passage: str | None, said: str) -> str | None:
     return TIED.join(left) or None
 
 
-def person_stems(slots: dict[str, Any]) -> frozenset[str]:
+def person_words(slots: dict[str, Any]) -> frozenset[str]:
     """The words that name the person's known situation and housing (« rsa », « locataire »...),
     whole: their first four letters would take « salaire » for « salarié »."""
     found: set[str] = set()
@@ -281,7 +281,7 @@ def passage_match(scheme: Scheme, question: str, min_words: int = 1,
     """The sentence of the scheme's texts that answers the question (two, quoted one after the
     other, when they tie) and how well it matches, or None when none matches well and clearly.
     `min_words`: the question's own words needed (« comment on fait la demande ? » asks the steps,
-    not a sentence about « démarches »). `person` (person_stems): when the question's words do not
+    not a sentence about « démarches »). `person` (person_words): when the question's words do not
     choose, the one close sentence that names the person's situation does (« c'est gratuit pour
     elle ? » for a woman on the RSA: « Les allocataires du RSA y ont droit sans participation »)."""
     if len(_asked(scheme, question)) < min_words:

@@ -125,7 +125,9 @@ def for_them(items: list[dict[str, Any]], results: list[SchemeResult], slots: di
     A scheme the person named stays."""
     schemes = get_kb().schemes
     needs = [i["need"] for i in items if i.get("need")]
-    named = {s for i in items for s in i.get("named") or []} | {slots.get("focus_scheme")}
+    named = {s for i in items for s in i.get("named") or []}
+    if slots.get("focus_scheme"):
+        named.add(slots["focus_scheme"])
     return [r for r in results if r.scheme_id in named
             or public_fits(schemes[r.scheme_id].publics, slots, needs=needs)]
 

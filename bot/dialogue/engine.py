@@ -31,7 +31,7 @@ from actions.common import (
 )
 from actions.emergency import numbers_answer
 from actions.orientation import fact_label
-from actions.passages import asks_beyond_kind, best_passages, person_stems
+from actions.passages import asks_beyond_kind, best_passages, person_words
 from actions.plan import FILL_MIN, need_of, plan, planned_schemes
 from actions.question import catalogue, question_buttons, question_text
 from actions.sdk import LocalDispatcher, LocalTracker
@@ -836,7 +836,7 @@ class DialogueEngine:
         # the scheme's own sentence that answers a precise question (« c'est payant ? »), if any
         schemes = [self.kb.schemes[s] for s in subjects]
         wanted = not reading.payload
-        person = person_stems(slots)
+        person = person_words(slots)
         found = best_passages(schemes, reading.text, person=person) if wanted and kind in PASSAGE_CHOOSES else {}
         if kind == "info" and slots.get("third_person") and not found:
             kind = "conditions"  # an agent asks what to check for the person (« c'est confidentiel ? »: the sentence)
