@@ -15,6 +15,7 @@ from bot.nlu.entities import Entity
 from bot.nlu.interpreter import ParseResult
 from bot.nlu.normalize import lexicon_words
 from bot.nlu.person import speaks_of_own_home, writes_for_someone
+from knowledge.facts import situations_of
 from knowledge.kb import KnowledgeBase
 from knowledge.numbers import find_other_age
 from knowledge.textnorm import fold
@@ -329,7 +330,8 @@ def _refine(reading: Reading, parse: ParseResult, slots: dict[str, Any]) -> None
         if kind["need"] not in reading.needs:
             reading.needs.insert(0, kind["need"])  # "une crèche": a need, with its places
         reading.service_types = []
-    said = set(parse.values("situation"))
+    # every situation said (« je travaille à mi-temps et je touche le RSA »: salarié, and the RSA beside)
+    said = set(situations_of({"situation": parse.first("situation"), "situation_also": parse.first("situation_also")}))
     received = {s for s in reading.named if said & {r.value for r in get_kb().schemes[s].received_as}}
     if received and (reading.asks != "info" or any(s not in received for s in reading.schemes) or reading.needs):
         # "je suis au RSA" describes the person, it is not a question about the RSA (unless it is all
