@@ -17,7 +17,7 @@ from typing import Any
 from actions.common import commune_of, contact_text, evaluate, get_kb, is_third_person, serves_commune
 from actions.passages import not_yet_said
 from actions.sdk import Action, SlotSet
-from actions.speaker import without_own_door
+from actions.speaker import for_speaker
 from bot.dialogue.responses import about_the_person, current_language, label, localized, localized_list, say
 from knowledge.eligibility import HOUSING_LABELS, SITUATION_LABELS, Status, euros
 from knowledge.schema import Conditions, Scheme
@@ -119,7 +119,7 @@ def _steps(scheme: Scheme, slots: dict[str, Any], documents_only: bool = False) 
     documents = list(getattr(scheme, "documents", None) or [])
     if not documents_only:
         lines.append(say("answer_steps_title", name=scheme.name))
-        steps = [step for step in (without_own_door(st, slots) for st in localized_list(scheme, "steps")[:4]) if step]
+        steps = [step for step in (for_speaker(st, slots) for st in localized_list(scheme, "steps")[:4]) if step]
         lines += [f"{i}. {step}" for i, step in enumerate(steps, 1)]
     if documents:
         lines.append(say("answer_documents_title"))
@@ -128,8 +128,14 @@ def _steps(scheme: Scheme, slots: dict[str, Any], documents_only: bool = False) 
         lines.append(say("answer_passage", name=scheme.name, passage=passage))
     elif documents_only:
         lines.append(say("answer_documents_unknown", name=scheme.name, door=_door(scheme, slots)))
-        lines.append(say("orientation_steps", step=localized_list(scheme, "steps")[0]))
+        lines += _first_step(scheme, slots)
     return lines
+
+
+def _first_step(scheme: Scheme, slots: dict[str, Any]) -> list[str]:
+    """« Que faire : » the scheme's first step, as said to whoever writes (`for_speaker`)."""
+    step = for_speaker(localized_list(scheme, "steps")[0], slots) if scheme.steps else ""
+    return [say("orientation_steps", step=step)] if step else []
 
 
 def _amount(scheme: Scheme, slots: dict[str, Any]) -> list[str]:
@@ -148,7 +154,7 @@ def _amount(scheme: Scheme, slots: dict[str, Any]) -> list[str]:
 
 def _contact(scheme: Scheme, slots: dict[str, Any]) -> list[str]:
     """Contacts written in the scheme's own steps, and the places that carry it."""
-    lines = [st for st in localized_list(scheme, "steps") if CONTACT_IN_TEXT.search(st)][:2]
+    lines = [st for st in (for_speaker(st, slots) for st in localized_list(scheme, "steps")) if CONTACT_IN_TEXT.search(st)][:2]
     carriers = [s for s in get_kb().services if scheme.id in s.schemes and s.has_contact]
     if not lines and not carriers:
         return [say("answer_contact_unknown", name=scheme.name, door=_door(scheme, slots))]
@@ -246,7 +252,7 @@ class ActionAnswer(Action):
                 lines.append(say("scheme_amount", amount=localized(scheme, "amount").rstrip(".")))
             if scheme.status_note:
                 lines.append(f"Attention : {scheme.status_note}")
-            lines.append(say("orientation_steps", step=localized_list(scheme, "steps")[0]))
+            lines += _first_step(scheme, slots)
         if passage and kind in ("conditions", "how", "contact"):  # the fiche's sentence that answers, first
             body = _renumbered([line for line in lines[1:] if passage not in line])  # the title only if more follows
             lines = [say("answer_passage", name=scheme.name, passage=passage), *([lines[0], *body] if body else [])]

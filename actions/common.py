@@ -229,6 +229,14 @@ def _about(service: ServiceRecord, needs: set[str], sure_from: float = 0.0) -> b
     return not needs or not about or top < sure_from or bool(about & needs)
 
 
+def _premise_unshown(service: ServiceRecord, scheme_ids: list[str]) -> bool:
+    """The place carries a scheme that presupposes a problem (`premise`: rent arrears) which is not
+    shown: the words are not about that problem, so neither is the place (the Pas-de-Calais's fund
+    against evictions also carries the FSL, and is no place for a first flat's deposit)."""
+    schemes = get_kb().schemes
+    return any(s in schemes and schemes[s].premise and s not in scheme_ids for s in service.schemes)
+
+
 def pick_services(slots: dict[str, Any], scheme_ids: list[str], need_id: str | None,
                   service_type: str | None = None, limit: int = 3, max_km: float = 80.0,
                   about: Iterable[str] = ()) -> ServicePick:
@@ -272,6 +280,8 @@ def pick_services(slots: dict[str, Any], scheme_ids: list[str], need_id: str | N
     for near in candidates:
         service = near.service
         if near.distance_km is not None and near.distance_km > max_km:
+            continue
+        if _premise_unshown(service, scheme_ids):  # the fund against evictions, for a deposit
             continue
         if service_type:
             score = 3 if kind_networks.intersection(service.reseaux_porteurs) else 0

@@ -23,7 +23,7 @@ from actions.common import (
 from actions.plan import FILL_MIN, for_them, shown_in
 from actions.sdk import Action, SlotSet
 from actions.services import end_buttons
-from actions.speaker import own_networks, without_own_door
+from actions.speaker import for_speaker, own_networks, without_own_door
 from bot.dialogue.responses import (
     about_the_person,
     current_language,
@@ -166,9 +166,8 @@ class ActionOrientation(Action):
             steps_ = [st for st in localized_list(top, "steps") if not EMERGENCY_STEP.search(st)
                       and (violence or not LISTENING_STEP.search(st))] or localized_list(top, "steps")
             with_contact = [st for st in steps_[1:] if CONTACT_IN_TEXT.search(st)]
-            step = without_own_door(" ".join([*steps_[:2], *with_contact[:1]]), slots)  # not to its own agent
-            if step and other:  # « parlez-en à son conseiller » to whoever writes for the person
-                step = about_the_person(step)
+            # not to its own agent; « parlez-en à son conseiller » to whoever writes for the person
+            step = for_speaker(" ".join([*steps_[:2], *with_contact[:1]]), slots)
             if step:
                 steps.append(say("orientation_steps", step=step))
             amount = f"{shown[0].amount_text} (estimation)" if shown[0].amount_text else (localized(top, "amount") if top.amount else None)

@@ -34,6 +34,10 @@ FILL_BESIDE = 0.3
 #: 0.6 keeps France Services at 0.62 for « des papiers que je ne comprends pas » and the FSL at 0.63 for
 #: « une facture délec en retard », simulated users, round 15)
 ORPHAN_MIN = 0.6
+#: a scheme with a `premise` (eviction prevention: « des loyers impayés ») is shown, when not described,
+#: only from this relevance (held-out: 3 irrelevant go — rent paid, electricity, an APL question at
+#: 0.28–0.38 — and no expected one is lost; the expected ones are at 0.55 and above, or not shown)
+PREMISE_MIN = 0.5
 
 
 def order_needs(needs: Sequence[str]) -> list[str]:
@@ -146,6 +150,10 @@ def shown_in(item: dict[str, Any], ranked_open: list[SchemeResult]) -> list[str]
     described = sorted((s for s in item.get("described") or [] if s in ids),
                        key=lambda s: schemes[s].conditions.zone is None)
     relevance = item.get("relevance")
+    if relevance is not None:  # a scheme that presupposes a problem the words are not about is not open
+        ranked_open = [r for r in ranked_open if r.scheme_id in described or not schemes[r.scheme_id].premise
+                       or relevance.get(r.scheme_id, 0.0) >= PREMISE_MIN]
+        ids = [r.scheme_id for r in ranked_open]
     if item.get("screening"):  # « à quelles aides j'ai droit ? »: what the person described first, then
         # the national benefits people most often miss (computed with OpenFisca: those it finds; until
         # computed, those the person's words are about), then what else their words are about

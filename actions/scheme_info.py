@@ -8,6 +8,7 @@ from actions.answer import passage_for
 from actions.common import get_kb, is_third_person
 from actions.passages import not_yet_said
 from actions.sdk import Action, SlotSet
+from actions.speaker import for_speaker
 from bot.dialogue.responses import label, localized, localized_list, say, say_about
 
 
@@ -29,8 +30,9 @@ class ActionSchemeInfo(Action):
             details.append(say("scheme_amount", amount=localized(scheme, "amount").rstrip(".")))
         if scheme.status_note:
             details.append(f"Attention : {scheme.status_note}")
-        if scheme.steps:
-            details.append(say("orientation_steps", step=localized_list(scheme, "steps")[0]))
+        step = for_speaker(localized_list(scheme, "steps")[0], tracker.current_slot_values()) if scheme.steps else ""
+        if step:
+            details.append(say("orientation_steps", step=step))
         if details:
             dispatcher.utter_message(text="\n".join(details[:3]))
         links = [{"title": s.title or s.url, "url": s.url} for s in scheme.sources if s.url][:2]

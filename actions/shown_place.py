@@ -12,11 +12,12 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from actions.common import commune_of, contact_text, doors_for, get_kb, is_third_person
+from actions.common import commune_of, contact_text, doors_for, get_kb
 from actions.passages import STEM, kind_stems
 from actions.places import address_text, data_date, distance_km, distance_text, person_point
 from actions.sdk import Action, SlotSet
-from bot.dialogue.responses import about_the_person, current_language, localized_list, say
+from actions.speaker import for_speaker
+from bot.dialogue.responses import current_language, localized_list, say
 from knowledge.hours import french_slots, hours_on
 from knowledge.kb import KnowledgeBase, ServiceRecord
 from knowledge.textnorm import fold
@@ -101,9 +102,9 @@ class ActionShownPlace(Action):
             carried = {s for p in shown_places for s in p.schemes}
             for scheme_id in [s for s in shown if s not in carried][:2]:
                 scheme = kb.schemes[scheme_id]
-                step = localized_list(scheme, "steps")[0]
-                step = about_the_person(step) if is_third_person(slots) else step
-                dispatcher.utter_message(text=say("shown_place_apply", name=scheme.name, step=step))
+                step = for_speaker(localized_list(scheme, "steps")[0], slots)
+                if step:
+                    dispatcher.utter_message(text=say("shown_place_apply", name=scheme.name, step=step))
         point = person_point(kb, slots, commune_of(slots))  # « c'est loin ? »
         where = (address_text(place) or place.commune or "") + distance_text(distance_km(place, point))
         lines.append(say("shown_place_title", nom=place.nom, where=where.lstrip(", ")).replace(" ()", ""))

@@ -11,7 +11,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from actions.common import needs_catalogue
+from actions.common import is_third_person, needs_catalogue
+from bot.dialogue.responses import about_the_person
 from knowledge.textnorm import fold
 
 DEFAULT_WORKPLACE = {"agent": "france-service"}
@@ -67,10 +68,15 @@ def names_own_door(text: str, slots: dict[str, Any]) -> bool:
 
 
 def without_own_door(text: str, slots: dict[str, Any]) -> str:
-    """The text without its sentences that send the person to the speaker's own kind of place."""
+    """The text without what sends the person to the speaker's own kind of place: the place taken
+    out of a list of places (« demandez à la mairie, au CCAS ou à France Services » is « demandez à
+    la mairie ou au CCAS » for a France Services agent), else the whole sentence."""
     if not _kind(slots):
         return text
     parts = _SENTENCE.split(text)
+    parts = [p if not names_own_door(p, slots) else
+             _without_own_alternative(p, slots, capital=index == 0 or not parts[index - 1].endswith(";"))
+             for index, p in enumerate(parts)]
     dropped = [names_own_door(p, slots) for p in parts]
     kept = []
     for index, part in enumerate(parts):
@@ -80,6 +86,46 @@ def without_own_door(text: str, slots: dict[str, Any]) -> str:
             part = part[:-1].rstrip() + "."  # « demandez à la CAF ; sinon, au CCAS. » without the CCAS
         kept.append(part)
     return " ".join(kept)
+
+
+#: a place in a list of places: a few words (« France Services », « au CCAS de votre commune »)
+_PLACE_ARTICLE = r"(?:à|au|aux|auprès de|le|la|les|l'|un|une|votre|vos|son|sa|ses|des|du|de)\b\s*"
+_LIST_ITEM = re.compile(rf"^(?:{_PLACE_ARTICLE}(?:\S+\s*){{1,4}}|(?:\S+\s*){{1,3}})$", re.IGNORECASE)
+
+
+def _own_head(item: str, slots: dict[str, Any]) -> str | None:
+    """What follows the speaker's own kind of place at the head of a list's last item (« à France
+    Services où trouver un conseiller » → « où trouver un conseiller »), or None."""
+    mentions = "|".join(re.escape(m) for m in _kind(slots).get("mentions") or [])
+    head = re.match(rf"^(?:{_PLACE_ARTICLE})?(?:la |une )?(?:maison )?(?:{mentions})\b(.*)$", item.strip(), re.IGNORECASE)
+    return head.group(1) if head and mentions and not names_own_door(head.group(1), slots) else None
+
+
+def _without_own_alternative(sentence: str, slots: dict[str, Any], capital: bool = True) -> str:
+    """The sentence without the items of its list of places that are the speaker's own kind, when
+    they are short list items and something is left; else the sentence unchanged."""
+    body = sentence.rstrip()
+    end = body[-1] if body and body[-1] in ".;!" else ""
+    items = _alternatives(body[: len(body) - len(end)] if end else body)
+    own = [names_own_door(item, slots) for item in items]
+    if len(items) < 2 or all(own):
+        return sentence
+    tail = ""
+    if own[-1] and not _LIST_ITEM.match(items[-1].strip()) and (rest := _own_head(items[-1], slots)) is not None:
+        tail, items, own = rest, items[:-1], own[:-1]  # « … ou à France Services où trouver… »
+    if not all(_LIST_ITEM.match(i.strip()) for i, o in zip(items, own, strict=True) if o):
+        return sentence
+    kept = [item for item, mine in zip(items, own, strict=True) if not mine]
+    joined = (kept[0] if len(kept) == 1 else ", ".join(kept[:-1]) + " ou " + kept[-1]) + tail
+    first = joined[:1].upper() if capital and sentence[:1].isupper() else joined[:1]
+    return first + joined[1:] + end
+
+
+def for_speaker(text: str, slots: dict[str, Any]) -> str:
+    """A fiche's text as said to whoever writes: without sending an agent to their own kind of place,
+    and about « la personne » when someone writes for her."""
+    text = without_own_door(text, slots)
+    return about_the_person(text) if text and is_third_person(slots) else text
 
 
 def door_without_own(door: str, slots: dict[str, Any]) -> str:

@@ -198,6 +198,11 @@ class Scheme(Strict):
         [], description="who the scheme is meant for, as relevance, not eligibility (keys of publics.yml): it is "
         "not proposed to a person the known facts rule out (a mobility platform towards work for a woman of 70)"
     )
+    premise: str | None = Field(
+        None, description="the problem the scheme presupposes (« des loyers impayés »): it is shown only when the "
+        "person's words are about it (the situation reader's relevance from PREMISE_MIN) or it is named, never "
+        "to complete a need (no eviction prevention beside a report of mould)"
+    )
     sources: list[Source] = Field(min_length=1)
     verified: dt.date
     engine: Literal["rules", "openfisca"] = Field(

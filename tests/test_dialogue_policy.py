@@ -166,6 +166,26 @@ def test_a_ccas_agent_is_not_sent_to_the_ccas(kb, interpreter) -> None:  # type:
     assert "France Services" not in without_own_door("France Services peut vous aider.", {"role": "agent"})
 
 
+def test_a_list_of_places_loses_only_the_agent_own_kind(kb, interpreter) -> None:  # type: ignore[no-untyped-def]
+    """« demandez à la mairie, au CCAS, à l'UDAF ou à France Services »: the agent's own kind is
+    taken out of the list, not the whole step (sc-079, sc-083, sc-088 of round 22); a sentence that
+    is about their own kind of place goes; a third party hears about « la personne »."""
+    from actions.speaker import for_speaker
+
+    fs, ccas = {"role": "agent"}, {"role": "agent", "workplace": "ccas-cias"}
+    pcb = "Trouvez le point conseil budget le plus proche : demandez à la mairie, au CCAS, à l'UDAF ou à France Services."
+    assert for_speaker(pcb, fs) == "Trouvez le point conseil budget le plus proche : demandez à la mairie, au CCAS ou à l'UDAF."
+    assert for_speaker(pcb, ccas) == ("Trouvez le point conseil budget le plus proche : demandez à la mairie, "
+                                      "à l'UDAF ou à France Services.")
+    assert for_speaker(pcb, {"role": "self"}) == pcb
+    asf = "Faites la demande d'ASF dans votre espace caf.fr ; France Services ou un CIDFF peut vous aider."
+    assert for_speaker(asf, fs) == "Faites la demande d'ASF dans son espace caf.fr ; un CIDFF peut vous aider."
+    numerique = "Demandez à la mairie, à la médiathèque ou à France Services où trouver un conseiller numérique."
+    assert for_speaker(numerique, fs) == "Demandez à la mairie ou à la médiathèque où trouver un conseiller numérique."
+    about = "Dans une maison France Services, un agent vous aide. Venez avec vos papiers."
+    assert for_speaker(about, fs) == "Venez avec ses papiers."
+
+
 def test_a_place_door_names_no_agent_own_kind_of_place(kb, interpreter) -> None:  # type: ignore[no-untyped-def]
     """A place without a contact names its door: for an agent, without their own kind of place
     (« CCAS de votre commune ou France Services la plus proche » was given to France Services agents)."""

@@ -58,7 +58,8 @@ class FollowUpResult:
     def answered(self) -> bool:
         text = _flat(self.replies)
         expected = [s for sentences in self.case.expect.values() for s in sentences]
-        return any(_flat(s) in text or _flat(self.translations.get(s, s)) in text for s in expected)
+        return any(_flat(s) in text or _flat(self.translations.get(s, s)) in text
+                   or (self.case.role != "self" and _flat(_for_them(s, self.case.role)) in text) for s in expected)
 
     @property
     def beside(self) -> list[str]:
@@ -97,6 +98,14 @@ class FollowUpReport:
         return {"cases": len(self.results), "answerable": len(self.answerable),
                 "answered": round(self.answered_rate, 3), "quotes": sum(len(r.quotes) for r in self.results),
                 "quoted_beside": round(self.beside_rate, 3), "honest": round(self.honest_rate, 3)}
+
+
+def _for_them(sentence: str, role: str) -> str:
+    """A step said to whoever writes for the person, as the assistant says it (« demandez à son
+    médecin »): the same sentence, about the person and without the agent's own kind of place."""
+    from actions.speaker import for_speaker
+
+    return for_speaker(sentence, {"role": role, "third_person": True})
 
 
 def _flat(text: str) -> str:
