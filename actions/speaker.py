@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from actions.common import is_third_person, needs_catalogue
+from actions.common import get_kb, is_third_person, needs_catalogue
 from bot.dialogue.responses import about_the_person
 from knowledge.textnorm import fold
 
@@ -33,13 +33,17 @@ def workplace(slots: dict[str, Any]) -> str | None:
 
 
 def _kind(slots: dict[str, Any]) -> dict[str, Any]:
-    """The speaker's kind of place — none when it serves one commune and the person lives in
-    another (an Amiens CCAS agent may send a family of Longueau to the Longueau CCAS)."""
+    """The speaker's kind of place. When it serves one commune and the person lives in another, only
+    their own place by its name: an Amiens CCAS agent may send a family of Longueau to the Longueau
+    CCAS, not to « le CCAS d'Amiens »."""
     place = workplace(slots)
     kind = needs_catalogue().get(place or "", {}) if place else {}
     theirs, person = slots.get("workplace_commune"), slots.get("commune")
     if kind.get("communal") and theirs and person and theirs != person:
-        return {}
+        commune = get_kb().gazetteer.get(str(theirs))
+        if commune is None:
+            return {}
+        return {"mentions": [f"{m} {of} {commune.nom}" for m in kind.get("mentions") or [] for of in ("de", "d'", "du")]}
     return kind
 
 
@@ -73,6 +77,8 @@ def without_own_door(text: str, slots: dict[str, Any]) -> str:
     la mairie ou au CCAS » for a France Services agent), else the whole sentence."""
     if not _kind(slots):
         return text
+    # « (mairie, France Services, site des missions locales) »: the list in brackets first
+    text = _BRACKETS.sub(lambda m: _without_own_in_brackets(m.group(), slots), text)
     parts = _SENTENCE.split(text)
     parts = [p if not names_own_door(p, slots) else
              _without_own_alternative(p, slots, capital=index == 0 or not parts[index - 1].endswith(";"))
@@ -85,7 +91,21 @@ def without_own_door(text: str, slots: dict[str, Any]) -> str:
         if part.endswith(";") and (index + 1 >= len(parts) or dropped[index + 1]):
             part = part[:-1].rstrip() + "."  # « demandez à la CAF ; sinon, au CCAS. » without the CCAS
         kept.append(part)
-    return " ".join(kept)
+    out = " ".join(kept)
+    # « … ; beaucoup tiennent des permanences » when the clause before it went
+    return out[:1].upper() + out[1:] if text[:1].isupper() else out
+
+
+def _without_own_in_brackets(brackets: str, slots: dict[str, Any]) -> str:
+    """« (mairie, France Services, site des missions locales) » without the speaker's own kind,
+    when it is one item of the list; unchanged otherwise."""
+    if not names_own_door(brackets, slots):
+        return brackets
+    items = [i.strip() for i in brackets[1:-1].split(",")]
+    kept = [i for i in items if not names_own_door(i, slots)]
+    if len(items) < 2 or not kept or not all(_LIST_ITEM.match(i) for i in items if names_own_door(i, slots)):
+        return brackets
+    return "(" + ", ".join(kept) + ")"
 
 
 #: a place in a list of places: a few words (« France Services », « au CCAS de votre commune »)

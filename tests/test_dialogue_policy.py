@@ -184,6 +184,10 @@ def test_a_list_of_places_loses_only_the_agent_own_kind(kb, interpreter) -> None
     assert for_speaker(numerique, fs) == "Demandez à la mairie ou à la médiathèque où trouver un conseiller numérique."
     about = "Dans une maison France Services, un agent vous aide. Venez avec vos papiers."
     assert for_speaker(about, fs) == "Venez avec ses papiers."
+    # in brackets too, and a clause left after « ; » starts the sentence (sc-080, round 23)
+    local = "Trouvez la mission locale (mairie, France Services, site des missions locales) ; beaucoup ont des permanences."
+    assert for_speaker(local, fs) == "Trouvez la mission locale (mairie, site des missions locales) ; beaucoup ont des permanences."
+    assert for_speaker("Contactez France Services ; beaucoup ont des permanences.", fs) == "Beaucoup ont des permanences."
 
 
 def test_a_place_door_names_no_agent_own_kind_of_place(kb, interpreter) -> None:  # type: ignore[no-untyped-def]
@@ -198,6 +202,11 @@ def test_a_place_door_names_no_agent_own_kind_of_place(kb, interpreter) -> None:
     assert door_without_own(door, {"role": "self"}) == door
     brackets = "Votre structure d'insertion (chantier, entreprise d'insertion) ou le CCAS de votre commune"
     assert door_without_own(brackets, ccas) == "Votre structure d'insertion (chantier, entreprise d'insertion)"
+    # a CCAS agent of Amiens for a family of Longueau: their own CCAS by name goes, Longueau's stays (sc-075)
+    elsewhere = {"role": "agent", "workplace": "ccas-cias", "workplace_commune": "80021", "commune": "80489"}
+    truck = "Le 115 (urgence sociale, gratuit) ou le CCAS d'Amiens, en demandant la maraude"
+    assert door_without_own(truck, elsewhere) == "Le 115 (urgence sociale, gratuit), en demandant la maraude"
+    assert door_without_own(door, elsewhere) == door
 
 
 def test_a_summary_asked_gives_the_last_orientation_as_one_sheet(bot) -> None:  # type: ignore[no-untyped-def]
