@@ -133,7 +133,9 @@ def _without_own_alternative(sentence: str, slots: dict[str, Any], capital: bool
     tail = ""
     if own[-1] and not _LIST_ITEM.match(items[-1].strip()) and (rest := _own_head(items[-1], slots)) is not None:
         tail, items, own = rest, items[:-1], own[:-1]  # « … ou à France Services où trouver… »
-    if not all(_LIST_ITEM.match(i.strip()) for i, o in zip(items, own, strict=True) if o):
+    # a list of places: every item after the first (which holds the verb) is a few words — not
+    # « …ou au CCAS, qui peuvent monter le dossier » (sc-090, round 23)
+    if not all(_LIST_ITEM.match(i.strip()) for i in items[1:]) or (own[0] and not _LIST_ITEM.match(items[0].strip())):
         return sentence
     kept = [item for item, mine in zip(items, own, strict=True) if not mine]
     joined = (kept[0] if len(kept) == 1 else ", ".join(kept[:-1]) + " ou " + kept[-1]) + tail

@@ -188,6 +188,9 @@ def test_a_list_of_places_loses_only_the_agent_own_kind(kb, interpreter) -> None
     local = "Trouvez la mission locale (mairie, France Services, site des missions locales) ; beaucoup ont des permanences."
     assert for_speaker(local, fs) == "Trouvez la mission locale (mairie, site des missions locales) ; beaucoup ont des permanences."
     assert for_speaker("Contactez France Services ; beaucoup ont des permanences.", fs) == "Beaucoup ont des permanences."
+    # a relative clause is no place of a list: the sentence goes rather than break (sc-090, round 23)
+    fsl = "Demandez à la CAF ; sinon, adressez-vous au Département ou au CCAS, qui peuvent monter le dossier."
+    assert for_speaker(fsl, ccas) == "Demandez à la CAF."
 
 
 def test_a_place_door_names_no_agent_own_kind_of_place(kb, interpreter) -> None:  # type: ignore[no-untyped-def]
