@@ -838,8 +838,12 @@ class DialogueEngine:
         wanted = not reading.payload
         person = person_words(slots)
         found = best_passages(schemes, reading.text, person=person) if wanted and kind in PASSAGE_CHOOSES else {}
-        if kind == "info" and slots.get("third_person") and not found:
-            kind = "conditions"  # an agent asks what to check for the person (« c'est confidentiel ? »: the sentence)
+        if (kind == "info" and slots.get("third_person") and not found and schemes
+                and not asks_beyond_kind(schemes[0], reading.text, kind)):
+            # an agent asks what to check for the person (« c'est confidentiel ? »: the sentence); a
+            # precise question the fiche does not answer (« la place dure combien de temps ? ») is
+            # said to be unanswered, not answered by the conditions (sc-076)
+            kind = "conditions"
         if wanted and kind not in PASSAGE_CHOOSES:
             # a how, a who-for or a contact is a sentence only when the question says more than its kind
             found = best_passages(schemes, reading.text, min_words=2, person=person)
