@@ -215,6 +215,8 @@ def _fits_rule(rule: dict[str, Any], slots: dict[str, Any], unknown_fits: bool =
     if rule.get("children"):
         count = slots.get("children_count")
         verdicts.append(None if count is None else int(count) > 0)
+    if "needs_read" in rule:  # a public told by what the person needs (people in an emergency)
+        verdicts.append(None if needs is None else bool(needs & set(rule["needs_read"])))
     if False in verdicts:
         return False
     return unknown if None in verdicts else True

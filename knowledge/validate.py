@@ -95,9 +95,9 @@ def validate(content: Content | None = None, seeds: Path | None = None, check_pl
     publics = set(public_rules)
     need_ids = {n["id"] for n in load_yaml((CONTENT_DIR / "needs.yml").read_text(encoding="utf-8"))["needs"]}
     for name, rule in public_rules.items():
-        for need in rule.get("unknown_fits_with") or []:
+        for need in [*(rule.get("unknown_fits_with") or []), *(rule.get("needs_read") or [])]:
             if need not in need_ids:
-                report.add("publics.yml", f"{name} : besoin inconnu dans unknown_fits_with : {need}")
+                report.add("publics.yml", f"{name} : besoin inconnu dans unknown_fits_with / needs_read : {need}")
 
     scheme_ids = Counter(s.id for s in content.schemes)
     service_ids = Counter(s.id for s in content.services)

@@ -105,15 +105,19 @@ def test_a_place_that_carries_a_scheme_shown_is_proposed_for_what_it_is_about(kb
     common.set_kb(kb)
     common.set_reader(lambda text: interpreter.reader.read(text).needs)  # as the engine does
 
-    def names(about: list[str]) -> list[str]:
-        pick = common.pick_services({"commune": "62498"}, ["fonds-solidarite-logement"], about[0], about=about)
+    def names(about: list[str], shown: tuple[str, ...] = ("fonds-solidarite-logement",)) -> list[str]:
+        pick = common.pick_services({"commune": "62498"}, list(shown), about[0], about=about)
         return [n.service.nom for n in pick.nearby]
 
     evictions = "Fonds de prévention des expulsions locatives du Pas-de-Calais (apurement de la dette de loyer)"
     energy = "Accompagnement social contre la précarité énergétique (Pas-de-Calais)"
-    for_energy, for_rent = names(["energie", "budget"]), names(["logement"])
+    for_energy = names(["energie", "budget"])
+    for_rent = names(["logement"], ("fonds-solidarite-logement", "prevention-expulsions-locatives"))
     assert energy in for_energy and evictions not in for_energy
     assert evictions in for_rent and energy not in for_rent
+    # the fund also carries the eviction prevention, whose premise is rent arrears: when that scheme is
+    # not shown (a first flat's deposit, sc-020), neither is the fund
+    assert evictions not in names(["logement"])
 
 
 def test_a_report_of_unfit_housing_is_not_for_someone_who_has_no_home() -> None:
@@ -121,3 +125,17 @@ def test_a_report_of_unfit_housing_is_not_for_someone_who_has_no_home() -> None:
     assert not fits(["occupants"], {"housing": "sans_domicile"})
     assert fits(["occupants"], {"housing": "locataire"})
     assert fits(["occupants"], {})
+
+
+def test_a_place_for_homeless_people_or_emergencies_needs_the_housing_or_the_words() -> None:
+    """The Solidar truck (publics: personnes-sans-domicile, personnes-en-situation-durgence) was offered
+    on its food theme to a student of Amiens (sc-025): a roof or violence must be read, or the housing
+    be known to be none."""
+    fits = common.public_fits
+    street = ["personnes-sans-domicile", "personnes-en-situation-durgence"]
+    assert not fits(street, {}, needs=["alimentation"])  # a student asking for food
+    assert not fits(street, {"housing": "locataire"}, needs=["alimentation"])
+    assert fits(street, {"housing": "sans_domicile"}, needs=["alimentation"])  # sleeping outside, hungry
+    assert fits(street, {}, needs=["hebergement"])  # the words are about a roof
+    assert fits(["personnes-en-situation-durgence"], {"housing": "locataire"}, needs=["violences"])
+    assert fits(street, {})  # before the questions: what they may still settle fits
