@@ -14,6 +14,16 @@ _NON_ALNUM = re.compile(r"[^a-z0-9]+")
 _SPACES = re.compile(r"\s+")
 
 
+def fold_same_length(text: str) -> str:
+    """Lower-case, accent-free, non-alphanumerics as spaces — same length as `text` (for spans)."""
+    out = []
+    for ch in text:
+        base = unicodedata.normalize("NFKD", ch)
+        base = "".join(c for c in base if not unicodedata.combining(c))[:1].lower() or " "
+        out.append(base if base.isalnum() else " ")
+    return "".join(out)
+
+
 def strip_accents(text: str) -> str:
     """Remove diacritics: "Écrêché" -> "Ecreche"."""
     decomposed = unicodedata.normalize("NFKD", text)

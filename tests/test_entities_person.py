@@ -190,3 +190,16 @@ def test_writing_for_someone_is_said_by_a_few_words() -> None:
     assert writes_for_someone("Bonjour, mon petit-fils de 16 ans voudrait partir en vacances")
     assert not writes_for_someone("je voudrais faire des appels vidéo avec mes petits-enfants")
     assert not writes_for_someone("ma petite fille de 3 ans ne dort pas")  # my little girl, or a granddaughter
+
+
+def test_a_hypothesis_is_not_a_fact(extractor) -> None:  # type: ignore[no-untyped-def]
+    """« et s'il est à la rue ? » about a friend threatened with eviction: he is not homeless (sc-099);
+    a fact said beside a conditional clause stays."""
+    def facts(text: str) -> dict[str, object]:
+        return {e.entity: e.value for e in extractor.extract(text) if e.entity in ("housing", "situation")}
+
+    assert facts("et sil est a la rue il fait quoi") == {}
+    assert facts("Et s'il est à la rue, il peut aller où ?") == {}
+    assert facts("je suis à la rue depuis hier") == {"housing": "sans_domicile"}
+    assert facts("je suis locataire si ça compte") == {"housing": "locataire"}
+    assert facts("si je trouve un travail, je perds le RSA ?") == {"situation": "beneficiaire_rsa"}

@@ -8,7 +8,6 @@ base already holds the vocabulary (aliases, commune names). Spans refer to the o
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from functools import cached_property
@@ -18,7 +17,13 @@ from typing import TYPE_CHECKING, Any
 from rapidfuzz import fuzz, process
 
 from bot.nlu.normalize import normalize
-from bot.nlu.person import is_elsewhere, is_workplace, sex_of_person, speaks_of_someone_else
+from bot.nlu.person import (
+    is_elsewhere,
+    is_workplace,
+    sex_of_person,
+    speaks_of_someone_else,
+    without_hypotheses,
+)
 from knowledge.answers import parse_duration_years
 from knowledge.content import CONTENT_DIR
 from knowledge.facts import HOUSING_WORDS, SITUATION_PREVAILS, SITUATION_WORDS
@@ -31,7 +36,7 @@ from knowledge.numbers import (
     parse_quotient,
     words_to_digits,
 )
-from knowledge.textnorm import fold
+from knowledge.textnorm import fold, fold_same_length
 from knowledge.yamlio import load_yaml
 
 if TYPE_CHECKING:
@@ -144,16 +149,6 @@ class Entity:
 #: words of scheme ids too common to make an alias a proper name of the scheme
 _ID_STOPWORDS = {"aide", "aides", "des", "les", "pour", "sur", "acces", "droits", "point", "fonds", "jeunes",
                  "familles", "vacances", "emploi", "logement", "sante", "accompagnement", "lieu", "accueil"}
-
-
-def fold_same_length(text: str) -> str:
-    """Lower-case, accent-free, non-alphanumerics as spaces — same length as `text` (for spans)."""
-    out = []
-    for ch in text:
-        base = unicodedata.normalize("NFKD", ch)
-        base = "".join(c for c in base if not unicodedata.combining(c))[:1].lower() or " "
-        out.append(base if base.isalnum() else " ")
-    return "".join(out)
 
 
 def language_evidence(text: str) -> tuple[int, int]:
@@ -381,7 +376,13 @@ class EntityExtractor:
             out.append(Entity("quotient_familial", quotient))
         elif (amount := find_income(normalized)) is not None:
             out.append(Entity("monthly_income", amount))
-        said = self._all_words(normalized, SITUATION_WORDS, AMBIGUOUS_SITUATION)  # longest phrase first
+        # what a conditional clause says is a hypothesis, not a fact (« s'il est à la rue, … »)
+        factual = without_hypotheses(text)
+        if factual != text:
+            folded_facts, normalized_facts = fold(factual), normalize(factual)
+        else:
+            folded_facts, normalized_facts = folded, normalized
+        said = self._all_words(normalized_facts, SITUATION_WORDS, AMBIGUOUS_SITUATION)  # longest phrase first
         if said:  # of two situations said, the one that decides more rules; the others beside it
             situation = next((s for s in said if said[0] in SITUATION_PREVAILS.get(s, ())), said[0])
             out.append(Entity("situation", situation))
@@ -400,8 +401,8 @@ class EntityExtractor:
             out.append(Entity("single_parent", False))
         elif _LIVES_ALONE.search(folded):
             out.append(Entity("household_adults", 1))
-        housing = self._match_words(normalized, HOUSING_WORDS, AMBIGUOUS_HOUSING) or self._match_words(
-            " ".join(re.findall(r"\w+", folded)), HOUSING_WORDS, AMBIGUOUS_HOUSING)  # « chez sa mère » (« sa » is « ça » in SMS)
+        housing = self._match_words(normalized_facts, HOUSING_WORDS, AMBIGUOUS_HOUSING) or self._match_words(
+            " ".join(re.findall(r"\w+", folded_facts)), HOUSING_WORDS, AMBIGUOUS_HOUSING)  # « chez sa mère » (« sa » is « ça » in SMS)
         if housing:
             out.append(Entity("housing", housing))
         if any(_VACANT.search(t) and _OWNER_CUE.search(t) for t in (folded, normalized)):

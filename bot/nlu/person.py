@@ -15,7 +15,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from knowledge.textnorm import fold
+from knowledge.textnorm import fold, fold_same_length
 from knowledge.yamlio import load_yaml
 
 PERSON_PATH = Path(__file__).with_name("person.yml")
@@ -125,3 +125,28 @@ def _own_home() -> re.Pattern[str]:
 def speaks_of_own_home(text: str) -> bool:
     """ "mon appart", "je suis seule avec ma fille": the writer's own home or family life."""
     return bool(_own_home().search(fold(text)))
+
+
+_CLAUSE_END = re.compile(r"[,;.!?:\n]")
+
+
+@lru_cache(maxsize=1)
+def _hypothesis_cue() -> re.Pattern[str]:
+    return _phrases(list(_person_data().get("hypotheses") or []))
+
+
+def without_hypotheses(text: str) -> str:
+    """The message without its conditional clauses (person.yml `hypotheses`): « et s'il est à la rue,
+    il peut aller où ? » says nothing of his housing; « je suis locataire si ça compte » does. A
+    clause runs from its cue to the next punctuation mark (or the end)."""
+    same = fold_same_length(text)
+    kept, at = [], 0
+    for cue in _hypothesis_cue().finditer(same):
+        if cue.start() < at:
+            continue
+        end = _CLAUSE_END.search(text, cue.end())
+        kept.append(text[at:cue.start()])
+        at = end.start() if end else len(text)
+    kept.append(text[at:])
+    return "".join(kept)
+
