@@ -262,14 +262,17 @@ def _asks_about_shown(parse: ParseResult, situation: Any, slots: dict[str, Any],
 
 def take_uncovered(reading: Reading, slots: dict[str, Any], kb: KnowledgeBase) -> list[UncoveredTopic]:
     """The uncovered aids this message names for the first time (slot uncovered_said).
-    With no need read, their need's doors answer: the schemes read beside them, weakly, were read
-    for want of the topic (« Lens » brought the holidays of Lens-Liévin)."""
+    With no need read firmly (STRONG), their need's doors answer: the needs and schemes read beside
+    them, weakly, were read for want of the topic (« Lens » brought the holidays of Lens-Liévin; « une
+    partie de sa retraite » the resources at 0.52, and four questions for the RSA before the door of
+    a widow asking about the pension de réversion, sc-045)."""
     said = list(slots.get("uncovered_said") or [])
     fresh = [t for t in reading.uncovered if t not in said] if not reading.payload else []
     if not fresh:
         return []
     known = uncovered_topics()
     slots["uncovered_said"] = [*said, *fresh]
+    reading.needs = [n for n in reading.needs if reading.need_scores.get(n, 1.0) >= STRONG]
     if not reading.needs:
         reading.needs = list(dict.fromkeys(known[t].need for t in fresh))
         doors = [d for t in fresh for d in known[t].doors if d in kb.schemes]
