@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from actions.common import get_kb
+from actions.common import get_kb, is_third_person
 from actions.passages import MIN_MARGIN, number_passage
 from actions.sdk import Action, SlotSet
-from bot.dialogue.responses import label, say
+from bot.dialogue.responses import label, say, say_about
 
 ALWAYS = ["112", "114"]
 #: a danger of no known kind (the classifier's "emergency" alone): police and SAMU, not every
@@ -49,7 +49,8 @@ class ActionEmergency(Action):
         then_orientation = bool(tracker.get_slot("danger_then_orientation"))
         # three lines a message at most: the heading and the two first numbers, then the others
         first, rest = lines[:2], lines[2:]
-        intro = say("emergency_intro_3114") if ordered[:1] == ["3114"] else say("emergency_intro")
+        other = is_third_person(tracker.current_slot_values())  # « si la personne est en danger » to a witness
+        intro = say_about("emergency_intro_3114" if ordered[:1] == ["3114"] else "emergency_intro", other)
         parts = [rest[i : i + 3] for i in range(0, len(rest), 3)]
         if then_orientation and not rest:  # the orientation follows: no offer to find a place
             dispatcher.utter_message(text=intro + "\n" + "\n".join(first), json_message=marker)

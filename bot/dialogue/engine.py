@@ -45,6 +45,7 @@ from bot.dialogue.reading import (
     NEED_GUESS,
     PLACES,
     RELEVANCE_FLOOR,
+    ROLE_CONFIDENCE,
     STRONG,
     WORKPLACES,
     Reading,
@@ -293,6 +294,9 @@ class DialogueEngine:
         names = {k.name for k in kinds}
         orient = bool(names) and names <= ORIENT_AFTER_DANGER and any(p >= MIN_SCORE for p in read.values())
         slots["danger_then_orientation"] = orient or None
+        if (situation is not None and situation.role != "self" and situation.role_confidence >= ROLE_CONFIDENCE
+                and not slots.get("third_person")):  # a witness, an ambassadeur: « si la personne est en danger »
+            slots["third_person"] = True
         greeted = turn.state.get("greeted")
         turn.state["greeted"] = True
         turn.run("action_emergency")
