@@ -4,6 +4,10 @@ An agent of France Services is never told "France Services peut vous aider", nor
 France Services; a CCAS agent, the CCAS. Which kind of place the speaker works in is read from the
 conversation (`workplace`: a service type of needs.yml); an agent who did not say is taken for a
 France Services agent, the assistant's main professional audience.
+
+Every step of a fiche said in a reply goes through `for_speaker`: the speaker's own kind of place is
+taken out of a list of places (« demandez à la mairie, au CCAS ou à France Services »), else the
+sentence goes; and for whoever writes for the person, « vous » becomes « la personne ».
 """
 
 from __future__ import annotations
