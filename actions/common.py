@@ -469,8 +469,15 @@ def outside_region(commune: Commune | None) -> bool:
 
 
 def first_sentence(text: str) -> str:
+    """Up to the first « . » or « ; » outside brackets: « Saison 2025-2026 (annonce de juin 2025, selon
+    la presse ; aucune page officielle consultée) : 14 à 17 ans… » is not cut inside its brackets
+    (the Pass'Sport line, simulated users, rounds 22–24)."""
     text = text.strip()
+    depth = 0
     for sep in (". ", " ; "):
-        if sep in text:
-            return text.split(sep)[0].rstrip(".") + "."
+        for index, char in enumerate(text):
+            depth += char == "(" or -(char == ")")
+            if depth == 0 and text.startswith(sep, index):
+                return text[:index].rstrip(".") + "."
+        depth = 0
     return text

@@ -220,3 +220,16 @@ def test_a_summary_asked_gives_the_last_orientation_as_one_sheet(bot) -> None:  
     summaries = [r for r in sheet.replies if r.custom.get("summary")]
     assert len(summaries) == 1 and summaries[0].text == summaries[0].custom["summary"]
     assert "Point conseil budget" in summaries[0].text and "Commune : Arras (62)" in summaries[0].text
+
+
+def test_a_first_sentence_is_not_cut_inside_brackets() -> None:
+    """The Pass'Sport's « à vérifier » line ended « (annonce de juin 2025, selon la presse. » (rounds
+    22–24): the « ; » inside the brackets was taken for the end of the sentence."""
+    from actions.common import first_sentence
+
+    season = ("Saison 2025-2026 (annonce de juin 2025, selon la presse ; aucune page officielle consultée) : "
+              "14 à 17 ans avec l'ARS ; 6 à 19 ans avec l'AEEH.")
+    assert first_sentence(season) == ("Saison 2025-2026 (annonce de juin 2025, selon la presse ; aucune page "
+                                      "officielle consultée) : 14 à 17 ans avec l'ARS.")
+    assert first_sentence("Avoir un enfant. Habiter la commune.") == "Avoir un enfant."
+    assert first_sentence("Une seule phrase") == "Une seule phrase"
