@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from actions.common import get_kb, is_third_person, needs_catalogue
+from actions.common import get_kb, is_third_person, needs_catalogue, public_fits
 from bot.dialogue.responses import about_the_person
 from knowledge.textnorm import fold
 
@@ -70,24 +70,41 @@ def own_schemes(slots: dict[str, Any]) -> set[str]:
 
 
 def names_own_door(text: str, slots: dict[str, Any]) -> bool:
-    words = [fold(w) for w in _kind(slots).get("mentions") or []]
+    return _names(text, _kind(slots).get("mentions") or [])
+
+
+def _names(text: str, mentions: list[str]) -> bool:
+    """The text names one of these kinds of place (their `mentions`, folded, as whole words)."""
     folded = f" {fold(text)} "
-    return any(f" {w} " in folded for w in words)
+    return any(f" {fold(w)} " in folded for w in mentions)
 
 
 def without_own_door(text: str, slots: dict[str, Any]) -> str:
     """The text without what sends the person to the speaker's own kind of place: the place taken
     out of a list of places (« demandez à la mairie, au CCAS ou à France Services » is « demandez à
     la mairie ou au CCAS » for a France Services agent), else the whole sentence."""
-    if not _kind(slots):
+    return _without_places(text, _kind(slots).get("mentions") or [], drop=True)
+
+
+def not_for_the_person(slots: dict[str, Any]) -> list[str]:
+    """How texts name the kinds of place whose public the known facts rule the person out of
+    (needs.yml `publics`): the mission locale for a man of 45."""
+    return [m for kind in needs_catalogue().values() if kind.get("publics") and kind.get("mentions")
+            and not public_fits(kind["publics"], slots) for m in kind["mentions"]]
+
+
+def _without_places(text: str, mentions: list[str], drop: bool) -> str:
+    """The text without the places it names among `mentions`: taken out of a list of places, else
+    (`drop`) the whole sentence, or the sentence kept as it stands."""
+    if not mentions:
         return text
     # « (mairie, France Services, site des missions locales) »: the list in brackets first
-    text = _BRACKETS.sub(lambda m: _without_own_in_brackets(m.group(), slots), text)
+    text = _BRACKETS.sub(lambda m: _without_in_brackets(m.group(), mentions), text)
     parts = _SENTENCE.split(text)
-    parts = [p if not names_own_door(p, slots) else
-             _without_own_alternative(p, slots, capital=index == 0 or not parts[index - 1].endswith(";"))
+    parts = [p if not _names(p, mentions) else
+             _without_alternative(p, mentions, capital=index == 0 or not parts[index - 1].endswith(";"))
              for index, p in enumerate(parts)]
-    dropped = [names_own_door(p, slots) for p in parts]
+    dropped = [drop and _names(p, mentions) for p in parts]
     kept = []
     for index, part in enumerate(parts):
         if dropped[index]:
@@ -100,14 +117,14 @@ def without_own_door(text: str, slots: dict[str, Any]) -> str:
     return out[:1].upper() + out[1:] if text[:1].isupper() else out
 
 
-def _without_own_in_brackets(brackets: str, slots: dict[str, Any]) -> str:
-    """« (mairie, France Services, site des missions locales) » without the speaker's own kind,
-    when it is one item of the list; unchanged otherwise."""
-    if not names_own_door(brackets, slots):
+def _without_in_brackets(brackets: str, mentions: list[str]) -> str:
+    """« (mairie, France Services, site des missions locales) » without the places named, when each
+    is one item of the list; unchanged otherwise."""
+    if not _names(brackets, mentions):
         return brackets
     items = [i.strip() for i in brackets[1:-1].split(",")]
-    kept = [i for i in items if not names_own_door(i, slots)]
-    if len(items) < 2 or not kept or not all(_LIST_ITEM.match(i) for i in items if names_own_door(i, slots)):
+    kept = [i for i in items if not _names(i, mentions)]
+    if len(items) < 2 or not kept or not all(_LIST_ITEM.match(i) for i in items if _names(i, mentions)):
         return brackets
     return "(" + ", ".join(kept) + ")"
 
@@ -115,33 +132,38 @@ def _without_own_in_brackets(brackets: str, slots: dict[str, Any]) -> str:
 #: a place in a list of places: a few words (« France Services », « au CCAS de votre commune »)
 _PLACE_ARTICLE = r"(?:à|au|aux|auprès de|le|la|les|l'|un|une|votre|vos|son|sa|ses|des|du|de)\b\s*"
 _LIST_ITEM = re.compile(rf"^(?:{_PLACE_ARTICLE}(?:\S+\s*){{1,4}}|(?:\S+\s*){{1,3}})$", re.IGNORECASE)
+_PLACE_HEAD = re.compile(rf"^{_PLACE_ARTICLE}", re.IGNORECASE)
 
 
-def _own_head(item: str, slots: dict[str, Any]) -> str | None:
-    """What follows the speaker's own kind of place at the head of a list's last item (« à France
-    Services où trouver un conseiller » → « où trouver un conseiller »), or None."""
-    mentions = "|".join(re.escape(m) for m in _kind(slots).get("mentions") or [])
-    head = re.match(rf"^(?:{_PLACE_ARTICLE})?(?:la |une )?(?:maison )?(?:{mentions})\b(.*)$", item.strip(), re.IGNORECASE)
-    return head.group(1) if head and mentions and not names_own_door(head.group(1), slots) else None
+def _named_head(item: str, mentions: list[str]) -> str | None:
+    """What follows a place named at the head of a list's last item (« à France Services où trouver
+    un conseiller » → « où trouver un conseiller »), or None."""
+    names = "|".join(re.escape(m) for m in mentions)
+    head = re.match(rf"^(?:{_PLACE_ARTICLE})?(?:la |une )?(?:maison )?(?:{names})\b(.*)$", item.strip(), re.IGNORECASE)
+    return head.group(1) if head and names and not _names(head.group(1), mentions) else None
 
 
-def _without_own_alternative(sentence: str, slots: dict[str, Any], capital: bool = True) -> str:
-    """The sentence without the items of its list of places that are the speaker's own kind, when
-    they are short list items and something is left; else the sentence unchanged."""
+def _without_alternative(sentence: str, mentions: list[str], capital: bool = True) -> str:
+    """The sentence without the items of its list of places named in `mentions`, when they are short
+    list items and something is left; else the sentence unchanged."""
     body = sentence.rstrip()
     end = body[-1] if body and body[-1] in ".;!" else ""
     items = _alternatives(body[: len(body) - len(end)] if end else body)
-    own = [names_own_door(item, slots) for item in items]
-    if len(items) < 2 or all(own):
+    named = [_names(item, mentions) for item in items]
+    if len(items) < 2 or all(named):
         return sentence
     tail = ""
-    if own[-1] and not _LIST_ITEM.match(items[-1].strip()) and (rest := _own_head(items[-1], slots)) is not None:
-        tail, items, own = rest, items[:-1], own[:-1]  # « … ou à France Services où trouver… »
-    # a list of places: every item after the first (which holds the verb) is a few words — not
-    # « …ou au CCAS, qui peuvent monter le dossier » (sc-090, round 23)
-    if not all(_LIST_ITEM.match(i.strip()) for i in items[1:]) or (own[0] and not _LIST_ITEM.match(items[0].strip())):
+    if named[-1] and not _LIST_ITEM.match(items[-1].strip()) and (rest := _named_head(items[-1], mentions)) is not None:
+        tail, items, named = rest, items[:-1], named[:-1]  # « … ou à France Services où trouver… »
+    # a list of places: every item after the first (which holds the verb) is a few words, the last
+    # one kept may go on (« …, à la mission locale ou à votre référent RSA de vous orienter… ») —
+    # not « …ou au CCAS, qui peuvent monter le dossier » (sc-090, round 23)
+    middle_ok = all(_LIST_ITEM.match(i.strip()) for i in items[1:-1])
+    last = items[-1].strip()
+    last_ok = bool(_LIST_ITEM.match(last)) or (not named[-1] and bool(_PLACE_HEAD.match(last)))
+    if len(items) > 1 and not (middle_ok and last_ok) or (named[0] and not _LIST_ITEM.match(items[0].strip())):
         return sentence
-    kept = [item for item, mine in zip(items, own, strict=True) if not mine]
+    kept = [item for item, gone in zip(items, named, strict=True) if not gone]
     joined = (kept[0] if len(kept) == 1 else ", ".join(kept[:-1]) + " ou " + kept[-1]) + tail
     first = joined[:1].upper() if capital and sentence[:1].isupper() else joined[:1]
     return first + joined[1:] + end
@@ -149,8 +171,9 @@ def _without_own_alternative(sentence: str, slots: dict[str, Any], capital: bool
 
 def for_speaker(text: str, slots: dict[str, Any]) -> str:
     """A fiche's text as said to whoever writes: without sending an agent to their own kind of place,
-    and about « la personne » when someone writes for her."""
-    text = without_own_door(text, slots)
+    nor the person to a kind of place that is not for them (a mission locale at 45), and about « la
+    personne » when someone writes for her."""
+    text = _without_places(without_own_door(text, slots), not_for_the_person(slots), drop=False)
     return about_the_person(text) if text and is_third_person(slots) else text
 
 

@@ -193,6 +193,21 @@ def test_a_list_of_places_loses_only_the_agent_own_kind(kb, interpreter) -> None
     assert for_speaker(fsl, ccas) == "Demandez à la CAF."
 
 
+def test_a_kind_of_place_not_for_the_person_leaves_the_list(kb, interpreter) -> None:  # type: ignore[no-untyped-def]
+    """« ou à la mission locale » is not said to a man of 45 (sc-084) or 52 (sc-027): needs.yml gives
+    the kind of place its publics; unknown age or a young person: the step as it stands."""
+    from actions.speaker import for_speaker
+
+    step = ("Demandez à votre conseiller France Travail, à la mission locale ou à votre référent RSA de vous "
+            "orienter vers un chantier d'insertion près de chez vous.")
+    assert for_speaker(step, {"age": 52}) == ("Demandez à votre conseiller France Travail ou à votre référent RSA "
+                                              "de vous orienter vers un chantier d'insertion près de chez vous.")
+    assert for_speaker(step, {"age": 20}) == step
+    assert for_speaker(step, {}) == step
+    only = "Prenez rendez-vous à la mission locale (ou à France Travail)."
+    assert for_speaker(only, {"age": 52}) == only  # nothing else to say: the step stays
+
+
 def test_a_place_door_names_no_agent_own_kind_of_place(kb, interpreter) -> None:  # type: ignore[no-untyped-def]
     """A place without a contact names its door: for an agent, without their own kind of place
     (« CCAS de votre commune ou France Services la plus proche » was given to France Services agents)."""
