@@ -231,12 +231,11 @@ def _about(service: ServiceRecord, needs: set[str], sure_from: float = 0.0) -> b
     return not needs or not about or top < sure_from or bool(about & needs)
 
 
-def _premise_unshown(service: ServiceRecord, scheme_ids: list[str]) -> bool:
-    """The place carries a scheme that presupposes a problem (`premise`: rent arrears) which is not
-    shown: the words are not about that problem, so neither is the place (the Pas-de-Calais's fund
-    against evictions also carries the FSL, and is no place for a first flat's deposit)."""
-    schemes = get_kb().schemes
-    return any(s in schemes and schemes[s].premise and s not in scheme_ids for s in service.schemes)
+def _premises_unshown(scheme_ids: list[str]) -> set[str]:
+    """The schemes that presuppose a problem (`premise`: rent arrears) and are not shown: a place that
+    carries one is not about what the words are about (the Pas-de-Calais's fund against evictions
+    also carries the FSL, and is no place for a first flat's deposit)."""
+    return {s.id for s in get_kb().schemes.values() if s.premise and s.id not in scheme_ids}
 
 
 def pick_services(slots: dict[str, Any], scheme_ids: list[str], need_id: str | None,
@@ -267,6 +266,7 @@ def pick_services(slots: dict[str, Any], scheme_ids: list[str], need_id: str | N
                 wanted_themes |= set(kb.schemes[scheme_id].themes)
     doors = {d for s in scheme_ids if s in kb.schemes for d in kb.schemes[s].where_to_go} - GENERIC_DOORS
     about_needs = set(about)
+    unshown_premises = _premises_unshown(scheme_ids)
     scored: list[tuple[int, NearbyService]] = []
     # Only a service that can score below is asked for (a scheme it carries, the kind's networks,
     # the wanted themes or the schemes' doors), within max_km, with those without a position: the
@@ -283,7 +283,7 @@ def pick_services(slots: dict[str, Any], scheme_ids: list[str], need_id: str | N
         service = near.service
         if near.distance_km is not None and near.distance_km > max_km:
             continue
-        if _premise_unshown(service, scheme_ids):  # the fund against evictions, for a deposit
+        if unshown_premises.intersection(service.schemes):  # the fund against evictions, for a deposit
             continue
         if service_type:
             score = 3 if kind_networks.intersection(service.reseaux_porteurs) else 0

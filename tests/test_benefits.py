@@ -13,6 +13,11 @@
 from __future__ import annotations
 
 import json
+import os
+import signal
+import subprocess
+import sys
+import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -234,16 +239,11 @@ def test_pooled_engine_batches_concurrent_requests() -> None:
         engine.stop()
 
 
-def test_a_worker_exits_when_the_process_that_started_it_dies(tmp_path: Path) -> None:
+def test_a_worker_exits_when_the_process_that_started_it_dies() -> None:
     """A server killed, or a test's subprocess ended, left its OpenFisca workers behind: four orphans
     of 280 MB per clean-clone CI run, still there an hour later. A worker now watches its parent."""
-    import signal
-    import subprocess
-    import sys
-    import time
-
     script = (
-        "import multiprocessing as mp, os, sys\n"
+        "import multiprocessing as mp, sys\n"
         "from knowledge.benefits.engines import PooledEngine\n"
         "engine = PooledEngine(workers=1).start()\n"
         "print(' '.join(str(p.pid) for p in mp.active_children()), flush=True)\n"
@@ -269,8 +269,6 @@ def test_a_worker_exits_when_the_process_that_started_it_dies(tmp_path: Path) ->
 
 def _running(pid: int) -> bool:
     """The process exists and is not a zombie."""
-    import os
-
     try:
         os.kill(pid, 0)
     except ProcessLookupError:

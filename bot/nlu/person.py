@@ -149,4 +149,3 @@ def without_hypotheses(text: str) -> str:
         at = end.start() if end else len(text)
     kept.append(text[at:])
     return "".join(kept)
-
