@@ -203,3 +203,19 @@ def test_a_hypothesis_is_not_a_fact(extractor) -> None:  # type: ignore[no-untyp
     assert facts("je suis à la rue depuis hier") == {"housing": "sans_domicile"}
     assert facts("je suis locataire si ça compte") == {"housing": "locataire"}
     assert facts("si je trouve un travail, je perds le RSA ?") == {"situation": "beneficiaire_rsa"}
+
+
+def test_the_rsa_named_is_not_the_rsa_received(extractor) -> None:  # type: ignore[no-untyped-def]
+    """« comment fonctionne le RSA ? » asks about the scheme: taken for the person's situation, the RSA
+    was left out as already received and a screening of five questions ended on the PMI (held-out)."""
+    def facts(text: str) -> dict[str, object]:
+        return {e.entity: e.value for e in extractor.extract(text) if e.entity in ("age", "situation")}
+
+    assert facts("Bonjour je voudrais savoir comment fonctionne le RSA, je viens d'avoir 25 ans") == {"age": 25}
+    assert "situation" not in facts("Elle peut toucher le RSA ?")
+    assert "situation" not in facts("ai-je droit au RSA ?")
+    assert "situation" not in facts("on me dit que je gagne trop pour le RSA")
+    for received in ("jsui au rsa avec mon fils", "g le rsa", "elle touche le RSA depuis 2 ans", "mon RSA a été suspendu",
+                     "usager rsa dans le nord", "jeune maman, bébé de 4 mois, RSA, elle voudrait une formation",
+                     "je suis propriétaire mais jai que le rsa", "I'm on RSA"):
+        assert facts(received).get("situation") == "beneficiaire_rsa", received

@@ -667,8 +667,10 @@ class DialogueEngine:
     def _asks_about_scheme(self, turn: _TurnContext, reading: Reading) -> bool:
         if reading.asks not in ANSWERS:
             return False
-        if reading.intent == "check_eligibility" and reading.named and reading.asks in ("info", "conditions"):
-            return False  # "j'y ai droit ?" about a named scheme: check it with the person's facts
+        if (reading.intent == "check_eligibility" and reading.named and reading.asks in ("info", "conditions")
+                and not (reading.asks == "conditions" and turn.slots.get("oriented"))):
+            return False  # "j'y ai droit ?" about a named scheme: check it with the person's facts (after an
+            # orientation, « elle peut toucher le RSA à 23 ans ? » gets its conditions, judged on what is known)
         subject = self._subject(turn, reading)
         if subject is None:
             return False

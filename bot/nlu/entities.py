@@ -64,7 +64,19 @@ AMBIGUOUS_SITUATION = {
     "employee",
     "lycee",
     "college",
+    # schemes as much as situations: named, they are asked about (« comment fonctionne le RSA ? »)
+    "rsa",
+    "cej",
+    "service civique",
+    "contrat d engagement jeune",
+    "garantie jeunes",
 }
+#: a scheme's name that is also a situation: bare in a message (« usager RSA », « bébé de 4 mois, RSA, »,
+#: « je suis au RSA ») it says the person's situation; after an article or « droit au » it names the
+#: scheme asked about (« comment fonctionne le RSA ? », « elle peut toucher le RSA ? », « droit au RSA »),
+#: unless a phrase of SITUATION_WORDS says it is received (« je touche le RSA », « j'ai que le RSA »)
+SCHEME_OR_SITUATION = {"rsa": "beneficiaire_rsa"}
+_SCHEME_NAMED = re.compile(r"\b(?:droit (?:au|a|du)|le|du|l|un|pour)\s+$")
 AMBIGUOUS_HOUSING = {"proprietaire", "proprio",  # in free text usually the landlord ("le proprio")
                      "foyer", "ma maison", "loyer", "115", "hebergement", "on a achete", "tenant"}
 
@@ -382,7 +394,13 @@ class EntityExtractor:
             folded_facts, normalized_facts = fold(factual), normalize(factual)
         else:
             folded_facts, normalized_facts = folded, normalized
-        said = self._all_words(normalized_facts, SITUATION_WORDS, AMBIGUOUS_SITUATION)  # longest phrase first
+        at = self._all_words(normalized_facts, SITUATION_WORDS, AMBIGUOUS_SITUATION)  # where each is said
+        for word, value in SCHEME_OR_SITUATION.items():
+            bare = [m.start() for m in re.finditer(rf"\b{word}\b", normalized_facts)
+                    if not _SCHEME_NAMED.search(normalized_facts[: m.start()])]
+            if value not in at and bare:
+                at[value] = bare[0]
+        said = sorted(at, key=at.__getitem__)
         if said:  # of two situations said, the one that decides more rules; the others beside it
             situation = next((s for s in said if said[0] in SITUATION_PREVAILS.get(s, ())), said[0])
             out.append(Entity("situation", situation))
@@ -440,18 +458,19 @@ class EntityExtractor:
         return best[1] if best else None
 
     @staticmethod
-    def _all_words(text: str, words: dict[str, list[str]], ambiguous: set[str]) -> list[str]:
-        """Every value one of whose phrases is in the text, longest phrase first; a phrase inside a
-        longer one found first does not count (« cherche une alternance » is not « alternance »)."""
+    def _all_words(text: str, words: dict[str, list[str]], ambiguous: set[str]) -> dict[str, int]:
+        """Every value one of whose phrases is in the text, with where it is first said; a phrase
+        inside a longer one found first does not count (« cherche une alternance » is not
+        « alternance »)."""
         padded = f" {text} "
         phrases = sorted(((p, value) for value, folded in _folded_phrases(words, frozenset(ambiguous))
                           for p in folded), key=lambda item: -len(item[0]))
-        found: list[str] = []
+        found: dict[str, int] = {}
         for phrase, value in phrases:
-            if f" {phrase} " in padded:
-                padded = padded.replace(f" {phrase} ", "  ")
-                if value not in found:
-                    found.append(value)
+            at = padded.find(f" {phrase} ")
+            if at >= 0:
+                padded = padded.replace(f" {phrase} ", " " * (len(phrase) + 2))  # positions kept
+                found[value] = min(at, found.get(value, at))
         return found
 
     @cached_property
