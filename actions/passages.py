@@ -44,6 +44,8 @@ RELATED = 0.8
 MIN_COSINE = 0.5
 SIMILAR = 0.8
 STEM = 4
+#: a word found in this many schemes' proper names does not say which one a question is about
+COMMON_NAME_WORD = 3
 _SENTENCES = re.compile(r"(?<=[.!?])\s+(?=[A-ZÀ-Ý«\"(])")
 _WORDS = re.compile(r"[^\W\d_]{2,}")
 
@@ -312,3 +314,29 @@ def best_passages(schemes: list[Scheme], question: str, min_words: int = 1,
         return {}
     top = max(score for score, _ in matches.values())
     return {sid: text for sid, (score, text) in matches.items() if top - score < MIN_MARGIN}
+
+
+def proper_name(scheme: Scheme) -> str:
+    """A scheme's name without its explanation (« Crèches AVIP », « Relais petite enfance »)."""
+    return re.split(r" — |\(", scheme.name, maxsplit=1)[0]
+
+
+def _name_stems(scheme: Scheme) -> frozenset[str]:
+    return frozenset(w[:STEM] for w in _words(proper_name(scheme)) if len(w) >= 4)
+
+
+@cache
+def _common_name_stems() -> frozenset[str]:
+    """The words of many names (« aide », « pass »): they do not tell which scheme is meant."""
+    counts = Counter(w for s in get_kb().schemes.values() for w in _name_stems(s))
+    return frozenset(w for w, n in counts.items() if n >= COMMON_NAME_WORD)
+
+
+def named_by_words(schemes: list[Scheme], question: str) -> list[str]:
+    """The schemes whose proper name has a word the question says (« une place en crèche » after the
+    crèches AVIP and the relais petite enfance), leaving out the words their names share."""
+    names = {s.id: _name_stems(s) - _common_name_stems() for s in schemes}
+    shared = {w for sid, words in names.items() for w in words
+              if any(w in other for oid, other in names.items() if oid != sid)}
+    asked = {w[:STEM] for w in _words(question) if len(w) >= 4}
+    return [sid for sid, words in names.items() if (words - shared) & asked]

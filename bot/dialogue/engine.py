@@ -31,7 +31,7 @@ from actions.common import (
 )
 from actions.emergency import numbers_answer
 from actions.orientation import fact_label
-from actions.passages import asks_beyond_kind, best_passages, person_words
+from actions.passages import asks_beyond_kind, best_passages, named_by_words, person_words
 from actions.plan import FILL_MIN, need_of, plan, planned_schemes
 from actions.question import catalogue, question_buttons, question_text
 from actions.sdk import LocalDispatcher, LocalTracker
@@ -616,13 +616,15 @@ class DialogueEngine:
         d'activité and the relais petite enfance)."""
         if reading.named:
             return [reading.named[0]]
+        shown = [s for s in turn.slots.get("shown") or [] if s in self.kb.schemes]
+        if len(shown) > 1 and len(by_name := named_by_words([self.kb.schemes[s] for s in shown], reading.text)) == 1:
+            return by_name  # « c'est combien une place en crèche ? » after the crèches AVIP and the relais
         if (reading.schemes and reading.asks not in ("orientation", "info", "conditions")
                 and reading.scheme_scores.get(reading.schemes[0], 0) >= STRONG):
             return [reading.schemes[0]]  # a scheme described clearly enough to be asked about
         if reading.needs and not turn.slots.get("oriented"):
             return []
         focus = turn.slots.get("focus_scheme")
-        shown = [s for s in turn.slots.get("shown") or [] if s in self.kb.schemes]
         if len(shown) > 1 and reading.relevance:  # "c'est ouvert quand, le relais ?": the one it is about
             ranked = sorted(shown, key=lambda s: (-reading.relevance.get(s, 0.0), shown.index(s)))  # type: ignore[union-attr]
             best, second = (reading.relevance.get(s, 0.0) for s in ranked[:2])
