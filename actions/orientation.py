@@ -126,8 +126,9 @@ class ActionOrientation(Action):
             open_ids = shown_in(item, [r for r in group if r.status is not Status.not_eligible])
             open_ = sorted((r for r in group if r.scheme_id in open_ids), key=lambda r: open_ids.index(r.scheme_id))
             # a scheme the person named is answered, even "no"; one the reader only guessed from their
-            # words is not listed to say it is not for them (the CEJ to a woman of 52 on the RSA)...
-            named = set(item.get("named") or [])
+            # words, however clearly, is not listed to say it is not for them (the CEJ to a woman of 52 on
+            # the RSA, the crèches AVIP to a mother at work asking for help with the crèche's bill)...
+            named = set(item.get("said") or [])
             # ... and one of another territory is said only when asked about by name: that the
             # Croix-Rouge's Aisne truck does not come to Montreuil helps nobody who did not ask
             refused = [r for r in group if r.status is Status.not_eligible and (r.scheme_id == focus or (

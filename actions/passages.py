@@ -47,7 +47,9 @@ STEM = 4
 #: a word found in this many schemes' proper names does not say which one a question is about
 COMMON_NAME_WORD = 3
 _SENTENCES = re.compile(r"(?<=[.!?])\s+(?=[A-ZÀ-Ý«\"(])")
-_WORDS = re.compile(r"[^\W\d_]{2,}")
+_WORDS = re.compile(r"\d+h\b|[^\W\d_]{2,}")
+#: « 24 h sur 24 », « 24 heures sur 24 », « 24h/24 »: one word, « 24h » (lexicon answer_words)
+_ROUND_THE_CLOCK = re.compile(r"\b(\d+)\s*(?:h|heures)\b(?:\s*(?:sur|/)\s*\1\b)?", re.IGNORECASE)
 
 
 def sentences(scheme: Scheme) -> list[str]:
@@ -62,7 +64,8 @@ def split_sentences(texts: list[str]) -> list[str]:
 
 
 def _words(text: str) -> list[str]:
-    return [w for w in _WORDS.findall(fold(text.replace("'", " ").replace("’", " "))) if w not in _question_words()]
+    text = _ROUND_THE_CLOCK.sub(r"\1h", text.replace("'", " ").replace("’", " "))
+    return [w for w in _WORDS.findall(fold(text)) if w not in _question_words()]
 
 
 @lru_cache(maxsize=1)
@@ -142,11 +145,22 @@ class _Meaning:
         return np.array(units) if units else None
 
 
-@lru_cache(maxsize=1)
-def _meaning() -> _Meaning:
-    from bot.nlu.vectors import default_vectors_path, word_vectors
+_WORDS_ONLY = _Meaning(None)
 
-    return _Meaning(word_vectors() if default_vectors_path().exists() else None)
+
+def _meaning() -> _Meaning:
+    """The exported vectors, loaded once they exist; words only before (a question matched before the
+    first training, as a test that runs first does, must not leave the matcher without them)."""
+    from bot.nlu.vectors import default_vectors_path
+
+    return _loaded_meaning() if default_vectors_path().exists() else _WORDS_ONLY
+
+
+@lru_cache(maxsize=1)
+def _loaded_meaning() -> _Meaning:
+    from bot.nlu.vectors import word_vectors
+
+    return _Meaning(word_vectors())
 
 
 @lru_cache(maxsize=8192)
@@ -229,7 +243,7 @@ def ranked_sentences(texts: list[str], names: list[str], question: str) -> list[
     scored = []
     for sentence in texts:
         stems = _sentence_stems(sentence) - named
-        units = _sentence_units(sentence)
+        units = _sentence_units(sentence) if meaning is not _WORDS_ONLY else None
         score = 0.0
         for word in asked:
             close = _closeness(word, stems)
@@ -340,3 +354,18 @@ def named_by_words(schemes: list[Scheme], question: str) -> list[str]:
               if any(w in other for oid, other in names.items() if oid != sid)}
     asked = {w[:STEM] for w in _words(question) if len(w) >= 4}
     return [sid for sid, words in names.items() if (words - shared) & asked]
+
+
+_SUM = re.compile(r"\d[\d\s\u202f.,]*(?:€|euros?\b|%)|€", re.IGNORECASE)
+
+
+@cache
+def _amount_words() -> tuple[str, ...]:
+    return tuple(lexicon_words("amount_answers"))
+
+
+def states_amount(passage: str) -> bool:
+    """The sentence says an amount or a cost: a sum (« 200 € », « 50 % »), or a word starting with one
+    of lexicon `amount_answers` (« gratuitement », « tarifs »); « moins de 3 ans » is no amount, nor
+    « partenaires » (whose first letters are those of « participation »)."""
+    return bool(_SUM.search(passage)) or any(w.startswith(_amount_words()) for w in _words(passage))

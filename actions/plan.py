@@ -63,7 +63,8 @@ def need_of(scheme_id: str, needs: Sequence[str]) -> str | None:
 
 
 def plan(needs: Sequence[str], described: Sequence[str], slots: dict[str, Any],
-         relevance: dict[str, float] | None = None, named: Sequence[str] = ()) -> list[dict[str, Any]]:
+         relevance: dict[str, float] | None = None, named: Sequence[str] = (),
+         said: Sequence[str] = ()) -> list[dict[str, Any]]:
     """[{"need": id | None, "described": [ids], "schemes": [ids]}], urgent needs first.
 
     `described`: the schemes the person named or described, best first; each goes under the need
@@ -75,7 +76,8 @@ def plan(needs: Sequence[str], described: Sequence[str], slots: dict[str, Any],
     no scheme: the places that can advise on it, never an unrelated scheme (a question about the
     prêt à taux zéro gets no FSL). Without `relevance` (a need chosen with a button), all the
     need's schemes stay, ranked later by eligibility. `named`: the schemes the person named or
-    clearly described (kept in the item: only those are said even to say they are not for them).
+    clearly described (kept in the item). `said`: the schemes the person named by their name (kept in
+    the item: only those are said even to say they are not for them).
     """
     kb = get_kb()
     ordered = order_needs(n for n in needs if n in needs_catalogue())
@@ -115,7 +117,8 @@ def plan(needs: Sequence[str], described: Sequence[str], slots: dict[str, Any],
             described_first = sorted(chosen, key=lambda s: kb.schemes[s].conditions.zone is None)
             item: dict[str, Any] = {"need": need, "described": described_first[:PER_NEED + 1],
                                     "schemes": chosen + own + local,
-                                    "named": [s for s in chosen if s in named]}
+                                    "named": [s for s in chosen if s in named],
+                                    "said": [s for s in chosen if s in said]}
             if relevance is not None:
                 item["relevance"] = {s: relevance[s] for s in item["schemes"] if s in relevance}
             out.append(item)

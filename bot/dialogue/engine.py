@@ -31,7 +31,14 @@ from actions.common import (
 )
 from actions.emergency import numbers_answer
 from actions.orientation import fact_label
-from actions.passages import asks_beyond_kind, best_passages, named_by_words, person_words
+from actions.passages import (
+    asks_beyond_kind,
+    best_passages,
+    named_by_words,
+    names_kind,
+    person_words,
+    states_amount,
+)
 from actions.plan import FILL_MIN, need_of, plan, planned_schemes
 from actions.question import catalogue, question_buttons, question_text
 from actions.sdk import LocalDispatcher, LocalTracker
@@ -828,7 +835,7 @@ class DialogueEngine:
             if labels:
                 turn.utter(say("need_dropped", label=labels))
             self._orient_on(turn, fresh, [s for s in reading.schemes if s not in (slots.get("shown") or [])],
-                            relevance=reading.relevance, named=reading.clear_schemes)
+                            relevance=reading.relevance, named=reading.clear_schemes, said=reading.named)
             return
         self._reset_flow(slots)
         turn.utter(say("need_dropped_ask"), self.need_buttons())
@@ -846,6 +853,8 @@ class DialogueEngine:
         wanted = not reading.payload
         person = person_words(slots)
         found = best_passages(schemes, reading.text, person=person) if wanted and kind in PASSAGE_CHOOSES else {}
+        if kind == "amount" and names_kind(reading.text, "amount"):  # a sentence that says no amount
+            found = {s: text for s, text in found.items() if states_amount(text)}  # does not answer « combien ? »
         if (kind == "info" and slots.get("third_person") and not found and schemes
                 and not asks_beyond_kind(schemes[0], reading.text, kind)):
             # an agent asks what to check for the person (« c'est confidentiel ? »: the sentence); a
@@ -964,7 +973,7 @@ class DialogueEngine:
             relevance = {s: p for s, p in (relevance or {}).items() if s not in shown}
         # a scheme named is said, even to say it is not for them
         self._orient_on(turn, needs, schemes, focus=reading.named[0] if reading.named else None,
-                        relevance=relevance, named=reading.clear_schemes)
+                        relevance=relevance, named=reading.clear_schemes, said=reading.named)
 
     def _screen(self, turn: _TurnContext, reading: Reading, changed: dict[str, Any]) -> None:
         slots = turn.slots
@@ -1043,12 +1052,13 @@ class DialogueEngine:
         self._orient_on(turn, [need], [])
 
     def _orient_on(self, turn: _TurnContext, needs: list[str], schemes: list[str], focus: str | None = None,
-                   relevance: dict[str, float] | None = None, named: list[str] | None = None) -> None:
+                   relevance: dict[str, float] | None = None, named: list[str] | None = None,
+                   said: list[str] | None = None) -> None:
         """Every need read, urgent ones first, each with the few schemes relevant to what was said;
         then only the questions that settle them."""
         slots = turn.slots
         self._reset_flow(slots)
-        items = plan(needs, schemes, slots, relevance, named or ())
+        items = plan(needs, schemes, slots, relevance, named or (), said or ())
         slots["plan"] = items
         slots["needs"] = [i["need"] for i in items if i["need"]]
         slots["need"] = slots["needs"][0] if slots["needs"] else None
