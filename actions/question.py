@@ -55,6 +55,11 @@ def question_buttons(question: Question) -> list[dict[str, str]]:
     return buttons
 
 
+def first_open(candidates: list[str], slots: dict[str, Any]) -> str | None:
+    """The first of the candidates (best first) that no known fact rules out."""
+    return next((r.scheme_id for r in evaluate(candidates, slots) if r.status is not Status.not_eligible), None)
+
+
 def primary_candidate(candidates: list[str], slots: dict[str, Any]) -> str | None:
     """The need's scheme to settle first: not refused, fitting what is known, need order otherwise."""
     results = evaluate(candidates, slots)
@@ -81,7 +86,10 @@ def choose_question(slots: dict[str, Any]) -> Question | None:
     kb = get_kb()
     pool = described or candidates  # the scheme the person described comes first; a rules scheme
     pool = [c for c in pool if c in kb.schemes and kb.schemes[c].openfisca is None] or pool  # before a benefit
-    primary = slots.get("focus_scheme") or (None if screening or several else primary_candidate(pool, slots))
+    # of the schemes the person described, the likeliest still open is settled first (the prime de sortie
+    # de vacance asked about, by the commune of the empty house, before France Rénov' that already fits)
+    primary = slots.get("focus_scheme") or (None if screening or several else (
+        first_open(pool, slots) if described else primary_candidate(pool, slots)))
     asked = slots.get("questions_asked") or 0
     question = None
     if (several or (screening and described)) and not slots.get("focus_scheme"):
