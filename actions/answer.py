@@ -14,7 +14,15 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from actions.common import commune_of, contact_text, evaluate, get_kb, is_third_person, serves_commune
+from actions.common import (
+    commune_of,
+    contact_text,
+    door_reply,
+    evaluate,
+    get_kb,
+    is_third_person,
+    serves_commune,
+)
 from actions.passages import not_yet_said
 from actions.sdk import Action, SlotSet
 from actions.speaker import for_speaker
@@ -215,8 +223,15 @@ class ActionAnswer(Action):
         if not schemes:
             dispatcher.utter_message(text=say("scheme_not_covered"))
             return done
+        said: list[str] = []
         for scheme in schemes:  # one when the question said which; else each scheme shown
-            self._answer_one(dispatcher, scheme, kind, slots)
+            said += self._answer_one(dispatcher, scheme, kind, slots)
+        commune = commune_of(slots)
+        if commune is not None and any(say("door_for_person") in line for line in said):
+            # « la mairie ou une France Services peut vous le dire »: which ones, with their contacts
+            doors = door_reply(slots, commune, intro="doors_intro_ask")
+            if doors:
+                dispatcher.utter_message(text=doors[0])
         links = [{"title": s.title or s.url, "url": s.url} for s in schemes[0].sources if s.url][:2]
         buttons = [
             {"title": label("buttons", "check_other" if is_third_person(slots) else "check"), "payload": "/affirm"},
@@ -231,7 +246,7 @@ class ActionAnswer(Action):
         return done
 
     @staticmethod
-    def _answer_one(dispatcher: Any, scheme: Scheme, kind: str, slots: dict[str, Any]) -> None:
+    def _answer_one(dispatcher: Any, scheme: Scheme, kind: str, slots: dict[str, Any]) -> list[str]:
         passage = passage_for(slots, scheme.id)
         if kind == "conditions":
             lines = _conditions(scheme, slots)
@@ -260,3 +275,4 @@ class ActionAnswer(Action):
         dispatcher.utter_message(text=head)
         if rest:
             dispatcher.utter_message(text="\n".join(rest))
+        return lines

@@ -364,6 +364,13 @@ def _amount_words() -> tuple[str, ...]:
     return tuple(lexicon_words("amount_answers"))
 
 
+def asks_a_sum(question: str) -> bool:
+    """The question says a word of the amount kind (lexicon `kind_words.amount`), question words
+    included: « c'est combien ? », « ça coûte ? »."""
+    stems = kind_stems("amount")
+    return any(w[:STEM] in stems for w in _WORDS.findall(fold(question.replace("'", " ").replace("’", " "))))
+
+
 def states_amount(passage: str) -> bool:
     """The sentence says an amount or a cost: a sum (« 200 € », « 50 % »), or a word starting with one
     of lexicon `amount_answers` (« gratuitement », « tarifs »); « moins de 3 ans » is no amount, nor

@@ -32,10 +32,10 @@ from actions.common import (
 from actions.emergency import numbers_answer
 from actions.orientation import fact_label
 from actions.passages import (
+    asks_a_sum,
     asks_beyond_kind,
     best_passages,
     named_by_words,
-    names_kind,
     person_words,
     states_amount,
 )
@@ -853,7 +853,7 @@ class DialogueEngine:
         wanted = not reading.payload
         person = person_words(slots)
         found = best_passages(schemes, reading.text, person=person) if wanted and kind in PASSAGE_CHOOSES else {}
-        if kind == "amount" and names_kind(reading.text, "amount"):  # a sentence that says no amount
+        if kind == "amount" and asks_a_sum(reading.text):  # a sentence that says no amount
             found = {s: text for s, text in found.items() if states_amount(text)}  # does not answer « combien ? »
         if (kind == "info" and slots.get("third_person") and not found and schemes
                 and not asks_beyond_kind(schemes[0], reading.text, kind)):
