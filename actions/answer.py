@@ -226,8 +226,8 @@ class ActionAnswer(Action):
         said: list[str] = []
         for scheme in schemes:  # one when the question said which; else each scheme shown
             said += self._answer_one(dispatcher, scheme, kind, slots)
-        commune = commune_of(slots)
-        if commune is not None and any(say("door_for_person") in line for line in said):
+        commune, door = commune_of(slots), say("door_for_person")
+        if commune is not None and any(door in line for line in said):
             # « la mairie ou une France Services peut vous le dire »: which ones, with their contacts
             doors = door_reply(slots, commune, intro="doors_intro_ask")
             if doors:

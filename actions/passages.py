@@ -63,9 +63,13 @@ def split_sentences(texts: list[str]) -> list[str]:
     return list(dict.fromkeys(s for s in out if len(s) > 12))
 
 
+def _tokens(text: str) -> list[str]:
+    """The folded words of a text, question words included (« 24 h sur 24 » as « 24h »)."""
+    return _WORDS.findall(fold(_ROUND_THE_CLOCK.sub(r"\1h", text.replace("'", " ").replace("’", " "))))
+
+
 def _words(text: str) -> list[str]:
-    text = _ROUND_THE_CLOCK.sub(r"\1h", text.replace("'", " ").replace("’", " "))
-    return [w for w in _WORDS.findall(fold(text)) if w not in _question_words()]
+    return [w for w in _tokens(text) if w not in _question_words()]
 
 
 @lru_cache(maxsize=1)
@@ -368,7 +372,7 @@ def asks_a_sum(question: str) -> bool:
     """The question says a word of the amount kind (lexicon `kind_words.amount`), question words
     included: « c'est combien ? », « ça coûte ? »."""
     stems = kind_stems("amount")
-    return any(w[:STEM] in stems for w in _WORDS.findall(fold(question.replace("'", " ").replace("’", " "))))
+    return any(w[:STEM] in stems for w in _tokens(question))
 
 
 def states_amount(passage: str) -> bool:
