@@ -32,7 +32,7 @@ DATA_DIR = Path(__file__).resolve().parent / "data"
 EARTH_RADIUS_KM = 6371.0088
 
 # Lower is better: used to break ties between communes at the same place.
-PRECISION_ORDER = {"exact": 0, "nom-geonames": 1, "approx-ancienne-commune": 2, "approx-commune-parente": 3}
+PRECISION_ORDER = {"exact": 0, "mairie": 1, "nom-geonames": 2, "approx-ancienne-commune": 3, "approx-commune-parente": 4}
 
 MAX_TEXT = 4000  # a longer message is read on its first MAX_TEXT characters
 _CODE_INSEE = re.compile(r"^(?:\d{5}|2[AB]\d{3})$", re.IGNORECASE)

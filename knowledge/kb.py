@@ -86,11 +86,16 @@ class ServiceRecord:
         return data
 
 
-def content_hash(content: Content) -> str:
-    payload = {
+def content_hash(content: Content, gazetteer: Gazetteer | None = None) -> str:
+    """The fingerprint of what the sync writes: the content, and where the gazetteer places the
+    services that have no coordinates of their own (a rebuilt gazetteer moves them)."""
+    payload: dict[str, Any] = {
         "schemes": [s.model_dump(mode="json") for s in content.schemes],
         "services": [s.model_dump(mode="json") for s in content.services],
     }
+    if gazetteer is not None:
+        placed = (curated_service_data(s, gazetteer) for s in content.services if s.latitude is None)
+        payload["placed"] = [[d.get("code_insee"), d.get("latitude"), d.get("longitude")] for d in placed]
     return hashlib.sha256(json.dumps(payload, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
 
 
@@ -134,7 +139,7 @@ def sync_content(
     """Write the curated content into the database if it changed. Returns True if it wrote."""
     content = content or default_content()
     gazetteer = gazetteer or Gazetteer.load()
-    digest = content_hash(content)
+    digest = content_hash(content, gazetteer)
     with session_scope(engine) as session:
         if engine.dialect.name == "postgresql":  # one process syncs, the others then find it done
             session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_ID + 1})

@@ -37,9 +37,22 @@ def test_data_covers_france(gaz: Gazetteer) -> None:
     assert 34_000 < len(communes) < 36_000
     assert sum(c.is_arrondissement for c in gaz) == 45  # Paris 20 + Lyon 9 + Marseille 16
     assert all(-90 <= c.latitude <= 90 and -180 <= c.longitude <= 180 for c in gaz)
-    assert {c.precision for c in communes} >= {"exact", "approx-postal", "approx-epci"}
+    assert {c.precision for c in communes} >= {"exact", "mairie", "approx-postal", "approx-epci"}
     exact = sum(c.exact_position for c in communes)
     assert 0.35 < exact / len(communes) < 0.5
+    # GeoNames lacks most villages: they are at their mairie, not at the mean of their neighbours
+    located = sum(c.precision in ("exact", "mairie") for c in communes)
+    assert located / len(communes) > 0.99
+
+
+def test_a_village_geonames_lacks_is_at_its_mairie(gaz: Gazetteer) -> None:
+    # Montigny-en-Arrouaise (317 inhabitants) shares the postcode 02110 with Bohain-en-Vermandois:
+    # at the mean of the 02110 communes, it was 3 km from Bohain's France Services (sc-018, round 26)
+    montigny, bohain = gaz.get("02511"), gaz.get("02095")
+    assert montigny is not None and bohain is not None
+    assert montigny.precision == "mairie"
+    assert haversine_km(montigny.latitude, montigny.longitude, 49.876718, 3.410658) < 0.01  # the mairies file
+    assert 12 < haversine_km(montigny.latitude, montigny.longitude, bohain.latitude, bohain.longitude) < 13.5
 
 
 def test_hersin_coupigny_record(gaz: Gazetteer) -> None:
