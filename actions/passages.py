@@ -370,9 +370,11 @@ def _amount_words() -> tuple[str, ...]:
 
 def asks_a_sum(question: str) -> bool:
     """The question says a word of the amount kind (lexicon `kind_words.amount`), question words
-    included: « c'est combien ? », « ça coûte ? »."""
+    included: « c'est combien ? », « ça coûte ? », and no word that asks something else (lexicon
+    `answer_words`, `asks`): « il dure combien ? » asks a duration (sc-084, round 26)."""
     stems = kind_stems("amount")
-    return any(w[:STEM] in stems for w in _tokens(question))
+    words = [w[:STEM] for w in _tokens(question)]
+    return not any(w in _answered_by() for w in words) and any(w in stems for w in words)
 
 
 def states_amount(passage: str) -> bool:
