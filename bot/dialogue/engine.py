@@ -1133,6 +1133,8 @@ class DialogueEngine:
     def _ask_commune(self, turn: _TurnContext, pending: str) -> None:
         if "commune" in turn.slots.get("declined", []):  # refused once: the general door, not the question
             turn.state["pending"] = None
+            if turn.slots.get("need"):  # what needs no commune comes first (« il peut dormir où ? »: the 115)
+                self._need_numbers(turn, [turn.slots["need"]])
             turn.utter(say("commune_declined_door"), _buttons(end_buttons()),
                        {"orientation": True, "summary": say("commune_declined_door"), "links": []})
             turn.slots["oriented"] = True
