@@ -18,6 +18,8 @@ from actions.places import (
     mairie_of,
     nearest_france_services,
     person_point,
+    specialised_places,
+    stale_note,
 )
 from bot.dialogue.responses import current_language, responses, say, say_about
 from knowledge.contacts import contacts_for
@@ -26,6 +28,7 @@ from knowledge.eligibility import EligibilityEngine, SchemeResult, Status
 from knowledge.facts import FACT_NAMES, situations_of
 from knowledge.gazetteer import Commune
 from knowledge.kb import KnowledgeBase, ServiceRecord
+from knowledge.placedata import directories
 from knowledge.places import zone_contains
 from knowledge.schema import Scheme
 from knowledge.search import NearbyService, ServiceSearch
@@ -316,10 +319,26 @@ def pick_services(slots: dict[str, Any], scheme_ids: list[str], need_id: str | N
     # and a place nearby with a contact comes before a département-wide one without any
     located.sort(key=lambda item: (not _reachable(*item), -item[0], not item[1].service.has_contact,
                                    item[1].distance_km is None, item[1].distance_km or 0.0))
+    # the old directory's specialised places (a mission locale, a CIDFF, the MDPH) only fill what is left:
+    # of the kind asked for, or, near the person, of the kind the schemes shown send people to
+    if len(located) < limit:
+        located += _specialised(kb, slots, commune, (lat, lon), kind_networks if service_type else doors,
+                                max_km if service_type else THEME_ONLY_KM,
+                                about_needs | ({need_id} if need_id else set()))
     nearby = [n for _sc, n in located[:limit]]
     nearby.sort(key=lambda n: (n.distance_km is None, n.distance_km or 0.0))
     far = bool(nearby) and all(n.distance_km is None or n.distance_km > FAR_KM for n in nearby)
     return ServicePick(nearby, far)
+
+
+def _specialised(kb: KnowledgeBase, slots: dict[str, Any], commune: Commune | None, point: tuple[float, float],
+                 networks: set[str], max_km: float, needs: set[str]) -> list[tuple[int, NearbyService]]:
+    """The nearest place of each of these networks in the old directory, for the publics it serves and
+    serving the person's commune, nearest first."""
+    found = [n for n in specialised_places(kb, networks, point, max_km)
+             if public_fits(n.service.publics, slots, unknown_fits=bool(n.service.adresse), needs=needs)
+             and (commune is None or _serves_here(n, commune))]
+    return [(1, n) for n in sorted(found, key=lambda n: n.distance_km or 0.0)]
 
 
 def _serves_here(near: NearbyService, commune: Commune) -> bool:
@@ -394,7 +413,13 @@ def contact_text(service: ServiceRecord, commune: Commune | None = None, audienc
         named += [m for m in [mairie_of(kb, commune)] if m is not None]
     if door_mentions(door, "france-services"):
         named += nearest_france_services(kb, (commune.latitude, commune.longitude), limit=1)
-    found = [f"{n.service.nom} : {contact_text(n.service, audience=audience)}" for n in named if n.service.has_contact]
+    # « la mission locale de votre secteur »: the nearest one of the old directory (dated, to confirm),
+    # when what is known says the person is of its publics (the young, for a mission locale)
+    kinds = {d.reseau for d in directories().values() if d.to_confirm and door_mentions(door, d.id)}
+    named += [n for n in specialised_places(kb, kinds, (commune.latitude, commune.longitude), FAR_KM)
+              if public_fits(n.service.publics, slots or {}, unknown_fits=False)]
+    found = [f"{n.service.nom} : {contact_text(n.service, audience=audience)}{stale_note(n.service)}"
+             for n in named if n.service.has_contact]
     return text + (f" ({' ; '.join(found)})" if found else "")
 
 
@@ -411,7 +436,7 @@ def service_line(
     where = located or zone_label(service.zone_eligibilite, departement)
     contact = contact_text(service, commune, audience, slots).rstrip(".")
     return say("service_line", nom=service.nom, where=where, distance=distance,
-               contact=contact, details=details_text(service, today))
+               contact=contact, details=details_text(service, today), stale=stale_note(service))
 
 
 def doors_for(slots: dict[str, Any], commune: Commune | None, france_services: int = 1) -> list[NearbyService]:

@@ -20,6 +20,8 @@ from knowledge.textnorm import fold
 
 #: a France Services further than this is not "near" (the person is told the distance anyway)
 FRANCE_SERVICES_MAX_KM = 60.0
+#: the networks of the doors anyone can push (door_places), not of a specialised place
+DOOR_NETWORKS = frozenset({"france-service", "communes"})
 
 
 def _directory(directory_id: str) -> Directory:
@@ -87,6 +89,16 @@ def door_places(
     return doors
 
 
+def specialised_places(kb: KnowledgeBase, networks: set[str], point: tuple[float, float] | None,
+                       max_km: float, limit: int = 1) -> list[NearbyService]:
+    """The nearest places of the directories of these networks (a mission locale, a CIDFF, the MDPH),
+    besides the doors anyone can push."""
+    if point is None:
+        return []
+    wanted = [d for d in directories().values() if d.reseau in networks and d.reseau not in DOOR_NETWORKS]
+    return [NearbyService(r, km) for d in wanted for r, km in kb.places.nearest(d.source, point[0], point[1], limit, max_km)]
+
+
 def data_date(service: ServiceRecord) -> str | None:
     """"données du 1er août 2024" for a directory place or an imported service; None for curated
     content (its sources and their dates are in the content files)."""
@@ -96,11 +108,22 @@ def data_date(service: ServiceRecord) -> str | None:
     precision = directory.date_precision if directory else "day"
     day = dt.date.fromisoformat(service.date_maj)
     if current_language() == "en":  # « data of October 2026 »
-        return say("place_data_date", date=english_date(day, precision))
-    if precision == "month":
-        text = french_date(day, precision)
-        return say("place_data_date_month", de_date=("d'" if text[0] in "aeiou" else "de ") + text)
-    return say("place_data_date", date=french_date(day, precision))
+        text = say("place_data_date", date=english_date(day, precision))
+    elif precision == "month":
+        month = french_date(day, precision)
+        text = say("place_data_date_month", de_date=("d'" if month[0] in "aeiou" else "de ") + month)
+    else:
+        text = say("place_data_date", date=french_date(day, precision))
+    # old data (the 2019 directory): its contacts may have changed since
+    return text + say("place_data_to_confirm") if directory and directory.to_confirm else text
+
+
+def stale_note(service: ServiceRecord) -> str:
+    """« (data of August 2019, to be confirmed) » for a place of an old directory (said even where the
+    hours and dates are not: the English line), else nothing."""
+    directory = directory_of_source(service.source) if service.origin != "curated" else None
+    date = data_date(service) if directory and directory.to_confirm else None
+    return f" ({date})" if date else ""
 
 
 def address_text(service: ServiceRecord) -> str | None:

