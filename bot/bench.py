@@ -197,7 +197,7 @@ def run_bench(n_messages: int, progress: Callable[[str], None] = lambda _m: None
     kb, warm = _timed(lambda: KnowledgeBase.load(url))
     rows.append(Row("Chargement de la base de connaissances, base neuve", _s(cold),
                     "SQLite : migrations Alembic + synchronisation du contenu YAML + import des annuaires "
-                    "(France Services, mairies) + lecture (référentiel déjà chargé)"))  # fmt: skip
+                    "(France Services, mairies, annuaire de 2019) + lecture (référentiel déjà chargé)"))  # fmt: skip
     rows.append(Row("Chargement de la base de connaissances, base à jour", _s(warm),
                     f"{len(kb.schemes)} dispositifs, {len(kb.services)} services, "
                     + f"{len(kb.places):,}".replace(",", " ") + " lieux d'annuaire indexés"))  # fmt: skip

@@ -50,7 +50,7 @@ def start_rows(row: Callable[..., Any], progress: Callable[[str], None]) -> list
         progress("démarrage à froid, base neuve")
         first = time_to_first_answer(env)
         rows.append(row("Premier démarrage sur une base neuve, jusqu'à la 1re réponse", f"{first:.1f} s",
-                        "migrations, contenu, import des annuaires (37 705 lieux), caches écrits ; modèle NLU déjà entraîné",
+                        "migrations, contenu, import des annuaires (39 759 lieux), caches écrits ; modèle NLU déjà entraîné",
                         "echo '{\"text\": \"bonjour\"}' | aiguillage chat --json"))  # fmt: skip
         progress("démarrage à froid, base à jour")
         again = [time_to_first_answer(env) for _ in range(2)]
