@@ -20,7 +20,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 from sqlalchemy import Engine, delete, insert, select, text
@@ -32,6 +32,9 @@ from knowledge.hours import HoursError, france_services_to_osm, mairie_json_to_o
 from knowledge.models import MetaRow, ServiceRow, StructureRow
 from knowledge.textnorm import strip_accents
 from knowledge.yamlio import load_yaml
+
+if TYPE_CHECKING:
+    from knowledge.gazetteer import Commune
 
 PLACES_DATA_DIR = Path(__file__).parent / "data" / "places"
 PLACE_ORIGIN = "annuaire"
@@ -256,7 +259,7 @@ def mairie_item(row: dict[str, str], directory: Directory, warnings: list[str]) 
     return item
 
 
-def _annuaire_commune(row: dict[str, str]) -> Any:
+def _annuaire_commune(row: dict[str, str]) -> Commune | None:
     """The commune of a 2019 directory row: from the INSEE code in its identifier, else from its
     postal code and commune name (a commune merged since 2019 is found by its postal code)."""
     from knowledge.gazetteer import Gazetteer
