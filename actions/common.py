@@ -320,10 +320,11 @@ def pick_services(slots: dict[str, Any], scheme_ids: list[str], need_id: str | N
     located.sort(key=lambda item: (not _reachable(*item), -item[0], not item[1].service.has_contact,
                                    item[1].distance_km is None, item[1].distance_km or 0.0))
     # the old directory's specialised places (a mission locale, a CIDFF, the MDPH) only fill what is left:
-    # of the kind asked for, or, near the person, of the kind the schemes shown send people to
+    # of the kind asked for, or, within FAR_KM, of the kind the schemes shown send people to (a CIDFF
+    # serves its département: Laon's, 29 km from Soissons, sc-051)
     if len(located) < limit:
         located += _specialised(kb, slots, commune, (lat, lon), kind_networks if service_type else doors,
-                                max_km if service_type else THEME_ONLY_KM,
+                                max_km if service_type else FAR_KM,
                                 about_needs | ({need_id} if need_id else set()))
     nearby = [n for _sc, n in located[:limit]]
     nearby.sort(key=lambda n: (n.distance_km is None, n.distance_km or 0.0))

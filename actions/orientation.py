@@ -20,6 +20,7 @@ from actions.common import (
     service_line,
     service_links,
 )
+from actions.places import from_old_directory
 from actions.plan import FILL_MIN, for_them, shown_in
 from actions.sdk import Action, SlotSet
 from actions.services import end_buttons
@@ -146,6 +147,10 @@ class ActionOrientation(Action):
             shown += open_
             if lines:
                 groups.append((label_ if len(items) > 1 else None, lines))
+            elif label_ and len(items) > 1:
+                # a need read beside others with nothing for it is said, not dropped (« pas de logement »
+                # beside « pas de taf », sc-049): the places and doors below are for it too
+                groups.append((label_, [say_about("need_nothing_here", other)]))
         if outside_region(commune):
             dispatcher.utter_message(text=say("outside_region_short"))
         lines = [line for _label, group_lines in groups for line in group_lines]
@@ -189,9 +194,11 @@ class ActionOrientation(Action):
         if mine:
             pick.nearby = [n for n in pick.nearby if not mine.intersection(n.service.reseaux_porteurs)]
         service_texts = [service_line(n, commune.departement if commune else None, commune, slots=slots) for n in pick.nearby]
-        if outside_region(commune) or not pick.nearby or pick.far:
+        # places of the old directory alone (contacts to confirm): the doors anyone can push follow them
+        old_only = bool(pick.nearby) and all(from_old_directory(n.service) for n in pick.nearby)
+        if outside_region(commune) or not pick.nearby or pick.far or old_only:
             if pick.nearby and not outside_region(commune):
-                dispatcher.utter_message(text=say_about("services_intro_far", other))
+                dispatcher.utter_message(text=say_about("services_intro_far" if pick.far else "services_intro", other))
                 for text in service_texts:
                     dispatcher.utter_message(text=text)
             door = door_text(slots, commune, bool(pick.nearby))

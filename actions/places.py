@@ -118,11 +118,16 @@ def data_date(service: ServiceRecord) -> str | None:
     return text + say("place_data_to_confirm") if directory and directory.to_confirm else text
 
 
+def from_old_directory(service: ServiceRecord) -> bool:
+    """A place of a directory whose contacts are to be confirmed (the 2019 directory)."""
+    directory = directory_of_source(service.source) if service.origin != "curated" else None
+    return bool(directory and directory.to_confirm)
+
+
 def stale_note(service: ServiceRecord) -> str:
     """« (data of August 2019, to be confirmed) » for a place of an old directory (said even where the
     hours and dates are not: the English line), else nothing."""
-    directory = directory_of_source(service.source) if service.origin != "curated" else None
-    date = data_date(service) if directory and directory.to_confirm else None
+    date = data_date(service) if from_old_directory(service) else None
     return f" ({date})" if date else ""
 
 
