@@ -323,9 +323,11 @@ def pick_services(slots: dict[str, Any], scheme_ids: list[str], need_id: str | N
     # of the kind asked for, or, within FAR_KM, of the kind the schemes shown send people to (a CIDFF
     # serves its département: Laon's, 29 km from Soissons, sc-051)
     if len(located) < limit:
-        located += _specialised(kb, slots, commune, (lat, lon), kind_networks if service_type else doors,
-                                max_km if service_type else FAR_KM,
-                                about_needs | ({need_id} if need_id else set()))
+        # (never a place already there under its curated name: the same e-mail or phone)
+        shown = {c for _sc, n in located for c in (n.service.courriel, n.service.telephone) if c}
+        extra = _specialised(kb, slots, commune, (lat, lon), kind_networks if service_type else doors,
+                             max_km if service_type else FAR_KM, about_needs | ({need_id} if need_id else set()))
+        located += [(sc, n) for sc, n in extra if not shown & {n.service.courriel, n.service.telephone}]
     nearby = [n for _sc, n in located[:limit]]
     nearby.sort(key=lambda n: (n.distance_km is None, n.distance_km or 0.0))
     far = bool(nearby) and all(n.distance_km is None or n.distance_km > FAR_KM for n in nearby)
