@@ -21,10 +21,11 @@ from actions.common import (
     service_links,
 )
 from actions.places import from_old_directory
-from actions.plan import FILL_MIN, for_them, shown_in
+from actions.plan import FILL_MIN, for_them, need_of, shown_in
 from actions.sdk import Action, SlotSet
 from actions.services import end_buttons
 from actions.speaker import for_speaker, own_networks, without_own_door
+from bot.dialogue.reading import GENERIC_NEEDS
 from bot.dialogue.responses import (
     about_the_person,
     current_language,
@@ -119,6 +120,7 @@ class ActionOrientation(Action):
         items = slots.get("plan") or [{"need": slots.get("need"), "schemes": candidates}]
         catalogue = needs_catalogue()
         groups: list[tuple[str | None, list[str]]] = []
+        empty: list[tuple[int, str, str]] = []  # (where, label, need) of the needs with nothing shown
         results: list[SchemeResult] = []
         shown: list[SchemeResult] = []
         for item in items:
@@ -147,10 +149,15 @@ class ActionOrientation(Action):
             shown += open_
             if lines:
                 groups.append((label_ if len(items) > 1 else None, lines))
-            elif label_ and len(items) > 1:
-                # a need read beside others with nothing for it is said, not dropped (« pas de logement »
-                # beside « pas de taf », sc-049): the places and doors below are for it too
-                groups.append((label_, [say_about("need_nothing_here", other)]))
+            elif label_ and len(items) > 1 and item.get("firm", True) and item["need"] not in GENERIC_NEEDS:
+                empty.append((len(groups), label_, item["need"]))
+        # a need read firmly beside others with nothing for it is said, not dropped (« pas de logement »
+        # beside « pas de taf », sc-049): the places and doors below are for it too; not when a scheme
+        # shown serves it (the youth schemes under the job need, round 28); not a general need, which says
+        # who the person is more than what they ask (« étudiante », the young, round 28)
+        for at, label_, need in reversed(empty):
+            if not any(need_of(r.scheme_id, [need]) for r in shown):
+                groups.insert(at, (label_, [say_about("need_nothing_here", other)]))
         if outside_region(commune):
             dispatcher.utter_message(text=say("outside_region_short"))
         lines = [line for _label, group_lines in groups for line in group_lines]

@@ -64,7 +64,7 @@ def need_of(scheme_id: str, needs: Sequence[str]) -> str | None:
 
 def plan(needs: Sequence[str], described: Sequence[str], slots: dict[str, Any],
          relevance: dict[str, float] | None = None, named: Sequence[str] = (),
-         said: Sequence[str] = ()) -> list[dict[str, Any]]:
+         said: Sequence[str] = (), firm: Sequence[str] | None = None) -> list[dict[str, Any]]:
     """[{"need": id | None, "described": [ids], "schemes": [ids]}], urgent needs first.
 
     `described`: the schemes the person named or described, best first; each goes under the need
@@ -77,7 +77,8 @@ def plan(needs: Sequence[str], described: Sequence[str], slots: dict[str, Any],
     prêt à taux zéro gets no FSL). Without `relevance` (a need chosen with a button), all the
     need's schemes stay, ranked later by eligibility. `named`: the schemes the person named or
     clearly described (kept in the item). `said`: the schemes the person named by their name (kept in
-    the item: only those are said even to say they are not for them).
+    the item: only those are said even to say they are not for them). `firm`: the needs read firmly
+    (the item's `firm`: a need with nothing for it is said only then; None: all).
     """
     kb = get_kb()
     ordered = order_needs(n for n in needs if n in needs_catalogue())
@@ -118,7 +119,8 @@ def plan(needs: Sequence[str], described: Sequence[str], slots: dict[str, Any],
             item: dict[str, Any] = {"need": need, "described": described_first[:PER_NEED + 1],
                                     "schemes": chosen + own + local,
                                     "named": [s for s in chosen if s in named],
-                                    "said": [s for s in chosen if s in said]}
+                                    "said": [s for s in chosen if s in said],
+                                    "firm": firm is None or need in firm}
             if relevance is not None:
                 item["relevance"] = {s: relevance[s] for s in item["schemes"] if s in relevance}
             out.append(item)

@@ -835,7 +835,8 @@ class DialogueEngine:
             if labels:
                 turn.utter(say("need_dropped", label=labels))
             self._orient_on(turn, fresh, [s for s in reading.schemes if s not in (slots.get("shown") or [])],
-                            relevance=reading.relevance, named=reading.clear_schemes, said=reading.named)
+                            relevance=reading.relevance, named=reading.clear_schemes, said=reading.named,
+                            firm=reading.firm_needs)
             return
         self._reset_flow(slots)
         turn.utter(say("need_dropped_ask"), self.need_buttons())
@@ -973,7 +974,8 @@ class DialogueEngine:
             relevance = {s: p for s, p in (relevance or {}).items() if s not in shown}
         # a scheme named is said, even to say it is not for them
         self._orient_on(turn, needs, schemes, focus=reading.named[0] if reading.named else None,
-                        relevance=relevance, named=reading.clear_schemes, said=reading.named)
+                        relevance=relevance, named=reading.clear_schemes, said=reading.named,
+                        firm=reading.firm_needs)
 
     def _screen(self, turn: _TurnContext, reading: Reading, changed: dict[str, Any]) -> None:
         slots = turn.slots
@@ -1053,12 +1055,13 @@ class DialogueEngine:
 
     def _orient_on(self, turn: _TurnContext, needs: list[str], schemes: list[str], focus: str | None = None,
                    relevance: dict[str, float] | None = None, named: list[str] | None = None,
-                   said: list[str] | None = None) -> None:
+                   said: list[str] | None = None, firm: list[str] | None = None) -> None:
         """Every need read, urgent ones first, each with the few schemes relevant to what was said;
-        then only the questions that settle them."""
+        then only the questions that settle them. `firm`: the needs read firmly (all, by default: a
+        need chosen with a button)."""
         slots = turn.slots
         self._reset_flow(slots)
-        items = plan(needs, schemes, slots, relevance, named or (), said or ())
+        items = plan(needs, schemes, slots, relevance, named or (), said or (), firm=needs if firm is None else firm)
         slots["plan"] = items
         slots["needs"] = [i["need"] for i in items if i["need"]]
         slots["need"] = slots["needs"][0] if slots["needs"] else None

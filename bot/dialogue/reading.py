@@ -106,6 +106,11 @@ class Reading:
     relevance: dict[str, float] | None = None
 
     @property
+    def firm_needs(self) -> list[str]:
+        """The needs read firmly (STRONG), or taken without the reader (a keyword, a button)."""
+        return [n for n in self.needs if self.need_scores.get(n, 1.0) >= STRONG]
+
+    @property
     def clear_schemes(self) -> list[str]:
         """The schemes named, or described so clearly that the person may as well have named them."""
         return [s for s in self.schemes if s in self.named or self.scheme_scores.get(s, 0.0) >= STRONG]
