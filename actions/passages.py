@@ -368,6 +368,27 @@ def _amount_words() -> tuple[str, ...]:
     return tuple(lexicon_words("amount_answers"))
 
 
+@lru_cache(maxsize=1)
+def _answer_words() -> dict[str, tuple[str, ...]]:
+    """Stem of a word that asks → the whole words that answer it (lexicon `answer_words` `asks`)."""
+    out: dict[str, set[str]] = {}
+    for group in lexicon().get("answer_words") or []:
+        if isinstance(group, dict):
+            for word in group.get("asks") or []:
+                out.setdefault(_stem(word), set()).update(fold(str(w)) for w in group.get("answers") or [])
+    return {stem: tuple(sorted(words)) for stem, words in out.items()}
+
+
+def answers_what_is_asked(question: str, passage: str) -> bool:
+    """The passage says, in a whole word, an answer to each word of the question that asks (lexicon
+    `answer_words` `asks`: « quels papiers ? » by « justificatifs »; « identifier » is no « identité »,
+    though their first four letters are the same), and the question has one."""
+    answers = _answer_words()
+    asking = [answers[w[:STEM]] for w in _words(question) if w[:STEM] in answers]
+    said = _words(passage)
+    return bool(asking) and all(any(w.startswith(group) for w in said) for group in asking)
+
+
 def asks_a_sum(question: str) -> bool:
     """The question says a word of the amount kind (lexicon `kind_words.amount`), question words
     included: « c'est combien ? », « ça coûte ? », and no word that asks something else (lexicon
