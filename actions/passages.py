@@ -389,6 +389,14 @@ def answers_what_is_asked(question: str, passage: str) -> bool:
     return bool(asking) and all(any(w.startswith(group) for w in said) for group in asking)
 
 
+def also_answering(subjects: list[Scheme], others: list[Scheme], question: str,
+                   person: frozenset[str] = frozenset()) -> dict[str, str]:
+    """Of `others` (the other schemes shown), those whose sentence answers the question as well as the
+    subjects' and names, in a whole word, what it asks (the papers another fiche asks for), by id."""
+    every = best_passages([*subjects, *others], question, person=person)
+    return {s.id: every[s.id] for s in others if s.id in every and answers_what_is_asked(question, every[s.id])}
+
+
 def asks_a_sum(question: str) -> bool:
     """The question says a word of the amount kind (lexicon `kind_words.amount`), question words
     included: « c'est combien ? », « ça coûte ? », and no word that asks something else (lexicon

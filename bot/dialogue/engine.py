@@ -32,7 +32,7 @@ from actions.common import (
 from actions.emergency import numbers_answer
 from actions.orientation import fact_label
 from actions.passages import (
-    answers_what_is_asked,
+    also_answering,
     asks_a_sum,
     asks_beyond_kind,
     best_passages,
@@ -855,15 +855,12 @@ class DialogueEngine:
         wanted = not reading.payload
         person = person_words(slots)
         found = best_passages(schemes, reading.text, person=person) if wanted and kind in PASSAGE_CHOOSES else {}
-        shown = [s for s in slots.get("shown") or [] if s in self.kb.schemes and s not in subjects]
-        if wanted and kind == "documents" and found and shown:
-            # the papers another scheme shown asks for, as well matched, are said too: « elle doit apporter
-            # quoi à la mairie ? » after the cantine à 1 € and the CCAS (sc-064)
-            every = best_passages(schemes + [self.kb.schemes[s] for s in shown], reading.text, person=person)
-            extra = [s for s in shown if s in every and answers_what_is_asked(reading.text, every[s])]
-            extra = extra[:AMBIGUOUS_ANSWERS - len(subjects)]
-            subjects, schemes = subjects + extra, schemes + [self.kb.schemes[s] for s in extra]
-            found.update({s: every[s] for s in extra})
+        if wanted and kind == "documents" and found:  # « elle doit apporter quoi à la mairie ? » (sc-064)
+            others = [self.kb.schemes[s] for s in slots.get("shown") or [] if s in self.kb.schemes and s not in subjects]
+            room = max(0, AMBIGUOUS_ANSWERS - len(subjects))
+            extra = dict(list(also_answering(schemes, others, reading.text, person).items())[:room])
+            subjects, schemes = subjects + list(extra), schemes + [self.kb.schemes[s] for s in extra]
+            found.update(extra)
         if kind == "amount" and asks_a_sum(reading.text):  # a sentence that says no amount
             found = {s: text for s, text in found.items() if states_amount(text)}  # does not answer « combien ? »
         if (kind == "info" and slots.get("third_person") and not found and schemes
