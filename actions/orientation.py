@@ -131,11 +131,11 @@ class ActionOrientation(Action):
             # a scheme the person named is answered, even "no"; one the reader only guessed from their
             # words, however clearly, is not listed to say it is not for them (the CEJ to a woman of 52 on
             # the RSA, the crèches AVIP to a mother at work asking for help with the crèche's bill)...
-            named = set(item.get("said") or [])
+            said = set(item.get("said") or [])
             # ... and one of another territory is said only when asked about by name: that the
             # Croix-Rouge's Aisne truck does not come to Montreuil helps nobody who did not ask
             refused = [r for r in group if r.status is Status.not_eligible and (r.scheme_id == focus or (
-                not r.only_territory and (len(candidates) <= 2 or r.scheme_id in named)))]
+                not r.only_territory and (len(candidates) <= 2 or r.scheme_id in said)))]
             relevance = item.get("relevance") or {}
             if not open_ and not refused and item.get("need") and relevance:
                 # a need read with nothing open for it: why its likeliest scheme is not for them (the

@@ -93,15 +93,20 @@ def _groups() -> dict[str, frozenset[int]]:
 
 
 @lru_cache(maxsize=1)
-def _answered_by() -> dict[str, frozenset[str]]:
-    """Stem of a word that asks → the stems of the words that answer it (the `asks` / `answers` groups)."""
+def _answer_words() -> dict[str, tuple[str, ...]]:
+    """Stem of a word that asks → the whole words that answer it (lexicon `answer_words` `asks` / `answers`)."""
     out: dict[str, set[str]] = {}
     for group in lexicon().get("answer_words") or []:
         if isinstance(group, dict):
-            answers = {_stem(w) for w in group.get("answers") or []}
             for word in group.get("asks") or []:
-                out.setdefault(_stem(word), set()).update(answers)
-    return {stem: frozenset(answers) for stem, answers in out.items()}
+                out.setdefault(_stem(word), set()).update(fold(str(w)) for w in group.get("answers") or [])
+    return {stem: tuple(sorted(words)) for stem, words in out.items()}
+
+
+@lru_cache(maxsize=1)
+def _answered_by() -> dict[str, frozenset[str]]:
+    """Stem of a word that asks → the stems of the words that answer it."""
+    return {stem: frozenset(_stem(w) for w in words) for stem, words in _answer_words().items()}
 
 
 @lru_cache(maxsize=1)
@@ -366,17 +371,6 @@ _SUM = re.compile(r"\d[\d\s\u202f.,]*(?:€|euros?\b|%)|€", re.IGNORECASE)
 @cache
 def _amount_words() -> tuple[str, ...]:
     return tuple(lexicon_words("amount_answers"))
-
-
-@lru_cache(maxsize=1)
-def _answer_words() -> dict[str, tuple[str, ...]]:
-    """Stem of a word that asks → the whole words that answer it (lexicon `answer_words` `asks`)."""
-    out: dict[str, set[str]] = {}
-    for group in lexicon().get("answer_words") or []:
-        if isinstance(group, dict):
-            for word in group.get("asks") or []:
-                out.setdefault(_stem(word), set()).update(fold(str(w)) for w in group.get("answers") or [])
-    return {stem: tuple(sorted(words)) for stem, words in out.items()}
 
 
 def answers_what_is_asked(question: str, passage: str) -> bool:

@@ -30,7 +30,7 @@ from knowledge.content import CONTENT_DIR
 from knowledge.db import MIGRATION_LOCK_ID, session_scope
 from knowledge.hours import HoursError, france_services_to_osm, mairie_json_to_osm
 from knowledge.models import MetaRow, ServiceRow, StructureRow
-from knowledge.textnorm import strip_accents
+from knowledge.textnorm import fold_place, strip_accents
 from knowledge.yamlio import load_yaml
 
 if TYPE_CHECKING:
@@ -271,8 +271,8 @@ def _annuaire_commune(row: dict[str, str]) -> Commune | None:
         return commune
     postal = _clean(row.get("code_postal"))
     candidates = gazetteer.by_postal_code(postal) if postal else []
-    name = strip_accents(_CEDEX.sub("", row.get("commune") or "")).lower().replace("-", " ").strip()
-    same = [c for c in candidates if strip_accents(c.nom).lower().replace("-", " ") == name]
+    name = fold_place(_CEDEX.sub("", row.get("commune") or ""))
+    same = [c for c in candidates if fold_place(c.nom) == name]
     return (same or candidates or [None])[0]
 
 

@@ -790,7 +790,7 @@ class DialogueEngine:
     def _asks_screening(self, turn: _TurnContext, reading: Reading) -> bool:
         """"voilà ma situation, quelles aides pour moi ?": a general screening, not one need."""
         # a need brushed (« une dame au marché » : lien social at 0.51) does not make it an orientation
-        firm = [n for n in reading.needs if reading.need_scores.get(n, 1.0) >= STRONG]
+        firm = reading.firm_needs
         return (reading.intent == "check_eligibility" and not reading.named
                 and not (reading.wants_others and reading.needs)  # « d'autres aides pour louer ? »: that need
                 and all(n in SCREENING_NEEDS for n in firm) and self._knows_person(turn.slots))
@@ -1068,7 +1068,7 @@ class DialogueEngine:
         need chosen with a button)."""
         slots = turn.slots
         self._reset_flow(slots)
-        items = plan(needs, schemes, slots, relevance, named or (), said or (), firm=needs if firm is None else firm)
+        items = plan(needs, schemes, slots, relevance, named or (), said or (), firm=firm)
         slots["plan"] = items
         slots["needs"] = [i["need"] for i in items if i["need"]]
         slots["need"] = slots["needs"][0] if slots["needs"] else None

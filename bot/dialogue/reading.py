@@ -283,7 +283,7 @@ def take_uncovered(reading: Reading, slots: dict[str, Any], kb: KnowledgeBase) -
         return []
     known = uncovered_topics()
     slots["uncovered_said"] = [*said, *fresh]
-    reading.needs = [n for n in reading.needs if reading.need_scores.get(n, 1.0) >= STRONG]
+    reading.needs = reading.firm_needs
     if not reading.needs:
         reading.needs = list(dict.fromkeys(known[t].need for t in fresh))
         doors = [d for t in fresh for d in known[t].doors if d in kb.schemes]
