@@ -89,7 +89,7 @@ def _conditions(scheme: Scheme, slots: dict[str, Any]) -> list[str]:
     checked = describe_conditions(scheme.conditions)
     if checked:
         lines.append(say("answer_conditions_checked", conditions=" ; ".join(checked)))
-    texts = localized_list(scheme, "conditions_text")[:3]
+    texts = [t for t in (for_speaker(c, slots) for c in localized_list(scheme, "conditions_text")) if t][:3]
     lines += [f"• {t}" for t in texts]
     result = evaluate([scheme.id], slots)
     if result and any(slots.get(f) is not None for f in ("age", "commune", "situation", "children_count",

@@ -62,11 +62,11 @@ ROLE_OWN_SCHEMES = {"ambassadeur": ("ambassadeurs-acces-aux-droits",)}
 
 def own_schemes(slots: dict[str, Any]) -> set[str]:
     """The schemes that are the speaker's own kind of place (France Services for its agents, the
-    CCAS for a CCAS agent, the ambassadeurs for an ambassadeur): never proposed to them. Only a
-    workplace the agent named counts here (a mediator or a social worker may well send the person
-    to France Services)."""
-    said = _kind(slots) if slots.get("role") == "agent" and slots.get("workplace") else {}
-    return {*(said.get("own_schemes") or []), *ROLE_OWN_SCHEMES.get(slots.get("role") or "", ())}
+    CCAS for a CCAS agent, the ambassadeurs for an ambassadeur): never proposed to them. An agent who
+    did not say where they work is taken for a France Services agent here too, as for the doors: the
+    fiche « France Services » was offered to France Services agents who had not said it (sc-086,
+    sc-088, sc-089, sc-091, rounds 28-29)."""
+    return {*(_kind(slots).get("own_schemes") or []), *ROLE_OWN_SCHEMES.get(slots.get("role") or "", ())}
 
 
 def names_own_door(text: str, slots: dict[str, Any]) -> bool:
