@@ -96,6 +96,8 @@ def plan(needs: Sequence[str], described: Sequence[str], slots: dict[str, Any],
             continue  # beside the needs read, a scheme of no need only when clearly described (a mobility
             # platform at 0.51 for « je commence à 6 h du matin » is not what a childcare question asks)
         groups.setdefault(need, []).append(scheme_id)
+    _make_room(groups, relevance or {})
+    described_somewhere = {s for chosen in groups.values() for s in chosen}
     used: set[str] = set()
     out: list[dict[str, Any]] = []
     for need, chosen in groups.items():
@@ -103,7 +105,7 @@ def plan(needs: Sequence[str], described: Sequence[str], slots: dict[str, Any],
         own: list[str] = []
         local: list[str] = []
         if need is not None:
-            own = [s.id for s in schemes_for_need(need) if s.id not in used and s.id not in chosen
+            own = [s.id for s in schemes_for_need(need) if s.id not in used and s.id not in described_somewhere
                    and s.id not in not_offered]
             if relevance is not None:
                 ranked = sorted(own, key=lambda s: -relevance.get(s, 0.0))
@@ -125,6 +127,23 @@ def plan(needs: Sequence[str], described: Sequence[str], slots: dict[str, Any],
                 item["relevance"] = {s: relevance[s] for s in item["schemes"] if s in relevance}
             out.append(item)
     return out
+
+
+def _make_room(groups: dict[str | None, list[str]], relevance: dict[str, float]) -> None:
+    """A need with more described schemes than it shows gives the least relevant of them, when it also
+    serves another need read with room, to that need: Sac Ados, described at 0.86 for a girl of 17,
+    went under the holidays beside the Pass colo, the colos and a local scheme, and was never shown,
+    while the youth need showed the BAFA at 0.51 (sc-005)."""
+    for need in [n for n in groups if n is not None]:
+        chosen = groups[need]
+        for scheme_id in sorted(chosen, key=lambda s: relevance.get(s, 1.0)):
+            if len(chosen) <= PER_NEED:
+                break
+            room = next((other for other in groups if other not in (None, need)
+                         and len(groups[other]) < PER_NEED and need_of(scheme_id, [other])), None)
+            if room is not None:
+                chosen.remove(scheme_id)
+                groups[room] = sorted([*groups[room], scheme_id], key=lambda s: -relevance.get(s, 1.0))
 
 
 def for_them(items: list[dict[str, Any]], results: list[SchemeResult], slots: dict[str, Any]) -> list[SchemeResult]:
