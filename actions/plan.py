@@ -14,6 +14,7 @@ from typing import Any
 from actions.common import get_kb, needs_catalogue, public_fits, schemes_for_need
 from actions.speaker import own_schemes
 from knowledge.eligibility import SchemeResult, Status
+from knowledge.schema import Scheme
 
 #: danger, shelter and food come first; then the needs in the order they were read
 URGENT_NEEDS = ("violences", "hebergement", "alimentation")
@@ -150,14 +151,24 @@ def for_them(items: list[dict[str, Any]], results: list[SchemeResult], slots: di
     """Once the questions are over, the results of schemes meant for the person's public: what the
     facts say, or for an unknown fact a need read that stands for it (publics.yml `unknown_fits_with`:
     no mission locale for someone whose age was never said, when nothing was about young people).
-    A scheme the person named stays."""
+    A scheme the person named stays. A scheme of a few communes (a zone of communes or
+    intercommunalities) is for the people who live there: when the commune is not known once the
+    questions are over, it is shown only to whoever named it by its name (the « 10 000 départs » of
+    Lens-Liévin was shown to nine people of the held-out set whose commune was never said)."""
     schemes = get_kb().schemes
     needs = [i["need"] for i in items if i.get("need")]
     named = {s for i in items for s in i.get("named") or []}
     if slots.get("focus_scheme"):
         named.add(slots["focus_scheme"])
     return [r for r in results if r.scheme_id in named
-            or public_fits(schemes[r.scheme_id].publics, slots, needs=needs)]
+            or ((slots.get("commune") or not _local(schemes[r.scheme_id]))
+                and public_fits(schemes[r.scheme_id].publics, slots, needs=needs))]
+
+
+def _local(scheme: Scheme) -> bool:
+    """A scheme of a few communes: its zone names no département or region."""
+    zone = scheme.conditions.zone
+    return zone is not None and not zone.departements and not zone.regions
 
 
 def shown_in(item: dict[str, Any], ranked_open: list[SchemeResult]) -> list[str]:

@@ -1,0 +1,55 @@
+"""The orientation plan (actions.plan).
+
+- A described scheme is shown under another need it serves when its first need has no room left
+  (`_make_room`): Sac Ados for a girl of 17 was described beside four holiday schemes and never
+  shown, while the youth need read beside them had room (simulated users, sc-005).
+- A scheme of a few communes is for the people who live there (`for_them`): with the commune never
+  said, it is shown only when clearly described (held-out set: « 10 000 départs » of Lens-Liévin)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from actions import common
+from actions.plan import PER_NEED, for_them, plan
+
+HOLIDAYS = ["pass-colo", "colos-apprenantes", "sac-ados", "dix-mille-departs-vacances"]
+RELEVANCE = {"pass-colo": 0.98, "colos-apprenantes": 0.95, "sac-ados": 0.86, "dix-mille-departs-vacances": 0.76,
+             "aide-bafa": 0.51}
+
+
+def _described(items: list[dict[str, Any]]) -> dict[str | None, list[str]]:
+    return {item["need"]: item["described"] for item in items}
+
+
+def test_an_overflowing_need_gives_a_scheme_to_a_need_with_room(kb) -> None:  # type: ignore[no-untyped-def]
+    common.set_kb(kb)
+    items = plan(["vacances", "jeunes"], [*HOLIDAYS, "aide-bafa"], {"age": 17}, relevance=RELEVANCE)
+    described = _described(items)
+    assert "sac-ados" in described["jeunes"], described
+    assert described["jeunes"][0] == "sac-ados"  # before the BAFA: more relevant
+    assert len([s for s in described["vacances"]]) <= PER_NEED
+    assert "sac-ados" not in described["vacances"]
+
+
+def test_without_a_need_with_room_nothing_moves(kb) -> None:  # type: ignore[no-untyped-def]
+    common.set_kb(kb)
+    items = plan(["vacances"], HOLIDAYS, {"age": 17}, relevance=RELEVANCE)
+    assert set(HOLIDAYS) <= set(items[0]["schemes"])
+    assert len(items) == 1
+
+
+LOCAL = "dix-mille-departs-vacances"  # the 26 communes of the Lens-Liévin agglomeration
+
+
+def _kept(kb, slots: dict[str, Any], named: list[str]) -> list[str]:  # type: ignore[no-untyped-def]
+    common.set_kb(kb)
+    items = [{"need": "vacances", "schemes": [LOCAL, "aide-vacances-familles-caf"], "named": named}]
+    results = common.evaluate([LOCAL, "aide-vacances-familles-caf"], slots)
+    return [r.scheme_id for r in for_them(items, results, slots)]
+
+
+def test_a_local_scheme_needs_the_commune(kb) -> None:  # type: ignore[no-untyped-def]
+    assert _kept(kb, {"children_count": 2}, named=[]) == ["aide-vacances-familles-caf"]
+    assert LOCAL in _kept(kb, {"children_count": 2, "commune": "62510"}, named=[])  # Liévin: judged there
+    assert LOCAL in _kept(kb, {"children_count": 2}, named=[LOCAL])  # clearly asked about
