@@ -12,6 +12,7 @@ from actions.common import (
     first_sentence,
     get_kb,
     is_third_person,
+    need_numbers_text,
     needs_catalogue,
     orientation_door,
     outside_region,
@@ -155,9 +156,10 @@ class ActionOrientation(Action):
         # beside « pas de taf », sc-049): the places and doors below are for it too; not when a scheme
         # shown serves it (the youth schemes under the job need, round 28); not a general need, which says
         # who the person is more than what they ask (« étudiante », the young, round 28)
+        # a need with its own numbers (a bed tonight: the 115) has them for an answer
         for at, label_, need in reversed(empty):
             if not any(need_of(r.scheme_id, [need]) for r in shown):
-                groups.insert(at, (label_, [say_about("need_nothing_here", other)]))
+                groups.insert(at, (label_, [need_numbers_text([need]) or say_about("need_nothing_here", other)]))
         if outside_region(commune):
             dispatcher.utter_message(text=say("outside_region_short"))
         lines = [line for _label, group_lines in groups for line in group_lines]

@@ -738,7 +738,7 @@ class DialogueEngine:
         # a need with its own numbers that no scheme shown serves (« elle peut aller où ce soir ? »
         # after the CIDFF: a bed, the 115) is asked for itself, not about the places shown
         shown = [s for s in slots.get("shown") or [] if s in self.kb.schemes]
-        new_needs |= {n for n in reading.needs if needs_catalogue().get(n, {}).get("numbers")
+        new_needs |= {n for n in self._asked_needs(turn, reading) if needs_catalogue().get(n, {}).get("numbers")
                       and not any(need_of(s, [n]) for s in shown)}
         return (reading.asks in PLACES and reading.asks_read and bool(slots.get("oriented"))
                 and bool(slots.get("shown_places") or slots.get("commune"))  # a place, or the doors shown
@@ -929,14 +929,16 @@ class DialogueEngine:
         if reading.service_types and not reading.named and subject is not None and not self._of_kind(
                 subject, reading.service_types[0]):
             subject = None  # « c'est où la maison des solidarités ? »: that kind of place, not the PCB shown
-        if subject is not None and not reading.named and reading.needs and need_of(subject, reading.needs) is None:
+        asked_needs = self._asked_needs(turn, reading)
+        need = asked_needs[0] if asked_needs else None
+        if subject is not None and not reading.named and asked_needs and need_of(subject, asked_needs) is None:
             subject = None  # « elle peut aller où ce soir ? » after the CIDFF: a bed tonight, not the CIDFF's office
         slots["service_type"] = (
             reading.service_types[0] if reading.service_types
             else None if (reading.needs or subject or slots.get("need")) else "france-service"
         )
-        if reading.needs:
-            slots["need"] = reading.needs[0]
+        if need:
+            slots["need"] = need
         if subject:
             slots["focus_scheme"] = subject
             scheme = self.kb.schemes[subject]  # say which scheme the places are for
@@ -945,6 +947,21 @@ class DialogueEngine:
             turn.run("action_nearby_services")
         else:
             self._ask_commune(turn, "services")
+
+    @staticmethod
+    def _asked_needs(turn: _TurnContext, reading: Reading) -> list[str]:
+        """The needs a question is about: those read; after an orientation on several needs, when it
+        reads none, the one it is likeliest about, as for the schemes shown (FOLLOW_UP_RELEVANCE and
+        FOLLOW_UP_MARGIN): « elle peut aller ou ce soir » after the violence and the bed is the bed
+        (0.2), not the CIDFF's office (sc-055)."""
+        needs = [n for n in turn.slots.get("needs") or [] if n]
+        if reading.needs or not turn.slots.get("oriented") or len(needs) < 2 or not reading.need_relevance:
+            return list(reading.needs)
+        ranked = sorted(needs, key=lambda n: (-reading.need_relevance.get(n, 0.0), needs.index(n)))
+        best, second = (reading.need_relevance.get(n, 0.0) for n in ranked[:2])
+        if best >= FOLLOW_UP_RELEVANCE and best >= FOLLOW_UP_MARGIN * max(second, RELEVANCE_FLOOR):
+            return [ranked[0]]
+        return []
 
     def _of_kind(self, scheme_id: str, service_type: str) -> bool:
         """Whether a scheme is found at that kind of place (its networks, or the scheme it is)."""

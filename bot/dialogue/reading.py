@@ -104,6 +104,8 @@ class Reading:
     #: every scheme's probability of being relevant to the message, from RELEVANCE_FLOOR up (None:
     #: not read by the reader, e.g. a button): what the orientation fills a need with
     relevance: dict[str, float] | None = None
+    #: every need's probability from RELEVANCE_FLOOR up (the reader's, under its threshold too)
+    need_relevance: dict[str, float] = field(default_factory=dict)
 
     @property
     def firm_needs(self) -> list[str]:
@@ -190,6 +192,7 @@ def read_turn(parse: ParseResult, intent: str, kb: KnowledgeBase, slots: dict[st
         reading.scheme_scores = {s: p for s, p in situation.schemes if p >= MIN_SCORE}
         every = getattr(situation, "relevance", None) or dict(situation.schemes)
         reading.relevance = {s: round(p, 3) for s, p in every.items() if p >= RELEVANCE_FLOOR and s in kb.schemes}
+        reading.need_relevance = dict(getattr(situation, "need_relevance", None) or {})
         described = [s for s, p in situation.schemes if s in kb.schemes and p >= MIN_SCORE]
         asks_confidence = getattr(situation, "asks_confidence", 1.0)
         agreeing = INTENT_ASKS.get(parse.intent) == situation.asks

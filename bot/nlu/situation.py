@@ -65,6 +65,9 @@ class Situation:
     asks_confidence: float = 0.0
     #: every scheme's probability, under the threshold too (the orientation ranks a need's schemes by it)
     relevance: dict[str, float] = field(default_factory=dict)
+    #: every need's probability, under the threshold too (a question after an orientation is about the
+    #: need shown it is likeliest about: « elle peut aller ou ce soir » after violence and a bed, 0.2)
+    need_relevance: dict[str, float] = field(default_factory=dict)
     #: every kind of answer's probability (a question after an orientation takes the likeliest question)
     asks_scores: dict[str, float] = field(default_factory=dict)
 
@@ -227,6 +230,7 @@ class SituationReader:
                     role_confidence=role_c,
                     asks_confidence=asks_c,
                     relevance=self._above("schemes", probas["schemes"], RELEVANCE_FLOOR),
+                    need_relevance=self._above("needs", probas["needs"], RELEVANCE_FLOOR),
                     asks_scores=self._above("asks", probas["asks"], 0.0),
                 )
             )
