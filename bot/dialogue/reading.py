@@ -286,10 +286,14 @@ def take_uncovered(reading: Reading, slots: dict[str, Any], kb: KnowledgeBase) -
         return []
     known = uncovered_topics()
     slots["uncovered_said"] = [*said, *fresh]
-    reading.needs = reading.firm_needs
-    if not reading.needs:
+    firm = reading.firm_needs
+    doors = [d for t in fresh for d in known[t].doors if d in kb.schemes]
+    if firm:  # beside needs read firmly, the topic's doors are shown too, under its need (the APA beside
+        # a mother's isolation and transport got « voici qui peut vous aider » and no door, sc-092)
+        reading.needs = list(dict.fromkeys([*firm, *(known[t].need for t in fresh)]))
+        reading.schemes = list(dict.fromkeys([*reading.schemes, *doors]))
+    else:
         reading.needs = list(dict.fromkeys(known[t].need for t in fresh))
-        doors = [d for t in fresh for d in known[t].doors if d in kb.schemes]
         reading.schemes = list(dict.fromkeys([*doors, *reading.clear_schemes]))
         reading.relevance = {s: p for s, p in (reading.relevance or {}).items() if p >= STRONG}
     return [known[t] for t in fresh]
