@@ -373,14 +373,17 @@ def _amount_words() -> tuple[str, ...]:
     return tuple(lexicon_words("amount_answers"))
 
 
-def answers_what_is_asked(question: str, passage: str) -> bool:
+def answers_what_is_asked(question: str, passage: str, needs_asking: bool = True) -> bool:
     """The passage says, in a whole word, an answer to each word of the question that asks (lexicon
     `answer_words` `asks`: « quels papiers ? » by « justificatifs »; « identifier » is no « identité »,
-    though their first four letters are the same), and the question has one."""
+    though their first four letters are the same), and the question has one (`needs_asking`; else a
+    question that asks no such word is answered by any passage)."""
     answers = _answer_words()
     asking = [answers[w[:STEM]] for w in _words(question) if w[:STEM] in answers]
     said = _words(passage)
-    return bool(asking) and all(any(w.startswith(group) for w in said) for group in asking)
+    if not asking:
+        return not needs_asking
+    return all(any(w.startswith(group) for w in said) for group in asking)
 
 
 def also_answering(subjects: list[Scheme], others: list[Scheme], question: str,

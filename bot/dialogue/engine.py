@@ -33,6 +33,7 @@ from actions.emergency import numbers_answer
 from actions.orientation import fact_label
 from actions.passages import (
     also_answering,
+    answers_what_is_asked,
     asks_a_sum,
     asks_beyond_kind,
     best_passages,
@@ -863,6 +864,9 @@ class DialogueEngine:
             found.update(extra)
         if kind == "amount" and asks_a_sum(reading.text):  # a sentence that says no amount
             found = {s: text for s, text in found.items() if states_amount(text)}  # does not answer « combien ? »
+        if kind == "documents":  # « quelles pièces pour le dossier ? » is answered by a sentence that names
+            # a paper, not by « les Départements ont des aides pour payer la dette » (sc-081, round 30)
+            found = {s: text for s, text in found.items() if answers_what_is_asked(reading.text, text, needs_asking=False)}
         if (kind == "info" and slots.get("third_person") and not found and schemes
                 and not asks_beyond_kind(schemes[0], reading.text, kind)):
             # an agent asks what to check for the person (« c'est confidentiel ? »: the sentence); a
