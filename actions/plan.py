@@ -153,8 +153,9 @@ def for_them(items: list[dict[str, Any]], results: list[SchemeResult], slots: di
     no mission locale for someone whose age was never said, when nothing was about young people).
     A scheme the person named stays. A scheme of a few communes (a zone of communes or
     intercommunalities) is for the people who live there: when the commune is not known once the
-    questions are over, it is shown only to whoever named it by its name (the « 10 000 départs » of
-    Lens-Liévin was shown to nine people of the held-out set whose commune was never said)."""
+    questions are over, it is shown only when the person named or clearly described it (the « 10 000
+    départs » of Lens-Liévin was shown to nine people of the held-out set whose commune was never
+    said; the Thiérache's nutri-chèques stay for a family said to live in the Thiérache)."""
     schemes = get_kb().schemes
     needs = [i["need"] for i in items if i.get("need")]
     named = {s for i in items for s in i.get("named") or []}
