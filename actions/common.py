@@ -268,6 +268,11 @@ def pick_services(slots: dict[str, Any], scheme_ids: list[str], need_id: str | N
             if scheme_id in kb.schemes:
                 wanted_themes |= set(kb.schemes[scheme_id].themes)
     doors = {d for s in scheme_ids if s in kb.schemes for d in kb.schemes[s].where_to_go} - GENERIC_DOORS
+    # a place nearby that carries one of the need's own schemes is a place for the need, as one of its
+    # themes would be: data·inclusion has no theme for holidays, and the commune of Pont-à-Vendin's help
+    # to leave on holiday (« 10 000 départs ») was never found for a family of Pont-à-Vendin (sc-087)
+    listed = catalogue.get(need_id or "", {}).get("schemes") or [] if not service_type else []  # needs.yml's own list
+    need_schemes = set(listed) - set(scheme_ids)
     about_needs = set(about)
     unshown_premises = _premises_unshown(scheme_ids)
     scored: list[tuple[int, NearbyService]] = []
@@ -277,7 +282,7 @@ def pick_services(slots: dict[str, Any], scheme_ids: list[str], need_id: str | N
     if service_type:
         themes, schemes, networks = [], [], sorted(kind_networks)
     else:
-        themes, schemes, networks = sorted(wanted_themes), list(scheme_ids), sorted(doors)
+        themes, schemes, networks = sorted(wanted_themes), [*scheme_ids, *sorted(need_schemes)], sorted(doors)
     candidates = search().nearest(
         lat=lat, lon=lon, commune=commune, themes=themes, scheme_ids=schemes, networks=networks, limit=100_000,
         max_km=max_km, include_unlocated=True,
@@ -298,6 +303,8 @@ def pick_services(slots: dict[str, Any], scheme_ids: list[str], need_id: str | N
             # alone, debt funds and mothers' sport came to a question about holidays
             if (not score and wanted_themes and close and _theme_overlap(service.thematiques, wanted_themes)
                     and _about(service, about_needs, PLACE_SURE)):  # no mobile museum for a canteen
+                score = 1
+            if not score and close and need_schemes.intersection(service.schemes) and _about(service, about_needs):
                 score = 1
             if not score and close and doors.intersection(service.reseaux_porteurs):
                 score = 1  # the kind of place the scheme sends people to (a mission locale...)

@@ -164,6 +164,7 @@ FLOW_SLOTS = (
     "answer_schemes",
     "shown_places",
     "place_question",
+    "place_schemes",
 )
 
 
@@ -929,14 +930,18 @@ class DialogueEngine:
             turn.utter(say("out_of_scope"))  # "un kebab ouvert vers Amiens ?" in the middle of a question
             self._ask(turn, slots["asking"])
             return
-        subject = self._subject(turn, reading)
+        asked_needs = self._asked_needs(turn, reading)
+        need = asked_needs[0] if asked_needs else None
+        subjects = self._subjects(turn, reading)
+        if not reading.named and asked_needs:  # « elle peut aller où ce soir ? » after the CIDFF: a bed
+            subjects = [s for s in subjects if need_of(s, asked_needs)]  # tonight, not the CIDFF's office
+        # nothing says which of the schemes shown (« qui s'occupe des dossiers à Pont-à-Vendin ? »): the
+        # places of all of them, not the first one's summary and places (sc-087, round 30)
+        subject = subjects[0] if len(subjects) == 1 else None
+        slots["place_schemes"] = subjects if len(subjects) > 1 else None
         if reading.service_types and not reading.named and subject is not None and not self._of_kind(
                 subject, reading.service_types[0]):
             subject = None  # « c'est où la maison des solidarités ? »: that kind of place, not the PCB shown
-        asked_needs = self._asked_needs(turn, reading)
-        need = asked_needs[0] if asked_needs else None
-        if subject is not None and not reading.named and asked_needs and need_of(subject, asked_needs) is None:
-            subject = None  # « elle peut aller où ce soir ? » after the CIDFF: a bed tonight, not the CIDFF's office
         slots["service_type"] = (
             reading.service_types[0] if reading.service_types
             else None if (reading.needs or subject or slots.get("need")) else "france-service"
@@ -1000,9 +1005,9 @@ class DialogueEngine:
             shown = set(slots.get("shown") or [])
             schemes = [s for s in schemes if s not in shown]
             relevance = {s: p for s, p in (relevance or {}).items() if s not in shown}
-        # a scheme named is said, even to say it is not for them
-        self._orient_on(turn, needs, schemes, focus=reading.named[0] if reading.named else None,
-                        relevance=relevance, named=reading.clear_schemes, said=reading.named,
+        # a scheme named is said, even to say it is not for them; an uncovered aid's doors are shown
+        self._orient_on(turn, needs, [*schemes, *reading.doors], focus=reading.named[0] if reading.named else None,
+                        relevance=relevance, named=[*reading.clear_schemes, *reading.doors], said=reading.named,
                         firm=reading.firm_needs)
 
     def _screen(self, turn: _TurnContext, reading: Reading, changed: dict[str, Any]) -> None:
@@ -1126,7 +1131,7 @@ class DialogueEngine:
         mission locale was proposed to the son of 26 (held-out set)."""
         slots = turn.slots
         relative = slots.get("role") == "relative"
-        ages = [a for a in slots.get("children_ages") or [] if 15 <= a and (a <= 25 or relative)]
+        ages = [a for a in slots.get("children_ages") or [] if a >= 15 and (a <= 25 or relative)]
         about_child = need in YOUTH_NEEDS or relative  # « mon fils de 20 ans cherche du travail »
         if about_child and slots.get("age") is None and len(ages) == 1:
             slots["age"] = int(ages[0])
