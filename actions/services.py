@@ -38,6 +38,7 @@ class ActionNearbyServices(Action):
         scheme = slots.get("focus_scheme")
         schemes = [scheme] if scheme else list(slots.get("place_schemes") or [])  # the ones shown, when
         pick = pick_services(slots, schemes, need, service_type)  # nothing said which one
+        cleared = [SlotSet("place_schemes", None)] if slots.get("place_schemes") else []  # for this turn only
         commune = commune_of(slots)
         numbers = need_numbers_text([need]) if slots.get("oriented") else None
         if numbers:  # « il peut dormir où ? » after an orientation: the 115 before any place
@@ -55,7 +56,7 @@ class ActionNearbyServices(Action):
                 text += "\n" + say("violence_door")  # not for a child in danger (the 119 was given)
             dispatcher.utter_message(text=text, buttons=end_buttons(), json_message={
                 "orientation": True, "summary": text, "links": service_links(door_nearby)})
-            return [SlotSet("oriented", True), SlotSet("place_schemes", None)]
+            return [SlotSet("oriented", True), *cleared]
         what = needs_catalogue().get(service_type or need or "", {}).get("label")
         what = need_title(service_type or need or "", what) if what else None  # in the turn's language
         intro = say_about("services_intro_far" if pick.far else "services_intro", is_third_person(slots))
@@ -74,8 +75,7 @@ class ActionNearbyServices(Action):
         if pick.far and commune:
             doors = door_reply(slots, commune, "doors_intro_outside")
             dispatcher.utter_message(text=doors[0] if doors else say("outside_region_door", commune=commune.nom))
-        return [SlotSet("oriented", True), SlotSet("shown_places", [n.service.key for n in pick.nearby]),
-                SlotSet("place_schemes", None)]
+        return [SlotSet("oriented", True), SlotSet("shown_places", [n.service.key for n in pick.nearby]), *cleared]
 
 
 class ActionHumanHandoff(Action):
