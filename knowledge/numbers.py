@@ -336,6 +336,10 @@ _COUNT_RE = re.compile(
 #: one child named by a possessive, no number said ("je vis seule avec mon fils")
 #: an English child's age said with an article or a possessive (« a 2 year old », « my 8-month-old »)
 _YEAR_OLD_RE = re.compile(r"\b(?:a|an|one|my|our|her|his|their)\s+(\d{1,2})[ -](years?|months?)[ -]old\b")
+#: an English child's age said with a pronoun after the child (« my youngest, she is 2 »): under 16, as
+#: « ma fille, elle a 4 ans » (age_mentions)
+_PRONOUN_AGE_RE = re.compile(r"\b(?:he|she) ?(?:is|s) (\d{1,2})\b(?! ?(?:euros?|eur|%|h|hours?|km|minutes?|times?)\b)")
+_YOUNGEST_WORD = re.compile(r"^(?:youngest|oldest|eldest|little one|toddler)$")
 _ONE_CHILD_RE = re.compile(r"\b(?:mon|my) (fils|enfant|bebe|garcon|son|child|kid|daughter)\b|\bma (fille)\b")
 _NO_WORDS = {"non", "nan", "no", "0", "aucun", "aucune", "pas", "nope", "pas d enfant", "pas d enfants"}
 
@@ -395,6 +399,9 @@ def parse_children(text: str, expecting: bool = False) -> ChildrenInfo | None:
         ages.extend([m.value, m.value] if m.twins else [m.value])
     if not ages:  # « a single mum with a 2 year old », « our 8-month-old »
         ages = [_age_value(m.group(1), m.group(2)) for m in _YEAR_OLD_RE.finditer(t)]
+    if not ages:  # « I'm looking for a daycare for my youngest, she is 2 »
+        ages = [float(m.group(1)) for m in _PRONOUN_AGE_RE.finditer(t) if int(m.group(1)) < 16
+                and any(_CHILD_WORD.match(w) or _YOUNGEST_WORD.match(w) for w in t[:m.start()].split())]
     plural = [c for c in counts if c >= 2]
     count: int | None = plural[0] if plural else None
     has_twins = re.search(r"\b(?:jumeaux|jumelles|twins)\b", t)

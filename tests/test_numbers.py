@@ -42,6 +42,9 @@ from knowledge.numbers import Whose, age_mentions, find_other_age, find_self_age
         ("maman seule de 29 ans, enfants de 3 et 7 ans, pas de garde pour le petit, et 2 mois de loyer en retard",
          2, [3, 7]),
         ("un fils de 12 ans et 3 ans de chômage", 1, [12]),
+        # an English child's age said with a pronoun after the child (simulated user sc-041)
+        ("I moved to Lille with my two kids, I need a daycare for my youngest, she is 2.", 2, [2]),
+        ("I have a daughter, she's 7", 1, [7]),
     ],
 )
 def test_children_in_free_text(text: str, count: int, ages: list[float]) -> None:
@@ -174,3 +177,10 @@ def test_unclear_children_answers_are_asked_again(text: str) -> None:
 def test_a_refusal_is_not_a_dont_know(text: str, refusal: bool, money: bool) -> None:
     assert answers.is_refusal(text) is refusal
     assert answers.refused_money(text) is money
+
+
+@pytest.mark.parametrize("text", ["my mother lives alone, she is 82", "she is 2 hours away by bus",
+                                  "my son needs help, he is 19"])
+def test_a_pronoun_and_a_number_is_no_young_childs_age(text: str) -> None:
+    info = parse_children(text)
+    assert info is None or info.ages == []
