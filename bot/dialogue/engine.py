@@ -435,7 +435,10 @@ class DialogueEngine:
                     self._ack_correction(turn, changed)
                 self._continue(turn)
                 return
-            if intent not in INTERRUPTING and not (reading.asks in ANSWERS and reading.named):
+            # a question about a scheme named (« et l'AAH, vous connaissez ? ») is answered, then the
+            # question asked comes back (round 32, sc-086)
+            asks_named = bool(reading.named) and (reading.asks in ANSWERS or text.rstrip().endswith("?"))
+            if intent not in INTERRUPTING and not asks_named:
                 if changed:  # other facts given instead: keep them, the chooser asks again if needed
                     slots["asking"] = None
                     self._continue(turn)
