@@ -271,8 +271,7 @@ def pick_services(slots: dict[str, Any], scheme_ids: list[str], need_id: str | N
     # a place nearby that carries one of the need's own schemes is a place for the need, as one of its
     # themes would be: data·inclusion has no theme for holidays, and the commune of Pont-à-Vendin's help
     # to leave on holiday (« 10 000 départs ») was never found for a family of Pont-à-Vendin (sc-087)
-    listed = catalogue.get(need_id or "", {}).get("schemes") or [] if not service_type else []  # needs.yml's own list
-    need_schemes = set(listed) - set(scheme_ids)
+    need_schemes = set(catalogue.get(need_id or "", {}).get("schemes") or []) - set(scheme_ids)  # needs.yml's list
     about_needs = set(about)
     unshown_premises = _premises_unshown(scheme_ids)
     scored: list[tuple[int, NearbyService]] = []

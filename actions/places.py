@@ -14,7 +14,7 @@ from bot.dialogue.responses import current_language, say
 from knowledge.gazetteer import Commune
 from knowledge.hours import english_date, french_date, today_text
 from knowledge.kb import KnowledgeBase, ServiceRecord
-from knowledge.placedata import Directory, directories, directory_of_source
+from knowledge.placedata import Directory, directories, directory_of_source, source_to_confirm
 from knowledge.search import NearbyService
 from knowledge.textnorm import fold
 
@@ -120,8 +120,7 @@ def data_date(service: ServiceRecord) -> str | None:
 
 def from_old_directory(service: ServiceRecord) -> bool:
     """A place of a directory whose contacts are to be confirmed (the 2019 directory)."""
-    directory = directory_of_source(service.source) if service.origin != "curated" else None
-    return bool(directory and directory.to_confirm)
+    return service.origin != "curated" and source_to_confirm(service.source)
 
 
 def stale_note(service: ServiceRecord) -> str:

@@ -14,7 +14,7 @@ from knowledge.eligibility import EligibilityEngine, Status
 from knowledge.facts import FactError, normalize_facts
 from knowledge.hours import today_text
 from knowledge.kb import KnowledgeBase, ServiceRecord
-from knowledge.placedata import directories, directory_of_source
+from knowledge.placedata import directories, source_to_confirm
 from knowledge.schema import Scheme
 from knowledge.search import ServiceSearch
 
@@ -211,8 +211,7 @@ def cmd_search(args: argparse.Namespace) -> int:
             if hours:
                 print(f"  {hours[0].upper()}{hours[1:]} ({service.horaires_accueil})")
             if service.origin == "annuaire" and service.date_maj:
-                directory = directory_of_source(service.source)
-                stale = " (anciennes : à confirmer)" if directory and directory.to_confirm else ""
+                stale = " (anciennes : à confirmer)" if source_to_confirm(service.source) else ""
                 print(f"  Données : {service.source}, {service.date_maj}{stale}")
     return 0
 

@@ -41,11 +41,11 @@ PLACE_ORIGIN = "annuaire"
 META_PREFIX = "places:"
 #: kb_meta row holding the compact place index (knowledge/placeindex.py); dropped when places change
 INDEX_KEY = "places-index"
-_PHONE = re.compile(r"^(?:\+33\s?|0)[1-9](?:[\s.-]?\d{2}){4}$")
+_PHONE_IN_TEXT = re.compile(r"(?:\+33\s?|0)[1-9](?:[\s.-]?\d{2}){4}")
+_PHONE = re.compile(rf"^{_PHONE_IN_TEXT.pattern}$")
 _POSTAL_TAIL = re.compile(r"^(?P<street>.*?),?\s*(?P<cp>\d{5})\s+(?P<city>[^,]+)$")
 _CEDEX = re.compile(r"\s+cedex(?:\s*\d+)?$", re.IGNORECASE)
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[A-Za-z]{2,}$")
-_PHONE_IN_TEXT = re.compile(r"(?:\+33\s?|0)[1-9](?:[\s.-]?\d{2}){4}")
 #: « mission_locale-62041-01 »: the INSEE code of the commune is in the directory's identifier
 _ANNUAIRE_CODE = re.compile(r"-(\d[\dAB]\d{3})-\d+$")
 _ANNUAIRE_NAME_TAIL = re.compile(r"\s+\d[\dAB]\d{3}-\d+$")
@@ -91,6 +91,12 @@ def directories() -> dict[str, Directory]:
 
 def directory_of_source(source: str) -> Directory | None:
     return next((d for d in directories().values() if d.source == source), None)
+
+
+def source_to_confirm(source: str) -> bool:
+    """The places of this source come from an old directory: their contacts are to be confirmed."""
+    directory = directory_of_source(source)
+    return bool(directory and directory.to_confirm)
 
 
 #: what a place's structure carries (data·inclusion v1 structure fields)

@@ -290,14 +290,14 @@ def take_uncovered(reading: Reading, slots: dict[str, Any], kb: KnowledgeBase) -
     known = uncovered_topics()
     slots["uncovered_said"] = [*said, *fresh]
     firm = reading.firm_needs
+    doors = [d for t in fresh for d in known[t].doors if d in kb.schemes]
     if firm:  # beside needs read firmly, the topic's need is oriented on too, with its schemes and places
         # (the APA beside a mother's isolation and transport got « voici qui peut vous aider » and no door,
         # sc-092); its doors are not taken for schemes asked about (« comment monter un dossier MDPH pour
         # la PCH ? » is no question about France Services, round 31): they are the orientation's
         reading.needs = list(dict.fromkeys([*firm, *(known[t].need for t in fresh)]))
-        reading.doors = [d for t in fresh for d in known[t].doors if d in kb.schemes]
+        reading.doors = doors
     else:
-        doors = [d for t in fresh for d in known[t].doors if d in kb.schemes]
         reading.needs = list(dict.fromkeys(known[t].need for t in fresh))
         reading.schemes = list(dict.fromkeys([*doors, *reading.clear_schemes]))
         reading.relevance = {s: p for s, p in (reading.relevance or {}).items() if p >= STRONG}
