@@ -91,7 +91,10 @@ def _conditions(scheme: Scheme, slots: dict[str, Any]) -> list[str]:
         lines.append(say("answer_conditions_checked", conditions=" ; ".join(checked)))
     texts = [t for t in (for_speaker(c, slots) for c in localized_list(scheme, "conditions_text")) if t][:3]
     lines += [f"• {t}" for t in texts]
-    result = evaluate([scheme.id], slots)
+    result = evaluate([scheme.id], slots) if checked or scheme.openfisca is not None else []
+    # a fiche with no condition the engine checks says nothing by « vous pourriez y avoir droit »:
+    # the place is open to whoever it serves (« CIDFF : pour qui ? » got it for « je peux partir
+    # avec ma fille ? », sc-051)
     if result and any(slots.get(f) is not None for f in ("age", "commune", "situation", "children_count",
                                                            "housing", "quotient_familial", "monthly_income")):
         r = result[0]
