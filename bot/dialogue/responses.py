@@ -125,8 +125,11 @@ def _third_person_rewrites() -> list[tuple[re.Pattern[str], str]]:
 
 
 def _same_case(match: re.Match[str], after: str) -> str:
-    if not match.group()[0].isupper():
-        return after
-    if match.start() == 0 or match.string[max(0, match.start() - 2) : match.start()].strip() in {".", ";", ":"}:
-        return "La personne" + after[4:] if after.startswith("elle") else after[0].upper() + after[1:]
-    return after[0].upper() + after[1:]
+    """The rewrite in the case of what it replaces; at the start of a sentence or clause, « elle »
+    has nothing to refer to yet and is « la personne » (« D'après ce que je sais : la personne
+    pourrait y avoir droit », not « elle », said of a young man: sc-080, round 32)."""
+    opens = match.start() == 0 or match.string[max(0, match.start() - 2) : match.start()].strip() in {".", ";", ":"}
+    upper = match.group()[0].isupper()
+    if opens and after.startswith("elle"):
+        return ("La personne" if upper else "la personne") + after[4:]
+    return after[0].upper() + after[1:] if upper else after
