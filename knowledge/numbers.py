@@ -245,7 +245,7 @@ def age_mentions(text: str, expecting_children: bool = False) -> list[AgeMention
             i += 1
             continue
         nxt = words[i + 1] if i + 1 < n else ""
-        if _CHILD_WORD.match(nxt) or nxt in _NOT_AGE_AFTER or (nxt and _ADULT_WORD.match(nxt)):
+        if _CHILD_WORD.match(nxt) or nxt in _NOT_AGE_AFTER or (nxt and nxt not in _PRONOUNS and _ADULT_WORD.match(nxt)):
             i += 1  # "2 enfants": a count; "10 km": a distance
             continue
         described = i >= 2 and words[i - 1] in ("de", "d") and bool(
@@ -258,7 +258,9 @@ def age_mentions(text: str, expecting_children: bool = False) -> list[AgeMention
         whose, referent = _referent(words, i, expecting_children)
         if unit is None:
             before = words[i - 1] if i else ""
-            at_end = nxt in ("", ",", ".") or nxt in _CONNECTOR
+            # the text's end, a list's next item, or a clause starting with a pronoun (the commas are
+            # gone by now): « my mother is 72, she lives in Lens »
+            at_end = nxt in ("", ",", ".") or nxt in _CONNECTOR or nxt in _PRONOUNS
             previous = mentions[-1] if mentions else None
             chained = (  # "aged 4 and 7": the second number belongs with the first
                 previous is not None and previous.position == i - 2 and (before in _CONNECTOR or before == ",")
@@ -270,6 +272,8 @@ def age_mentions(text: str, expecting_children: bool = False) -> list[AgeMention
                 or (before == "de" and i >= 2 and words[i - 2] == "1" and last_unit is not None)  # "une de 8"
                 or (whose is Whose.SELF and (referent in ("m", "am", "im") or i == n - 1))  # "i m 25", "j ai 45"
                 or (whose is Whose.CHILD and referent is not None and (before in _BARE_AGE_VERBS or before == referent))
+                # « my mother is 72 », « mon père a 81 »: an adult's age after the verb, at a clause's end
+                or (whose is Whose.OTHER and referent is not None and before in _BARE_AGE_VERBS)
             )
             if not bare_ok:
                 i += 1

@@ -184,3 +184,24 @@ def test_a_refusal_is_not_a_dont_know(text: str, refusal: bool, money: bool) -> 
 def test_a_pronoun_and_a_number_is_no_young_childs_age(text: str) -> None:
     info = parse_children(text)
     assert info is None or info.ages == []
+
+
+@pytest.mark.parametrize(("text", "age"), [
+    # an adult's age after the verb, without its unit, the next clause starting with a pronoun
+    ("My mother is 72, she lives in Lens and she doesn't speak French well.", 72),
+    ("mon père a 81, il vit seul à la campagne", 81),
+    ("ma mère a 72 ans", 72),
+    ("my father is 2 hours away", None),
+    ("ma mère a 3 enfants", None),
+])
+def test_a_relatives_age_said_without_its_unit(text: str, age: int | None) -> None:
+    assert find_other_age(text) == age
+
+
+@pytest.mark.parametrize(("text", "ages"), [
+    ("my son is 12 he likes football", [12.0]),
+    ("ma fille a 4 elle va à l'école", [4.0]),
+])
+def test_a_childs_age_before_a_clause_that_starts_with_a_pronoun(text: str, ages: list[float]) -> None:
+    info = parse_children(text)
+    assert info is not None and info.ages == ages
