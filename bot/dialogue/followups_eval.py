@@ -62,6 +62,12 @@ class FollowUpResult:
                    or (self.case.role != "self" and _flat(_for_them(s, self.case.role)) in text) for s in expected)
 
     @property
+    def admits(self) -> bool:
+        """The replies say that the fiche does not hold the answer (« Ma fiche ne répond pas
+        précisément… », « Je ne connais pas la liste exacte des papiers… »)."""
+        return any(line in self.replies for line in _admissions(self.case.lang))
+
+    @property
     def beside(self) -> list[str]:
         expected = {_flat(s) for sentences in self.case.expect.values() for s in sentences}
         return [q for q in self.quotes if _flat(q) not in expected]
@@ -94,10 +100,23 @@ class FollowUpReport:
         cases = self.unanswerable
         return sum(not r.quotes for r in cases) / len(cases) if cases else 1.0
 
+    @property
+    def admitted_rate(self) -> float:
+        """Of the questions the fiche does not answer, the share whose replies say so."""
+        cases = self.unanswerable
+        return sum(r.admits for r in cases) / len(cases) if cases else 1.0
+
+    @property
+    def warned_answered_rate(self) -> float:
+        """Of the questions answered, the share whose replies also say the fiche does not answer."""
+        cases = [r for r in self.answerable if r.answered]
+        return sum(r.admits for r in cases) / len(cases) if cases else 0.0
+
     def to_json(self) -> dict[str, Any]:
         return {"cases": len(self.results), "answerable": len(self.answerable),
                 "answered": round(self.answered_rate, 3), "quotes": sum(len(r.quotes) for r in self.results),
-                "quoted_beside": round(self.beside_rate, 3), "honest": round(self.honest_rate, 3)}
+                "quoted_beside": round(self.beside_rate, 3), "honest": round(self.honest_rate, 3),
+                "admitted": round(self.admitted_rate, 3), "warned_answered": round(self.warned_answered_rate, 3)}
 
 
 def _for_them(sentence: str, role: str) -> str:
@@ -128,6 +147,22 @@ def load_cases(folder: Path = DEFAULT_DIR, known: Iterable[str] = ()) -> list[Fo
                                       asks=raw.get("asks", "info"), expect=expect, role=raw.get("role", "self"),
                                       lang=raw.get("lang", "fr")))
     return cases
+
+
+#: the replies that say the fiche does not hold what is asked
+ADMISSION_KEYS = ("answer_not_in_fiche", "answer_documents_unknown", "answer_amount_unknown", "answer_contact_unknown")
+
+
+def _admissions(lang: str) -> list[str]:
+    """The fixed opening of each admission, in the case's language (up to its first placeholder)."""
+    out = []
+    for key in ADMISSION_KEYS:
+        entry = responses(lang).get(key) or responses("fr")[key]  # a key not yet translated is said in French
+        for variant in entry if isinstance(entry, list) else [entry]:
+            head = str(variant).split("{")[0].strip()
+            if head:
+                out.append(head)
+    return out
 
 
 def _quote_pattern(lang: str) -> re.Pattern[str]:
@@ -202,4 +237,6 @@ def markdown(report: FollowUpReport) -> str:
         f"| answered: the fiche's answering sentence given | {data['answered']:.1%} |",
         f"| quotes beside the point / all quotes | {data['quoted_beside']:.1%} of {data['quotes']} |",
         f"| honest: no quote when the fiche does not say | {data['honest']:.1%} |",
+        f"| admitted: said so when the fiche does not say | {data['admitted']:.1%} |",
+        f"| warned although answered | {data['warned_answered']:.1%} |",
     ])
