@@ -187,6 +187,20 @@ def passage_for(slots: dict[str, Any], scheme_id: str) -> str | None:
     return passages.get(scheme_id) if isinstance(passages, dict) else None
 
 
+def field_texts(scheme: Scheme, kind: str) -> list[str]:
+    """The fiche's texts an answer of this kind shows (its conditions, amount, steps, papers, summary)."""
+    if kind == "conditions":
+        return [*localized_list(scheme, "conditions_text"), *describe_conditions(scheme.conditions)]
+    if kind == "amount":
+        return [localized(scheme, "amount")] if scheme.amount else []
+    if kind == "how":
+        return localized_list(scheme, "steps")
+    if kind == "documents":
+        return list(getattr(scheme, "documents", None) or [])
+    return [localized(scheme, "summary"), localized(scheme, "amount") if scheme.amount else "",
+            *localized_list(scheme, "steps")[:1]]
+
+
 def has_contact(scheme: Scheme) -> bool:
     """A contact written in the scheme's own steps, or a place carrying it that has one."""
     return any(CONTACT_IN_TEXT.search(st) for st in scheme.steps) or any(
@@ -222,7 +236,8 @@ class ActionAnswer(Action):
         kind = slots.get("answer_kind") or "info"
         schemes = [s for s in (kb.scheme(i) for i in slots.get("answer_schemes") or [slots.get("focus_scheme") or ""])
                    if s is not None]
-        done = [SlotSet("answer_kind", None), SlotSet("answer_passage", None), SlotSet("answer_schemes", None)]
+        done = [SlotSet("answer_kind", None), SlotSet("answer_passage", None), SlotSet("answer_schemes", None),
+                *([SlotSet("answer_unsure", None)] if slots.get("answer_unsure") else [])]
         if not schemes:
             dispatcher.utter_message(text=say("scheme_not_covered"))
             return done
@@ -230,8 +245,9 @@ class ActionAnswer(Action):
         for scheme in schemes:  # one when the question said which; else each scheme shown
             said += self._answer_one(dispatcher, scheme, kind, slots)
         commune, door = commune_of(slots), say("door_for_person")
-        if commune is not None and any(door in line for line in said):
-            # « la mairie ou une France Services peut vous le dire »: which ones, with their contacts
+        # « la mairie ou une France Services peut vous le dire », or the fiche said not to answer
+        # precisely (« …et à qui la poser : »): which ones, with their contacts
+        if commune is not None and (slots.get("answer_unsure") or any(door in line for line in said)):
             doors = door_reply(slots, commune, intro="doors_intro_ask")
             if doors:
                 dispatcher.utter_message(text=doors[0])

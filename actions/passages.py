@@ -387,6 +387,27 @@ def answers_what_is_asked(question: str, passage: str, needs_asking: bool = True
     return all(any(w.startswith(group) for w in said) for group in asking)
 
 
+@lru_cache(maxsize=1)
+def _asking_groups() -> tuple[tuple[tuple[str, ...], tuple[str, ...]], ...]:
+    """Every group of lexicon `answer_words` as (the words that ask, the words that answer): a plain
+    list asks and answers with its own words (« avancer » by « prêt », « gratuit » by « payant »)."""
+    out = []
+    for group in lexicon().get("answer_words") or []:
+        asks, answers = (group.get("asks") or [], group.get("answers") or []) if isinstance(group, dict) else (group, group)
+        out.append((tuple(fold(str(w)) for w in asks), tuple(fold(str(w)) for w in answers)))
+    return tuple(out)
+
+
+def asks_what_none_says(question: str, texts: list[str]) -> bool:
+    """The question says a word that asks (lexicon `answer_words`: « avancer », « combien de temps »;
+    the whole word, not its first letters: « permis » does not ask for a « permanence ») and none of the
+    texts says a word that answers it: what the fiche would show does not answer the question."""
+    asked = _words(question)
+    said = [w for text in texts for w in _tokens(text)]
+    groups = [answers for asks, answers in _asking_groups() if any(w.startswith(asks) for w in asked)]
+    return bool(groups) and any(not any(w.startswith(answers) for w in said) for answers in groups)
+
+
 def also_answering(subjects: list[Scheme], others: list[Scheme], question: str,
                    person: frozenset[str] = frozenset()) -> dict[str, str]:
     """Of `others` (the other schemes shown), those whose sentence answers the question as well as the

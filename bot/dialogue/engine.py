@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from actions import ALL_ACTIONS
-from actions.answer import has_contact, holding_answer
+from actions.answer import field_texts, has_contact, holding_answer
 from actions.common import (
     commune_of,
     door_reply,
@@ -36,6 +36,7 @@ from actions.passages import (
     answers_what_is_asked,
     asks_a_sum,
     asks_beyond_kind,
+    asks_what_none_says,
     best_passages,
     named_by_words,
     person_words,
@@ -87,6 +88,10 @@ PASSAGE_CHOOSES = ("info", "amount", "documents")
 #: who-for, an amount, the papers have their own fields, which answer more often than not: the
 #: fourteenth round's judges saw the warning before the BAFA's 200 €)
 HONEST_KINDS = ("info", "how")
+#: ... and those whose field (the conditions, the amount) is said not to answer when the question says a
+#: word that asks (lexicon `answer_words`: « avancer », « combien de temps ») and the field has no word
+#: that answers it (« il faut avancer l'argent ? » got the chèque énergie's amount, sc-016)
+UNANSWERED_KINDS = ("conditions", "amount")
 #: a follow-up question is about the shown scheme it is most relevant to, from this probability up
 #: (else the first shown): the situation reader reads "le relais" or "les papiers pour la CAF"
 FOLLOW_UP_RELEVANCE = 0.1
@@ -162,6 +167,7 @@ FLOW_SLOTS = (
     "answer_kind",
     "answer_passage",
     "answer_schemes",
+    "answer_unsure",
     "shown_places",
     "place_question",
     "place_schemes",
@@ -895,10 +901,14 @@ class DialogueEngine:
         slots["answer_schemes"] = subjects if kind != "info" or several else [subject]
         slots["focus_scheme"] = subject if len(slots["answer_schemes"]) == 1 else None
         slots["answer_passage"] = {s: passages[s] for s in slots["answer_schemes"] if passages[s]} or None
-        if (wanted and kind in HONEST_KINDS and not any(passages[s] for s in subjects)
-                and reading.text.rstrip().endswith("?") and asks_beyond_kind(self.kb.schemes[subject], reading.text, kind)):
-            # « expulsé quand ? », « il doit faire les démarches lui-même ? »: not said, what is known follows
+        if wanted and not any(passages[s] for s in subjects) and reading.text.rstrip().endswith("?") and (
+                (kind in HONEST_KINDS and asks_beyond_kind(self.kb.schemes[subject], reading.text, kind))
+                or (kind in UNANSWERED_KINDS
+                    and asks_what_none_says(reading.text, field_texts(self.kb.schemes[subject], kind)))):
+            # « expulsé quand ? », « il doit faire les démarches lui-même ? »: not said, what is known
+            # follows, then whom to ask (`answer_unsure`)
             turn.utter(say("answer_not_in_fiche"))
+            slots["answer_unsure"] = kind != "info" or several or None
         for other in reading.named[1:2]:  # "la différence entre le CCAS et France Services": both, briefly
             scheme = self.kb.schemes[other]
             turn.utter(say("scheme_intro", name=scheme.name, summary=localized(scheme, "summary")))
