@@ -225,8 +225,9 @@ def asks_beyond_kind(scheme: Scheme, question: str, kind: str) -> bool:
     """The question says more than which kind of answer it wants (lexicon `kind_words`): « il doit
     faire les démarches lui-même ? » is more than a how; « comment je fais la demande ? » is not."""
     stems = kind_stems(kind)
+    said = f" {' '.join(_tokens(question))} "
     return (any(len(w) > 2 and w[:STEM] not in stems for w in _asked(scheme, question))
-            or any(f" {phrase} " in f" {' '.join(_tokens(question))} " for phrase in lexicon_words("precise_words")))
+            or any(f" {phrase} " in said for phrase in lexicon_words("precise_words")))
 
 
 def ranked_passages(scheme: Scheme, question: str) -> list[tuple[float, str]]:

@@ -908,7 +908,8 @@ class DialogueEngine:
             # « expulsé quand ? », « il doit faire les démarches lui-même ? »: not said, what is known
             # follows, then whom to ask (`answer_unsure`)
             turn.utter(say("answer_not_in_fiche"))
-            slots["answer_unsure"] = kind != "info" or several or None
+            # (action_answer then gives the doors; what a scheme is, told alone, ends with its first step)
+            slots["answer_unsure"] = None if kind == "info" and not several else True
         for other in reading.named[1:2]:  # "la différence entre le CCAS et France Services": both, briefly
             scheme = self.kb.schemes[other]
             turn.utter(say("scheme_intro", name=scheme.name, summary=localized(scheme, "summary")))
