@@ -159,16 +159,11 @@ def for_them(items: list[dict[str, Any]], results: list[SchemeResult], slots: di
     schemes = get_kb().schemes
     needs = [i["need"] for i in items if i.get("need")]
     named = {s for i in items for s in i.get("named") or []}
-    described = {s for i in items for s in i.get("described") or []}
     if slots.get("focus_scheme"):
         named.add(slots["focus_scheme"])
-    # a scheme the words describe is its own sign that its public is concerned, for the facts still
-    # unknown (« une maman… son ex ne paye plus rien pour les enfants »: the ASF, the number of
-    # children never said); a known fact still rules it out
     return [r for r in results if r.scheme_id in named
             or ((slots.get("commune") or not _local(schemes[r.scheme_id]))
-                and public_fits(schemes[r.scheme_id].publics, slots,
-                                needs=None if r.scheme_id in described else needs))]
+                and public_fits(schemes[r.scheme_id].publics, slots, needs=needs))]
 
 
 def _local(scheme: Scheme) -> bool:
