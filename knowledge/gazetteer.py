@@ -458,9 +458,11 @@ class Gazetteer:
         return [c for c, _ in self.search_scored(text, departement, limit)]
 
     def search_scored(
-        self, text: str, departement: str | None = None, limit: int = 5
+        self, text: str, departement: str | None = None, limit: int = 5, exact_enough: bool = False
     ) -> list[tuple[Commune, float]]:
-        """Like `search`, with a 0-100 score: 100 exact name/code, 94 name prefix, else fuzzy ratio."""
+        """Like `search`, with a 0-100 score: 100 exact name/code, 94 name prefix, else fuzzy ratio.
+        `exact_enough`: an exact name gives its homonyms only, without the near names (whose fuzzy
+        scoring over every commune is most of the time of a turn that names one)."""
         query = text.strip()
         dep = departement.strip().upper() if departement else None
         if _POSTAL.match(query) or _CODE_INSEE.match(query):
@@ -481,7 +483,9 @@ class Gazetteer:
         key = place_key(query)
         if not key:
             return []
-        scores = self._score_keys(key, dep)
+        exact = exact_enough and any((dep is None or c.departement == dep) and (postal is None or postal in c.codes_postaux)
+                                     for c in self._by_key.get(key, ()))
+        scores = {key: 100.0} if exact else self._score_keys(key, dep)
         results: list[tuple[Commune, float]] = []
         for cand, score in scores.items():
             for c in self._by_key[cand]:
@@ -512,7 +516,7 @@ class Gazetteer:
         Homonyms resolve to the most populated one; a postal code shared by several communes
         resolves to its most populated commune (use `by_postal_code` to offer the choice).
         """
-        scored = self.search_scored(text, departement, limit=5)
+        scored = self.search_scored(text, departement, limit=5, exact_enough=True)  # an exact name decides
         if not scored:
             return None
         best, score = scored[0]

@@ -346,3 +346,18 @@ def test_a_towns_english_name_finds_it(gaz: Gazetteer) -> None:
     assert [c.code_insee for c in gaz.by_name("Dunkirk")] == ["59183"]
     found = gaz.resolve("Dunkirk")
     assert found is not None and found.code_insee == "59183"
+
+
+@pytest.mark.parametrize("name", ["Saint-Denis", "Montreuil-sur-Mer", "Lens", "Avion", "Fruges"])
+def test_an_exact_name_gives_its_homonyms_without_the_fuzzy_search(gaz: Gazetteer, name: str) -> None:
+    """`exact_enough` (what `resolve` uses) keeps the exact names of the full search, and only them."""
+    full = gaz.search_scored(name, limit=5)
+    exact = gaz.search_scored(name, limit=5, exact_enough=True)
+    assert exact and all(score == 100.0 for _, score in exact)
+    assert [c.code_insee for c, _ in exact] == [c.code_insee for c, s in full if s == 100.0]
+
+
+def test_an_exact_name_outside_the_departement_said_is_still_searched(gaz: Gazetteer) -> None:
+    """« montreuil 62 »: Montreuil (93) is an exact name, but not in the Pas-de-Calais; the search goes on."""
+    commune = gaz.resolve("montreuil 62")
+    assert commune is not None and commune.departement == "62"
