@@ -81,13 +81,34 @@ def _stem(word: object) -> str:
     return fold(str(word))[:STEM]
 
 
+@dataclass(frozen=True)
+class AnswerGroup:
+    """A group of lexicon `answer_words`, folded: the words that ask and the words that answer them. A
+    plain list is `two_way`: it asks and answers with its own words (« avancer » by « prêt »)."""
+
+    asks: tuple[str, ...]
+    answers: tuple[str, ...]
+    two_way: bool
+
+
+@lru_cache(maxsize=1)
+def _answer_groups() -> tuple[AnswerGroup, ...]:
+    """Every group of lexicon `answer_words`, in its order."""
+    out = []
+    for group in lexicon().get("answer_words") or []:
+        two_way = not isinstance(group, dict)
+        asks, answers = (group, group) if two_way else (group.get("asks") or [], group.get("answers") or [])
+        out.append(AnswerGroup(tuple(fold(str(w)) for w in asks), tuple(fold(str(w)) for w in answers), two_way))
+    return tuple(out)
+
+
 @lru_cache(maxsize=1)
 def _groups() -> dict[str, frozenset[int]]:
     """Stem → the two-way answer-word groups it belongs to."""
     out: dict[str, set[int]] = {}
-    for index, group in enumerate(lexicon().get("answer_words") or []):
-        if isinstance(group, list):
-            for word in group:
+    for index, group in enumerate(_answer_groups()):
+        if group.two_way:
+            for word in group.asks:
                 out.setdefault(_stem(word), set()).add(index)
     return {stem: frozenset(groups) for stem, groups in out.items()}
 
@@ -96,10 +117,10 @@ def _groups() -> dict[str, frozenset[int]]:
 def _answer_words() -> dict[str, tuple[str, ...]]:
     """Stem of a word that asks → the whole words that answer it (lexicon `answer_words` `asks` / `answers`)."""
     out: dict[str, set[str]] = {}
-    for group in lexicon().get("answer_words") or []:
-        if isinstance(group, dict):
-            for word in group.get("asks") or []:
-                out.setdefault(_stem(word), set()).update(fold(str(w)) for w in group.get("answers") or [])
+    for group in _answer_groups():
+        if not group.two_way:
+            for word in group.asks:
+                out.setdefault(_stem(word), set()).update(group.answers)
     return {stem: tuple(sorted(words)) for stem, words in out.items()}
 
 
@@ -388,24 +409,13 @@ def answers_what_is_asked(question: str, passage: str, needs_asking: bool = True
     return all(any(w.startswith(group) for w in said) for group in asking)
 
 
-@lru_cache(maxsize=1)
-def _asking_groups() -> tuple[tuple[tuple[str, ...], tuple[str, ...]], ...]:
-    """Every group of lexicon `answer_words` as (the words that ask, the words that answer): a plain
-    list asks and answers with its own words (« avancer » by « prêt », « gratuit » by « payant »)."""
-    out = []
-    for group in lexicon().get("answer_words") or []:
-        asks, answers = (group.get("asks") or [], group.get("answers") or []) if isinstance(group, dict) else (group, group)
-        out.append((tuple(fold(str(w)) for w in asks), tuple(fold(str(w)) for w in answers)))
-    return tuple(out)
-
-
 def asks_what_none_says(question: str, texts: list[str]) -> bool:
     """The question says a word that asks (lexicon `answer_words`: « avancer », « combien de temps »;
     the whole word, not its first letters: « permis » does not ask for a « permanence ») and none of the
     texts says a word that answers it: what the fiche would show does not answer the question."""
     asked = _words(question)
     said = [w for text in texts for w in _tokens(text)]
-    groups = [answers for asks, answers in _asking_groups() if any(w.startswith(asks) for w in asked)]
+    groups = [g.answers for g in _answer_groups() if any(w.startswith(g.asks) for w in asked)]
     return bool(groups) and any(not any(w.startswith(answers) for w in said) for answers in groups)
 
 

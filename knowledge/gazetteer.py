@@ -483,14 +483,13 @@ class Gazetteer:
         key = place_key(query)
         if not key:
             return []
-        exact = exact_enough and any((dep is None or c.departement == dep) and (postal is None or postal in c.codes_postaux)
-                                     for c in self._by_key.get(key, ()))
+
+        def said(c: Commune) -> bool:  # inside the département and postal code said with the name
+            return (dep is None or c.departement == dep) and (postal is None or postal in c.codes_postaux)
+
+        exact = exact_enough and any(said(c) for c in self._by_key.get(key, ()))
         scores = {key: 100.0} if exact else self._score_keys(key, dep)
-        results: list[tuple[Commune, float]] = []
-        for cand, score in scores.items():
-            for c in self._by_key[cand]:
-                if (dep is None or c.departement == dep) and (postal is None or postal in c.codes_postaux):
-                    results.append((c, score))
+        results = [(c, score) for cand, score in scores.items() for c in self._by_key[cand] if said(c)]
         results.sort(key=lambda cs: (-cs[1], -(cs[0].population or 0), cs[0].code_insee))
         seen: set[str] = set()
         unique = [(c, s) for c, s in results if not (c.code_insee in seen or seen.add(c.code_insee))]

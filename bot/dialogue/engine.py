@@ -901,22 +901,20 @@ class DialogueEngine:
         slots["answer_schemes"] = subjects if kind != "info" or several else [subject]
         slots["focus_scheme"] = subject if len(slots["answer_schemes"]) == 1 else None
         slots["answer_passage"] = {s: passages[s] for s in slots["answer_schemes"] if passages[s]} or None
-        if wanted and not any(passages[s] for s in subjects) and reading.text.rstrip().endswith("?") and (
-                (kind in HONEST_KINDS and asks_beyond_kind(self.kb.schemes[subject], reading.text, kind))
-                or (kind in UNANSWERED_KINDS
-                    and asks_what_none_says(reading.text, field_texts(self.kb.schemes[subject], kind)))):
-            # « expulsé quand ? », « il doit faire les démarches lui-même ? »: not said, what is known
-            # follows, then whom to ask (`answer_unsure`)
+        unsure = wanted and not any(passages[s] for s in subjects) and reading.text.rstrip().endswith("?") and (
+            (kind in HONEST_KINDS and asks_beyond_kind(self.kb.schemes[subject], reading.text, kind))
+            or (kind in UNANSWERED_KINDS and asks_what_none_says(reading.text, field_texts(self.kb.schemes[subject], kind))))
+        if unsure:  # « expulsé quand ? », « il doit faire les démarches lui-même ? »: not said, what is
+            # known follows, then whom to ask
             turn.utter(say("answer_not_in_fiche"))
-            # (action_answer then gives the doors; what a scheme is, told alone, ends with its first step)
-            slots["answer_unsure"] = None if kind == "info" and not several else True
         for other in reading.named[1:2]:  # "la différence entre le CCAS et France Services": both, briefly
             scheme = self.kb.schemes[other]
             turn.utter(say("scheme_intro", name=scheme.name, summary=localized(scheme, "summary")))
         if kind == "info" and not several:
-            turn.run("action_scheme_info")
+            turn.run("action_scheme_info")  # what a scheme is, told alone, ends with its first step
         else:
             slots["answer_kind"] = kind
+            slots["answer_unsure"] = unsure or None  # action_answer then gives the doors near the person
             turn.run("action_answer")
         turn.state["pending"] = "confirm_check"
 
