@@ -960,6 +960,8 @@ class DialogueEngine:
         )
         if need:
             slots["need"] = need
+            if not slots.get("oriented") and not subject and not slots.get("place_schemes"):
+                slots["needs"] = asked_needs  # no scheme asked about: oriented on, should the commune be refused
         if subject:
             slots["focus_scheme"] = subject
             scheme = self.kb.schemes[subject]  # say which scheme the places are for
@@ -1184,6 +1186,10 @@ class DialogueEngine:
     def _ask_commune(self, turn: _TurnContext, pending: str) -> None:
         if "commune" in turn.slots.get("declined", []):  # refused once: the general door, not the question
             turn.state["pending"] = None
+            needs = turn.slots.get("needs") or []
+            if pending == "services" and needs and not turn.slots.get("oriented") and not turn.slots.get("plan"):
+                self._orient_on(turn, needs, [])  # « where can I go? » before any orientation, the commune
+                return  # refused: the schemes for the needs read, with their doors, not the general door alone
             if turn.slots.get("need"):  # what needs no commune comes first (« il peut dormir où ? »: the 115)
                 self._need_numbers(turn, [turn.slots["need"]])
             turn.utter(say("commune_declined_door"), _buttons(end_buttons()),
