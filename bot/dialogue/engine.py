@@ -12,7 +12,7 @@ from __future__ import annotations
 import copy
 import json
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from typing import Any
 
@@ -72,6 +72,7 @@ from knowledge.answers import MONEY_FACTS, is_refusal, parse_yes_no, refused_mon
 from knowledge.eligibility import Status, reasons_in
 from knowledge.facts import FACT_NAMES
 from knowledge.kb import KnowledgeBase
+from knowledge.questions import ParsedAnswer
 from knowledge.textnorm import fold
 
 PRIME_VACANCE = re.compile(r"\bprimes? (?:de |a la |d )?vacances?\b")
@@ -409,7 +410,8 @@ class DialogueEngine:
             slots["workplace"] = places[0] if places else None
         theirs = speaker_entities(parse, reading.role)
         named = [n for n in parse.values("scheme") if n in self.kb.schemes]
-        if reading.asks in ANSWERS and named:  # « elle peut toucher le RSA ? » asks, it does not say she does
+        asked: set[str] = set()  # « elle peut toucher le RSA ? » asks, it does not say she does
+        if reading.asks in ANSWERS and named:
             asked = {s.value for n in named for s in self.kb.schemes[n].received_as}
             theirs += [e for e in parse.entities if e.entity == "situation" and e.value in asked]
         if reading.role == "agent" and theirs and not slots.get("workplace_commune"):
@@ -435,7 +437,7 @@ class DialogueEngine:
             self._ask(turn, asking)  # not a hand-off that would replace what the person came for
             return
         if asking:
-            answered = self._answer_question(turn, asking, text, parse, changed)
+            answered = self._answer_question(turn, asking, text, parse, changed, asked)
             if answered:
                 if changed and slots.get("oriented") and "commune" not in changed:
                     self._ack_correction(turn, changed)
@@ -487,12 +489,17 @@ class DialogueEngine:
                 turn.utter(say("uncovered_where", site=topic.where["site"], quote=topic.where["quote"]))
 
     def _answer_question(
-        self, turn: _TurnContext, asking: str, text: str, parse: ParseResult, changed: dict[str, Any]
+        self, turn: _TurnContext, asking: str, text: str, parse: ParseResult, changed: dict[str, Any],
+        asked: Collection[str] = (),
     ) -> bool:
+        """The asked fact read from the answer. `asked`: the situations a question names as asked about,
+        not had (« il peut avoir le RSA à 22 ans ? » while his situation is asked is no « Je touche le RSA »)."""
         slots = turn.slots
         filled = asking in changed or (asking == "children_count" and "children_ages" in changed)
         if not filled and text:
             answer = catalogue().parse(asking, text)
+            if any(str(value) in asked for value in answer.facts.values()):
+                answer = ParsedAnswer()
             if answer.facts:
                 for name, value in answer.facts.items():
                     if slots.get(name) != value:
