@@ -166,6 +166,7 @@ def machine_line() -> str:
 def run_bench(n_messages: int, progress: Callable[[str], None] = lambda _m: None) -> list[Row]:
     from bot.dialogue.api import Incoming
     from bot.dialogue.engine import DialogueEngine
+    from bot.dialogue.warm_up import warm_up
     from bot.nlu.classifier import data_fingerprint
     from bot.nlu.data import load_examples
     from bot.nlu.interpreter import Interpreter, default_model_path, load_classifier, train_and_save
@@ -232,6 +233,7 @@ def run_bench(n_messages: int, progress: Callable[[str], None] = lambda _m: None
 
     progress("conversations")
     engine = DialogueEngine(kb, interpreter)
+    warm_up(engine, channel="bench")  # as the HTTP server and the Telegram bot do before the first person
     rounds = max(2, n_messages // 50)
     turns: list[float] = []
     for _ in range(rounds):
@@ -247,8 +249,8 @@ def run_bench(n_messages: int, progress: Callable[[str], None] = lambda _m: None
                 turns.append(seconds)
                 state = engine.new_state() if turn.erase else turn.state
     rows.append(Row("Tour de dialogue complet (p50 / p95)", _p50_p95(turns),
-                    f"{len(turns)} tours, {len(CONVERSATIONS)} conversations scriptées × {rounds} : "
-                    "NLU + état + politique + actions"))  # fmt: skip
+                    f"{len(turns)} tours, {len(CONVERSATIONS)} conversations scriptées × {rounds}, après le "
+                    "tour d'échauffement des serveurs : NLU + état + politique + actions"))  # fmt: skip
 
     progress("services les plus proches")
     search = ServiceSearch(kb)

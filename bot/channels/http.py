@@ -16,7 +16,6 @@ import fcntl
 import importlib
 import logging
 import os
-import time
 from collections.abc import Callable
 from contextlib import asynccontextmanager
 from typing import Any
@@ -44,7 +43,8 @@ from bot.channels.http_routes import (
 from bot.channels.http_settings import HttpSettings, env_int
 from bot.channels.stats_routes import router as stats_router
 from bot.channels.store import ConversationStore, retention_days
-from bot.dialogue.api import Engine, Incoming
+from bot.dialogue import warm_up as warming
+from bot.dialogue.api import Engine
 from knowledge.db import make_engine, upgrade
 
 __all__ = [
@@ -107,17 +107,6 @@ async def purge_periodically(store: ConversationStore, every: float = PURGE_EVER
             log.warning("retention purge failed (%s)", type(error).__name__)
 
 
-def warm_up_engine(engine: Engine) -> None:
-    """One turn on a fresh state, not stored: loads what the engine loads lazily."""
-    started = time.perf_counter()
-    try:
-        engine.handle(engine.new_state(), Incoming(text="je cherche une crèche à Arras", channel=WEB_CHANNEL))
-    except Exception as error:  # a warm-up failure is not fatal; the real turns will tell
-        log.warning("engine warm-up failed (%s)", type(error).__name__)
-        return
-    log.info("engine warmed up in %.2f s", time.perf_counter() - started)
-
-
 # ---------------------------------------------------------------------------------------- the app
 def create_app(
     engine: Engine | None = None,
@@ -164,7 +153,7 @@ def create_app(
             from knowledge.benefits.engines import start_benefits
 
             start_benefits()
-            await run_in_threadpool(warm_up_engine, store.engine)
+            await run_in_threadpool(warming.warm_up, store.engine, WEB_CHANNEL)
         purger = asyncio.create_task(purge_periodically(store)) if purge_on_startup else None
         state["ready"] = True
         yield

@@ -50,6 +50,7 @@ from telegram.ext import (
 from bot.channels.telegram_format import TELEGRAM_MAX_TEXT, render_replies, utf16_len
 from bot.channels.telegram_guard import MAX_UPDATE_BYTES, ChatLimiter, SeenUpdates, chat_id_of
 from bot.dialogue.api import Incoming, Reply
+from bot.dialogue.warm_up import warm_up
 
 logger = logging.getLogger(__name__)
 
@@ -428,12 +429,14 @@ def run_polling(store: ConversationStoreLike | None = None) -> None:
     """Run the bot with long polling until Ctrl-C (local use; removes any webhook first)."""
     token = _token_from_env()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    application = build_application(
-        token, store or default_store(), base_url=os.environ.get(API_URL_ENV) or None
-    )
+    store = store or default_store()
+    application = build_application(token, store, base_url=os.environ.get(API_URL_ENV) or None)
     from knowledge.benefits.engines import start_benefits
 
     start_benefits()  # OpenFisca warms up in the background (worker processes)
+    engine = getattr(store, "engine", None)  # the store's engine, when it has one
+    if engine is not None:
+        warm_up(engine, channel="telegram")
     logger.info("Telegram: bot démarré en long polling (Ctrl-C pour arrêter)")
     application.run_polling(allowed_updates=ALLOWED_UPDATES)
 
