@@ -189,6 +189,12 @@ def _about_own_children(parse: ParseResult) -> bool:
     return bool(ages) and max(ages) < ADULT_AGE and parse.first("third_person") is None
 
 
+def _said_in_a_question(text: str, start: int | None) -> bool:
+    """The sentence that holds this position asks (it ends with « ? », or the message has no end)."""
+    end = re.search(r"[.!?\n]", text[start or 0:])
+    return end is None or end.group() == "?"
+
+
 def _entity_facts(entities: list[Entity]) -> dict[str, Any]:
     return {e.entity: e.value for e in entities if e.entity in FACT_NAMES}
 
@@ -409,8 +415,11 @@ class DialogueEngine:
             places = [t for t in parse.values("service_type") if t in WORKPLACES]
             slots["workplace"] = places[0] if places else None
         theirs = speaker_entities(parse, reading.role)
-        named = [n for n in parse.values("scheme") if n in self.kb.schemes]
-        asked: set[str] = set()  # « elle peut toucher le RSA ? » asks, it does not say she does
+        # « elle peut toucher le RSA ? » asks, it does not say she does; « Je suis au RSA avec deux enfants.
+        # … c'est vrai ? » says it, in a sentence of its own that asks nothing
+        named = [e.value for e in parse.entities if e.entity == "scheme" and e.value in self.kb.schemes
+                 and _said_in_a_question(text, e.start)]
+        asked: set[str] = set()
         if reading.asks in ANSWERS and named:
             asked = {s.value for n in named for s in self.kb.schemes[n].received_as}
             theirs += [e for e in parse.entities if e.entity == "situation" and e.value in asked]
