@@ -19,7 +19,14 @@ from bot.nlu.data import DEFAULT_DATA_DIR, load_examples
 from bot.nlu.entities import Entity, EntityExtractor, detect_language
 from bot.nlu.model_file import load_or_train
 from bot.nlu.payload import parse_payload, vocabulary_for
-from bot.nlu.situation import Situation, SituationReader, load_reader, train_reader
+from bot.nlu.situation import (
+    READER_LANGUAGES,
+    Situation,
+    SituationReader,
+    load_reader,
+    reader_file_name,
+    train_reader,
+)
 from knowledge.db import data_dir
 from knowledge.kb import KnowledgeBase
 
@@ -66,7 +73,7 @@ def train_and_save(
     from tqdm import tqdm
 
     examples = load_examples(data or DEFAULT_DATA_DIR)
-    bar = tqdm(total=3, desc="NLU", disable=not progress, file=sys.stderr)
+    bar = tqdm(total=4, desc="NLU", disable=not progress, file=sys.stderr)
 
     def step(message: str) -> None:
         bar.set_postfix_str(message)
@@ -76,7 +83,9 @@ def train_and_save(
     out = out or default_model_path()
     classifier.save(out)
     step("lecteur de situations")
-    train_reader(out=out.with_name("situation.joblib"))
+    train_reader(out=out.with_name(reader_file_name("fr")))
+    step("lecteur de situations en anglais")
+    train_reader(out=out.with_name(reader_file_name("en")), language="en")
     bar.close()
     return classifier
 
@@ -92,18 +101,23 @@ def load_classifier(path: Path | None = None, auto_train: bool = True) -> Intent
 
 
 class Interpreter:
-    def __init__(self, kb: KnowledgeBase, classifier: IntentClassifier, reader: SituationReader) -> None:
+    def __init__(self, kb: KnowledgeBase, classifier: IntentClassifier, reader: SituationReader,
+                 readers: dict[str, SituationReader] | None = None) -> None:
+        """`reader` reads French (and any language without its own reader); `readers`, others by
+        language (the English reader, which learns from the English situations too)."""
         self.kb = kb
         self.classifier = classifier
         self.reader = reader
+        self.readers = {**(readers or {}), "fr": reader}
         self.extractor = EntityExtractor(kb)
         self.payload_vocabulary = vocabulary_for(kb, self.extractor)
 
     @classmethod
     def load(cls, kb: KnowledgeBase | None = None, model_path: Path | None = None) -> Interpreter:
         classifier = load_classifier(model_path)
-        reader = load_reader(model_path.with_name("situation.joblib") if model_path else None)
-        return cls(kb or KnowledgeBase.load(), classifier, reader)
+        readers = {language: load_reader(model_path.with_name(reader_file_name(language)) if model_path else None,
+                                         language=language) for language in READER_LANGUAGES}
+        return cls(kb or KnowledgeBase.load(), classifier, readers["fr"], readers)
 
     def parse(self, text: str) -> ParseResult:
         return self.parse_many([text])[0]
@@ -126,9 +140,10 @@ class Interpreter:
         found = [self.extractor.extract(text) for text in batch]
         # a commune's name says where, not what: « montreuil » pulled the reading towards the
         # examples written in Montreuil (93) and « pas de taf » fell under its threshold
-        situations = self.reader.read_many([without_places(t, e) for t, e in zip(batch, found, strict=True)])
-        for index, prediction, situation, entities in zip(to_classify, predictions, situations, found, strict=True):
-            language = next((e.value for e in entities if e.entity == "language"), "fr")
+        languages = [next((e.value for e in entities if e.entity == "language"), "fr") for entities in found]
+        situations = self._read([without_places(t, e) for t, e in zip(batch, found, strict=True)], languages)
+        for index, prediction, situation, entities, language in zip(
+                to_classify, predictions, situations, found, languages, strict=True):
             results[index] = ParseResult(
                 texts[index],
                 prediction.intent,
@@ -139,6 +154,16 @@ class Interpreter:
                 with_named_schemes(situation, entities),
             )
         return [r for r in results if r is not None]
+
+    def _read(self, texts: list[str], languages: list[str]) -> list[Situation]:
+        """Each text read by the reader of its language (the French one when it has none)."""
+        out: list[Situation | None] = [None] * len(texts)
+        for language in dict.fromkeys(languages):
+            reader = self.readers.get(language, self.reader)
+            rows = [i for i, lang in enumerate(languages) if lang == language]
+            for i, situation in zip(rows, reader.read_many([texts[i] for i in rows]), strict=True):
+                out[i] = situation
+        return [s for s in out if s is not None]
 
     def _parse_payload(self, text: str, _match: re.Match[str]) -> ParseResult:
         """A button payload, validated (bot.nlu.payload); an invalid one is the fallback intent."""

@@ -2,7 +2,7 @@
 
 The compiled models hold dicts (vocabularies) and numpy arrays only. joblib's loader unpickles
 with Python's pure-Python unpickler (~1.6 s for the two models); the C unpickler takes ~0.2 s.
-The files keep their historical names (`nlu.joblib`, `situation.joblib`, see the settings).
+The files keep their historical names (`nlu.joblib`, `situation.joblib`, `situation_en.joblib`, see the settings).
 """
 
 from __future__ import annotations

@@ -25,6 +25,7 @@ from bot.nlu.features import CompiledFeatures, LinearScores
 from bot.nlu.model_file import OutdatedModel, load_model, load_or_train, save_model
 from bot.nlu.situation_data import (
     DEFAULT_SITUATIONS_DIR,
+    ENGLISH_SITUATIONS_DIR,
     SituationExample,
     load_situations,
     sources_fingerprint,
@@ -269,25 +270,38 @@ class SituationReader:
         return cls(data["features"], data["heads"], data.get("thresholds"), data.get("meta"))
 
 
-def default_reader_path() -> Path:
+#: the readers by the language of the message: the English one learns from the English situations too
+READER_LANGUAGES = ("fr", "en")
+
+
+def default_reader_path(language: str = "fr") -> Path:
     from bot.nlu.interpreter import default_model_path
 
-    return default_model_path().with_name("situation.joblib")
+    return default_model_path().with_name(reader_file_name(language))
 
 
-def train_reader(data: Path | None = None, out: Path | None = None) -> SituationReader:
-    examples = load_situations(data or DEFAULT_SITUATIONS_DIR)
-    reader = SituationReader.train(examples)
-    reader.meta["fingerprint"] = sources_fingerprint(data, FINGERPRINT_VERSION)
-    reader.save(out or default_reader_path())
+def reader_file_name(language: str = "fr") -> str:
+    return "situation.joblib" if language == "fr" else f"situation_{language}.joblib"
+
+
+def _sources(data: Path | None, language: str) -> list[Path]:
+    return [data or DEFAULT_SITUATIONS_DIR, *([ENGLISH_SITUATIONS_DIR] if language == "en" else [])]
+
+
+def train_reader(data: Path | None = None, out: Path | None = None, language: str = "fr") -> SituationReader:
+    sources = _sources(data, language)
+    reader = SituationReader.train(load_situations(sources))
+    reader.meta["fingerprint"] = sources_fingerprint(sources, FINGERPRINT_VERSION)
+    reader.meta["language"] = language
+    reader.save(out or default_reader_path(language))
     return reader
 
 
-def load_reader(path: Path | None = None, auto_train: bool = True) -> SituationReader:
+def load_reader(path: Path | None = None, auto_train: bool = True, language: str = "fr") -> SituationReader:
     """The saved reader, retrained first if missing or if its data or the content changed."""
-    path = path or default_reader_path()
+    path = path or default_reader_path(language)
     return load_or_train(
-        path, SituationReader.load, sources_fingerprint(version=FINGERPRINT_VERSION),
-        lambda: train_reader(out=path), auto_train, "modèle de situations",
+        path, SituationReader.load, sources_fingerprint(_sources(None, language), FINGERPRINT_VERSION),
+        lambda: train_reader(out=path, language=language), auto_train, "modèle de situations",
         "Entraînement du lecteur de situations (une minute et demie environ)…",
     )

@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -22,6 +22,9 @@ from knowledge.yamlio import load_yaml
 log = logging.getLogger(__name__)
 
 DEFAULT_SITUATIONS_DIR = Path(__file__).resolve().parents[2] / "data" / "situations"
+#: situations in English read by the English reader only: beside the French examples of the one
+#: reader, they moved French readings (held-out set: irrelevant 16.0 -> 17.5 %)
+ENGLISH_SITUATIONS_DIR = DEFAULT_SITUATIONS_DIR.with_name("situations_en")
 #: turns of these intents (data/nlu/) are about no need and no scheme: a greeting, "je ne sais pas",
 #: a commune, an age, an income given in answer to a question. They teach the reader what an answer
 #: that brings nothing new looks like, so that "Liévin" or "jsp" read as no need at all.
@@ -136,12 +139,18 @@ def empty_examples() -> list[SituationExample]:
     return [SituationExample(e.text, origin="nlu") for e in load_examples() if e.intent in EMPTY_INTENTS]
 
 
-def load_situations(path: Path | None = None, with_content: bool = True) -> list[SituationExample]:
-    """Labelled situations from a file or folder, plus the content's own texts and the intent
+def _files(paths: Path | Sequence[Path] | None) -> list[Path]:
+    """The YAML files of these files or folders, in the order of their names."""
+    folders = [Path(p) for p in ([paths] if isinstance(paths, (str, Path)) else paths or [DEFAULT_SITUATIONS_DIR])]
+    found = [f for p in folders for f in (sorted(p.glob("**/*.yml")) if p.is_dir() else [p])]
+    return sorted(found, key=lambda f: (f.name, str(f)))
+
+
+def load_situations(path: Path | Sequence[Path] | None = None, with_content: bool = True) -> list[SituationExample]:
+    """Labelled situations from files or folders, plus the content's own texts and the intent
     examples that are about nothing (`with_content`)."""
-    path = Path(path) if path else DEFAULT_SITUATIONS_DIR
     vocab = vocabulary()
-    files = sorted(path.glob("**/*.yml")) if path.is_dir() else [path]
+    files = _files(path)
     examples: list[SituationExample] = []
     for file in files:
         examples += read_situation_file(file, vocab)
@@ -159,11 +168,10 @@ def load_situations(path: Path | None = None, with_content: bool = True) -> list
     return unique
 
 
-def sources_fingerprint(path: Path | None = None, version: int = 0) -> str:
+def sources_fingerprint(path: Path | Sequence[Path] | None = None, version: int = 0) -> str:
     """A digest of the files the reader learns from (its data and the content), read as bytes:
     checking that a saved reader is up to date costs no YAML parsing at start-up."""
-    path = Path(path) if path else DEFAULT_SITUATIONS_DIR
-    data = sorted(path.glob("**/*.yml")) if path.is_dir() else [path]
+    data = _files(path)
     from bot.nlu.data import DEFAULT_DATA_DIR
 
     content = [CONTENT_DIR / "needs.yml", *sorted((CONTENT_DIR / "schemes").glob("*.yml")),
