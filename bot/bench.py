@@ -171,7 +171,7 @@ def run_bench(n_messages: int, progress: Callable[[str], None] = lambda _m: None
     from bot.nlu.data import load_examples
     from bot.nlu.interpreter import Interpreter, default_model_path, load_classifier, train_and_save
     from bot.nlu.model_file import OutdatedModel
-    from bot.nlu.situation import READER_LANGUAGES, load_reader, reader_file_name
+    from bot.nlu.situation import load_readers
     from bot.nlu.vectors import WordVectors, default_vectors_path
     from knowledge import gazetteer as gazetteer_module
     from knowledge.eligibility import EligibilityEngine
@@ -216,9 +216,7 @@ def run_bench(n_messages: int, progress: Callable[[str], None] = lambda _m: None
         fresh = True
     _, vectors_seconds = _timed(lambda: WordVectors.load(default_vectors_path()))
     classifier, clf_seconds = _timed(lambda: load_classifier(model_path))
-    readers, reader_seconds = _timed(lambda: {
-        language: load_reader(model_path.with_name(reader_file_name(language)), language=language)
-        for language in READER_LANGUAGES})
+    readers, reader_seconds = _timed(lambda: load_readers(model_path.parent))
     interpreter = Interpreter(kb, classifier, readers["fr"], readers)
     rows.append(Row("Chargement du modèle de langue", _s(vectors_seconds + clf_seconds + reader_seconds),
                     f"vecteurs de mots de fr_core_news_md {_s(vectors_seconds)} + classifieur {_s(clf_seconds)}"

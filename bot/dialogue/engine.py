@@ -1203,9 +1203,12 @@ class DialogueEngine:
         if "commune" in turn.slots.get("declined", []):  # refused once: the general door, not the question
             turn.state["pending"] = None
             needs = turn.slots.get("needs") or []
+            # « where can I go? » before any orientation, the commune refused: the schemes for the needs read,
+            # with their doors, not the general door alone (once: an orientation that plans them comes back
+            # here when it finds no scheme, its plan set)
             if pending == "services" and needs and not turn.slots.get("oriented") and not turn.slots.get("plan"):
-                self._orient_on(turn, needs, [])  # « where can I go? » before any orientation, the commune
-                return  # refused: the schemes for the needs read, with their doors, not the general door alone
+                self._orient_on(turn, needs, [])
+                return
             if turn.slots.get("need"):  # what needs no commune comes first (« il peut dormir où ? »: the 115)
                 self._need_numbers(turn, [turn.slots["need"]])
             turn.utter(say("commune_declined_door"), _buttons(end_buttons()),

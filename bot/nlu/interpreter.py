@@ -19,14 +19,7 @@ from bot.nlu.data import DEFAULT_DATA_DIR, load_examples
 from bot.nlu.entities import Entity, EntityExtractor, detect_language
 from bot.nlu.model_file import load_or_train
 from bot.nlu.payload import parse_payload, vocabulary_for
-from bot.nlu.situation import (
-    READER_LANGUAGES,
-    Situation,
-    SituationReader,
-    load_reader,
-    reader_file_name,
-    train_reader,
-)
+from bot.nlu.situation import Situation, SituationReader, load_readers, reader_file_name, train_reader
 from knowledge.db import data_dir
 from knowledge.kb import KnowledgeBase
 
@@ -115,8 +108,7 @@ class Interpreter:
     @classmethod
     def load(cls, kb: KnowledgeBase | None = None, model_path: Path | None = None) -> Interpreter:
         classifier = load_classifier(model_path)
-        readers = {language: load_reader(model_path.with_name(reader_file_name(language)) if model_path else None,
-                                         language=language) for language in READER_LANGUAGES}
+        readers = load_readers(model_path.parent if model_path else None)
         return cls(kb or KnowledgeBase.load(), classifier, readers["fr"], readers)
 
     def parse(self, text: str) -> ParseResult:

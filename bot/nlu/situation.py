@@ -305,3 +305,10 @@ def load_reader(path: Path | None = None, auto_train: bool = True, language: str
         lambda: train_reader(out=path, language=language), auto_train, "modèle de situations",
         "Entraînement du lecteur de situations (une minute et demie environ)…",
     )
+
+
+def load_readers(model_dir: Path | None = None, auto_train: bool = True) -> dict[str, SituationReader]:
+    """The reader of each language, saved in `model_dir` beside the intent model (default: the data
+    folder's models), each retrained first if outdated (`load_reader`)."""
+    return {language: load_reader(model_dir / reader_file_name(language) if model_dir else None, auto_train, language)
+            for language in READER_LANGUAGES}
