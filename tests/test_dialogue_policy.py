@@ -248,3 +248,14 @@ def test_a_first_sentence_is_not_cut_inside_brackets() -> None:
                                       "officielle consultée) : 14 à 17 ans avec l'ARS.")
     assert first_sentence("Avoir un enfant. Habiter la commune.") == "Avoir un enfant."
     assert first_sentence("Une seule phrase") == "Une seule phrase"
+
+
+def test_a_turn_not_understood_offers_first_the_needs_the_reader_leans_to(bot) -> None:  # type: ignore[no-untyped-def]
+    leaning = Situation(need_relevance={"sante": 0.28, "jeunes": 0.29, "emploi": 0.13})
+    turn = bot("je voudrais voir un psychologue mais je n'ai pas les moyens, j'ai 22 ans", leaning)
+    titles = [b.title for r in turn.replies for b in r.buttons]
+    assert titles[:2] == ["Jeunes 16-25 ans", "Santé, soins"]  # likeliest first, under the threshold
+    assert "Emploi, formation" in titles[2:]  # 0.13: in its usual place, not promoted
+    assert "sujets" in text_of(turn) and "ce qui vous preoccupe" not in text_of(turn)
+    plain = bot("je voudrais voir un psychologue mais je n'ai pas les moyens", Situation())
+    assert [b.title for r in plain.replies for b in r.buttons][0] == "Manger, faire les courses"

@@ -12,7 +12,7 @@ from __future__ import annotations
 import copy
 import json
 import re
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -119,6 +119,11 @@ SOCIAL = ("greet", "goodbye", "thanks")
 SCREENING_NEEDS = ("ressources", "demarches")
 #: questions asked in a flow that orients on several needs (the commune comes on top)
 PLAN_QUESTIONS = 3
+#: a need the reader leans to, under its threshold, from this probability up leads the need buttons
+#: when the turn is not understood (« je voudrais voir un psychologue mais je n'ai pas les moyens »: the
+#: health need at 0.28 comes first, not after eight others), at most LEANING_SHOWN of them
+LEANING = 0.2
+LEANING_SHOWN = 2
 MAIN_NEEDS = [
     "alimentation",
     "budget",
@@ -1076,7 +1081,9 @@ class DialogueEngine:
         elif "commune" in changed:
             turn.utter(say("ask_need", variant=0), self.need_buttons(with_all=True))
         elif changed:
-            turn.utter(say("noted_ask_need", variant=0), self.need_buttons(with_all=True))
+            leaning = self._leaning(turn, reading)
+            turn.utter(say("noted_ask_leaning" if leaning else "noted_ask_need", variant=0),
+                       self.need_buttons(with_all=True, leading=leaning))
         elif intent == "give_location" and reading.commune_given:  # the same commune again
             self._ack_commune(turn, correction=False)
             turn.utter(say("ask_need", variant=0), self.need_buttons(with_all=True))
@@ -1086,7 +1093,16 @@ class DialogueEngine:
         elif intent in ("affirm", "deny"):
             turn.utter(say("anything_else"), self.need_buttons())
         else:
-            turn.utter(say("fallback"), self.need_buttons())
+            leaning = self._leaning(turn, reading)
+            turn.utter(say("fallback_leaning" if leaning else "fallback"), self.need_buttons(leading=leaning))
+
+    @staticmethod
+    def _leaning(turn: _TurnContext, reading: Reading) -> list[str]:
+        """The needs the reader leans to, under its threshold, that were not set aside: the likeliest
+        meanings of a turn not understood, offered first."""
+        dropped = set(turn.slots.get("dropped_needs") or [])
+        ranked = sorted(reading.need_relevance.items(), key=lambda kv: -kv[1])
+        return [n for n, p in ranked if p >= LEANING and n in needs_catalogue() and n not in dropped][:LEANING_SHOWN]
 
     # ------------------------------------------------------------------ flows
     def _knows_person(self, slots: dict[str, Any]) -> bool:
@@ -1249,11 +1265,13 @@ class DialogueEngine:
                 reasons += " " + say("why_missing", missing=missing)
             turn.utter(say("why_results", name=scheme.name, reasons=reasons))
 
-    def need_buttons(self, with_all: bool = False) -> list[Button]:
+    def need_buttons(self, with_all: bool = False, leading: Sequence[str] = ()) -> list[Button]:
+        """The main needs as buttons, after the `leading` ones (the needs a turn not understood
+        likely meant)."""
         catalogue_ = needs_catalogue()
         buttons = [
             Button(need_title(n, catalogue_[n]["button"]), "/express_need" + json.dumps({"need": n}))
-            for n in MAIN_NEEDS
+            for n in dict.fromkeys([*leading, *MAIN_NEEDS])
             if n in catalogue_
         ]
         if with_all:
