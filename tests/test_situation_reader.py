@@ -144,3 +144,18 @@ def test_each_message_is_read_by_the_reader_of_its_language(interpreter) -> None
     # the two readers read the English message differently: the routing is what gives the reading
     assert english_reader.scores(english, "needs") != french_reader.scores(english, "needs")
     assert "alimentation" in dict(parsed_en.situation.needs)
+
+
+def test_a_need_said_in_a_sentence_of_its_own_is_not_drowned(interpreter) -> None:  # type: ignore[no-untyped-def]
+    """Read as one text, « je ne sais pas lire très bien » after a long sentence about a daughter's
+    holidays had the basic skills need at 0.17 (1.00 alone): the needs are read sentence by sentence too."""
+    reader = interpreter.reader
+    holidays = ("Ma fille de 16 ans voudrait partir en vacances avec ses copines cet été, elle a trouvé un séjour "
+                "en camping au bord de la mer mais c'est cher pour nous.")
+    reading = "Par contre je ne sais pas lire très bien."
+    whole = dict(zip(reader.heads["needs"].classes, reader.heads["needs"].proba(
+        reader.features.encode(f"{holidays} {reading}")), strict=True))
+    assert whole["savoirs_de_base"] < reader.thresholds["needs"]  # what the sentences are read for
+    read = reader.read(f"{holidays} {reading}")
+    assert {"vacances", "savoirs_de_base"} <= set(read.need_ids), read
+

@@ -15,8 +15,8 @@ from bot.dialogue.situations_eval import DEFAULT_DIR, evaluate, load_cases, mark
 
 #: issue 7's target: recall 0.90, irrelevant 0.10 (not reached); floors of the measured figures
 RECALL_TARGET, IRRELEVANT_TARGET = 0.90, 0.10
-RECALL_MIN = 0.83
-IRRELEVANT_MAX = 0.17
+RECALL_MIN = 0.85
+IRRELEVANT_MAX = 0.18
 #: who writes (the person, a relative, an agent, an ambassadeur), read after the opening: 92.2 %
 ROLE_MIN = 0.90
 

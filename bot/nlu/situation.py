@@ -6,12 +6,15 @@ relative, an agent, an ambassadeur) and what kind of answer is asked (orientatio
 conditions, where, contact, how, documents, amount). One feature space is shared by the four
 heads: the intent classifier's character and word n-grams plus `fr_core_news_md` word vectors,
 compiled after training (bot/nlu/features.py) so that reading needs no scikit-learn.
+The needs are also read sentence by sentence, so that a second need said in a sentence of its own
+is not drowned by the first.
 Learned from `data/situations/` and the content's own texts (see situation_data.py).
 """
 
 from __future__ import annotations
 
 import logging
+import re
 import time
 import warnings
 from collections.abc import Callable, Sequence
@@ -54,6 +57,10 @@ EPOCHS = 60
 #: each label's positive examples weigh (n / 2 n_pos) to this power: 1 is scikit-learn's "balanced"
 #: (every rare scheme read everywhere once converged), 0 no weight (rare schemes never read)
 CLASS_WEIGHT_POWER = 0.85
+#: a message of several sentences has its needs read in each sentence of at least this many words too
+#: (« c'est urgent svp » says no need by itself)
+SENTENCE_MIN_WORDS = 6
+_SENTENCE_END = re.compile(r"(?<=[.!?;…])\s+|\n+")
 
 
 @dataclass
@@ -218,8 +225,7 @@ class SituationReader:
             return []
         out = []
         for text in texts:
-            encoded = self.features.encode(text)
-            probas = {name: head.proba(encoded) for name, head in self.heads.items()}
+            probas = self._probas(text)
             role, role_c = self._single("role", probas["role"])
             asks, asks_c = self._single("asks", probas["asks"])
             out.append(
@@ -239,8 +245,19 @@ class SituationReader:
 
     def scores(self, text: str, head: str) -> dict[str, float]:
         """Every label's probability for one text (evaluation, debugging)."""
-        row = self.heads[head].proba(self.features.encode(text))
-        return dict(zip(self.heads[head].classes, map(float, row), strict=True))
+        return dict(zip(self.heads[head].classes, map(float, self._probas(text)[head]), strict=True))
+
+    def _probas(self, text: str) -> dict[str, np.ndarray]:
+        """Every head's probabilities for one message, the needs the best of the whole message's and
+        of each of its sentences' (docs/situations.md « Fifteenth pass »)."""
+        encoded = self.features.encode(text)
+        probas = {name: head.proba(encoded) for name, head in self.heads.items()}
+        sentences = [s for s in _SENTENCE_END.split(text) if len(s.split()) >= SENTENCE_MIN_WORDS]
+        if len(sentences) > 1:
+            needs = self.heads["needs"]
+            for sentence in sentences:
+                probas["needs"] = np.maximum(probas["needs"], needs.proba(self.features.encode(sentence)))
+        return probas
 
     def _multi(self, name: str, row: np.ndarray, limit: int) -> list[tuple[str, float]]:
         classes = self.heads[name].classes
