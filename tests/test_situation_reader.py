@@ -158,4 +158,3 @@ def test_a_need_said_in_a_sentence_of_its_own_is_not_drowned(interpreter) -> Non
     assert whole["savoirs_de_base"] < reader.thresholds["needs"]  # what the sentences are read for
     read = reader.read(f"{holidays} {reading}")
     assert {"vacances", "savoirs_de_base"} <= set(read.need_ids), read
-
