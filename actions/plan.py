@@ -123,7 +123,7 @@ def plan(needs: Sequence[str], described: Sequence[str], slots: dict[str, Any],
                                     "schemes": chosen + own + local,
                                     "named": [s for s in chosen if s in named],
                                     "said": [s for s in chosen if s in said],
-                                    "firm": firm is None or need in firm}
+                                    "firm": firm is None or need in firm, "beside": bool(out)}
             if relevance is not None:
                 item["relevance"] = {s: relevance[s] for s in item["schemes"] if s in relevance}
             out.append(item)
@@ -201,8 +201,11 @@ def shown_in(item: dict[str, Any], ranked_open: list[SchemeResult]) -> list[str]
         return list(dict.fromkeys([*described, *fitting, *national, *others]))[:SCREENING_SHOWN]
     if relevance is not None:  # read from the person's words: the most relevant first
         others = sorted((s for s in ids if s not in described), key=lambda s: -relevance.get(s, 0.0))
-        fitting = [s for s in others if relevance.get(s, 0.0) >= (FILL_BESIDE if described else FILL_MIN)]
+        beside = bool(described) or bool(item.get("beside"))
+        fitting = [s for s in others if relevance.get(s, 0.0) >= (FILL_BESIDE if beside else FILL_MIN)]
         local = _fits_closely(ranked_open, set(described) | set(fitting))[:1]
+        if not described and item.get("beside"):
+            return fitting[:FILL_FROM_NEED]
         if not described:
             return list(dict.fromkeys(local + (fitting or others)))[:FILL_FROM_NEED + len(local)]
         # of what the words are about, the schemes the person's facts fit closely first (the Pass colo

@@ -659,8 +659,8 @@ class DialogueEngine:
         shown = [s for s in turn.slots.get("shown") or [] if s in self.kb.schemes]
         if len(shown) > 1 and len(by_name := named_by_words([self.kb.schemes[s] for s in shown], reading.text)) == 1:
             return by_name  # « c'est combien une place en crèche ? » after the crèches AVIP and the relais
-        if (reading.schemes and reading.asks not in ("orientation", "info", "conditions")
-                and reading.scheme_scores.get(reading.schemes[0], 0) >= STRONG):
+        clear = [s for s in reading.schemes if reading.scheme_scores.get(s, 0) >= STRONG]
+        if clear and clear[0] == reading.schemes[0] and reading.asks not in ("orientation", "conditions"):
             return [reading.schemes[0]]  # a scheme described clearly enough to be asked about
         if reading.needs and not turn.slots.get("oriented"):
             return []
@@ -692,6 +692,13 @@ class DialogueEngine:
         if True in [e.value for e in self.interpreter.extractor.extract(rest) if e.entity == "owns_vacant_dwelling"]:
             needs.add("logement_vacant")
         holidays, dwelling = "vacances" in needs, "logement_vacant" in needs
+        if holidays == dwelling and reading.relevance:  # the whole message may still say which: « jai 20 ans,
+            # une prime vacance pour les jeunes » reads the young people's holiday aids at 0.95, the empty
+            # dwelling's bonus under 0.1 (« c'est quoi la prime vacance ? »: 0.78 and 0.53, ask)
+            holiday = max(reading.relevance.get(s, 0.0) for s in HOLIDAY_SCHEMES)
+            vacant = reading.relevance.get("prime-sortie-vacance", 0.0)
+            holidays = holiday >= MIN_SCORE and vacant < FILL_MIN
+            dwelling = vacant >= MIN_SCORE and holiday < FILL_MIN
         if holidays != dwelling:  # the rest says which: the other meaning's scheme was not named
             wrong = {"prime-sortie-vacance"} if holidays else set(HOLIDAY_SCHEMES)
             reading.named = [s for s in reading.named if s not in wrong]
@@ -922,13 +929,19 @@ class DialogueEngine:
         slots["answer_schemes"] = subjects if kind != "info" or several else [subject]
         slots["focus_scheme"] = subject if len(slots["answer_schemes"]) == 1 else None
         slots["answer_passage"] = {s: passages[s] for s in slots["answer_schemes"] if passages[s]} or None
-        unsure = wanted and not any(passages[s] for s in subjects) and reading.text.rstrip().endswith("?") and (
+        # a scheme only described (not named, not shown) is asked about because its name is not known: the
+        # words beyond « c'est quoi ? » describe it (« des bons pour les légumes chez les producteurs »)
+        described_only = kind == "info" and subject not in reading.named and subject not in (slots.get("shown") or [])
+        unsure = wanted and not described_only and not any(passages[s] for s in subjects) and reading.text.rstrip().endswith("?") and (
             (kind in HONEST_KINDS and asks_beyond_kind(self.kb.schemes[subject], reading.text, kind))
             or (kind in UNANSWERED_KINDS and asks_what_none_says(reading.text, field_texts(self.kb.schemes[subject], kind))))
         if unsure:  # « expulsé quand ? », « il doit faire les démarches lui-même ? »: not said, what is
             # known follows, then whom to ask
             turn.utter(say("answer_not_in_fiche"))
-        for other in reading.named[1:2]:  # "la différence entre le CCAS et France Services": both, briefly
+        # "la différence entre le CCAS et France Services": both, briefly; « c'est quoi ? » about two schemes
+        # described clearly (« une prime vacance pour les jeunes » : Départ 18:25 and Sac Ados), both too
+        described = [s for s in reading.schemes if s != subject and reading.scheme_scores.get(s, 0) >= STRONG]
+        for other in reading.named[1:2] if reading.named else described[:1] if described_only else []:
             scheme = self.kb.schemes[other]
             turn.utter(say("scheme_intro", name=scheme.name, summary=localized(scheme, "summary")))
         if kind == "info" and not several:
