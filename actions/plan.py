@@ -151,19 +151,24 @@ def for_them(items: list[dict[str, Any]], results: list[SchemeResult], slots: di
     """Once the questions are over, the results of schemes meant for the person's public: what the
     facts say, or for an unknown fact a need read that stands for it (publics.yml `unknown_fits_with`:
     no mission locale for someone whose age was never said, when nothing was about young people).
-    A scheme the person named stays. A scheme of a few communes (a zone of communes or
-    intercommunalities) is for the people who live there: when the commune is not known once the
-    questions are over, it is shown only when the person named or clearly described it (the « 10 000
-    départs » of Lens-Liévin was shown to nine people of the held-out set whose commune was never
-    said; the Thiérache's nutri-chèques stay for a family said to live in the Thiérache)."""
+    A scheme the person named by its name stays; one only described, however clearly, is for its
+    public too (Départ 18:25, read at 0.87 for « un couple de retraités voudrait partir à la mer », is
+    for the young). A scheme of a few communes (a zone of communes or intercommunalities) is for the
+    people who live there: when the commune is not known once the questions are over, it is shown only
+    when the person named or clearly described it (the « 10 000 départs » of Lens-Liévin was shown to
+    nine people of the held-out set whose commune was never said; the Thiérache's nutri-chèques stay
+    for a family said to live in the Thiérache)."""
     schemes = get_kb().schemes
     needs = [i["need"] for i in items if i.get("need")]
+    said = {s for i in items for s in i.get("said") or []}
     named = {s for i in items for s in i.get("named") or []}
     if slots.get("focus_scheme"):
-        named.add(slots["focus_scheme"])
-    return [r for r in results if r.scheme_id in named
-            or ((slots.get("commune") or not _local(schemes[r.scheme_id]))
-                and public_fits(schemes[r.scheme_id].publics, slots, needs=needs))]
+        said.add(slots["focus_scheme"])
+    # (a scheme only described is kept while its public is unknown: only a fact known rules it out)
+    return [r for r in results if r.scheme_id in said
+            or ((slots.get("commune") or r.scheme_id in named or not _local(schemes[r.scheme_id]))
+                and public_fits(schemes[r.scheme_id].publics, slots,
+                                needs=None if r.scheme_id in named else needs))]
 
 
 def _local(scheme: Scheme) -> bool:

@@ -112,7 +112,7 @@ SITUATION_WORDS: dict[str, list[str]] = {
                      "au cej", "signe un cej", "signe le cej", "en contrat d engagement jeune", "en garantie jeunes"],
     "etudiant": ["etudiant", "etudiante", "fac", "universite", "bts", "student", "licence", "master"],
     "scolaire": ["lyceen", "lyceenne", "lycee", "college", "collegien", "collegienne", "high school"],
-    "retraite": ["retraite", "retraitee", "a la retraite", "retired", "pension"],
+    "retraite": ["retraite", "retraitee", "retraites", "retraitees", "a la retraite", "retired", "pension"],
     "sans_activite": ["ni emploi ni formation", "ni en emploi ni en formation", "sans emploi ni formation",
                       "ni travail ni formation", "sans travail ni formation", "sans taf ni formation", "ni taf ni formation",
                       "sans boulot ni formation", "ni etudes ni emploi", "ni emploi ni etudes", "neet",

@@ -152,7 +152,12 @@ def _workplace_markers(parse: ParseResult, role: str) -> list[Entity]:
 
 def speaker_entities(parse: ParseResult, role: str) -> list[Entity]:
     """Entities about the speaker, not the person: an agent's workplace commune ("la France Services
-    de Desvres") directly follows the service or scheme that names the workplace."""
+    de Desvres") directly follows the service or scheme that names the workplace; a relative's own age
+    (« J'ai 45 ans et ma fille de 20 ans voudrait partir en vacances » : Départ 18:25 was judged on 45)
+    when the message gives another age (the person's is then the one said of them)."""
+    if role == "relative":
+        ages = [e for e in parse.entities if e.entity in ("age", "children_ages")]
+        return [e for e in ages if e.entity == "age" and e.subject is None] if len(ages) > 1 else []
     if role not in ("agent", "ambassadeur"):
         return []
     places = _workplace_markers(parse, role)
