@@ -1,7 +1,7 @@
 """The held-out situation test set (tests/situations/*.yml) played through the dialogue engine.
 
 Issue 7's target is recall of the expected schemes among those shown >= 0.90 and irrelevant
-schemes shown <= 10 %; it is NOT reached yet (84.0 % / 16.4 % on 2026-11-30, night; docs/situations.md).
+schemes shown <= 10 %; it is NOT reached yet (86.7 % / 14.8 % on 2026-12-01, third session; docs/situations.md).
 This test guards against regressions: its floors sit a little under the figures measured, and
 are to be raised towards the target as the reading improves. Each opening is sent, every question
 answered "je ne sais pas" (at most 6 turns). `scripts/eval_situations.py --misses N` lists misses.
@@ -16,7 +16,7 @@ from bot.dialogue.situations_eval import DEFAULT_DIR, evaluate, load_cases, mark
 #: issue 7's target: recall 0.90, irrelevant 0.10 (not reached); floors of the measured figures
 RECALL_TARGET, IRRELEVANT_TARGET = 0.90, 0.10
 RECALL_MIN = 0.85
-IRRELEVANT_MAX = 0.18
+IRRELEVANT_MAX = 0.16
 #: who writes (the person, a relative, an agent, an ambassadeur), read after the opening: 92.2 %
 ROLE_MIN = 0.90
 
