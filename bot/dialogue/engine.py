@@ -660,7 +660,12 @@ class DialogueEngine:
         if len(shown) > 1 and len(by_name := named_by_words([self.kb.schemes[s] for s in shown], reading.text)) == 1:
             return by_name  # « c'est combien une place en crèche ? » after the crèches AVIP and the relais
         clear = [s for s in reading.schemes if reading.scheme_scores.get(s, 0) >= STRONG]
-        if clear and clear[0] == reading.schemes[0] and reading.asks not in ("orientation", "conditions"):
+        # « c'est quoi ? » is about the scheme described when it is all the message is about: not about an
+        # aid named that the base does not cover (« et l'APA, c'est quoi ? »), nor beside needs the schemes
+        # described do not serve (a mother who no longer goes out nor drives: not the centres sociaux alone)
+        about_it = reading.asks != "info" or (not reading.uncovered and all(need_of(s, [n]) for n in reading.needs
+                                                                            for s in clear[:1]))
+        if clear and clear[0] == reading.schemes[0] and reading.asks not in ("orientation", "conditions") and about_it:
             return [reading.schemes[0]]  # a scheme described clearly enough to be asked about
         if reading.needs and not turn.slots.get("oriented"):
             return []
