@@ -435,7 +435,7 @@ _SINCE_YEAR_RE = re.compile(r"\b(?:depuis|since|en|de)\s+((?:19|20)\d{2})\b")
 
 
 def parse_duration_years(text: str, this_year: int | None = None) -> float | None:
-    """How long, in years: "3 ans", "18 mois", "deux ans et demi", "depuis 2021", "4". None if unsure."""
+    """How long, in years: "3 ans", "18 mois", "deux ans et demi", "depuis 2021", "2021", "4". None if unsure."""
     import datetime as dt
 
     t = fold_numbers(text)
@@ -448,4 +448,9 @@ def parse_duration_years(text: str, this_year: int | None = None) -> float | Non
         value = _age_value(match.group(1), match.group(2))
         return value + (0.5 if match.group(3) else 0.0)
     bare = re.fullmatch(r"\s*(\d{1,2})\s*", t)
-    return float(bare.group(1)) if bare else None
+    if bare:
+        return float(bare.group(1))
+    year_alone = re.fullmatch(r"\s*((?:19|20)\d{2})\s*", t)  # « 2021 »: the year it started
+    if year_alone and int(year_alone.group(1)) <= (this_year or dt.date.today().year):
+        return float((this_year or dt.date.today().year) - int(year_alone.group(1)))
+    return None

@@ -205,3 +205,14 @@ def test_a_relatives_age_said_without_its_unit(text: str, age: int | None) -> No
 def test_a_childs_age_before_a_clause_that_starts_with_a_pronoun(text: str, ages: list[float]) -> None:
     info = parse_children(text)
     assert info is not None and info.ages == ages
+
+
+@pytest.mark.parametrize(
+    ("text", "years"),
+    [("3 ans", 3.0), ("18 mois", 1.5), ("depuis 2021", 5.0), ("2021", 5.0), ("en 2019", 7.0), ("4", 4.0),
+     ("2031", None), ("je sais pas", None)],
+)
+def test_how_long_a_dwelling_has_been_empty(text: str, years: float | None) -> None:
+    # « 2021 » alone answers « depuis combien de temps ? » with the year it started (simulated users, round
+    # 40, sc-019: « depui 2021 » then « 2021 » were not understood); a year to come is no answer
+    assert numbers.parse_duration_years(text, this_year=2026) == years

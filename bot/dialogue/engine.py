@@ -512,6 +512,8 @@ class DialogueEngine:
         filled = asking in changed or (asking == "children_count" and "children_ages" in changed)
         if not filled and text:
             answer = catalogue().parse(asking, text)
+            if not answer.facts and not answer.dont_know and normalize(text) != fold(text):
+                answer = catalogue().parse(asking, normalize(text))  # in SMS spelling (« depui 2021 »)
             if any(str(value) in asked for value in answer.facts.values()):
                 answer = ParsedAnswer()
             if answer.facts:
