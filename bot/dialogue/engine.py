@@ -664,9 +664,11 @@ class DialogueEngine:
         clear = [s for s in reading.schemes if reading.scheme_scores.get(s, 0) >= STRONG]
         # « c'est quoi ? » is about the scheme described when it is all the message is about: not about an
         # aid named that the base does not cover (« et l'APA, c'est quoi ? »), nor beside needs the schemes
-        # described do not serve (a mother who no longer goes out nor drives: not the centres sociaux alone)
-        about_it = reading.asks != "info" or (not reading.uncovered and all(need_of(s, [n]) for n in reading.needs
-                                                                            for s in clear[:1]))
+        # described do not serve (a mother who no longer goes out nor drives: not the centres sociaux alone),
+        # nor after an orientation, where « ça » is what was shown (« ça peut aussi aider pour faire garder
+        # mes enfants ? » after Activ'Emploi is no question about the relais petite enfance)
+        about_it = reading.asks != "info" or (not reading.uncovered and not turn.slots.get("oriented") and all(
+            need_of(s, [n]) for n in reading.needs for s in clear[:1]))
         if clear and clear[0] == reading.schemes[0] and reading.asks not in ("orientation", "conditions") and about_it:
             return [reading.schemes[0]]  # a scheme described clearly enough to be asked about
         if reading.needs and not turn.slots.get("oriented"):
