@@ -439,18 +439,14 @@ def parse_duration_years(text: str, this_year: int | None = None) -> float | Non
     import datetime as dt
 
     t = fold_numbers(text)
-    since = _SINCE_YEAR_RE.search(t)
+    year = this_year or dt.date.today().year
+    # « depuis 2021 », or « 2021 » alone: the year it started
+    since = _SINCE_YEAR_RE.search(t) or re.fullmatch(r"\s*((?:19|20)\d{2})\s*", t)
     if since:
-        year = this_year or dt.date.today().year
         return float(year - int(since.group(1))) if int(since.group(1)) <= year else None
     match = _DURATION_RE.search(t)
     if match:
         value = _age_value(match.group(1), match.group(2))
         return value + (0.5 if match.group(3) else 0.0)
     bare = re.fullmatch(r"\s*(\d{1,2})\s*", t)
-    if bare:
-        return float(bare.group(1))
-    year_alone = re.fullmatch(r"\s*((?:19|20)\d{2})\s*", t)  # « 2021 »: the year it started
-    if year_alone and int(year_alone.group(1)) <= (this_year or dt.date.today().year):
-        return float((this_year or dt.date.today().year) - int(year_alone.group(1)))
-    return None
+    return float(bare.group(1)) if bare else None
