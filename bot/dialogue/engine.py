@@ -661,7 +661,7 @@ class DialogueEngine:
         shown = [s for s in turn.slots.get("shown") or [] if s in self.kb.schemes]
         if len(shown) > 1 and len(by_name := named_by_words([self.kb.schemes[s] for s in shown], reading.text)) == 1:
             return by_name  # « c'est combien une place en crèche ? » after the crèches AVIP and the relais
-        clear = [s for s in reading.schemes if reading.scheme_scores.get(s, 0) >= STRONG]
+        clear = reading.clear_schemes  # none is named here: the ones described clearly
         # « c'est quoi ? » is about the scheme described when it is all the message is about: not about an
         # aid named that the base does not cover (« et l'APA, c'est quoi ? »), nor beside needs the schemes
         # described do not serve (a mother who no longer goes out nor drives: not the centres sociaux alone),
@@ -949,7 +949,7 @@ class DialogueEngine:
             turn.utter(say("answer_not_in_fiche"))
         # "la différence entre le CCAS et France Services": both, briefly; « c'est quoi ? » about two schemes
         # described clearly (« une prime vacance pour les jeunes » : Départ 18:25 and Sac Ados), both too
-        described = [s for s in reading.schemes if s != subject and reading.scheme_scores.get(s, 0) >= STRONG]
+        described = [s for s in reading.clear_schemes if s != subject]
         for other in reading.named[1:2] if reading.named else described[:1] if described_only else []:
             scheme = self.kb.schemes[other]
             turn.utter(say("scheme_intro", name=scheme.name, summary=localized(scheme, "summary")))
