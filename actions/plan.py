@@ -84,6 +84,7 @@ def plan(needs: Sequence[str], described: Sequence[str], slots: dict[str, Any],
     kb = get_kb()
     ordered = order_needs(n for n in needs if n in needs_catalogue())
     not_offered = own_schemes(slots)  # an agent of France Services is not offered France Services
+    not_offered |= set(slots.get("received_schemes") or [])  # nor a family the ARS it receives
     # nor a scheme meant for other people than the person (publics.yml: a mobility platform towards
     # work for a woman of 70), unless the person names it
     # (the facts the questions may still settle fit: the orientation judges the rest, `for_them`)

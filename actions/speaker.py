@@ -65,8 +65,10 @@ def own_schemes(slots: dict[str, Any]) -> set[str]:
     CCAS for a CCAS agent, the ambassadeurs for an ambassadeur): never proposed to them. An agent who
     did not say where they work is taken for a France Services agent here too, as for the doors: the
     fiche « France Services » was offered to France Services agents who had not said it (sc-086,
-    sc-088, sc-089, sc-091, rounds 28-29)."""
-    return {*(_kind(slots).get("own_schemes") or []), *ROLE_OWN_SCHEMES.get(slots.get("role") or "", ())}
+    sc-088, sc-089, sc-091, rounds 28-29). A scheme the agent named as their workplace
+    (`workplace_schemes`: « je suis conseillère à la mission locale ») is not offered either."""
+    return {*(_kind(slots).get("own_schemes") or []), *ROLE_OWN_SCHEMES.get(slots.get("role") or "", ()),
+            *(slots.get("workplace_schemes") or [])}
 
 
 def names_own_door(text: str, slots: dict[str, Any]) -> bool:

@@ -419,6 +419,10 @@ class DialogueEngine:
         if reading.role == "agent" and not slots.get("workplace"):  # "agent CCAS de Bully": a CCAS
             places = [t for t in parse.values("service_type") if t in WORKPLACES]
             slots["workplace"] = places[0] if places else None
+        if reading.received:  # « on touche l'ARS »: what the person has is not offered to them
+            slots["received_schemes"] = sorted({*(slots.get("received_schemes") or []), *reading.received})
+        if reading.workplace_schemes:  # « conseillère à la mission locale »: never offered the mission locale
+            slots["workplace_schemes"] = sorted({*(slots.get("workplace_schemes") or []), *reading.workplace_schemes})
         theirs = speaker_entities(parse, reading.role)
         # « elle peut toucher le RSA ? » asks, it does not say she does; « Je suis au RSA avec deux enfants.
         # … c'est vrai ? » says it, in a sentence of its own that asks nothing

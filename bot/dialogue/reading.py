@@ -14,7 +14,7 @@ from actions.passages import names_kind
 from bot.nlu.entities import Entity
 from bot.nlu.interpreter import ParseResult
 from bot.nlu.normalize import lexicon_words
-from bot.nlu.person import speaks_of_own_home, writes_for_someone
+from bot.nlu.person import clause_at, is_workplace, speaks_of_own_home, writes_for_someone
 from knowledge.facts import situations_of
 from knowledge.kb import KnowledgeBase
 from knowledge.numbers import find_other_age
@@ -109,6 +109,10 @@ class Reading:
     #: the schemes that are the doors of an aid the base does not cover, named beside other needs:
     #: shown in the orientation, not asked about (uncovered.yml `doors`)
     doors: list[str] = field(default_factory=list)
+    #: the schemes the person is said to receive already (« on touche l'ARS »): never offered to them
+    received: list[str] = field(default_factory=list)
+    #: the schemes an agent named as their own workplace (« conseillère à la mission locale »)
+    workplace_schemes: list[str] = field(default_factory=list)
 
     @property
     def firm_needs(self) -> list[str]:
@@ -310,26 +314,49 @@ def take_uncovered(reading: Reading, slots: dict[str, Any], kb: KnowledgeBase) -
 
 
 def named_as_workplace(parse: ParseResult) -> set[str]:
-    """Schemes named as the speaker's workplace: a workplace scheme directly followed by a commune
-    (« Bonjour, CCAS de Fresnes-sur-Escaut. Je reçois un monsieur… »): not a scheme asked about."""
+    """Schemes named as the speaker's workplace, not asked about: a workplace scheme directly followed
+    by a commune (« Bonjour, CCAS de Fresnes-sur-Escaut. Je reçois un monsieur… »), or any scheme named
+    in the clause where the speaker says what they do (person.yml `workplace`: « Je suis conseillère à
+    la mission locale de Château-Thierry » was answered with the mission locale's fiche)."""
     own = set().union(*workplace_own_schemes().values())
     communes = [e.start for e in parse.entities if e.entity in ("commune", "speaker_commune") and e.start is not None]
-    return {e.value for e in _workplace_markers(parse, "agent")
-            if e.entity == "scheme" and e.value in own
-            and any(0 <= c - e.end <= WORKPLACE_GAP for c in communes)}  # type: ignore[operator]
+    return {e.value for e in parse.entities if e.entity == "scheme" and e.start is not None and e.end is not None
+            and ((e.value in own and any(0 <= c - e.end <= WORKPLACE_GAP for c in communes))
+                 or is_workplace(parse.text, e.start))}
 
 
-#: how far before a scheme's name a word that asks to join it counts (« devenir ambassadrice de »)
+#: how far before a scheme's name a word that asks to join it, or says it is received, counts
+#: (« devenir ambassadrice de », « on touche l'allocation »)
 JOINING_GAP = 12
 
 
 def _joining(parse: ParseResult, scheme_id: str) -> bool:
     """The scheme is named just after a word that asks to join it (lexicon `joining_words`)."""
-    words = lexicon_words("joining_words")
+    return _named_after(parse, scheme_id, lexicon_words("joining_words"))
+
+
+def received_schemes(parse: ParseResult) -> set[str]:
+    """The schemes named just after a word saying the person receives them, not negated (lexicon
+    `received_words`, `negation_words`) by one of their names (not a phrase that describes them): « on
+    touche l'ARS » says what the family has, it asks nothing about the ARS (the ARS was offered to a
+    family asking about a sports licence)."""
+    received, negations = lexicon_words("received_words"), lexicon_words("negation_words")
+    return {e.value for e in parse.entities if e.entity == "scheme" and e.extractor == "alias"
+            and _named_after(parse, e.value, received, not_after=negations)}
+
+
+def _named_after(parse: ParseResult, scheme_id: str, words: frozenset[str],
+                 not_after: frozenset[str] = frozenset()) -> bool:
+    """The scheme is named just after one of `words` (within JOINING_GAP characters), with none of
+    `not_after` before it in its clause (« n'ont jamais touché les allocations »)."""
     for entity in parse.entities:
         if entity.entity == "scheme" and entity.value == scheme_id and entity.start is not None:
             before = fold(parse.text[max(0, entity.start - JOINING_GAP):entity.start]).split()
-            if words.intersection(before):
+            clause = clause_at(parse.text, entity.start)
+            clause_before = fold(clause[:max(0, clause.find(parse.text[entity.start:entity.end or entity.start]))]).split()
+            negations = [i for i, w in enumerate(clause_before) if w in not_after]
+            # « ne … plus que » restricts, it does not deny (« je n'ai plus que l'ASF »)
+            if words.intersection(before) and not (negations and "que" not in clause_before[negations[-1]:]):
                 return True
     return False
 
@@ -338,6 +365,7 @@ def _refine(reading: Reading, parse: ParseResult, slots: dict[str, Any]) -> None
     """What the facts of the message and the conversation already say about the reading."""
     workplace = named_as_workplace(parse) if reading.role == "agent" else set()
     mine = [s for s in (*ROLE_SCHEMES.get(reading.role, ()), *workplace) if not _joining(parse, s)]
+    reading.workplace_schemes = sorted(workplace.intersection(mine))
     reading.schemes = [s for s in reading.schemes if s not in mine]
     reading.named = [s for s in reading.named if s not in mine]
     # the kind of place they work in is not a kind of place asked for
@@ -371,11 +399,14 @@ def _refine(reading: Reading, parse: ParseResult, slots: dict[str, Any]) -> None
     # every situation said (« je travaille à mi-temps et je touche le RSA »: salarié, and the RSA beside)
     said = set(situations_of({"situation": parse.first("situation"), "situation_also": parse.first("situation_also")}))
     received = {s for s in reading.named if said & {r.value for r in get_kb().schemes[s].received_as}}
+    said_received = received_schemes(parse)
+    received |= said_received
     if received and (reading.asks != "info" or any(s not in received for s in reading.schemes) or reading.needs):
         # "je suis au RSA" describes the person, it is not a question about the RSA (unless it is all
         # the message asks about: « je suis au RSA, c'est quoi exactement ? »)
         reading.named = [s for s in reading.named if s not in received]
         reading.schemes = [s for s in reading.schemes if s not in received]
+        reading.received = sorted(said_received)  # (the RSA received is its `received_as`: eligibility says it)
     dropped = set(slots.get("dropped_needs") or [])
     reading.needs = [n for n in dict.fromkeys(reading.needs) if n not in dropped]
     # a broad need comes after the specific ones, unless it is the one clearly read (debts at 1.0
