@@ -76,6 +76,11 @@ _INCOME_RE = re.compile(
 #: « une petite retraite de 860 € » (not « retraité depuis 2019 »)
 _PENSION_RE = re.compile(r"\bretraites? (?:\w+ ){0,2}?(?:de|d) (\d{1,3}(?: \d{3})+|\d{2,5})(?: ?(?:e|eur|euros?|k))?\b")
 
+#: the amount before what it is: « avec 650 € de pension », « 900 euros de salaire », « 550 € de RSA »
+_INCOME_AFTER_RE = re.compile(
+    r"(?:^|[ ,;:(])(\d{1,3}(?: \d{3})+|\d{2,5}) ?(?:e|eur|euros?)? (?:de|d) (?:\w+ )?"
+    r"(?:pension|retraite|salaire|revenus?|ressources|chomage|rsa|aah|allocations?)\b")
+
 
 def parse_money(text: str) -> float | None:
     """An amount in euros: "1 200 €", "1200e", "1,2k", "850 euros par mois", "rien"."""
@@ -110,7 +115,7 @@ _CHARGE_BEFORE_RE = re.compile(
 def find_income(normalized: str) -> float | None:
     """A monthly income said in free text (normalized: folded, SMS expanded), at least 50 €."""
     text = normalized[:MAX_TEXT]
-    match = _INCOME_RE.search(text) or _PENSION_RE.search(text)
+    match = _INCOME_RE.search(text) or _PENSION_RE.search(text) or _INCOME_AFTER_RE.search(text)
     amount = parse_money(match.group(1)) if match else None
     if amount is None:
         for monthly in _MONTHLY_RE.finditer(text):

@@ -63,7 +63,7 @@ from bot.dialogue.reading import (
     speaker_entities,
     take_uncovered,
 )
-from bot.dialogue.responses import current_language, label, localized, need_title, say, say_all
+from bot.dialogue.responses import current_language, label, localized, need_title, say, say_about, say_all
 from bot.dialogue.turn_start import begin_turn, end_turn
 from bot.nlu.entities import Entity
 from bot.nlu.interpreter import Interpreter, ParseResult
@@ -390,6 +390,8 @@ class DialogueEngine:
         feeling = self.danger.feeling(reading.text)
         if feeling is None and reading.content and self.danger.is_abusive(reading.text):
             feeling = "anger"
+        if feeling == "grief" and (turn.slots.get("role") or reading.role) in ("agent", "ambassadeur"):
+            feeling = None  # a professional telling of a widow is not the one in mourning
         done = turn.state.setdefault("acknowledged", [])
         if feeling and feeling not in done and (reading.content or feeling == "grief"):
             done.append(feeling)
@@ -467,6 +469,7 @@ class DialogueEngine:
             if intent not in INTERRUPTING and not asks_named:
                 if changed:  # other facts given instead: keep them, the chooser asks again if needed
                     slots["asking"] = None
+                    before = len(turn.replies)
                     self._continue(turn)
                     if slots.get("asking") == asking:  # the same question again: give up after twice
                         st["ask_attempts"] = st.get("ask_attempts", 0) + 1
@@ -475,6 +478,9 @@ class DialogueEngine:
                             self._decline(slots, asking)
                             slots["asking"], st["ask_attempts"] = None, 0
                             self._continue(turn)
+                        else:  # « locataire » to a question about the QF: taken, said, then the question
+                            turn.utter(say("noted_then_question"))
+                            turn.replies.insert(before, turn.replies.pop())
                 else:
                     self._reask(turn, asking)
                 return
@@ -533,7 +539,8 @@ class DialogueEngine:
                 for fact in MONEY_FACTS if refused else (asking,):
                     self._decline(slots, fact)
                 estimate = asking == "quotient_familial" and not refused
-                turn.utter(say("qf_estimate_offer") if estimate else say("dont_know_ok"))
+                turn.utter(say_about("qf_estimate_offer", bool(slots.get("third_person"))) if estimate
+                           else say("dont_know_ok"))
                 filled = True
         if asking == "commune" and "commune" in changed:
             self._ack_commune(turn, correction=False)

@@ -98,6 +98,7 @@ _ALONE_NOW = re.compile(r"\b(?:je suis|elle est|il est) (?:separee?|divorcee?|ce
 _PARTNER_GONE = re.compile(
     r"\b(mon mari|ma femme|mon conjoint|ma conjointe|mon compagnon|ma compagne|mon copain|ma copine)"
     r" (est parti|est partie|m a quitte|m a quittee|est decede|est decedee|est mort|est morte|nous a quitte)"
+    r"|\b(my husband|my wife|my partner|my boyfriend|my girlfriend) (?:has )?(left|died|passed away|walked out)"
 )
 _LIVES_ALONE = re.compile(
     r"\b(je vis seule?|j habite seule?|celibataire sans enfant|je suis seule? sans enfant|i live alone)\b"
