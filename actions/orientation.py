@@ -22,7 +22,7 @@ from actions.common import (
     service_links,
 )
 from actions.places import from_old_directory
-from actions.plan import FILL_BESIDE, FILL_MIN, for_them, need_of, shown_in
+from actions.plan import fill_floor, for_them, need_of, shown_in
 from actions.sdk import Action, SlotSet
 from actions.services import end_buttons
 from actions.speaker import for_speaker, own_networks, without_own_door
@@ -143,7 +143,7 @@ class ActionOrientation(Action):
                 # Pass'Sport is for 14-17 year olds) rather than silence about what was asked; beside the first
                 # need, from FILL_BESIDE, as its open ones (no ✖️ complément familial under a brushed need)
                 refused = sorted((r for r in group if r.status is Status.not_eligible and not r.only_territory
-                                  and relevance.get(r.scheme_id, 0.0) >= (FILL_BESIDE if item.get("beside") else FILL_MIN)),
+                                  and relevance.get(r.scheme_id, 0.0) >= fill_floor(item)),
                                  key=lambda r: -relevance.get(r.scheme_id, 0.0))[:1]
             label_ = catalogue.get(item["need"] or "", {}).get("label")
             label_ = need_title(item["need"], label_) if label_ else None  # in the turn's language

@@ -41,6 +41,12 @@ ORPHAN_MIN = 0.6
 PREMISE_MIN = 0.5
 
 
+def fill_floor(item: dict[str, Any], beside_described: bool = False) -> float:
+    """The relevance from which a need's own schemes fill its place: FILL_BESIDE beside the first need
+    or beside schemes described, FILL_MIN otherwise."""
+    return FILL_BESIDE if beside_described or item.get("beside") else FILL_MIN
+
+
 def order_needs(needs: Sequence[str]) -> list[str]:
     unique = list(dict.fromkeys(needs))
     return sorted(unique, key=lambda n: (URGENT_NEEDS.index(n) if n in URGENT_NEEDS else len(URGENT_NEEDS),
@@ -207,11 +213,13 @@ def shown_in(item: dict[str, Any], ranked_open: list[SchemeResult]) -> list[str]
         return list(dict.fromkeys([*described, *fitting, *national, *others]))[:SCREENING_SHOWN]
     if relevance is not None:  # read from the person's words: the most relevant first
         others = sorted((s for s in ids if s not in described), key=lambda s: -relevance.get(s, 0.0))
-        beside = bool(described) or bool(item.get("beside"))
-        fitting = [s for s in others if relevance.get(s, 0.0) >= (FILL_BESIDE if beside else FILL_MIN)]
+        fitting = [s for s in others if relevance.get(s, 0.0) >= fill_floor(item, bool(described))]
         local = _fits_closely(ranked_open, set(described) | set(fitting))[:1]
         if not described and item.get("beside"):
-            return fitting[:FILL_FROM_NEED]
+            # a need said clearly is answered, not dropped: its most relevant scheme, a place that can help
+            # (« I'm looking for a daycare for my youngest » beside food: the relais petite enfance at 0.27)
+            firm_best = [s for s in others if relevance.get(s, 0.0) >= FILL_MIN][:1] if item.get("firm") else []
+            return (fitting or firm_best)[:FILL_FROM_NEED]
         if not described:
             return list(dict.fromkeys(local + (fitting or others)))[:FILL_FROM_NEED + len(local)]
         # of what the words are about, the schemes the person's facts fit closely first (the Pass colo
