@@ -10,6 +10,7 @@ France Services and mairies directories); when they are unknown the assistant sa
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import Any
 
 from actions.common import commune_of, contact_text, doors_for, get_kb
@@ -47,6 +48,10 @@ def week_text(osm: str | None, today: dt.date) -> str | None:
         name = (DAYS_EN if english else DAYS)[day.weekday()]
         days.append(f"{name} {french_slots(hours) if hours.open else ('closed' if english else 'fermé')}")
     return " ; ".join(days)
+
+
+#: a web address in a step (« sur signal-logement.beta.gouv.fr », « votre compte caf.fr »)
+WEB_ADDRESS = re.compile(r"https?://|\b[\w-]+\.(?:[\w-]+\.)*(?:fr|org|com|net|eu)\b")
 
 
 def _names(question: str, place: ServiceRecord) -> bool:
@@ -91,11 +96,14 @@ class ActionShownPlace(Action):
         lines = []
         door = all(place is not p for p in shown_places)
         benefit = bool(shown) and kb.schemes[shown[0]].openfisca is not None
-        if shown and door and not _names(question, place) and not benefit:
+        # a scheme asked for on a website (« Faites un signalement sur signal-logement.beta.gouv.fr »)
+        # has no nearest address to know: its step says where, and the door helps to do it
+        online = bool(shown) and bool(WEB_ADDRESS.search(localized_list(kb.schemes[shown[0]], "steps")[0]))
+        if shown and door and not _names(question, place) and not benefit and not online:
             # « c'est où ? » about the point conseil budget, whose address is not known: say so, and
             # that the door shown can give it, before the door's card
             dispatcher.utter_message(text=say("shown_place_door", name=kb.schemes[shown[0]].name))
-        if shown and (_asks_to_apply(question) or benefit):
+        if shown and (_asks_to_apply(question) or benefit or online):
             # « on s'inscrit où ? » after the 10 000 départs and the CAF's holiday aid: where each scheme
             # shown that no place carries is applied for, in its own first step (the CAF, caf.fr); a
             # benefit is no place (« où se faire aider pour la pension ? » after the ASF): the same
@@ -105,6 +113,8 @@ class ActionShownPlace(Action):
                 step = for_speaker(localized_list(scheme, "steps")[0], slots)
                 if step:
                     dispatcher.utter_message(text=say("shown_place_apply", name=scheme.name, step=step))
+            if online and door:
+                dispatcher.utter_message(text=say("shown_place_help_near"))
         point = person_point(kb, slots, commune_of(slots))  # « c'est loin ? »
         where = (address_text(place) or place.commune or "") + distance_text(distance_km(place, point))
         lines.append(say("shown_place_title", nom=place.nom, where=where.lstrip(", ")).replace(" ()", ""))
