@@ -85,6 +85,8 @@ def parse_yes_no(text: str) -> bool | None:
         return True
     if t in NO or t.startswith(("non ", "nan ", "no ")):
         return False
+    if f" {t} ".find(" pas encore ") >= 0 or f" {t} ".find(" not yet ") >= 0:
+        return False  # « le dossier MDPH n'est pas encore déposé » : not (yet) what is asked
     return None
 
 

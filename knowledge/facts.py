@@ -148,10 +148,19 @@ HOUSING_WORDS: dict[str, list[str]] = {
                   "council flat",
                   # threatened with eviction: still housed (« on peut me mettre dehors quand ? »)
                   "mettre dehors", "me mettre a la porte", "etre expulse", "etre expulsee", "menace d expulsion",
-                  "risque d expulsion"],
+                  "risque d expulsion",
+                  # one's own rent behind (« loyer » alone may be anyone's)
+                  "mon loyer", "notre loyer", "son loyer", "loyer en retard", "loyers en retard", "retard de loyer",
+                  "retards de loyer", "impayes de loyer", "loyers impayes", "dette de loyer", "dettes de loyer",
+                  "mois de loyer"],
     "proprietaire": ["proprietaire", "proprio", "je suis proprietaire", "je suis proprio", "on est proprietaires",
                      "nous sommes proprietaires", "proprietaire occupant", "owner", "ma maison", "j ai achete",
-                     "accedant", "accession", "on a achete", "i own", "we own", "homeowner", "my own house"],
+                     "accedant", "accession", "on a achete", "i own", "we own", "homeowner", "my own house",
+                     # said of the person (« un couple de retraités propriétaires »), not of a landlord
+                     "est proprietaire", "sont proprietaires", "retraites proprietaires", "couple proprietaire",
+                     "couple de proprietaires", "proprietaires occupants", "proprietaire de sa maison",
+                     "proprietaires de leur maison", "proprietaire de son logement", "owns her house",
+                     "owns his house", "own their house"],
     "heberge": ["heberge", "hebergee", "chez mes parents", "chez ma mere", "chez mon pere", "chez un ami",
                 "chez une amie", "chez ma soeur", "chez mon frere", "chez de la famille", "chez des amis",
                 "hebergement", "foyer", "fjt", "living with", "with my parents", "with friends", "with family",

@@ -5,7 +5,17 @@ from __future__ import annotations
 import pytest
 
 from knowledge import answers, numbers
-from knowledge.numbers import Whose, age_mentions, find_other_age, find_self_age, parse_age, parse_children
+from knowledge.answers import parse_yes_no
+from knowledge.numbers import (
+    Whose,
+    age_mentions,
+    find_income,
+    find_other_age,
+    find_self_age,
+    parse_age,
+    parse_children,
+)
+from knowledge.textnorm import fold
 
 
 @pytest.mark.parametrize(
@@ -216,3 +226,24 @@ def test_how_long_a_dwelling_has_been_empty(text: str, years: float | None) -> N
     # « 2021 » alone answers « depuis combien de temps ? » with the year it started (simulated users, round
     # 40, sc-019: « depui 2021 » then « 2021 » were not understood); a year to come is no answer
     assert numbers.parse_duration_years(text, this_year=2026) == years
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("avec 650 € de pension", 650.0),
+    ("elle a 650 € de retraite", 650.0),
+    ("on vit avec 550 € de RSA", 550.0),
+    ("une facture de 900 € de chauffage", None),
+    ("j'ai 45 ans de travail", None),
+])
+def test_income_said_before_its_word(text: str, expected: float | None) -> None:
+    assert find_income(fold(text)) == expected
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("Handicap moteur, le dossier MDPH n'est pas encore déposé.", False),
+    ("not yet", False),
+    ("oui mais pas encore", True),
+    ("je sais pas", None),
+])
+def test_not_yet_is_no(text: str, expected: bool | None) -> None:
+    assert parse_yes_no(text) is expected

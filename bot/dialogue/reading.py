@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from actions.common import get_kb, needs_catalogue, schemes_for_need
-from actions.passages import names_kind
+from actions.passages import names_kind, passage_match
 from bot.nlu.entities import Entity
 from bot.nlu.interpreter import ParseResult
 from bot.nlu.normalize import lexicon_words
@@ -222,6 +222,8 @@ def read_turn(parse: ParseResult, intent: str, kb: KnowledgeBase, slots: dict[st
             if reading.asks == "orientation" and kinds:
                 reading.asks = max(kinds, key=kinds.__getitem__)
             reading.asks_read = reading.follow_up = True
+        if reading.follow_up and reading.asks in PLACES and _fiche_says(parse.text, slots, kb):
+            reading.asks = "info"  # « ça passe quel jour ? » after the Croix-Rouge's truck: its fiche says it
         if reading.asks == "contact" and not names_kind(parse.text, "contact"):
             reading.asks = "how"  # « c'est qui qui décide ? » names no way to reach anyone: the steps say who
         if reading.asks in ("how", "contact") and reading.follow_up and reading.commune_given:
@@ -284,6 +286,20 @@ def _asks_about_shown(parse: ParseResult, situation: Any, slots: dict[str, Any],
     # (Loc'Avantages at 0.49 for « d'autres aides pour louer ensuite ? »)
     others = wants_others and any(s in kb.schemes and s not in shown for s, _ in situation.schemes)
     return not new_needs and not (named - shown) and not others
+
+
+#: a question matched this well by a sentence of a fiche shown is answered from it (1: all its words)
+FICHE_SAYS = 0.9
+
+
+def _fiche_says(text: str, slots: dict[str, Any], kb: KnowledgeBase) -> bool:
+    """A sentence of a scheme shown matches the question outright (« Les lieux et jours de passage sont
+    fixés localement… » for « ça passe quel jour ? »): the fiche answers, not a place's hours — unless the
+    question says it asks where, or how to reach someone."""
+    if {"ou", "where"}.intersection(fold(text).split()) or names_kind(text, "contact"):
+        return False  # « ils s'inscrivent où ? », « c'est quoi le numéro ? »: a place is asked
+    shown = [kb.schemes[s] for s in slots.get("shown") or [] if s in kb.schemes]
+    return any((m := passage_match(scheme, text)) is not None and m[0] >= FICHE_SAYS for scheme in shown)
 
 
 def take_uncovered(reading: Reading, slots: dict[str, Any], kb: KnowledgeBase) -> list[UncoveredTopic]:
