@@ -33,6 +33,9 @@ ABLAINZEVELLE = "62002"  # level 6 of INSEE's density grid ("Rural à habitat di
 
 #: (case id, facts, {scheme: expected status}, {scheme: words a reason must contain})
 CASES: list[tuple[str, dict[str, Any], dict[str, Status], dict[str, list[str]]]] = [
+    # --- AAH: adults; a disabled child of 12 is ruled out on age before any simulation (« ma fille de
+    # 12 ans est handicapée »: the child is the person concerned, tests/conversations/267)
+    ("aah-enfant-12-ans", {"age": 12, "disability": True}, {"aah": N}, {"aah": ["12 ans", "16 ans"]}),
     # --- AVIP crèches: a child under 3 and a parent looking for work or in insertion
     ("avip-bebe-14-mois-demandeur-emploi",
      {"children_count": 1, "children_ages": [1.17], "situation": "demandeur_emploi"},

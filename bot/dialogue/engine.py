@@ -59,6 +59,7 @@ from bot.dialogue.reading import (
     STRONG,
     WORKPLACES,
     Reading,
+    needs_of_own_child,
     read_turn,
     speaker_entities,
     take_uncovered,
@@ -74,6 +75,7 @@ from knowledge.facts import FACT_NAMES
 from knowledge.kb import KnowledgeBase
 from knowledge.questions import ParsedAnswer
 from knowledge.textnorm import fold
+from knowledge.uncovered import for_own_child
 
 PRIME_VACANCE = re.compile(r"\bprimes? (?:de |a la |d )?vacances?\b")
 RESUME_AFTER = {"out_of_scope", "greet", "thanks", "ask_help"}
@@ -418,6 +420,9 @@ class DialogueEngine:
             slots["third_person"] = reading.role in ("agent", "ambassadeur", "relative") or None
             if reading.role == "relative" and _about_own_children(parse):
                 slots["third_person"] = None  # « mon fils de 11 ans… » : the writer's own household, « vous »
+        turn.child_needs = needs_of_own_child(text, [*reading.needs, *parse.values("need")])
+        if turn.child_needs and slots.get("role") not in ("agent", "ambassadeur"):  # the AEEH, not yet covered
+            reading.uncovered += [t for t in for_own_child(turn.child_needs) if t not in reading.uncovered]
         if reading.role == "agent" and not slots.get("workplace"):  # "agent CCAS de Bully": a CCAS
             places = [t for t in parse.values("service_type") if t in WORKPLACES]
             slots["workplace"] = places[0] if places else None
@@ -1183,6 +1188,7 @@ class DialogueEngine:
         self._need_numbers(turn, slots["needs"])
         if slots["need"]:
             self._youth_for_child(turn, slots["need"])
+        self._child_concerned(turn)
         if not slots["candidates"]:
             item = needs_catalogue().get(slots["need"] or "", {})
             turn.utter(say("need_no_scheme", label=need_title(slots["need"] or "", item.get("label", "cela"))))
@@ -1218,6 +1224,25 @@ class DialogueEngine:
             if len(slots.get("children_ages") or []) == 1:  # about that child only (« mon fils de 17 ans
                 slots["third_person"] = True  # voudrait passer le BAFA ») his rights are said of him, not « vous »
             turn.utter(say("youth_for_child", age=int(ages[0])))
+
+    @staticmethod
+    def _child_concerned(turn: _TurnContext) -> None:
+        """A need of the plan said of the writer's own child (« ma fille de 12 ans est handicapée »,
+        reading.needs_of_own_child): the child is the person concerned, so the child's age is the one
+        checked (the AAH is for adults) and the questions ask « la personne », not the parent."""
+        slots = turn.slots
+        said = [n for n in slots.get("needs") or [] if n in turn.child_needs]
+        if not said or slots.get("role") in ("agent", "ambassadeur"):
+            return
+        age = turn.child_needs[said[0]]
+        ages = slots.get("children_ages") or []
+        if age is None and len(ages) == 1:
+            age = int(ages[0])
+        slots["third_person"] = True
+        slots["age"] = age  # None: the parent's age, if given, is not the child's
+        said_so = say("youth_for_child", age=age) if age is not None else say("for_own_child")
+        if all(r.text != said_so for r in turn.replies):  # _youth_for_child may have said it
+            turn.utter(said_so)
 
     def _continue(self, turn: _TurnContext) -> None:
         slots, st = turn.slots, turn.state
@@ -1361,6 +1386,8 @@ class _TurnContext:
         self.state = state
         self.slots: dict[str, Any] = state["slots"]
         self.replies: list[Reply] = []
+        #: the needs said of the writer's own child, with the child's age if said (reading.needs_of_own_child)
+        self.child_needs: dict[str, int | None] = {}
 
     def utter(
         self, text: str, buttons: list[Button] | None = None, custom: dict[str, Any] | None = None

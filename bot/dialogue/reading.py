@@ -14,10 +14,10 @@ from actions.passages import names_kind, passage_match
 from bot.nlu.entities import Entity
 from bot.nlu.interpreter import ParseResult
 from bot.nlu.normalize import lexicon_words
-from bot.nlu.person import clause_at, is_workplace, speaks_of_own_home, writes_for_someone
+from bot.nlu.person import clause_at, is_workplace, own_child_clauses, speaks_of_own_home, writes_for_someone
 from knowledge.facts import situations_of
 from knowledge.kb import KnowledgeBase
-from knowledge.numbers import find_other_age
+from knowledge.numbers import Whose, age_mentions, find_other_age
 from knowledge.textnorm import fold
 from knowledge.uncovered import UncoveredTopic, named_topics
 from knowledge.uncovered import topics as uncovered_topics
@@ -263,6 +263,26 @@ def read_turn(parse: ParseResult, intent: str, kb: KnowledgeBase, slots: dict[st
     reading.uncovered = named_topics(parse.text)
     _refine(reading, parse, slots)
     return reading
+
+
+def needs_of_own_child(text: str, needs: list[str]) -> dict[str, int | None]:
+    """The needs said of the writer's own child (needs.yml `may_concern_the_child`: one of the need's
+    keywords in a clause that names the child, person.yml `own_child`), with the child's age when
+    that clause says it: « ma fille de 12 ans est handicapée » → {"handicap": 12}."""
+    found: dict[str, int | None] = {}
+    for need in dict.fromkeys(needs):
+        item = needs_catalogue().get(need, {})
+        if not item.get("may_concern_the_child"):
+            continue
+        keywords = {fold(k) for k in item.get("keywords") or []}
+        for clause in own_child_clauses(text):
+            words = f" {fold(clause)} "
+            if any(f" {k} " in words for k in keywords):
+                ages = [m.value for m in age_mentions(clause, expecting_children=True)
+                        if m.whose in (Whose.CHILD, Whose.UNKNOWN, Whose.OTHER)]
+                found[need] = int(ages[0]) if ages else None
+                break
+    return found
 
 
 def asks_for_others(text: str) -> bool:

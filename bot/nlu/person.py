@@ -127,6 +127,17 @@ def speaks_of_own_home(text: str) -> bool:
     return bool(_own_home().search(fold(text)))
 
 
+@lru_cache(maxsize=1)
+def _own_child() -> re.Pattern[str]:
+    return _phrases(list(_person_data().get("own_child") or []))
+
+
+def own_child_clauses(text: str) -> list[str]:
+    """The clauses that name the writer's own child (person.yml `own_child`): « ma fille de 12 ans
+    est handicapée », "my son is disabled"."""
+    return [c for c in _CLAUSE.split(text) if _own_child().search(fold(c))]
+
+
 _CLAUSE_END = re.compile(r"[,;.!?:\n]")
 
 
