@@ -421,8 +421,10 @@ class DialogueEngine:
             if reading.role == "relative" and _about_own_children(parse):
                 slots["third_person"] = None  # « mon fils de 11 ans… » : the writer's own household, « vous »
         turn.child_needs = needs_of_own_child(text, [*reading.needs, *parse.values("need")])
-        if turn.child_needs and slots.get("role") not in ("agent", "ambassadeur"):  # the AEEH, not yet covered
-            reading.uncovered += [t for t in for_own_child(turn.child_needs) if t not in reading.uncovered]
+        minor = [n for n, age in turn.child_needs.items() if age is None or age < ADULT_AGE]
+        if minor and slots.get("role") not in ("agent", "ambassadeur"):  # the AEEH, not yet covered; not for
+            # « mon fils de 26 ans a un handicap », an adult whose own rights the AAH is
+            reading.uncovered += [t for t in for_own_child(minor) if t not in reading.uncovered]
         if reading.role == "agent" and not slots.get("workplace"):  # "agent CCAS de Bully": a CCAS
             places = [t for t in parse.values("service_type") if t in WORKPLACES]
             slots["workplace"] = places[0] if places else None
