@@ -451,11 +451,13 @@ def service_line(
 def doors_for(slots: dict[str, Any], commune: Commune | None, france_services: int = 1) -> list[NearbyService]:
     """The mairie of the person's commune and the nearest France Services — not the speaker's own
     kind of place (a France Services agent is not sent to the nearest France Services)."""
-    from actions.speaker import own_networks  # (speaker reads the needs catalogue here)
+    from actions.speaker import is_own_place  # (speaker reads the needs catalogue here)
 
-    mine = own_networks(slots)
-    return [d for d in door_places(get_kb(), slots, commune, france_services=france_services)
-            if not mine.intersection(d.service.reseaux_porteurs)]
+    # one France Services more, in case the nearest is the speaker's own (the one a CCAS runs, sc-079)
+    doors = [d for d in door_places(get_kb(), slots, commune, france_services=france_services + 1)
+             if not is_own_place(d.service, slots)]
+    others = [d for d in doors if "france-service" not in d.service.reseaux_porteurs]
+    return [*others, *[d for d in doors if d not in others][:france_services]]
 
 
 def door_reply(slots: dict[str, Any], commune: Commune | None, intro: str = "doors_intro",

@@ -25,7 +25,7 @@ from actions.places import from_old_directory
 from actions.plan import fill_floor, for_them, need_of, shown_in
 from actions.sdk import Action, SlotSet
 from actions.services import end_buttons
-from actions.speaker import for_speaker, own_networks, without_own_door
+from actions.speaker import for_speaker, is_own_place, without_own_door
 from bot.dialogue.reading import GENERIC_NEEDS
 from bot.dialogue.responses import (
     about_the_person,
@@ -200,9 +200,8 @@ class ActionOrientation(Action):
         first_need = items[0]["need"] if items else slots.get("need")
         needs = [item["need"] for item in items if item["need"]]
         pick = pick_services(slots, scheme_ids, first_need, slots.get("service_type"), about=needs)
-        mine = own_networks(slots)  # an agent is not given the nearest place of their own kind
-        if mine:
-            pick.nearby = [n for n in pick.nearby if not mine.intersection(n.service.reseaux_porteurs)]
+        # an agent is not given the nearest place of their own kind
+        pick.nearby = [n for n in pick.nearby if not is_own_place(n.service, slots)]
         service_texts = [service_line(n, commune.departement if commune else None, commune, slots=slots) for n in pick.nearby]
         # places of the old directory alone (contacts to confirm): the doors anyone can push follow them
         old_only = bool(pick.nearby) and all(from_old_directory(n.service) for n in pick.nearby)

@@ -75,6 +75,15 @@ def names_own_door(text: str, slots: dict[str, Any]) -> bool:
     return _names(text, _kind(slots).get("mentions") or [])
 
 
+def is_own_place(service: Any, slots: dict[str, Any]) -> bool:
+    """A place of the speaker's own kind: of its networks, or named after it in its name or its own
+    address (« ccas@fresnes-sur-escaut.fr »): the France Services that a CCAS runs is the CCAS agent's
+    own structure, whatever network carries it (sc-079)."""
+    mailbox = (service.courriel or "").split("@")[0]
+    return bool(own_networks(slots).intersection(service.reseaux_porteurs)) or names_own_door(
+        f"{service.nom} {mailbox}", slots)
+
+
 def _names(text: str, mentions: list[str]) -> bool:
     """The text names one of these kinds of place (their `mentions`, folded, as whole words)."""
     folded = f" {fold(text)} "
