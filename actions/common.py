@@ -28,7 +28,7 @@ from knowledge.eligibility import EligibilityEngine, SchemeResult, Status
 from knowledge.facts import FACT_NAMES, situations_of
 from knowledge.gazetteer import Commune
 from knowledge.kb import KnowledgeBase, ServiceRecord
-from knowledge.placedata import directories
+from knowledge.placedata import directories, serves_its_departement
 from knowledge.places import zone_contains
 from knowledge.schema import Scheme
 from knowledge.search import NearbyService, ServiceSearch
@@ -364,6 +364,8 @@ def serves_commune(service: ServiceRecord, commune: Commune) -> bool:
     if service.zone_eligibilite:
         if not zone_contains(service.zone_eligibilite, commune):
             return False
+        if serves_its_departement(service.source):  # the MDPH of the département, however far
+            return True
         narrow = all(len(code) > DEPARTEMENT_CODE_LENGTH for code in service.zone_eligibilite)
         if narrow or "a-distance" in service.modes_accueil or distance is None:
             return True

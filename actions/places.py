@@ -89,6 +89,11 @@ def door_places(
     return doors
 
 
+#: how far a place that serves its whole département (the MDPH) is looked for; whether it serves the
+#: person is its département's to say (actions.common.serves_commune)
+DEPARTEMENT_KM = 150.0
+
+
 def specialised_places(kb: KnowledgeBase, networks: set[str], point: tuple[float, float] | None,
                        max_km: float, limit: int = 1) -> list[NearbyService]:
     """The nearest places of the directories of these networks (a mission locale, a CIDFF, the MDPH),
@@ -96,7 +101,10 @@ def specialised_places(kb: KnowledgeBase, networks: set[str], point: tuple[float
     if point is None:
         return []
     wanted = [d for d in directories().values() if d.reseau in networks and d.reseau not in DOOR_NETWORKS]
-    return [NearbyService(r, km) for d in wanted for r, km in kb.places.nearest(d.source, point[0], point[1], limit, max_km)]
+    # a neighbouring département's MDPH may be nearer than one's own: a few are looked at, the zone chooses
+    return [NearbyService(r, km) for d in wanted
+            for r, km in (kb.places.nearest(d.source, point[0], point[1], max(limit, 4), DEPARTEMENT_KM)
+                          if d.serves_departement else kb.places.nearest(d.source, point[0], point[1], limit, max_km))]
 
 
 def data_date(service: ServiceRecord) -> str | None:

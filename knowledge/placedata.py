@@ -73,6 +73,9 @@ class Directory(BaseModel):
     #: data·inclusion publics of every place (a mission locale: the young)
     publics: list[str] = ["tous-publics"]
     zone_eligibilite: list[str] = []
+    #: one place per département that serves all of it (the MDPH): given to anyone of its département,
+    #: whatever the distance, where other places count only within FAR_KM
+    serves_departement: bool = False
     #: words of a curated service's `no_contact_door` that name this kind of place (folded, whole words)
     door_cues: list[str] = []
     #: what an agent types to look for this kind of place (`aiguillage kb search`)
@@ -91,6 +94,12 @@ def directories() -> dict[str, Directory]:
 
 def directory_of_source(source: str) -> Directory | None:
     return next((d for d in directories().values() if d.source == source), None)
+
+
+def serves_its_departement(source: str) -> bool:
+    """The places of this source serve their whole département (Directory.serves_departement)."""
+    directory = directory_of_source(source)
+    return bool(directory and directory.serves_departement)
 
 
 def source_to_confirm(source: str) -> bool:
