@@ -453,11 +453,12 @@ def service_line(
 def doors_for(slots: dict[str, Any], commune: Commune | None, france_services: int = 1) -> list[NearbyService]:
     """The mairie of the person's commune and the nearest France Services — not the speaker's own
     kind of place (a France Services agent is not sent to the nearest France Services)."""
-    from actions.speaker import is_own_place  # (speaker reads the needs catalogue here)
+    from actions.speaker import own_place_check  # (speaker reads the needs catalogue here)
 
+    is_own = own_place_check(slots)
     # one France Services more, in case the nearest is the speaker's own (the one a CCAS runs, sc-079)
     doors = [d for d in door_places(get_kb(), slots, commune, france_services=france_services + 1)
-             if not is_own_place(d.service, slots)]
+             if not is_own(d.service)]
     others = [d for d in doors if "france-service" not in d.service.reseaux_porteurs]
     return [*others, *[d for d in doors if d not in others][:france_services]]
 

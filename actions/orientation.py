@@ -25,7 +25,7 @@ from actions.places import from_old_directory
 from actions.plan import fill_floor, for_them, need_of, shown_in
 from actions.sdk import Action, SlotSet
 from actions.services import end_buttons
-from actions.speaker import for_speaker, is_own_place, without_own_door
+from actions.speaker import for_speaker, own_place_check, without_own_door
 from bot.dialogue.reading import GENERIC_NEEDS
 from bot.dialogue.responses import (
     about_the_person,
@@ -201,7 +201,8 @@ class ActionOrientation(Action):
         needs = [item["need"] for item in items if item["need"]]
         pick = pick_services(slots, scheme_ids, first_need, slots.get("service_type"), about=needs)
         # an agent is not given the nearest place of their own kind
-        pick.nearby = [n for n in pick.nearby if not is_own_place(n.service, slots)]
+        is_own = own_place_check(slots)
+        pick.nearby = [n for n in pick.nearby if not is_own(n.service)]
         service_texts = [service_line(n, commune.departement if commune else None, commune, slots=slots) for n in pick.nearby]
         # places of the old directory alone (contacts to confirm): the doors anyone can push follow them
         old_only = bool(pick.nearby) and all(from_old_directory(n.service) for n in pick.nearby)

@@ -101,10 +101,11 @@ def specialised_places(kb: KnowledgeBase, networks: set[str], point: tuple[float
     if point is None:
         return []
     wanted = [d for d in directories().values() if d.reseau in networks and d.reseau not in DOOR_NETWORKS]
-    # a neighbouring département's MDPH may be nearer than one's own: a few are looked at, the zone chooses
-    return [NearbyService(r, km) for d in wanted
-            for r, km in (kb.places.nearest(d.source, point[0], point[1], max(limit, 4), DEPARTEMENT_KM)
-                          if d.serves_departement else kb.places.nearest(d.source, point[0], point[1], limit, max_km))]
+    found: list[NearbyService] = []
+    for d in wanted:  # a neighbouring département's MDPH may be nearer than one's own: a few, the zone chooses
+        count, km = (max(limit, 4), DEPARTEMENT_KM) if d.serves_departement else (limit, max_km)
+        found += [NearbyService(r, dist) for r, dist in kb.places.nearest(d.source, point[0], point[1], count, km)]
+    return found
 
 
 def data_date(service: ServiceRecord) -> str | None:

@@ -13,6 +13,7 @@ sentence goes; and for whoever writes for the person, « vous » becomes « la p
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Any
 
 from actions.common import get_kb, is_third_person, needs_catalogue, public_fits
@@ -51,11 +52,6 @@ def _kind(slots: dict[str, Any]) -> dict[str, Any]:
     return kind
 
 
-def own_networks(slots: dict[str, Any]) -> set[str]:
-    """The networks of the speaker's own kind of place (none for a resident)."""
-    return set(_kind(slots).get("networks") or [])
-
-
 #: an ambassadeur is one of the ambassadeurs de l'accès aux droits
 ROLE_OWN_SCHEMES = {"ambassadeur": ("ambassadeurs-acces-aux-droits",)}
 
@@ -75,13 +71,18 @@ def names_own_door(text: str, slots: dict[str, Any]) -> bool:
     return _names(text, _kind(slots).get("mentions") or [])
 
 
-def is_own_place(service: Any, slots: dict[str, Any]) -> bool:
-    """A place of the speaker's own kind: of its networks, or named after it in its name or its own
-    address (« ccas@fresnes-sur-escaut.fr »): the France Services that a CCAS runs is the CCAS agent's
-    own structure, whatever network carries it (sc-079)."""
-    mailbox = (service.courriel or "").split("@")[0]
-    return bool(own_networks(slots).intersection(service.reseaux_porteurs)) or names_own_door(
-        f"{service.nom} {mailbox}", slots)
+def own_place_check(slots: dict[str, Any]) -> Callable[[Any], bool]:
+    """Whether a place is of the speaker's own kind: of its networks, or named after it in its name or
+    its own address (« ccas@fresnes-sur-escaut.fr »): the France Services that a CCAS runs is the CCAS
+    agent's own structure, whatever network carries it (sc-079). The kind is read once for a list."""
+    kind = _kind(slots)
+    networks, mentions = set(kind.get("networks") or []), kind.get("mentions") or []
+
+    def is_own(service: Any) -> bool:
+        mailbox = (service.courriel or "").split("@")[0]
+        return bool(networks.intersection(service.reseaux_porteurs)) or _names(f"{service.nom} {mailbox}", mentions)
+
+    return is_own
 
 
 def _names(text: str, mentions: list[str]) -> bool:

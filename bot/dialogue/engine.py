@@ -420,7 +420,7 @@ class DialogueEngine:
             slots["third_person"] = reading.role in ("agent", "ambassadeur", "relative") or None
             if reading.role == "relative" and _about_own_children(parse):
                 slots["third_person"] = None  # « mon fils de 11 ans… » : the writer's own household, « vous »
-        turn.child_needs = needs_of_own_child(text, [*reading.needs, *parse.values("need")])
+        turn.child_needs = needs_of_own_child(text, [*reading.needs, *parse.values("need")], self._keyword_needs)
         minor = [n for n, age in turn.child_needs.items() if age is None or age < ADULT_AGE]
         if minor and slots.get("role") not in ("agent", "ambassadeur"):  # the AEEH, not yet covered; not for
             # « mon fils de 26 ans a un handicap », an adult whose own rights the AAH is
@@ -1226,6 +1226,10 @@ class DialogueEngine:
             if len(slots.get("children_ages") or []) == 1:  # about that child only (« mon fils de 17 ans
                 slots["third_person"] = True  # voudrait passer le BAFA ») his rights are said of him, not « vous »
             turn.utter(say("youth_for_child", age=int(ages[0])))
+
+    def _keyword_needs(self, text: str) -> set[str]:
+        """The needs the entity extractor's keywords find in a piece of a message."""
+        return {e.value for e in self.interpreter.extractor.need_entities(normalize(text)) if e.entity == "need"}
 
     @staticmethod
     def _child_concerned(turn: _TurnContext) -> None:

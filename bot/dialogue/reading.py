@@ -265,23 +265,17 @@ def read_turn(parse: ParseResult, intent: str, kb: KnowledgeBase, slots: dict[st
     return reading
 
 
-def needs_of_own_child(text: str, needs: list[str]) -> dict[str, int | None]:
-    """The needs said of the writer's own child (needs.yml `may_concern_the_child`: one of the need's
-    keywords in a clause that names the child, person.yml `own_child`), with the child's age when
-    that clause says it: « ma fille de 12 ans est handicapée » → {"handicap": 12}."""
+def needs_of_own_child(text: str, needs: list[str], needs_in: Callable[[str], set[str]]) -> dict[str, int | None]:
+    """The needs said of the writer's own child (needs.yml `may_concern_the_child`, found by `needs_in`,
+    the keyword reading of needs, in a clause that names the child, person.yml `own_child`), with the
+    child's age when that clause says it: « ma fille de 12 ans est handicapée » → {"handicap": 12}."""
+    wanted = [n for n in dict.fromkeys(needs) if needs_catalogue().get(n, {}).get("may_concern_the_child")]
     found: dict[str, int | None] = {}
-    for need in dict.fromkeys(needs):
-        item = needs_catalogue().get(need, {})
-        if not item.get("may_concern_the_child"):
-            continue
-        keywords = {fold(k) for k in item.get("keywords") or []}
-        for clause in own_child_clauses(text):
-            words = f" {fold(clause)} "
-            if any(f" {k} " in words for k in keywords):
-                ages = [m.value for m in age_mentions(clause, expecting_children=True)
-                        if m.whose in (Whose.CHILD, Whose.UNKNOWN, Whose.OTHER)]
-                found[need] = int(ages[0]) if ages else None
-                break
+    for clause in own_child_clauses(text) if wanted else []:
+        said = [n for n in wanted if n not in found and n in needs_in(clause)]
+        if said:
+            ages = [m.value for m in age_mentions(clause, expecting_children=True) if m.whose is not Whose.SELF]
+            found.update(dict.fromkeys(said, int(ages[0]) if ages else None))
     return found
 
 
