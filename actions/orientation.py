@@ -77,8 +77,12 @@ def result_line(result: SchemeResult, need_label: str | None = None, third_perso
         return say("orientation_eligible", name=scheme.name, reason=reason).strip()
     if result.status is Status.to_check:
         missing = ", ".join(dict.fromkeys(fact_label(m, third_person) for m in result.missing[:2]))
+        ruled_out = " ".join(result.ruled_out_in(current_language()))
+        if third_person:
+            ruled_out = about_the_person(ruled_out)
         reason = (
-            say("depends_on", missing=missing)
+            f"{ruled_out} {say('depends_on_else', missing=missing)}" if missing and ruled_out
+            else say("depends_on", missing=missing)
             if missing
             else first_sentence(result.to_verify[0])
             if result.to_verify

@@ -83,6 +83,9 @@ class Check:
     said: Said = NOTHING
     missing: list[str] = field(default_factory=list)
     territorial: bool = False
+    #: of an `any_of` still open, why the ways already ruled out do not fit (« les enfants de 14 à
+    #: 17 ans ; vos enfants ont 6 ans, 11 ans » while the person's own age is unknown)
+    excluded: Said = NOTHING
 
     @property
     def reason(self) -> str:
@@ -107,9 +110,15 @@ class SchemeResult:
     only_territory: bool = False
     #: `reasons` in English, one for one (an English reply says these)
     reasons_en: list[str] = field(default_factory=list)
+    #: to check: why the ways of qualifying already ruled out do not fit (Check.excluded), French, English
+    ruled_out: list[str] = field(default_factory=list)
+    ruled_out_en: list[str] = field(default_factory=list)
 
     def reasons_in(self, lang: str) -> list[str]:
         return reasons_in(self.reasons, self.reasons_en, lang)
+
+    def ruled_out_in(self, lang: str) -> list[str]:
+        return reasons_in(self.ruled_out, self.ruled_out_en, lang)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -123,6 +132,7 @@ class SchemeResult:
             "reasons_en": self.reasons_en,
             "missing_facts": self.missing,
             "to_verify": self.to_verify,
+            "ruled_out": self.ruled_out,
         }
 
 
@@ -206,8 +216,10 @@ class EligibilityEngine:
         if unknown:
             # what only the service can check comes first in what to verify
             to_verify = _unique([*(c.reason for c in unknown if c.reason), *scheme.conditions_text])
+            excluded = [c.excluded for c in unknown if c.excluded.fr]
             return SchemeResult(scheme.id, Status.to_check, missing=missing, to_verify=to_verify,
-                                specificity=personal, **_both(reasons))
+                                specificity=personal, ruled_out=[e.fr for e in excluded],
+                                ruled_out_en=[e.en for e in excluded], **_both(reasons))
         if not checks:
             reasons = [said("no_condition")]
         return SchemeResult(scheme.id, Status.eligible, missing=[], to_verify=list(scheme.conditions_text),
@@ -524,7 +536,9 @@ class EligibilityEngine:
             if c.result is None
             for m in c.missing
         ]
-        return Check(None, missing=_unique(missing))
+        excluded = [c.said for s, checks in zip(group_status, results, strict=True) if s is False
+                    for c in checks if c.result is False and c.said.fr]
+        return Check(None, missing=_unique(missing), excluded=joined(_unique(excluded)))
 
 
 def _unique(items: Any) -> list[Any]:
