@@ -65,6 +65,13 @@ _ZERO_INCOME_RE = re.compile(
     r"\b(?:pas de revenus?|aucun revenu|0 revenu|rien du tout|sans revenu|no income|zero revenu|"
     r"plus (?:de |d |aucun )?revenus?|plus rien(?! (?:a|pour|dans|de|d)\b))\b"
 )
+#: no income at all, said in free text: « elle a plus rien », « je touche rien », « sans revenus » (not
+#: « je comprends rien du tout », nor « plus rien à manger »: parse_money's wider list is for answers)
+_NO_INCOME_SAID_RE = re.compile(
+    r"\b(?:pas de revenus?|aucun revenu|sans revenus?|no income|zero revenu|plus (?:de |d |aucun )?revenus?|"
+    r"(?:(?:a|ai|avons|ont) plus|(?:touche|touchons|touchent|gagne|gagnons|percoit|percois)(?: plus| pas| jamais)?) rien"
+    r"(?! (?:a|pour|dans|de|d|du)\b))\b"
+)
 #: an amount counts as the household's income only next to an income word ("je touche 900",
 #: "on gagne 1 500 e par mois", "salaire de 1200"), never a bill or a debt ("facture de 900 euros")
 _INCOME_RE = re.compile(
@@ -113,8 +120,11 @@ _CHARGE_BEFORE_RE = re.compile(
 
 
 def find_income(normalized: str) -> float | None:
-    """A monthly income said in free text (normalized: folded, SMS expanded), at least 50 €."""
+    """A monthly income said in free text (normalized: folded, SMS expanded), at least 50 €, or 0 when
+    the text says there is none."""
     text = normalized[:MAX_TEXT]
+    if _NO_INCOME_SAID_RE.search(text):
+        return 0.0
     match = _INCOME_RE.search(text) or _PENSION_RE.search(text) or _INCOME_AFTER_RE.search(text)
     amount = parse_money(match.group(1)) if match else None
     if amount is None:
@@ -157,6 +167,9 @@ _ADULT_WORD = re.compile(
     r"friend|mother|father|neighbou?r)$"
 )
 _PRONOUNS = frozenset({"elle", "elles", "il", "ils", "she", "he", "they"})
+#: words that start a new clause after a list of ages (the commas are gone by then): « mes enfants ont 6
+#: et 11, on habite à Laon », « my kids are 6 and 11, we live in Liancourt »
+_CLAUSE_START = _PRONOUNS | {"on", "nous", "je", "j", "tu", "vous", "i", "we", "you"}
 _SELF_WORD = re.compile(r"^(?:ai|moi|m|am|im|suis|j|je|we|on|nous|avons|sommes|jaurai|aurai|avoir|fete)$")
 #: small words skipped when looking for whom an age is said of
 _SKIP = _words(
@@ -264,8 +277,8 @@ def age_mentions(text: str, expecting_children: bool = False) -> list[AgeMention
         if unit is None:
             before = words[i - 1] if i else ""
             # the text's end, a list's next item, or a clause starting with a pronoun (the commas are
-            # gone by now): « my mother is 72, she lives in Lens »
-            at_end = nxt in ("", ",", ".") or nxt in _CONNECTOR or nxt in _PRONOUNS
+            # gone by now): « my mother is 72, she lives in Lens », « my kids are 6 and 11, we live… »
+            at_end = nxt in ("", ",", ".") or nxt in _CONNECTOR or nxt in _CLAUSE_START
             previous = mentions[-1] if mentions else None
             chained = (  # "aged 4 and 7": the second number belongs with the first
                 previous is not None and previous.position == i - 2 and (before in _CONNECTOR or before == ",")

@@ -55,6 +55,9 @@ from knowledge.textnorm import fold
         # an English child's age said with a pronoun after the child (simulated user sc-041)
         ("I moved to Lille with my two kids, I need a daycare for my youngest, she is 2.", 2, [2]),
         ("I have a daughter, she's 7", 1, [7]),
+        # a list of ages with no unit, then a new clause (the commas are gone when the words are read)
+        ("my kids are 6 and 11, we live in Liancourt", 2, [6, 11]),
+        ("mes enfants ont 6 et 11, on habite à Laon", 2, [6, 11]),
     ],
 )
 def test_children_in_free_text(text: str, count: int, ages: list[float]) -> None:
@@ -247,3 +250,18 @@ def test_income_said_before_its_word(text: str, expected: float | None) -> None:
 ])
 def test_not_yet_is_no(text: str, expected: bool | None) -> None:
     assert parse_yes_no(text) is expected
+
+
+@pytest.mark.parametrize("text, expected", [
+    # « elle a plus rien » said no income: it was asked again (simulated users, round 43, sc-095)
+    ("ma soeur a perdu son taf, elle a plus rien, on fait quoi", 0.0),
+    ("je touche rien depuis 2 mois", 0.0),
+    ("aucun revenu", 0.0),
+    ("j'ai plus rien", 0.0),
+    ("on a plus rien a manger", None),
+    ("on a plus rien dans le frigo", None),
+    ("je comprends rien du tout", None),
+    ("j'ai rien dit", None),
+])
+def test_no_income_said_in_free_text(text: str, expected: float | None) -> None:
+    assert find_income(fold(text)) == expected
