@@ -102,15 +102,29 @@ def _answer_groups() -> tuple[AnswerGroup, ...]:
     return tuple(out)
 
 
-@lru_cache(maxsize=1)
-def _groups() -> dict[str, frozenset[int]]:
-    """Stem → the two-way answer-word groups it belongs to."""
-    out: dict[str, set[int]] = {}
-    for index, group in enumerate(_answer_groups()):
-        if group.two_way:
-            for word in group.asks:
-                out.setdefault(_stem(word), set()).add(index)
-    return {stem: frozenset(groups) for stem, groups in out.items()}
+#: a word is one of a group's words when they share this many first letters (or the shorter whole):
+#: « avancer » is « avance », « payé » is « payer »; « avant » is not « avance » (four letters were:
+#: « faut faire la demande avant de signer ? » was answered by the FSL's « prêt », sc-020)
+GROUP_PREFIX = 5
+
+
+@lru_cache(maxsize=4096)
+def _word_groups(word: str) -> frozenset[int]:
+    """The two-way answer-word groups a folded word belongs to."""
+    return frozenset(index for index, group in enumerate(_answer_groups()) if group.two_way
+                     and any(_same_word(word, member) for member in group.asks))
+
+
+def _same_word(word: str, member: str) -> bool:
+    size = min(GROUP_PREFIX, len(word), len(member))
+    return word[:size] == member[:size]
+
+
+@lru_cache(maxsize=8192)
+def _sentence_groups(sentence: str, named: frozenset[str]) -> frozenset[int]:
+    """The two-way answer-word groups of a sentence's words, but those of a proper name (`named`
+    stems), computed once."""
+    return frozenset(g for w in _words(sentence) if w[:STEM] not in named for g in _word_groups(w))
 
 
 @lru_cache(maxsize=1)
@@ -143,17 +157,16 @@ def _rarity() -> tuple[dict[str, float], float]:
     return {w: math.log(1 + total / (1 + n)) for w, n in counts.items()}, default
 
 
-def _closeness(word: str, stems: frozenset[str]) -> float:
-    """How well a sentence whose word stems are `stems` answers one word of the question."""
+def _closeness(word: str, stems: frozenset[str], groups: frozenset[int]) -> float:
+    """How well a sentence whose word stems are `stems` and answer-word groups `groups` answers one
+    word of the question."""
     stem = word[:STEM]
     answers = _answered_by().get(stem)
     if answers is not None:  # a word that asks: only a word that answers it
         return 1.0 if stems & answers else 0.0
     if stem in stems:
         return 1.0
-    groups = _groups()
-    mine = groups.get(stem, frozenset())
-    return RELATED if mine and any(mine & groups.get(s, frozenset()) for s in stems) else 0.0
+    return RELATED if _word_groups(word) & groups else 0.0
 
 
 @dataclass(frozen=True)
@@ -271,14 +284,14 @@ def ranked_sentences(texts: list[str], names: list[str], question: str) -> list[
     asked_units = {w: meaning.unit(raw.get(w, w)) for w in asked}
     # a proper name's words answer nothing (« Participation et Fraternité » is no cost): the words
     # with a capital inside the scheme's name
-    named = {fold(w)[:STEM] for w in _raw_words_cased(names[0])[1:] if w[:1].isupper()} if names else set()
+    named = frozenset(fold(w)[:STEM] for w in _raw_words_cased(names[0])[1:] if w[:1].isupper()) if names else frozenset()
     scored = []
     for sentence in texts:
         stems = _sentence_stems(sentence) - named
         units = _sentence_units(sentence) if meaning is not _WORDS_ONLY else None
         score = 0.0
         for word in asked:
-            close = _closeness(word, stems)
+            close = _closeness(word, stems, _sentence_groups(sentence, named))
             unit = asked_units[word]
             if close < 1.0 and units is not None and unit is not None and word[:STEM] not in _answered_by():
                 cosine = float((units @ unit).max())

@@ -946,9 +946,14 @@ class DialogueEngine:
             # (a how, a who-for, a contact is in every fiche: its words do not say which one)
             # but a precise how found in a sentence of one of them (« faut réserver combien de temps
             # avant ? »: the transport solidaire's « 48 heures avant ») is about that one
-            precise = kind in PASSAGE_CHOOSES or asks_beyond_kind(self.kb.schemes[subjects[0]], reading.text, kind)
+            beyond = asks_beyond_kind(self.kb.schemes[subjects[0]], reading.text, kind)
+            precise = kind in PASSAGE_CHOOSES or beyond
             chosen = [s for s in subjects if passages[s]] if precise else []
-            subjects = (chosen or holding_answer(subjects, kind, slots))[:AMBIGUOUS_ANSWERS]
+            # a precise question no fiche answers (« il faut avancer l'argent ? » after the works aids) is
+            # about what was shown first, not about the one fiche that happens to hold an amount (the chèque
+            # énergie's, sc-016): its silence is said with the door
+            unanswered = not chosen and (beyond or asks_what_none_says(reading.text, []))
+            subjects = (chosen or (subjects if unanswered else holding_answer(subjects, kind, slots)))[:AMBIGUOUS_ANSWERS]
         subject = subjects[0]
         # « ils viennent à domicile ? » after France Services and the conseillers numériques: what
         # each says, when more than one fiche answers; otherwise what one is
