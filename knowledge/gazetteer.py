@@ -18,7 +18,7 @@ import gzip
 import math
 import re
 from collections import defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Collection, Iterable, Iterator
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
@@ -553,7 +553,10 @@ class Gazetteer:
         regions = {a.code for a in areas if a.kind == "reg"}
         known_deps = set() if deps else set(known_departements or ())
         postal = list(self._postal_codes_in(text))
-        named = self._name_spots(text, tokens, keys)
+        # a département or région named beside a commune is no other content (« Albert, dans la Somme »
+        # answers « dans quelle commune ? » as « Albert » does; simulated users, round 44, sc-097)
+        in_areas = {k for a in areas for k in range(a.start, a.end)}
+        named = self._name_spots(text, tokens, keys, in_areas)
         fuzzy = self._fuzzy_spots(keys, {s.start for s in named})
         spots = [s for s in named + fuzzy if not self._masked(s, areas)]
         chosen: list[_Spot] = []
@@ -581,12 +584,13 @@ class Gazetteer:
                 found.append(((in_dep or communes)[0], cp))
         return found
 
-    def _name_spots(self, text: str, tokens: list[_Token], keys: list[str]) -> list[_Spot]:
+    def _name_spots(self, text: str, tokens: list[_Token], keys: list[str],
+                    in_areas: Collection[int] = ()) -> list[_Spot]:
         spots: list[_Spot] = []
         # content words before each index, so "is everything else filler?" is O(1) (was O(n) per window)
         content_before = [0]
-        for k in keys:
-            content_before.append(content_before[-1] + (k not in _FILLERS))
+        for index, k in enumerate(keys):
+            content_before.append(content_before[-1] + (k not in _FILLERS and index not in in_areas))
         total = content_before[-1]
         titles_before = [0]
         for t in tokens:

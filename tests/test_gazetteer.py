@@ -194,6 +194,10 @@ def test_arrondissements(gaz: Gazetteer) -> None:
         ("93200 saint denis", ("Saint-Denis", "93"), "saint denis"),
         ("La personne réside à Saint-Denis (93).", ("Saint-Denis", "93"), "Saint-Denis"),
         ("j'habite paris 11e", ("Paris 11e Arrondissement", "75"), "paris 11e"),
+        # a first name that is a commune, with its département: the département is no other content
+        # (simulated users, round 44, sc-097: « Albert, dans la Somme » was « Je ne trouve pas cette commune »)
+        ("Albert, dans la Somme", ("Albert", "80"), "Albert"),
+        ("Albert (Somme)", ("Albert", "80"), "Albert"),
     ],
 )
 def test_find_in_text(gaz: Gazetteer, text: str, expected: tuple[str, str], span: str) -> None:
