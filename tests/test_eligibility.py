@@ -243,6 +243,18 @@ def test_missing_facts_name_what_to_ask(kb, elig) -> None:  # type: ignore[no-un
     assert cantine.to_verify and any("mairie" in t for t in cantine.to_verify)
 
 
+def test_an_open_any_of_says_the_ways_ruled_out(kb, elig) -> None:  # type: ignore[no-untyped-def]
+    # the Pass'Sport's children of 14 to 17 rule out children of 6 and 11; the person's own age (16-30)
+    # is still open: why not the children is said beside « cela dépend de votre âge » (sc-069)
+    sport = elig.evaluate(kb.scheme("pass-sport"), {"children_count": 2, "children_ages": [6.0, 11.0]})
+    assert sport.status is Status.to_check and sport.missing == ["age"]
+    assert sport.ruled_out and "14 ans à 17 ans" in sport.ruled_out[0] and "6 ans, 11 ans" in sport.ruled_out[0]
+    assert sport.ruled_out_in("en") and "14" in sport.ruled_out_in("en")[0]
+    assert sport.to_json()["ruled_out"] == sport.ruled_out
+    # nothing ruled out while every way is open
+    assert elig.evaluate(kb.scheme("pass-sport"), {}).ruled_out == []
+
+
 def test_every_scheme_evaluates_on_empty_and_full_facts(kb, elig) -> None:  # type: ignore[no-untyped-def]
     full = {
         "age": 30, "commune": HERSIN, "children_count": 2, "children_ages": [1.17, 7.0], "single_parent": True,
