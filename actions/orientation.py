@@ -78,16 +78,13 @@ def result_line(result: SchemeResult, need_label: str | None = None, third_perso
     if result.status is Status.to_check:
         missing = ", ".join(dict.fromkeys(fact_label(m, third_person) for m in result.missing[:2]))
         ruled_out = " ".join(result.ruled_out_in(current_language()))
-        if third_person:
-            ruled_out = about_the_person(ruled_out)
-        reason = (
-            f"{ruled_out} {say('depends_on_else', missing=missing)}" if missing and ruled_out
-            else say("depends_on", missing=missing)
-            if missing
-            else first_sentence(result.to_verify[0])
-            if result.to_verify
-            else ""
-        )
+        if missing and ruled_out:  # why the ways already ruled out do not fit, then what is still open
+            said_of = about_the_person(ruled_out) if third_person else ruled_out
+            reason = f"{said_of} {say('depends_on_else', missing=missing)}"
+        elif missing:
+            reason = say("depends_on", missing=missing)
+        else:
+            reason = first_sentence(result.to_verify[0]) if result.to_verify else ""
         if not missing and result.reasons:  # what holds, then what only the service can check
             met = " ".join(result.reasons_in(current_language())[:REASONS_SHOWN])
             reason = f"{about_the_person(met) if third_person else met} {reason}".strip()

@@ -288,10 +288,11 @@ def ranked_sentences(texts: list[str], names: list[str], question: str) -> list[
     scored = []
     for sentence in texts:
         stems = _sentence_stems(sentence) - named
+        groups = _sentence_groups(sentence, named)
         units = _sentence_units(sentence) if meaning is not _WORDS_ONLY else None
         score = 0.0
         for word in asked:
-            close = _closeness(word, stems, _sentence_groups(sentence, named))
+            close = _closeness(word, stems, groups)
             unit = asked_units[word]
             if close < 1.0 and units is not None and unit is not None and word[:STEM] not in _answered_by():
                 cosine = float((units @ unit).max())
