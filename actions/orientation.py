@@ -22,7 +22,7 @@ from actions.common import (
     service_links,
 )
 from actions.places import from_old_directory
-from actions.plan import fill_floor, for_them, need_of, shown_in
+from actions.plan import fill_floor, for_them, need_of, raised_beside, shown_in
 from actions.sdk import Action, SlotSet
 from actions.services import end_buttons
 from actions.speaker import for_speaker, own_place_check, without_own_door
@@ -50,6 +50,8 @@ DANGER_NEEDS = ("violences",)
 #: the reasons said on a scheme's line: the territory, the children's ages and the QF compared to the
 #: ceiling (the cantine à 1 € with a QF of 720 € was said without the third, sc-077)
 REASONS_SHOWN = 3
+#: of the benefits often missed in the person's situation (`raised_for`), this many are raised beside the needs
+RAISED_SHOWN = 1
 CONTACT_IN_TEXT = re.compile(r"@|https?://|\b0\d(?:[ .]?\d{2}){4}\b")
 def fact_label(name: str, third_person: bool = False) -> str:
     """A missing fact in words, in the turn's language (`fact_labels` in the responses); never its
@@ -162,6 +164,16 @@ class ActionOrientation(Action):
         for at, label_, need in reversed(empty):
             if not any(need_of(r.scheme_id, [need]) for r in shown):
                 groups.insert(at, (label_, [need_numbers_text([need]) or say_about("need_nothing_here", other)]))
+        if groups and not focus and not any(item.get("screening") for item in items):
+            # a benefit often missed in the person's situation, once nothing else asks about it: after the
+            # needs, as to check (no question more is asked for it)
+            raised = [r for r in evaluate(raised_beside(slots, {r.scheme_id for r in results}), slots, simulate=True)
+                      if r.status is not Status.not_eligible][:RAISED_SHOWN]
+            if raised:
+                lines_ = [result_line(r, None, other) for r in raised]
+                groups.append((None, ["\n".join([say_about("orientation_raised", other), lines_[0]]), *lines_[1:]]))
+                shown += raised
+                results += raised
         if outside_region(commune):
             dispatcher.utter_message(text=say("outside_region_short"))
         lines = [line for _label, group_lines in groups for line in group_lines]

@@ -11,9 +11,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from actions.common import get_kb, needs_catalogue, public_fits, schemes_for_need
+from actions.common import facts_from_slots, get_kb, needs_catalogue, public_fits, schemes_for_need
 from actions.speaker import own_schemes
 from knowledge.eligibility import SchemeResult, Status
+from knowledge.facts import situations_of
 from knowledge.schema import Scheme
 
 #: danger, shelter and food come first; then the needs in the order they were read
@@ -242,6 +243,19 @@ def _fits_closely(ranked_open: list[SchemeResult], besides: set[str]) -> list[st
     return [r.scheme_id for r in ranked_open
             if r.scheme_id not in besides and r.status is Status.eligible
             and (r.specificity >= 2 or (r.specificity >= 1 and schemes[r.scheme_id].conditions.zone is not None))]
+
+
+def raised_beside(slots: dict[str, Any], considered: set[str]) -> list[str]:
+    """The schemes people in the person's known situation often miss (`raised_for`: a wage, the prime
+    d'activité), beside the needs they came for: not one already considered, received, the speaker's own,
+    or meant for other people (« mon salaire c 1200 » beside a deposit for a first flat, sc-020)."""
+    situations = set(situations_of(facts_from_slots(slots)))
+    if not situations:
+        return []
+    not_offered = own_schemes(slots) | set(slots.get("received_schemes") or []) | considered
+    return [s.id for s in get_kb().schemes.values()
+            if situations.intersection(r.value for r in s.raised_for) and s.id not in not_offered
+            and not situations.intersection(r.value for r in s.received_as) and public_fits(s.publics, slots)]
 
 
 def planned_schemes(items: list[dict[str, Any]]) -> list[str]:

@@ -101,7 +101,10 @@ SITUATION_WORDS: dict[str, list[str]] = {
                 "i work", "part time", "full time", "my job", "etre embauche", "etre embauchee", "suis embauche", "suis embauchee", "ete embauche", "ete embauchee",
                 "mi temps", "temps plein",
                 "repris un travail", "reprend un travail", "repris un emploi", "reprend un emploi", "got a job",
-                "reprends un travail", "reprends un emploi", "reprise d emploi", "reprise emploi"],
+                "reprends un travail", "reprends un emploi", "reprise d emploi", "reprise emploi",
+                # a wage said is work (« mon salaire c 1200 », « au smic »), and so is work taken back up
+                "salaire", "mon salaire", "smic", "au smic", "my wage", "my salary", "repris le travail",
+                "reprend le travail", "reprends le travail", "repris mon travail", "back to work"],
     "independant": ["independant", "independante", "auto entrepreneur", "micro entrepreneur", "artisan",
                     "commercant", "self employed", "freelance", "agriculteur", "agricultrice"],
     "en_formation": ["formation", "en formation", "commence une formation", "je fais une formation",

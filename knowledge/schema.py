@@ -194,6 +194,10 @@ class Scheme(Strict):
         [], description="situations that mean the person already receives the scheme (au RSA: the RSA); "
         "it is not proposed to them again"
     )
+    raised_for: list[Situation] = Field(
+        [], description="situations in which people often miss the scheme (a low wage: the prime d'activité): "
+        "once the person is known to be in one, it is raised beside whatever need they came for, as to check"
+    )
     publics: list[str] = Field(
         [], description="who the scheme is meant for, as relevance, not eligibility (keys of publics.yml): it is "
         "not proposed to a person the known facts rule out (a mobility platform towards work for a woman of 70)"
