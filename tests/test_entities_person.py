@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from bot.nlu.entities import Entity, EntityExtractor
+from bot.nlu.person import works_only_as_speaker
 
 
 @pytest.fixture(scope="module")
@@ -219,3 +220,23 @@ def test_the_rsa_named_is_not_the_rsa_received(extractor) -> None:  # type: igno
                      "usager rsa dans le nord", "jeune maman, bébé de 4 mois, RSA, elle voudrait une formation",
                      "je suis propriétaire mais jai que le rsa", "I'm on RSA"):
         assert facts(received).get("situation") == "beneficiaire_rsa", received
+
+
+@pytest.mark.parametrize(
+    ("text", "speaker_only"),
+    [
+        ("Bonjour, je travaille au CCAS d'Hazebrouck, une famille me demande de l'aide", True),
+        ("I work at a France Services in Abbeville, a pensioner of 71 asks", True),
+        ("je travaille à la mission locale, un jeune de 19 ans en CDD voudrait partir", False),
+        ("je travaille au CCAS, la dame touche 1000 € de salaire", False),
+        ("une dame de 40 ans travaille à temps partiel", False),
+    ],
+)
+def test_the_speakers_own_job_is_not_the_persons_wage(text: str, speaker_only: bool) -> None:
+    assert works_only_as_speaker(text) is speaker_only
+
+
+def test_a_wage_said_is_work(extractor) -> None:  # type: ignore[no-untyped-def]
+    situation = first(extractor.extract("jsigne mon 1er appart mais jpeux pas payer la caution, et mon salaire c 1200"),
+                      "situation")
+    assert situation is not None and situation.value == "salarie"

@@ -441,8 +441,9 @@ class DialogueEngine:
         if reading.asks in ANSWERS and named:
             asked = {s.value for n in named for s in self.kb.schemes[n].received_as}
             theirs += [e for e in parse.entities if e.entity == "situation" and e.value in asked]
-        if reading.role == "agent" and theirs and not slots.get("workplace_commune"):
-            slots["workplace_commune"] = theirs[0].value  # « CCAS d'Amiens »: where the agent works
+        workplace_communes = [e.value for e in theirs if e.entity == "commune"]
+        if reading.role == "agent" and workplace_communes and not slots.get("workplace_commune"):
+            slots["workplace_commune"] = workplace_communes[0]  # « CCAS d'Amiens »: where the agent works
         also = next((e for e in parse.entities if e.entity == "commune_also"), None)
         if also is not None and any(e.entity == "commune" for e in theirs):  # « … Une famille de Longueau »
             parse.entities.append(Entity("commune", also.value, also.start, also.end, also.text))

@@ -14,7 +14,14 @@ from actions.passages import names_kind, passage_match
 from bot.nlu.entities import Entity
 from bot.nlu.interpreter import ParseResult
 from bot.nlu.normalize import lexicon_words
-from bot.nlu.person import clause_at, is_workplace, own_child_clauses, speaks_of_own_home, writes_for_someone
+from bot.nlu.person import (
+    clause_at,
+    is_workplace,
+    own_child_clauses,
+    speaks_of_own_home,
+    works_only_as_speaker,
+    writes_for_someone,
+)
 from knowledge.facts import situations_of
 from knowledge.kb import KnowledgeBase
 from knowledge.numbers import Whose, age_mentions, find_other_age
@@ -159,7 +166,7 @@ def _workplace_markers(parse: ParseResult, role: str) -> list[Entity]:
 
 
 def speaker_entities(parse: ParseResult, role: str) -> list[Entity]:
-    """Entities about the speaker, not the person: an agent's workplace commune ("la France Services
+    """Entities about the speaker, not the person: their own job; an agent's workplace commune ("la France Services
     de Desvres") directly follows the service or scheme that names the workplace; a relative's own age
     (« J'ai 45 ans et ma fille de 20 ans voudrait partir en vacances » : Départ 18:25 was judged on 45)
     when the message gives another age (the person's is then the one said of them)."""
@@ -169,7 +176,9 @@ def speaker_entities(parse: ParseResult, role: str) -> list[Entity]:
     if role not in ("agent", "ambassadeur"):
         return []
     places = _workplace_markers(parse, role)
-    out = []
+    # « je travaille au CCAS » is the speaker's job, not a wage of the person (no prime d'activité for it)
+    out = [e for e in parse.entities if e.entity == "situation" and e.value == "salarie"
+           and works_only_as_speaker(parse.text)]
     for entity in parse.entities:
         if entity.entity != "commune" or entity.start is None:
             continue

@@ -86,6 +86,21 @@ def is_workplace(text: str, start: int) -> bool:
 
 
 @lru_cache(maxsize=1)
+def _work_words() -> re.Pattern[str]:
+    from knowledge.facts import SITUATION_WORDS
+
+    return _phrases(SITUATION_WORDS["salarie"])
+
+
+def works_only_as_speaker(text: str) -> bool:
+    """Whether the only work the message says is the speaker's own (« je travaille au CCAS
+    d'Hazebrouck, une famille me demande… »): not a wage of the person concerned."""
+    _, workplace = _patterns()
+    folded = fold(text)
+    return bool(workplace.search(folded)) and not _work_words().search(workplace.sub(" ", folded))
+
+
+@lru_cache(maxsize=1)
 def _sex_cues() -> dict[str, dict[str, re.Pattern[str]]]:
     """{"self"|"other": {"femme"|"homme": pattern}} from person.yml `sex`."""
     data = _person_data()["sex"]
