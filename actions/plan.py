@@ -242,7 +242,8 @@ def _fits_closely(ranked_open: list[SchemeResult], besides: set[str]) -> list[st
     schemes = get_kb().schemes
     return [r.scheme_id for r in ranked_open
             if r.scheme_id not in besides and r.status is Status.eligible
-            and (r.specificity >= 2 or (r.specificity >= 1 and schemes[r.scheme_id].conditions.zone is not None))]
+            and (r.specificity >= 2 or (r.specificity >= 1 and schemes[r.scheme_id].conditions.zone is not None)
+                 or _local(schemes[r.scheme_id]))]
 
 
 def raised_beside(slots: dict[str, Any], considered: set[str]) -> list[str]:

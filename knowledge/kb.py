@@ -17,7 +17,7 @@ from sqlalchemy import Engine, delete, or_, select, text
 
 from knowledge.content import Content, default_content
 from knowledge.db import MIGRATION_LOCK_ID, make_engine, session_scope, upgrade
-from knowledge.gazetteer import Gazetteer
+from knowledge.gazetteer import Gazetteer, haversine_km
 from knowledge.models import MetaRow, SchemeRow, ServiceRow, StructureRow
 from knowledge.placedata import PLACE_ORIGIN, ensure_places, iter_directory_sources
 from knowledge.placeindex import PlaceIndex
@@ -25,6 +25,9 @@ from knowledge.places import resolve_service_commune
 from knowledge.schema import EmergencyNumber, Question, Scheme, Service
 
 CURATED_SOURCE = "aiguillage"
+#: a zone whose towns or intercommunalités lie further than this from their mean position has no centre
+#: (of the curated zones, only HopHopFood's Lille, Amiens and Senlis, 85 km; the next is 44 km)
+ZONE_SPREAD_KM = 60.0
 CONTENT_HASH_KEY = "content_hash"
 
 
@@ -123,13 +126,26 @@ def curated_service_data(service: Service, gazetteer: Gazetteer) -> dict[str, An
 
 def zone_centre(codes: list[str], gazetteer: Gazetteer) -> tuple[float, float] | None:
     """Mean position of the communes of a zone made of commune and EPCI codes (not départements:
-    a département-wide service gets no position, so no misleading distance)."""
+    a département-wide service gets no position, so no misleading distance; nor a zone of towns far
+    apart, ZONE_SPREAD_KM)."""
     wanted = {c for c in codes if len(c) in (5, 9)}
     if not wanted:
         return None
-    points = [(c.latitude, c.longitude) for c in gazetteer if c.code_insee in wanted or (c.epci and c.epci in wanted)]
+    by_code: dict[str, list[tuple[float, float]]] = {}
+    for c in gazetteer:
+        for code in {c.code_insee, c.epci} & wanted:
+            by_code.setdefault(code, []).append((c.latitude, c.longitude))
+    points = [p for code_points in by_code.values() for p in code_points]
     if not points:
         return None
+    # Lille, Amiens and Senlis: their mean is near none of them, and hid HopHopFood from Lille (sc-041)
+    parts = [_mean(code_points) for code_points in by_code.values()]
+    if max(haversine_km(*_mean(parts), *p) for p in parts) > ZONE_SPREAD_KM:
+        return None
+    return _mean(points)
+
+
+def _mean(points: list[tuple[float, float]]) -> tuple[float, float]:
     return sum(p[0] for p in points) / len(points), sum(p[1] for p in points) / len(points)
 
 

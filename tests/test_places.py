@@ -462,3 +462,17 @@ def test_the_widget_makes_place_phones_tap_to_call(kb) -> None:  # type: ignore[
     found = re.findall(pattern.group(1), line)
     assert found == ["03 21 28 78 17"]
     assert "tel:" + re.sub(r"[\s.-]", "", found[0]) == "tel:0321287817"
+
+
+def test_a_zone_of_towns_far_apart_has_no_centre(kb) -> None:  # type: ignore[no-untyped-def]
+    """Lille, Amiens and Senlis (HopHopFood): their mean position is near none of them, and the programme
+    was never shown in Lille (sc-041); an intercommunalité and nearby towns keep their centre."""
+    from knowledge.kb import zone_centre
+
+    assert zone_centre(["59350", "80021", "60612"], kb.gazetteer) is None
+    centre = zone_centre(["200033579"], kb.gazetteer)  # the Communauté urbaine d'Arras
+    assert centre is not None and 50.2 < centre[0] < 50.4 and 2.6 < centre[1] < 2.9
+    lens_lievin = zone_centre(["62498", "62510"], kb.gazetteer)  # Lens, Liévin
+    assert lens_lievin is not None
+    hophopfood = next(s for s in kb.services if s.id == "hophopfood-paniers-anti-gaspi")
+    assert hophopfood.latitude is None
