@@ -70,6 +70,15 @@ def need_of(scheme_id: str, needs: Sequence[str]) -> str | None:
     return None
 
 
+def not_offered_to(slots: dict[str, Any], named: Sequence[str] = ()) -> set[str]:
+    """The schemes never offered to the person: the speaker's own (an agent of France Services is not
+    offered France Services), those they receive (a family the ARS it has), and those meant for other
+    people (publics.yml: a mobility platform towards work for a woman of 70), unless the person names
+    them (the facts the questions may still settle fit: the orientation judges the rest, `for_them`)."""
+    out = own_schemes(slots) | set(slots.get("received_schemes") or [])
+    return out | {s.id for s in get_kb().schemes.values() if s.id not in named and not public_fits(s.publics, slots)}
+
+
 def plan(needs: Sequence[str], described: Sequence[str], slots: dict[str, Any],
          relevance: dict[str, float] | None = None, named: Sequence[str] = (),
          said: Sequence[str] = (), firm: Sequence[str] | None = None) -> list[dict[str, Any]]:
@@ -90,12 +99,7 @@ def plan(needs: Sequence[str], described: Sequence[str], slots: dict[str, Any],
     """
     kb = get_kb()
     ordered = order_needs(n for n in needs if n in needs_catalogue())
-    not_offered = own_schemes(slots)  # an agent of France Services is not offered France Services
-    not_offered |= set(slots.get("received_schemes") or [])  # nor a family the ARS it receives
-    # nor a scheme meant for other people than the person (publics.yml: a mobility platform towards
-    # work for a woman of 70), unless the person names it
-    # (the facts the questions may still settle fit: the orientation judges the rest, `for_them`)
-    not_offered |= {s.id for s in kb.schemes.values() if s.id not in named and not public_fits(s.publics, slots)}
+    not_offered = not_offered_to(slots, named)
     described = [s for s in dict.fromkeys(described) if s in kb.schemes and s not in not_offered]
     groups: dict[str | None, list[str]] = {n: [] for n in ordered}
     for scheme_id in described:
@@ -249,14 +253,14 @@ def _fits_closely(ranked_open: list[SchemeResult], besides: set[str]) -> list[st
 def raised_beside(slots: dict[str, Any], considered: set[str]) -> list[str]:
     """The schemes people in the person's known situation often miss (`raised_for`: a wage, the prime
     d'activité), beside the needs they came for: not one already considered, received, the speaker's own,
-    or meant for other people (« mon salaire c 1200 » beside a deposit for a first flat, sc-020)."""
+    or meant for other people (« mon salaire c 1200 » beside a deposit for a first flat, sc-020); one the
+    situation says is received is ruled out by eligibility (`received_as`)."""
     situations = set(situations_of(facts_from_slots(slots)))
     if not situations:
         return []
-    not_offered = own_schemes(slots) | set(slots.get("received_schemes") or []) | considered
+    not_offered = not_offered_to(slots) | considered
     return [s.id for s in get_kb().schemes.values()
-            if situations.intersection(r.value for r in s.raised_for) and s.id not in not_offered
-            and not situations.intersection(r.value for r in s.received_as) and public_fits(s.publics, slots)]
+            if situations.intersection(r.value for r in s.raised_for) and s.id not in not_offered]
 
 
 def planned_schemes(items: list[dict[str, Any]]) -> list[str]:

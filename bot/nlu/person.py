@@ -15,6 +15,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from knowledge.facts import SITUATION_WORDS
 from knowledge.textnorm import fold, fold_same_length
 from knowledge.yamlio import load_yaml
 
@@ -87,8 +88,6 @@ def is_workplace(text: str, start: int) -> bool:
 
 @lru_cache(maxsize=1)
 def _work_words() -> re.Pattern[str]:
-    from knowledge.facts import SITUATION_WORDS
-
     return _phrases(SITUATION_WORDS["salarie"])
 
 
