@@ -213,6 +213,20 @@ def _age_value(number: str, unit: str | None) -> float:
     return value
 
 
+#: « je suis une (jeune) femme de 45 ans », « i'm a single mum »: a person word the writer says of themselves
+_I_AM = frozenset({"suis", "sui", "jsuis", "jsui", "chui", "m", "am", "im"})
+_BEFORE_PERSON_WORD = _words("un une 1 a an jeune young single")
+
+
+def _describes_oneself(words: list[str], j: int) -> bool:
+    """The person word at words[j] follows « je suis » (« je suis une femme de 45 ans », « je suis
+    retraitée, 74 ans »): the writer describes themselves, not someone else."""
+    k = j - 1
+    while k >= 0 and words[k] in _BEFORE_PERSON_WORD and j - k <= 3:
+        k -= 1
+    return k >= 0 and words[k] in _I_AM and not (words[k] == "m" and k and words[k - 1] not in ("i", "j"))
+
+
 def _referent(words: list[str], i: int, expecting_children: bool) -> tuple[Whose, str | None]:
     """Whom the number at words[i] is said of, looking back over small words and other ages."""
     j = i - 1
@@ -228,7 +242,7 @@ def _referent(words: list[str], i: int, expecting_children: bool) -> tuple[Whose
         if _CHILD_WORD.match(w):
             return Whose.CHILD, w
         if _ADULT_WORD.match(w):
-            return Whose.OTHER, w
+            return (Whose.SELF, w) if _describes_oneself(words, j) else (Whose.OTHER, w)
         if w in _SKIP or w == "," or _NUMBER.match(w) or _UNIT.match(w):
             j -= 1
             steps += 1

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from bot.nlu.entities import Entity, EntityExtractor
-from bot.nlu.person import works_only_as_speaker
+from bot.nlu.person import declared_role, works_only_as_speaker
 
 
 @pytest.fixture(scope="module")
@@ -240,3 +240,21 @@ def test_a_wage_said_is_work(extractor) -> None:  # type: ignore[no-untyped-def]
     situation = first(extractor.extract("jsigne mon 1er appart mais jpeux pas payer la caution, et mon salaire c 1200"),
                       "situation")
     assert situation is not None and situation.value == "salarie"
+
+
+@pytest.mark.parametrize(
+    ("text", "role"),
+    [
+        ("Je suis ambassadeur dans le Bassin minier. Voilà, une dame de 49 ans", "ambassadeur"),
+        ("Ambassadeur ici, dans le Ternois. Une famille d'agriculteurs", "ambassadeur"),
+        ("ambassadeur: ya une famille qui a besoin d'un ordi", "ambassadeur"),
+        ("Bonjour, ambassadrice à Fourmies, une dame me demande", "ambassadeur"),
+        ("Agent d'accueil mairie : une personne me dit qu'elle n'a plus rien", "agent"),
+        ("Bonjour, je suis conseillère France Services à Desvres, un monsieur", "agent"),
+        ("je voudrais devenir ambassadrice de l'accès aux droits", None),
+        ("mon agent immobilier ne répond plus", None),
+        ("une conseillère de la CAF m'a dit de vous écrire", None),
+    ],
+)
+def test_a_role_the_writer_declares(text: str, role: str | None) -> None:
+    assert declared_role(text) == role

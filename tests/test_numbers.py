@@ -200,6 +200,19 @@ def test_a_pronoun_and_a_number_is_no_young_childs_age(text: str) -> None:
 
 
 @pytest.mark.parametrize(("text", "age"), [
+    ("Je suis une femme de 45 ans, je n'ai jamais vraiment travaillé", 45),
+    ("je suis une jeune femme de 19 ans, j'ai des questions sur ma contraception", 19),
+    ("Je suis retraitée, 74 ans, veuve, j'habite vers La Capelle", 74),
+    ("jsuis un homme de 50 ans au chomage", 50),
+    ("i'm a woman, 45 years old", 45),
+])
+def test_a_person_word_the_writer_says_of_themselves(text: str, age: int) -> None:
+    """« je suis une femme de 45 ans » is the writer's age, not someone else's (read as a relative)."""
+    assert find_other_age(text) is None
+    assert [m.value for m in age_mentions(text) if m.whose is Whose.SELF] == [age]
+
+
+@pytest.mark.parametrize(("text", "age"), [
     # an adult's age after the verb, without its unit, the next clause starting with a pronoun
     ("My mother is 72, she lives in Lens and she doesn't speak French well.", 72),
     ("mon père a 81, il vit seul à la campagne", 81),

@@ -16,6 +16,7 @@ from bot.nlu.interpreter import ParseResult
 from bot.nlu.normalize import lexicon_words
 from bot.nlu.person import (
     clause_at,
+    declared_role,
     is_workplace,
     own_child_clauses,
     speaks_of_own_home,
@@ -270,6 +271,7 @@ def read_turn(parse: ParseResult, intent: str, kb: KnowledgeBase, slots: dict[st
             reading.role = "self"
         if slots.get("role") and (reading.role == "self" or slots.get("asking")):
             reading.role = slots["role"]
+        reading.role = declared_role(parse.text) or reading.role  # « je suis ambassadrice »: said, not guessed
     else:  # no reader (an older model): the entity extractor's keyword needs, the most specific one
         reading.needs = sorted(parse.values("need"), key=lambda n: n in GENERIC_NEEDS)[:1]
         described = []

@@ -131,6 +131,36 @@ def writes_for_someone(text: str) -> bool:
     return bool(_writing_for().search(fold(text)))
 
 
+#: greetings before a role said at the message's start (« Bonjour, ambassadrice à Fourmies… »)
+_GREETING = re.compile(r"^(?:(?:bonjour|bonsoir|bjr|slt|salut|hello|hi|coucou|madame|monsieur)\W*)*")
+
+
+@lru_cache(maxsize=1)
+def _declared_roles() -> list[tuple[str, re.Pattern[str], re.Pattern[str] | None]]:
+    """(role, phrases anywhere, phrases at the start) from person.yml `declared_roles`."""
+    out = []
+    for role, phrases in (_person_data().get("declared_roles") or {}).items():
+        anywhere = [p for p in phrases if not p.startswith("^")]
+        start = [p[1:] for p in phrases if p.startswith("^")]
+        out.append((role, _phrases(anywhere), re.compile(r"^" + _phrases(start).pattern) if start else None))
+    return out
+
+
+def declared_role(text: str) -> str | None:
+    """The role the writer says they have (person.yml `declared_roles`): « je suis ambassadrice »,
+    « Agent d'accueil mairie : … »; the first said when two are. None when the writer says none."""
+    folded = fold(text)
+    opening = _GREETING.sub("", folded.strip())
+    found = []
+    for role, anywhere, start in _declared_roles():
+        where = [m.start() for m in anywhere.finditer(folded)]
+        if start is not None and start.search(opening):
+            where.append(0)
+        if where:
+            found.append((min(where), role))
+    return min(found)[1] if found else None
+
+
 @lru_cache(maxsize=1)
 def _own_home() -> re.Pattern[str]:
     return _phrases(_person_data()["own_home"])
