@@ -131,6 +131,10 @@ def validate(content: Content | None = None, seeds: Path | None = None, check_pl
             if value and not contact_in_sources(value, service.sources, kind):
                 report.add(where, f"{kind} « {value} » n'apparaît mot pour mot dans aucune de ses sources")
 
+    for need in load_yaml((CONTENT_DIR / "needs.yml").read_text(encoding="utf-8"))["needs"]:
+        doors_of_audience = need.get("audience_doors") or []
+        check_refs(f"besoin {need['id']}", doors_of_audience, set(need.get("schemes") or []),
+                   "audience_doors hors de ses schemes")
     _check_audiences(content, report)
 
     for number in content.emergency:

@@ -3,6 +3,8 @@
 - A described scheme is shown under another need it serves when its first need has no room left
   (`_make_room`): Sac Ados for a girl of 17 was described beside four holiday schemes and never
   shown, while the youth need read beside them had room (simulated users, sc-005).
+- A need that says who (`audience`: « les jeunes ») beside a need that says what shows only the
+  schemes of that topic, its own and its door (`_of_the_topics`).
 - A need read beside the first is filled with its own schemes only when they are clearly about the
   words (`shown_in`, FILL_BESIDE).
 - A scheme of a few communes is for the people who live there (`for_them`): with the commune never
@@ -33,6 +35,23 @@ def test_an_overflowing_need_gives_a_scheme_to_a_need_with_room(kb) -> None:  # 
     assert described["jeunes"][0] == "sac-ados"  # before the BAFA: more relevant
     assert len([s for s in described["vacances"]]) <= PER_NEED
     assert "sac-ados" not in described["vacances"]
+
+
+def test_an_audience_need_beside_a_topic_keeps_the_schemes_of_that_topic(kb) -> None:  # type: ignore[no-untyped-def]
+    """« les jeunes » (needs.yml `audience`) beside the holidays: Sac Ados (a holiday scheme), the
+    mission locale (the audience's door), never the pass Culture (leisure) nor the BAFA (the young
+    need's alone), sc-005; beside a job, the CEJ; alone, the young need keeps every scheme."""
+    common.set_kb(kb)
+    relevance = {**RELEVANCE, "pass-culture": 0.49, "mission-locale": 0.4}
+    items = plan(["vacances", "jeunes"], [*HOLIDAYS, "aide-bafa"], {"age": 17}, relevance=relevance)
+    young = next(item for item in items if item["need"] == "jeunes")
+    assert "sac-ados" in young["schemes"] and "mission-locale" in young["schemes"], young
+    assert "pass-culture" not in young["schemes"] and "aide-bafa" not in young["schemes"], young
+    job = plan(["emploi", "jeunes"], ["contrat-engagement-jeune", "aide-bafa"], {"age": 17}, relevance=relevance)
+    assert "contrat-engagement-jeune" in [s for item in job for s in item["schemes"]], job
+    assert "aide-bafa" not in [s for item in job for s in item["schemes"]], job
+    alone = plan(["jeunes"], [], {"age": 17}, relevance=relevance)
+    assert "pass-culture" in alone[0]["schemes"], alone
 
 
 def test_without_a_need_with_room_nothing_moves(kb) -> None:  # type: ignore[no-untyped-def]
