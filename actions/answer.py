@@ -163,6 +163,12 @@ def _amount(scheme: Scheme, slots: dict[str, Any]) -> list[str]:
     return [say("answer_amount_unknown", name=scheme.name, door=_door(scheme, slots))]
 
 
+def _knows_amount(scheme: Scheme, slots: dict[str, Any]) -> bool:
+    """The fiche says an amount, or one was computed for the person."""
+    return bool(scheme.amount) or any(r.get("amount") for r in slots.get("last_results") or []
+                                      if r.get("scheme") == scheme.id)
+
+
 def _contact(scheme: Scheme, slots: dict[str, Any]) -> list[str]:
     """Contacts written in the scheme's own steps, and the places that carry it."""
     lines = [st for st in (for_speaker(st, slots) for st in localized_list(scheme, "steps")) if CONTACT_IN_TEXT.search(st)][:2]
@@ -237,7 +243,7 @@ class ActionAnswer(Action):
         schemes = [s for s in (kb.scheme(i) for i in slots.get("answer_schemes") or [slots.get("focus_scheme") or ""])
                    if s is not None]
         done = [SlotSet("answer_kind", None), SlotSet("answer_passage", None), SlotSet("answer_schemes", None),
-                *([SlotSet("answer_unsure", None)] if slots.get("answer_unsure") else [])]
+                *([SlotSet(s, None) for s in ("answer_unsure", "answer_money") if slots.get(s)])]
         if not schemes:
             dispatcher.utter_message(text=say("scheme_not_covered"))
             return done
@@ -269,6 +275,8 @@ class ActionAnswer(Action):
         passage = passage_for(slots, scheme.id)
         if kind == "conditions":
             lines = _conditions(scheme, slots)
+            if slots.get("answer_money") and _knows_amount(scheme, slots):  # « il peut avoir une allocation ? »
+                lines += _amount(scheme, slots)
         elif kind == "how":
             lines = _steps(scheme, slots)
         elif kind == "documents":

@@ -441,6 +441,31 @@ def also_answering(subjects: list[Scheme], others: list[Scheme], question: str,
     return {s.id: every[s.id] for s in others if s.id in every and answers_what_is_asked(question, every[s.id])}
 
 
+def each_answering(schemes: list[Scheme], question: str, person: frozenset[str] = frozenset()) -> dict[str, str]:
+    """Of the schemes a question may be about, each whose own sentence answers it and names, in a whole
+    word, what it asks (« papiers » by « justificatifs »), best first (then in their order), by id: the papers differ from one fiche to
+    the next, so « quels papiers je dois amener ? » after the Restos du Cœur, the Secours populaire and
+    the CCAS is answered by each that lists them, not only by the one whose sentence also says
+    « rendez-vous » (sc-021, round 45)."""
+    matches = [(_asks_back(text), -score, TIED in text, index, scheme.id, text)
+               for index, scheme in enumerate(schemes)
+               if (match := passage_match(scheme, question, person=person))
+               for score, text in [match] if answers_what_is_asked(question, text)]
+    return {match[-2]: match[-1] for match in sorted(matches)}
+
+
+#: the interrogatives of a sentence that asks back instead of answering (« demandez quelles pièces
+#: apporter »): a closed class of words
+_INTERROGATIVES = frozenset({"quel", "quels", "quelle", "quelles", "combien"})
+
+
+def _asks_back(passage: str) -> bool:
+    """The sentence says what to ask rather than the answer: an interrogative before the word that
+    answers (« demandez quelles pièces apporter », where another fiche lists the papers)."""
+    words = _tokens(passage)
+    return any(before in _INTERROGATIVES for before in words[:-1])
+
+
 def asks_a_sum(question: str) -> bool:
     """The question says a word of the amount kind (lexicon `kind_words.amount`), question words
     included: « c'est combien ? », « ça coûte ? », and no word that asks something else (lexicon

@@ -38,6 +38,7 @@ from actions.passages import (
     asks_beyond_kind,
     asks_what_none_says,
     best_passages,
+    each_answering,
     named_by_words,
     person_words,
     states_amount,
@@ -176,6 +177,7 @@ FLOW_SLOTS = (
     "answer_passage",
     "answer_schemes",
     "answer_unsure",
+    "answer_money",
     "shown_places",
     "place_question",
     "place_schemes",
@@ -922,6 +924,8 @@ class DialogueEngine:
         wanted = not reading.payload
         person = person_words(slots)
         found = best_passages(schemes, reading.text, person=person) if wanted and kind in PASSAGE_CHOOSES else {}
+        if wanted and kind == "documents" and len(schemes) > 1:  # each fiche's own papers, best first
+            found = each_answering(schemes, reading.text, person) or found
         if wanted and kind == "documents" and found:  # « elle doit apporter quoi à la mairie ? » (sc-064)
             others = [self.kb.schemes[s] for s in slots.get("shown") or [] if s in self.kb.schemes and s not in subjects]
             room = max(0, AMBIGUOUS_ANSWERS - len(subjects))
@@ -949,7 +953,7 @@ class DialogueEngine:
             # avant ? »: the transport solidaire's « 48 heures avant ») is about that one
             beyond = asks_beyond_kind(self.kb.schemes[subjects[0]], reading.text, kind)
             precise = kind in PASSAGE_CHOOSES or beyond
-            chosen = [s for s in subjects if passages[s]] if precise else []
+            chosen = [s for s in found if passages.get(s)] if precise else []  # best first
             # a precise question no fiche answers (« il faut avancer l'argent ? » after the works aids) is
             # about what was shown first, not about the one fiche that happens to hold an amount (the chèque
             # énergie's, sc-016): its silence is said with the door
@@ -982,6 +986,8 @@ class DialogueEngine:
         else:
             slots["answer_kind"] = kind
             slots["answer_unsure"] = unsure or None  # action_answer then gives the doors near the person
+            # « il peut avoir une allocation ? »: who it is for, then how much (sc-080, round 45)
+            slots["answer_money"] = (kind == "conditions" and asks_a_sum(reading.text)) or None
             turn.run("action_answer")
         turn.state["pending"] = "confirm_check"
 
