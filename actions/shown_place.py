@@ -13,6 +13,7 @@ import datetime as dt
 import re
 from typing import Any
 
+from actions.answer import PHONE_IN_TEXT
 from actions.common import commune_of, contact_text, doors_for, get_kb
 from actions.passages import STEM, kind_stems
 from actions.places import address_text, data_date, distance_km, distance_text, person_point
@@ -118,11 +119,21 @@ class ActionShownPlace(Action):
         point = person_point(kb, slots, commune_of(slots))  # « c'est loin ? »
         where = (address_text(place) or place.commune or "") + distance_text(distance_km(place, point))
         lines.append(say("shown_place_title", nom=place.nom, where=where.lstrip(", ")).replace(" ()", ""))
-        lines.append(contact_text(place, commune_of(slots), slots=slots))
+        contact = contact_text(place, commune_of(slots), slots=slots)
+        lines.append(contact)
         week = week_text(place.horaires_accueil, dt.date.today())
-        hours = say("shown_place_hours", week=week) if week else say("shown_place_hours_unknown")
+        hours = say("shown_place_hours", week=week) if week else say(_hours_unknown(contact))
         date = data_date(place)
         # the data's date ends the hours' line: three lines a message at most
         lines.append(f"{hours} {date[0].upper()}{date[1:]}." if date else hours)
         dispatcher.utter_message(text="\n".join(lines))
         return [SlotSet("place_question", None)]
+
+
+def _hours_unknown(contact: str) -> str:
+    """What to do when the place's hours are not known, by the contact shown: call it, write to it (a
+    place known by its e-mail alone was « appelez avant de vous déplacer », simulated users sc-012 and
+    sc-036, rounds 45–46), or ask."""
+    if PHONE_IN_TEXT.search(contact):
+        return "shown_place_hours_unknown"
+    return "shown_place_hours_unknown_write" if "@" in contact else "shown_place_hours_unknown_ask"
