@@ -163,12 +163,6 @@ def _amount(scheme: Scheme, slots: dict[str, Any]) -> list[str]:
     return [say("answer_amount_unknown", name=scheme.name, door=_door(scheme, slots))]
 
 
-def _knows_amount(scheme: Scheme, slots: dict[str, Any]) -> bool:
-    """The fiche says an amount, or one was computed for the person."""
-    return bool(scheme.amount) or any(r.get("amount") for r in slots.get("last_results") or []
-                                      if r.get("scheme") == scheme.id)
-
-
 def _contact(scheme: Scheme, slots: dict[str, Any]) -> list[str]:
     """Contacts written in the scheme's own steps, and the places that carry it."""
     lines = [st for st in (for_speaker(st, slots) for st in localized_list(scheme, "steps")) if CONTACT_IN_TEXT.search(st)][:2]
@@ -217,19 +211,21 @@ def holding_answer(scheme_ids: list[str], kind: str, slots: dict[str, Any]) -> l
     """Of the schemes a question may be about, the ones whose fiche holds that kind of answer (an
     amount, a list of papers, a contact), in their order; all of them when none does."""
     kb = get_kb()
-    computed = {r.get("scheme") for r in slots.get("last_results") or [] if r.get("amount")}
-
-    def holds(scheme: Scheme) -> bool:
-        if kind == "amount":
-            return bool(scheme.amount) or scheme.id in computed
-        if kind == "documents":
-            return bool(getattr(scheme, "documents", None))
-        if kind == "contact":
-            return has_contact(scheme)
-        return True
-
-    holding = [s for s in scheme_ids if s in kb.schemes and holds(kb.schemes[s])]
+    holding = [s for s in scheme_ids if s in kb.schemes and holds_answer(kb.schemes[s], kind, slots)]
     return holding or scheme_ids
+
+
+def holds_answer(scheme: Scheme, kind: str, slots: dict[str, Any]) -> bool:
+    """The fiche holds that kind of answer: an amount (its own, or one computed for the person), a list
+    of papers, a contact; any other kind, always."""
+    if kind == "amount":
+        return bool(scheme.amount) or any(r.get("amount") for r in slots.get("last_results") or []
+                                          if r.get("scheme") == scheme.id)
+    if kind == "documents":
+        return bool(getattr(scheme, "documents", None))
+    if kind == "contact":
+        return has_contact(scheme)
+    return True
 
 
 class ActionAnswer(Action):
@@ -275,7 +271,7 @@ class ActionAnswer(Action):
         passage = passage_for(slots, scheme.id)
         if kind == "conditions":
             lines = _conditions(scheme, slots)
-            if slots.get("answer_money") and _knows_amount(scheme, slots):  # « il peut avoir une allocation ? »
+            if slots.get("answer_money") and holds_answer(scheme, "amount", slots):  # « il peut avoir une allocation ? »
                 lines += _amount(scheme, slots)
         elif kind == "how":
             lines = _steps(scheme, slots)

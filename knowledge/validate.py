@@ -93,7 +93,8 @@ def validate(content: Content | None = None, seeds: Path | None = None, check_pl
     doors = networks | refs.get("doors_extra", set())
     public_rules = load_yaml((CONTENT_DIR / "publics.yml").read_text(encoding="utf-8"))["publics"]
     publics = set(public_rules)
-    need_ids = {n["id"] for n in load_yaml((CONTENT_DIR / "needs.yml").read_text(encoding="utf-8"))["needs"]}
+    needs = load_yaml((CONTENT_DIR / "needs.yml").read_text(encoding="utf-8"))["needs"]
+    need_ids = {n["id"] for n in needs}
     for name, rule in public_rules.items():
         for need in [*(rule.get("unknown_fits_with") or []), *(rule.get("needs_read") or [])]:
             if need not in need_ids:
@@ -131,7 +132,7 @@ def validate(content: Content | None = None, seeds: Path | None = None, check_pl
             if value and not contact_in_sources(value, service.sources, kind):
                 report.add(where, f"{kind} « {value} » n'apparaît mot pour mot dans aucune de ses sources")
 
-    for need in load_yaml((CONTENT_DIR / "needs.yml").read_text(encoding="utf-8"))["needs"]:
+    for need in needs:
         doors_of_audience = need.get("audience_doors") or []
         check_refs(f"besoin {need['id']}", doors_of_audience, set(need.get("schemes") or []),
                    "audience_doors hors de ses schemes")

@@ -923,9 +923,9 @@ class DialogueEngine:
         schemes = [self.kb.schemes[s] for s in subjects]
         wanted = not reading.payload
         person = person_words(slots)
-        found = best_passages(schemes, reading.text, person=person) if wanted and kind in PASSAGE_CHOOSES else {}
-        if wanted and kind == "documents" and len(schemes) > 1:  # each fiche's own papers, best first
-            found = each_answering(schemes, reading.text, person) or found
+        # papers differ from one fiche to the next: each fiche's own, best first, else the best passage
+        each = each_answering(schemes, reading.text, person) if wanted and kind == "documents" and len(schemes) > 1 else {}
+        found = each or (best_passages(schemes, reading.text, person=person) if wanted and kind in PASSAGE_CHOOSES else {})
         if wanted and kind == "documents" and found:  # « elle doit apporter quoi à la mairie ? » (sc-064)
             others = [self.kb.schemes[s] for s in slots.get("shown") or [] if s in self.kb.schemes and s not in subjects]
             room = max(0, AMBIGUOUS_ANSWERS - len(subjects))
