@@ -53,6 +53,9 @@ REASONS_SHOWN = 3
 #: of the benefits often missed in the person's situation (`raised_for`), this many are raised beside the needs
 RAISED_SHOWN = 1
 CONTACT_IN_TEXT = re.compile(r"@|https?://|\b0\d(?:[ .]?\d{2}){4}\b")
+#: a scheme's local check (« Demandez à la mairie si la cantine applique déjà le tarif à 1 € ») is said on its
+#: line beside the facts still missing when its first sentence is no longer than this
+LOCAL_CHECK_SHOWN = 240
 def fact_label(name: str, third_person: bool = False) -> str:
     """A missing fact in words, in the turn's language (`fact_labels` in the responses); never its
     internal name (« Cela dépend de vacant_dwelling_commune »)."""
@@ -87,6 +90,10 @@ def result_line(result: SchemeResult, need_label: str | None = None, third_perso
             reason = say("depends_on", missing=missing)
         else:
             reason = first_sentence(result.to_verify[0]) if result.to_verify else ""
+        if missing and (local := local_check_sentence(scheme)):
+            # what only the service can settle is said too, not only what the person could answer: the
+            # cantine à 1 € « selon votre quotient familial » without « demandez à la mairie » (sc-002)
+            reason = f"{reason} {local}"
         if not missing and result.reasons:  # what holds, then what only the service can check
             met = " ".join(result.reasons_in(current_language())[:REASONS_SHOWN])
             reason = f"{about_the_person(met) if third_person else met} {reason}".strip()
@@ -95,6 +102,16 @@ def result_line(result: SchemeResult, need_label: str | None = None, third_perso
     if third_person:
         return say("orientation_not_eligible_other", name=scheme.name, reason=about_the_person(reason))
     return say("orientation_not_eligible", name=scheme.name, reason=reason)
+
+
+def local_check_sentence(scheme: Any) -> str | None:
+    """The first sentence of a scheme's local check, when short enough to be said on its line; French only
+    (the fiches have no English local check: the English summary says where to ask)."""
+    local = scheme.conditions.local_check
+    if not local or current_language() != "fr":
+        return None
+    sentence = first_sentence(local)
+    return sentence if len(sentence) <= LOCAL_CHECK_SHOWN else None
 
 
 def summary_text(commune_name: str | None, lines: list[str], steps: list[str], services: list[str]) -> str:
@@ -206,7 +223,8 @@ class ActionOrientation(Action):
                 item = shown[0].to_verify[0]  # a condition of the fiche: in the turn's language
                 french = list(top.conditions_text)
                 item = localized_list(top, "conditions_text")[french.index(item)] if item in french else item
-                steps.append(say("orientation_verify", item=item))
+                if first_sentence(item) not in "\n".join(lines):  # not twice: its line may say it already
+                    steps.append(say("orientation_verify", item=item))
             if steps:
                 dispatcher.utter_message(text="\n".join(steps))
         scheme_ids = [r.scheme_id for r in shown]  # never the places of a scheme the person is refused
