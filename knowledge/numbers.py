@@ -168,8 +168,10 @@ _ADULT_WORD = re.compile(
 )
 _PRONOUNS = frozenset({"elle", "elles", "il", "ils", "she", "he", "they"})
 #: words that start a new clause after a list of ages (the commas are gone by then): « mes enfants ont 6
-#: et 11, on habite à Laon », « my kids are 6 and 11, we live in Liancourt »
-_CLAUSE_START = _PRONOUNS | {"on", "nous", "je", "j", "tu", "vous", "i", "we", "you"}
+#: et 11, on habite à Laon », « my kids are 6 and 11, we live in Liancourt », and a question after it:
+#: « my son is 15, can he do Sac Ados? » (follow-ups fu-b114: his age was asked back), « a 15, est-ce que… »
+_CLAUSE_START = _PRONOUNS | {"on", "nous", "je", "j", "tu", "vous", "i", "we", "you",
+                             "can", "could", "does", "do", "is", "will", "would", "should", "est", "peut", "peuvent"}
 _SELF_WORD = re.compile(r"^(?:ai|moi|m|am|im|suis|j|je|we|on|nous|avons|sommes|jaurai|aurai|avoir|fete)$")
 #: small words skipped when looking for whom an age is said of
 _SKIP = _words(

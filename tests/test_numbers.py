@@ -227,6 +227,10 @@ def test_a_relatives_age_said_without_its_unit(text: str, age: int | None) -> No
 @pytest.mark.parametrize(("text", "ages"), [
     ("my son is 12 he likes football", [12.0]),
     ("ma fille a 4 elle va à l'école", [4.0]),
+    # a question after the age (follow-ups fu-b114: « How old is the person? » was asked back)
+    ("My son is 15, can he do Sac Ados?", [15.0]),
+    ("mon fils a 15, est-ce qu'il peut faire Sac Ados ?", [15.0]),
+    ("my kids are 6 and 11, do they get anything?", [6.0, 11.0]),
 ])
 def test_a_childs_age_before_a_clause_that_starts_with_a_pronoun(text: str, ages: list[float]) -> None:
     info = parse_children(text)
