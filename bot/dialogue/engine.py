@@ -1439,9 +1439,25 @@ class _TurnContext:
         return made
 
     def finish(self) -> Turn:
-        replies = self.replies or [Reply(say("fallback"))]
+        replies = _without_repeated_numbers(self.replies) or [Reply(say("fallback"))]
         end_turn(self.state, replies)  # the buttons just sent; the language back to French
         return Turn(state=self.state, replies=replies)
+
+
+def _without_repeated_numbers(replies: list[Reply]) -> list[Reply]:
+    """A number line (« ☎ 115 — … ») said once a turn: the need's numbers before the places do not repeat the
+    emergency numbers just given (« et s'il est à la rue ? » listed the 115 twice, simulated users sc-099)."""
+    said: set[str] = set()
+    out: list[Reply] = []
+    for reply in replies:
+        lines = reply.text.split("\n")
+        kept = [line for line in lines if not (line.startswith("☎") and line in said)]
+        said.update(line for line in lines if line.startswith("☎"))
+        if kept == lines:
+            out.append(reply)
+        elif any(line.strip() for line in kept) or reply.buttons or reply.custom:
+            out.append(Reply("\n".join(kept), reply.buttons, reply.custom))
+    return out
 
 
 _ENGINE: DialogueEngine | None = None
