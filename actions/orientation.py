@@ -9,6 +9,7 @@ from typing import Any
 from actions.common import (
     commune_of,
     evaluate,
+    facts_from_slots,
     first_sentence,
     get_kb,
     is_third_person,
@@ -40,6 +41,7 @@ from bot.dialogue.responses import (
 )
 from knowledge.eligibility import SchemeResult, Status
 from knowledge.facts import FACT_LABELS as CONTENT_FACT_LABELS
+from knowledge.facts import situations_of
 
 #: a step that gives emergency numbers (the listening lines, 3919 or 119 apart, stay)
 EMERGENCY_STEP = re.compile(r"\b(?:15|17|18|112|114)\b(?! ?(?:ans|€|%|h\b))")
@@ -144,10 +146,11 @@ class ActionOrientation(Action):
         empty: list[tuple[int, str, str]] = []  # (where, label, need) of the needs with nothing shown
         results: list[SchemeResult] = []
         shown: list[SchemeResult] = []
+        situations = situations_of(facts_from_slots(slots))  # they answer a premise (`raised_for`: a wage)
         for item in items:
             group = rank_results(for_them(items, evaluate(item["schemes"], slots, simulate=True), slots))
             results += group
-            open_ids = shown_in(item, [r for r in group if r.status is not Status.not_eligible])
+            open_ids = shown_in(item, [r for r in group if r.status is not Status.not_eligible], situations)
             open_ = sorted((r for r in group if r.scheme_id in open_ids), key=lambda r: open_ids.index(r.scheme_id))
             # a scheme the person named is answered, even "no"; one the reader only guessed from their
             # words, however clearly, is not listed to say it is not for them (the CEJ to a woman of 52 on

