@@ -254,6 +254,11 @@ def test_a_wage_said_is_work(extractor) -> None:  # type: ignore[no-untyped-def]
         ("je voudrais devenir ambassadrice de l'accès aux droits", None),
         ("mon agent immobilier ne répond plus", None),
         ("une conseillère de la CAF m'a dit de vous écrire", None),
+        # one's own family said in the first person: the writer is the person (read as a relative at 0.98)
+        ("je suis seule avec mon fils de 12 ans, son père ne paie pas la pension", "self"),
+        ("Hi, I'm a single mum with two kids", "self"),
+        ("Je suis ambassadrice, une maman me dit : je suis seule avec mes trois enfants", "ambassadeur"),
+        ("ma fille est seule avec son bébé", None),
     ],
 )
 def test_a_role_the_writer_declares(text: str, role: str | None) -> None:

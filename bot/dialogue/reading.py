@@ -35,6 +35,8 @@ ROLE_SCHEMES = {"agent": ("france-services",), "ambassadeur": ("ambassadeurs-acc
 ROLE_SERVICE_TYPES = {"agent": ("france-service",)}
 WORKPLACES = ("france-service", "ccas-cias", "centre-social")
 THIRD_PERSON_ROLES = ("agent", "ambassadeur", "relative")
+#: who writes for others by trade: a first-person phrase in their message may quote the person
+INTERMEDIARY_ROLES = ("agent", "ambassadeur")
 #: without the situation reader, keyword needs are too rough to be several: the most specific one
 GENERIC_NEEDS = ("budget", "demarches", "emploi", "jeunes", "parentalite")
 #: needs and schemes read below this probability are not acted on (short answers brush many)
@@ -271,7 +273,10 @@ def read_turn(parse: ParseResult, intent: str, kb: KnowledgeBase, slots: dict[st
             reading.role = "self"
         if slots.get("role") and (reading.role == "self" or slots.get("asking")):
             reading.role = slots["role"]
-        reading.role = declared_role(parse.text) or reading.role  # « je suis ambassadrice »: said, not guessed
+        declared = declared_role(parse.text)  # « je suis ambassadrice »: said, not guessed
+        if declared == "self" and slots.get("role") in INTERMEDIARY_ROLES:
+            declared = None  # « je suis seule avec… » quoted by an ambassadeur or an agent known as such
+        reading.role = declared or reading.role
     else:  # no reader (an older model): the entity extractor's keyword needs, the most specific one
         reading.needs = sorted(parse.values("need"), key=lambda n: n in GENERIC_NEEDS)[:1]
         described = []
