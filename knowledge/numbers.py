@@ -160,7 +160,7 @@ _TWIN_WORD = re.compile(r"^(?:jumeaux|jumelles|twins)$")
 _BABY_WORD = re.compile(r"^(?:bebes?|bb|nourrissons?|baby|babies)$")
 _ADULT_WORD = re.compile(
     r"^(?:dame|monsieur|mr|mme|madame|femme|homme|personne|usager|usagere|beneficiaire|mere|pere|maman|papa|"
-    r"mari|epouse|conjointe?|compagnon|compagne|retraitee?|senior|jeune|elles?|ils?|lui|they|woman|man|lady|"
+    r"mari|epouse|conjointe?|compagnon|compagne|retraitee?s?|seniors?|couple|jeune|elles?|ils?|lui|they|woman|man|lady|"
     r"gentleman|she|he|client|cliente|locataire|proprietaire|voisine?|tante|oncle|grand mere|grand pere|"
     r"mamie|papi|etudiante?|salariee?|lyceenne?|allocataire|chomeur|chomeuse|apprentie?|soeurs?|freres?|cousine?|amie?|potes?|"
     r"copine|copain|collegue|gars|mec|nana|meuf|sister|brother|"

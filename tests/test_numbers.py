@@ -218,6 +218,9 @@ def test_a_person_word_the_writer_says_of_themselves(text: str, age: int) -> Non
     ("mon père a 81, il vit seul à la campagne", 81),
     ("ma mère a 72 ans", 72),
     ("my father is 2 hours away", None),
+    # a couple described by an agent (« Un couple de retraités, 72 et 70 ans »): the first age is theirs
+    ("Un couple de retraités, 72 et 70 ans, propriétaires", 72),
+    ("on est en couple depuis 5 ans", None),
     ("ma mère a 3 enfants", None),
 ])
 def test_a_relatives_age_said_without_its_unit(text: str, age: int | None) -> None:

@@ -91,7 +91,7 @@ _SINGLE_PARENT = re.compile(
     r"\b(seule? avec (?:mes|mon|ma|ses|son|sa|\d+|deux|trois|quatre) (?:\w+ )?(?:enfants?|fils|filles?|gosses?|gamins?|petits?|bebes?)|maman solo|papa solo|mere celibataire|pere celibataire|mere seule|pere seul|maman seule|papa seul|maman celibataire|papa celibataire|famille monoparentale|famille mono|monoparentale?|parent isole|parent seul|mere isolee|j eleve seule?|eleve seule? mes|elever seule?|single (?:mom|mum|mother|parent|dad|father)|je suis seule? avec|separee avec|divorcee avec|(?:maman|mere|papa|pere) (?:separee?|divorcee?))\b"
 )
 _COUPLE = re.compile(
-    r"\b(en couple|mon mari|ma femme|mon conjoint|ma conjointe|mon compagnon|ma compagne|mon copain|ma copine|on est mari|nous sommes mari|pacse|pacsee|my husband|my wife)\b"
+    r"\b(en couple|un couple|mon mari|ma femme|mon conjoint|ma conjointe|mon compagnon|ma compagne|mon copain|ma copine|on est mari|nous sommes mari|pacse|pacsee|my husband|my wife)\b"
 )
 _ADULTS = re.compile(r"\b([1-9]) (?:adultes?|adults?|parents)\b")
 _ALONE_NOW = re.compile(r"\b(?:je suis|elle est|il est) (?:separee?|divorcee?|celibataire|veuve?|seule?)\b")
