@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from bot.dialogue.api import Button, Incoming, Reply, Turn
-from bot.dialogue.engine import TURN_RULES, DialogueEngine, _without_repeated_numbers
+from bot.dialogue.api import Incoming, Turn
+from bot.dialogue.engine import TURN_RULES, DialogueEngine
 from bot.nlu.interpreter import ParseResult
 from bot.nlu.situation import Situation
 from knowledge.textnorm import fold
@@ -259,16 +259,3 @@ def test_a_turn_not_understood_offers_first_the_needs_the_reader_leans_to(bot) -
     assert "sujets" in text_of(turn) and "ce qui vous preoccupe" not in text_of(turn)
     plain = bot("je voudrais voir un psychologue mais je n'ai pas les moyens", Situation())
     assert [b.title for r in plain.replies for b in r.buttons][0] == "Manger, faire les courses"
-
-
-def test_a_number_line_is_said_once_a_turn() -> None:
-    """The need's numbers before the places do not repeat the emergency numbers just given (sc-099)."""
-    emergency = Reply("Si la personne est en danger, appelez tout de suite :\n☎ 115 — SAMU social\n☎ 112 — Urgence",
-                      [], {"emergency": True})
-    again = Reply("☎ 115 — SAMU social")
-    places = Reply("📍 Mairie\n☎ 112 — Urgence", [Button("Autre besoin", "/other")])
-    out = _without_repeated_numbers([emergency, again, places])
-    assert [r.text for r in out] == [emergency.text, "📍 Mairie"]
-    assert out[0].custom == {"emergency": True} and out[1].buttons == places.buttons
-    # nothing repeated: the replies are kept as they are
-    assert _without_repeated_numbers([again]) == [again]

@@ -8,7 +8,13 @@ from hypothesis import strategies as st
 
 from bot.dialogue.api import Button, Incoming, Reply
 from bot.dialogue.responses import label, say, set_language
-from bot.dialogue.turn_start import begin_turn, choose_language, remember_buttons, typed_button
+from bot.dialogue.turn_start import (
+    begin_turn,
+    choose_language,
+    remember_buttons,
+    typed_button,
+    without_repeated_numbers,
+)
 
 
 @pytest.fixture(autouse=True)
@@ -111,3 +117,16 @@ def test_begin_turn_never_raises(state: dict, text: str) -> None:
     assert new_state.get("lang", "fr") in ("fr", "en")
     assert isinstance(incoming.text, str)
     set_language("fr")
+
+
+def test_a_number_line_is_said_once_a_turn() -> None:
+    """The need's numbers before the places do not repeat the emergency numbers just given (sc-099)."""
+    emergency = Reply("Si la personne est en danger, appelez tout de suite :\n☎ 115 — SAMU social\n☎ 112 — Urgence",
+                      [], {"emergency": True})
+    again = Reply("☎ 115 — SAMU social")
+    places = Reply("📍 Mairie\n☎ 112 — Urgence", [Button("Autre besoin", "/other")])
+    out = without_repeated_numbers([emergency, again, places])
+    assert [r.text for r in out] == [emergency.text, "📍 Mairie"]
+    assert out[0].custom == {"emergency": True} and out[1].buttons == places.buttons
+    # nothing repeated: the replies are kept as they are
+    assert without_repeated_numbers([again]) == [again]

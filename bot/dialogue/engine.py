@@ -66,7 +66,7 @@ from bot.dialogue.reading import (
     take_uncovered,
 )
 from bot.dialogue.responses import current_language, label, localized, need_title, say, say_about, say_all
-from bot.dialogue.turn_start import begin_turn, end_turn
+from bot.dialogue.turn_start import begin_turn, end_turn, without_repeated_numbers
 from bot.nlu.entities import Entity
 from bot.nlu.interpreter import Interpreter, ParseResult
 from bot.nlu.normalize import normalize
@@ -1439,25 +1439,9 @@ class _TurnContext:
         return made
 
     def finish(self) -> Turn:
-        replies = _without_repeated_numbers(self.replies) or [Reply(say("fallback"))]
+        replies = without_repeated_numbers(self.replies) or [Reply(say("fallback"))]
         end_turn(self.state, replies)  # the buttons just sent; the language back to French
         return Turn(state=self.state, replies=replies)
-
-
-def _without_repeated_numbers(replies: list[Reply]) -> list[Reply]:
-    """A number line (« ☎ 115 — … ») said once a turn: the need's numbers before the places do not repeat the
-    emergency numbers just given (« et s'il est à la rue ? » listed the 115 twice, simulated users sc-099)."""
-    said: set[str] = set()
-    out: list[Reply] = []
-    for reply in replies:
-        lines = reply.text.split("\n")
-        kept = [line for line in lines if not (line.startswith("☎") and line in said)]
-        said.update(line for line in lines if line.startswith("☎"))
-        if kept == lines:
-            out.append(reply)
-        elif any(line.strip() for line in kept) or reply.buttons or reply.custom:
-            out.append(Reply("\n".join(kept), reply.buttons, reply.custom))
-    return out
 
 
 _ENGINE: DialogueEngine | None = None

@@ -5,6 +5,7 @@
 - The reply language is chosen per turn and kept for the conversation: English once a message
   is clearly English, French again once a message is clearly French; short or mixed messages
   ("Lens", "3", "ok") keep the current one. `say()` and `label()` read it (a context variable).
+- A number line (« ☎ 115 — … ») is said once a turn, whichever action says it first.
 
 State keys (small, validated on read): `buttons` {folded title: payload} of the last reply,
 `lang` "fr" or "en".
@@ -89,3 +90,19 @@ def remember_buttons(state: dict[str, Any], replies: list[Reply]) -> None:
         state["buttons"] = buttons
     else:
         state.pop("buttons", None)
+
+
+def without_repeated_numbers(replies: list[Reply]) -> list[Reply]:
+    """A number line (« ☎ 115 — … ») said once a turn: the need's numbers before the places do not repeat the
+    emergency numbers just given (« et s'il est à la rue ? » listed the 115 twice, simulated users sc-099)."""
+    said: set[str] = set()
+    out: list[Reply] = []
+    for reply in replies:
+        lines = reply.text.split("\n")
+        kept = [line for line in lines if not (line.startswith("☎") and line in said)]
+        said.update(line for line in lines if line.startswith("☎"))
+        if kept == lines:
+            out.append(reply)
+        elif any(line.strip() for line in kept) or reply.buttons or reply.custom:
+            out.append(Reply("\n".join(kept), reply.buttons, reply.custom))
+    return out
