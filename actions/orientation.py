@@ -42,6 +42,7 @@ from bot.dialogue.responses import (
 from knowledge.eligibility import SchemeResult, Status
 from knowledge.facts import FACT_LABELS as CONTENT_FACT_LABELS
 from knowledge.facts import situations_of
+from knowledge.schema import Scheme
 
 #: a step that gives emergency numbers (the listening lines, 3919 or 119 apart, stay)
 EMERGENCY_STEP = re.compile(r"\b(?:15|17|18|112|114)\b(?! ?(?:ans|€|%|h\b))")
@@ -106,7 +107,7 @@ def result_line(result: SchemeResult, need_label: str | None = None, third_perso
     return say("orientation_not_eligible", name=scheme.name, reason=reason)
 
 
-def local_check_sentence(scheme: Any) -> str | None:
+def local_check_sentence(scheme: Scheme) -> str | None:
     """The first sentence of a scheme's local check, when short enough to be said on its line; French only
     (the fiches have no English local check: the English summary says where to ask)."""
     local = scheme.conditions.local_check

@@ -232,7 +232,7 @@ def shown_in(item: dict[str, Any], ranked_open: list[SchemeResult], situations: 
         # wage; and so does a benefit OpenFisca finds from the facts given)
         ranked_open = [r for r in ranked_open if r.scheme_id in described or not schemes[r.scheme_id].premise
                        or relevance.get(r.scheme_id, 0.0) >= PREMISE_MIN
-                       or set(situations).intersection(x.value for x in schemes[r.scheme_id].raised_for)
+                       or is_raised_for(schemes[r.scheme_id], situations)
                        or (r.status is Status.eligible and schemes[r.scheme_id].openfisca is not None)]
         ids = [r.scheme_id for r in ranked_open]
     if item.get("screening"):  # « à quelles aides j'ai droit ? »: what the person described first, then
@@ -287,8 +287,12 @@ def raised_beside(slots: dict[str, Any], considered: set[str]) -> list[str]:
     if not situations:
         return []
     not_offered = not_offered_to(slots) | considered
-    return [s.id for s in get_kb().schemes.values()
-            if situations.intersection(r.value for r in s.raised_for) and s.id not in not_offered]
+    return [s.id for s in get_kb().schemes.values() if is_raised_for(s, situations) and s.id not in not_offered]
+
+
+def is_raised_for(scheme: Scheme, situations: Collection[str]) -> bool:
+    """The scheme is raised for one of these situations (`raised_for`: the prime d'activité for a wage)."""
+    return any(r.value in situations for r in scheme.raised_for)
 
 
 def planned_schemes(items: list[dict[str, Any]]) -> list[str]:

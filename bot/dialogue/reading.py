@@ -9,6 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from actions.common import THIRD_PERSON_ROLES as INTERMEDIARY_ROLES
 from actions.common import get_kb, needs_catalogue, schemes_for_need
 from actions.passages import names_kind, passage_match
 from bot.nlu.entities import Entity
@@ -35,8 +36,6 @@ ROLE_SCHEMES = {"agent": ("france-services",), "ambassadeur": ("ambassadeurs-acc
 ROLE_SERVICE_TYPES = {"agent": ("france-service",)}
 WORKPLACES = ("france-service", "ccas-cias", "centre-social")
 THIRD_PERSON_ROLES = ("agent", "ambassadeur", "relative")
-#: who writes for others by trade: a first-person phrase in their message may quote the person
-INTERMEDIARY_ROLES = ("agent", "ambassadeur")
 #: without the situation reader, keyword needs are too rough to be several: the most specific one
 GENERIC_NEEDS = ("budget", "demarches", "emploi", "jeunes", "parentalite")
 #: needs and schemes read below this probability are not acted on (short answers brush many)
