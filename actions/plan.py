@@ -20,6 +20,9 @@ from knowledge.schema import Scheme
 #: danger, shelter and food come first; then the needs in the order they were read
 URGENT_NEEDS = ("violences", "hebergement", "alimentation")
 PER_NEED = 3
+#: shelter and food: several networks, each with its own days and places, so one more is shown
+NETWORK_NEEDS = ("hebergement", "alimentation")
+NETWORK_PER_NEED = PER_NEED + 1
 #: how many of the need's own schemes complete the ones the person described
 FILL_FROM_NEED = 2
 #: a screening of every scheme shows this many of those still open
@@ -40,6 +43,11 @@ ORPHAN_MIN = 0.6
 #: only from this relevance (held-out: 3 irrelevant go — rent paid, electricity, an APL question at
 #: 0.28–0.38 — and no expected one is lost; the expected ones are at 0.55 and above, or not shown)
 PREMISE_MIN = 0.5
+
+
+def shown_at_most(item: dict[str, Any]) -> int:
+    """How many schemes a need shows: one more for shelter and food (NETWORK_PER_NEED)."""
+    return NETWORK_PER_NEED if item.get("need") in NETWORK_NEEDS else PER_NEED
 
 
 def fill_floor(item: dict[str, Any], beside_described: bool = False) -> float:
@@ -258,14 +266,16 @@ def shown_in(item: dict[str, Any], ranked_open: list[SchemeResult], situations: 
         # of what the words are about, the schemes the person's facts fit closely first (the Pass colo
         # for a child of 11 and a QF of 610 €, before a scheme that depends on what is not known)
         close = _fits_closely(ranked_open, set())
-        head = sorted(described, key=lambda s: s not in close)[:PER_NEED - len(local)]
+        at_most = shown_at_most(item)
+        head = sorted(described, key=lambda s: s not in close)[:at_most - len(local)]
         # a local scheme that fits takes the last place
-        return list(dict.fromkeys(head + local + [s for s in fitting if s in close] + described + fitting))[:PER_NEED]
+        return list(dict.fromkeys(head + local + [s for s in fitting if s in close] + described + fitting))[:at_most]
     if not described:
         return ids[:FILL_FROM_NEED]
     fitting = _fits_closely(ranked_open, set(described))
-    keep = PER_NEED - min(len(fitting), 1)
-    return (described[:keep] + fitting)[:PER_NEED]
+    at_most = shown_at_most(item)
+    keep = at_most - min(len(fitting), 1)
+    return (described[:keep] + fitting)[:at_most]
 
 
 def _fits_closely(ranked_open: list[SchemeResult], besides: set[str]) -> list[str]:
