@@ -20,6 +20,8 @@ SCREENING_QUESTIONS = 5
 #: an orientation on several needs asks fewer questions: those that settle the most planned schemes
 PLAN_QUESTIONS = 3
 SCREENING_SKIP = {"owns_vacant_dwelling"}
+#: once its quick questions are asked, a screening asks the facts every benefit needs to be computed
+BENEFIT_FACTS = frozenset({"household_adults", "monthly_income"})
 
 
 @lru_cache(maxsize=4)
@@ -112,6 +114,12 @@ def choose_question(slots: dict[str, Any]) -> Question | None:
             # (income by kind, rent...) are asked when a need or a scheme points to one benefit
             rules = [c for c in candidates if c in kb.schemes and kb.schemes[c].openfisca is None]
             question = catalogue().next_question(evaluate(rules, slots), facts, declined | SCREENING_SKIP)
+        if question is None and screening and not described and asked < SCREENING_QUESTIONS + len(BENEFIT_FACTS):
+            # « faire le point sur tout »: the national benefits are what people most often miss, and
+            # without the household and its income OpenFisca computes none of them
+            benefits = [c for c in candidates if c in kb.schemes and kb.schemes[c].openfisca is not None]
+            question = catalogue().next_question(evaluate(benefits, slots), facts,
+                                                 declined | (set(catalogue().questions) - BENEFIT_FACTS))
     if question is None and not slots.get("commune") and "commune" not in declined:
         question = catalogue().get("commune")
     return question

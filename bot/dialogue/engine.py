@@ -857,12 +857,16 @@ class DialogueEngine:
                      or not reading.strong_content))
 
     def _asks_screening(self, turn: _TurnContext, reading: Reading) -> bool:
-        """"voilà ma situation, quelles aides pour moi ?": a general screening, not one need."""
+        """"voilà ma situation, quelles aides pour moi ?": a general screening, not one need. Nothing known
+        about the person and no need read firmly (« je voudrais savoir à quelles aides j'ai droit »): a
+        screening too, which first asks what it is about; it was an orientation on the money need brushed
+        (0.4), which asked three questions of the PAJE, the one scheme of that need above FILL_MIN, and
+        ended on « ✖️ PAJE : a priori pas pour vous »."""
         # a need brushed (« une dame au marché » : lien social at 0.51) does not make it an orientation
         firm = reading.firm_needs
         return (reading.intent == "check_eligibility" and not reading.named
                 and not (reading.wants_others and reading.needs)  # « d'autres aides pour louer ? »: that need
-                and all(n in SCREENING_NEEDS for n in firm) and self._knows_person(turn.slots))
+                and all(n in SCREENING_NEEDS for n in firm) and (self._knows_person(turn.slots) or not firm))
 
     # ------------------------------------------------------------------ the turn's rules (actions)
     def _ask_prime(self, turn: _TurnContext, reading: Reading, changed: dict[str, Any]) -> None:
