@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from actions.common import get_kb
+from actions.common import commune_of, get_kb
 from bot.nlu.normalize import lexicon, lexicon_words, sms_lexicon
 from knowledge.facts import HOUSING_WORDS, SITUATION_WORDS
 from knowledge.schema import EmergencyNumber, Scheme
@@ -52,9 +52,25 @@ _WORDS = re.compile(r"\d+h\b|[^\W\d_]{2,}")
 _ROUND_THE_CLOCK = re.compile(r"\b(\d+)\s*(?:h|heures)\b(?:\s*(?:sur|/)\s*\1\b)?", re.IGNORECASE)
 
 
-def sentences(scheme: Scheme) -> list[str]:
+#: the person's département and région (codes), when their commune is known
+Here = tuple[str, str] | None
+
+
+def sentences(scheme: Scheme, here: Here = None) -> list[str]:
+    """The sentences of the fiche's own texts, then of its sources' quotes; `here`: not the quotes that
+    name départements or régions none of which is the person's (a mobile Restos centre « dans le
+    sud-est de la Seine-et-Marne, 2 ou 3 jours par semaine » is no answer to « c'est ouvert quel
+    jour ? » in Beauvais, sc-037, round 50)."""
+    quotes = [q for q in split_sentences([s.quote or "" for s in scheme.sources])
+              if here is None or not said_elsewhere(q, here)]
     return split_sentences([scheme.summary, scheme.description, *scheme.conditions_text, scheme.amount or "",
-                            *scheme.steps, scheme.status_note or "", *(s.quote or "" for s in scheme.sources)])
+                            *scheme.steps, scheme.status_note or "", *quotes])
+
+
+def said_elsewhere(sentence: str, here: tuple[str, str]) -> bool:
+    """The sentence names départements or régions, and neither the person's département nor région."""
+    departements, regions = get_kb().gazetteer.areas_named(sentence)
+    return bool(departements or regions) and here[0] not in departements and here[1] not in regions
 
 
 def split_sentences(texts: list[str]) -> list[str]:
@@ -264,9 +280,9 @@ def asks_beyond_kind(scheme: Scheme, question: str, kind: str) -> bool:
             or any(f" {phrase} " in said for phrase in lexicon_words("precise_words")))
 
 
-def ranked_passages(scheme: Scheme, question: str) -> list[tuple[float, str]]:
+def ranked_passages(scheme: Scheme, question: str, here: Here = None) -> list[tuple[float, str]]:
     """Every sentence of the scheme with how well it matches the question's words, best first."""
-    return ranked_sentences(sentences(scheme), [scheme.name, *scheme.aliases], question)
+    return ranked_sentences(sentences(scheme, here), [scheme.name, *scheme.aliases], question)
 
 
 def ranked_sentences(texts: list[str], names: list[str], question: str) -> list[tuple[float, str]]:
@@ -333,13 +349,19 @@ def person_words(slots: dict[str, Any]) -> frozenset[str]:
     return frozenset(found)
 
 
+def person_area(slots: dict[str, Any]) -> Here:
+    """The département and région of the person's commune, when it is known."""
+    commune = commune_of(slots)
+    return (commune.departement, commune.region) if commune else None
+
+
 def _names_person(sentence: str, person: frozenset[str]) -> bool:
     """The sentence says one of the person's words (or the word with an ending: « salariés »)."""
     return any(w.startswith(p) for w in _words(sentence) for p in person)
 
 
 def passage_match(scheme: Scheme, question: str, min_words: int = 1,
-                  person: frozenset[str] = frozenset()) -> tuple[float, str] | None:
+                  person: frozenset[str] = frozenset(), here: Here = None) -> tuple[float, str] | None:
     """The sentence of the scheme's texts that answers the question (two, quoted one after the
     other, when they tie) and how well it matches, or None when none matches well and clearly.
     `min_words`: the question's own words needed (« comment on fait la demande ? » asks the steps,
@@ -348,7 +370,7 @@ def passage_match(scheme: Scheme, question: str, min_words: int = 1,
     elle ? » for a woman on the RSA: « Les allocataires du RSA y ont droit sans participation »)."""
     if len(_asked(scheme, question)) < min_words:
         return None
-    ranked = ranked_passages(scheme, question)
+    ranked = ranked_passages(scheme, question, here)
     if not ranked or ranked[0][0] < MIN_MATCH:
         return None
     best = ranked[0][0]
@@ -366,10 +388,10 @@ def passage_match(scheme: Scheme, question: str, min_words: int = 1,
 
 
 def best_passages(schemes: list[Scheme], question: str, min_words: int = 1,
-                  person: frozenset[str] = frozenset()) -> dict[str, str]:
+                  person: frozenset[str] = frozenset(), here: Here = None) -> dict[str, str]:
     """Of the schemes a question may be about, the passage of the one it matches best (and of any
     other as good): « c'est gratuit ? » is answered from the fiche that says so, not from each."""
-    matches = {s.id: m for s in schemes if (m := passage_match(s, question, min_words, person))}
+    matches = {s.id: m for s in schemes if (m := passage_match(s, question, min_words, person, here))}
     if not matches:
         return {}
     top = max(score for score, _ in matches.values())
@@ -434,14 +456,15 @@ def asks_what_none_says(question: str, texts: list[str]) -> bool:
 
 
 def also_answering(subjects: list[Scheme], others: list[Scheme], question: str,
-                   person: frozenset[str] = frozenset()) -> dict[str, str]:
+                   person: frozenset[str] = frozenset(), here: Here = None) -> dict[str, str]:
     """Of `others` (the other schemes shown), those whose sentence answers the question as well as the
     subjects' and names, in a whole word, what it asks (the papers another fiche asks for), by id."""
-    every = best_passages([*subjects, *others], question, person=person)
+    every = best_passages([*subjects, *others], question, person=person, here=here)
     return {s.id: every[s.id] for s in others if s.id in every and answers_what_is_asked(question, every[s.id])}
 
 
-def each_answering(schemes: list[Scheme], question: str, person: frozenset[str] = frozenset()) -> dict[str, str]:
+def each_answering(schemes: list[Scheme], question: str, person: frozenset[str] = frozenset(),
+                   here: Here = None) -> dict[str, str]:
     """Of the schemes a question may be about, each whose own sentence answers it and names, in a whole
     word, what it asks (« papiers » by « justificatifs »), best first (then in their order), by id: the papers differ from one fiche to
     the next, so « quels papiers je dois amener ? » after the Restos du Cœur, the Secours populaire and
@@ -449,7 +472,7 @@ def each_answering(schemes: list[Scheme], question: str, person: frozenset[str] 
     « rendez-vous » (sc-021, round 45)."""
     matches = [(_asks_back(text), -score, TIED in text, index, scheme.id, text)
                for index, scheme in enumerate(schemes)
-               if (match := passage_match(scheme, question, person=person))
+               if (match := passage_match(scheme, question, person=person, here=here))
                for score, text in [match] if answers_what_is_asked(question, text)]
     return {match[-2]: match[-1] for match in sorted(matches)}
 

@@ -449,6 +449,12 @@ class Gazetteer:
     def region_name(self, code: str) -> str | None:
         return self._regions.get(code.strip())
 
+    def areas_named(self, text: str) -> tuple[set[str], set[str]]:
+        """The départements (by name or number: « dans le 59 », « (62) ») and the régions a text names."""
+        areas = self._areas_in([t.key for t in _tokens(text[:MAX_TEXT])])
+        departements = {a.code for a in areas if a.kind == "dep"} | self._departement_numbers(text)
+        return departements, {a.code for a in areas if a.kind == "reg"}
+
     def epci_name(self, code: str) -> str | None:
         return self._epcis.get(code.strip())
 

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from bot.nlu.entities import Entity, EntityExtractor
+from bot.nlu.entities import Entity, EntityExtractor, names_the_scheme
 from bot.nlu.person import declared_role, works_only_as_speaker
 
 
@@ -263,3 +263,15 @@ def test_a_wage_said_is_work(extractor) -> None:  # type: ignore[no-untyped-def]
 )
 def test_a_role_the_writer_declares(text: str, role: str | None) -> None:
     assert declared_role(text) == role
+
+
+@pytest.mark.parametrize(("text", "scheme"), [
+    ("je suis au rsa, g droit a koi dautre ?", False),  # the situation
+    ("bonjour, au RSA depuis 2 ans, quelles aides ?", False),
+    ("elle peut toucher le RSA ?", True),  # the scheme asked about
+    ("j'ai droit au rsa ?", True),
+    ("c'est quoi le RSA ?", True),
+])
+def test_a_bare_rsa_is_the_situation_one_after_an_article_the_scheme(text: str, scheme: bool) -> None:
+    start = text.lower().index("rsa")
+    assert names_the_scheme(text, start) is scheme

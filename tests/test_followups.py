@@ -56,6 +56,21 @@ def test_a_proper_names_words_answer_nothing(kb) -> None:  # type: ignore[no-unt
     assert all(score == 0.0 for score, sentence in ranked if "Participation et Fraternité" in sentence)
 
 
+def test_a_source_quote_about_another_territory_is_not_the_fiches_word(kb) -> None:  # type: ignore[no-untyped-def]
+    """« c'est ouvert quel jour ? » in Beauvais was answered by a source quote about a mobile Restos centre
+    « dans le sud-est de la Seine-et-Marne, 2 ou 3 jours par semaine » (sc-037, round 50): a quote that
+    names départements or régions none of which is the person's is left out; the fiche's own text stays."""
+    from actions.passages import said_elsewhere, sentences
+
+    restos = kb.schemes["restos-du-coeur"]
+    quote = next(q for q in sentences(restos) if "Seine-et-Marne" in q)
+    assert said_elsewhere(quote, ("60", "32"))  # Oise, Hauts-de-France
+    assert not said_elsewhere(quote, ("77", "11"))  # Seine-et-Marne itself
+    assert not said_elsewhere("Les Restos du Cœur distribuent des paniers-repas.", ("60", "32"))  # names nothing
+    assert quote not in sentences(restos, ("60", "32"))
+    assert restos.summary.split(". ")[0] in " ".join(sentences(restos, ("60", "32")))
+
+
 @pytest.mark.slow
 def test_follow_up_gate(engine, kb) -> None:  # type: ignore[no-untyped-def]
     report = evaluate(engine, load_cases(DEFAULT_DIR, known=kb.schemes))

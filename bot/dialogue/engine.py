@@ -40,6 +40,7 @@ from actions.passages import (
     best_passages,
     each_answering,
     named_by_words,
+    person_area,
     person_words,
     states_amount,
 )
@@ -67,12 +68,12 @@ from bot.dialogue.reading import (
 )
 from bot.dialogue.responses import current_language, label, localized, need_title, say, say_about, say_all
 from bot.dialogue.turn_start import begin_turn, end_turn, without_repeated_numbers
-from bot.nlu.entities import Entity
+from bot.nlu.entities import SCHEME_OR_SITUATION, Entity, names_the_scheme
 from bot.nlu.interpreter import Interpreter, ParseResult
 from bot.nlu.normalize import normalize
 from knowledge.answers import MONEY_FACTS, is_refusal, parse_yes_no, refused_money
 from knowledge.eligibility import Status, reasons_in
-from knowledge.facts import FACT_NAMES
+from knowledge.facts import FACT_NAMES, situations_of
 from knowledge.kb import KnowledgeBase
 from knowledge.questions import ParsedAnswer
 from knowledge.textnorm import fold
@@ -436,9 +437,11 @@ class DialogueEngine:
             slots["workplace_schemes"] = sorted({*(slots.get("workplace_schemes") or []), *reading.workplace_schemes})
         theirs = speaker_entities(parse, reading.role)
         # « elle peut toucher le RSA ? » asks, it does not say she does; « Je suis au RSA avec deux enfants.
-        # … c'est vrai ? » says it, in a sentence of its own that asks nothing
+        # … c'est vrai ? » says it, in a sentence of its own that asks nothing, and so does « je suis au rsa,
+        # g droit a koi dautre ? », where the RSA bare is the situation (SCHEME_OR_SITUATION)
         named = [e.value for e in parse.entities if e.entity == "scheme" and e.value in self.kb.schemes
-                 and _said_in_a_question(text, e.start)]
+                 and _said_in_a_question(text, e.start)
+                 and (e.value not in SCHEME_OR_SITUATION or names_the_scheme(text, e.start or 0))]
         asked: set[str] = set()
         if reading.asks in ANSWERS and named:
             asked = {s.value for n in named for s in self.kb.schemes[n].received_as}
@@ -861,12 +864,15 @@ class DialogueEngine:
         about the person and no need read firmly (« je voudrais savoir à quelles aides j'ai droit »): a
         screening too, which first asks what it is about; it was an orientation on the money need brushed
         (0.4), which asked three questions of the PAJE, the one scheme of that need above FILL_MIN, and
-        ended on « ✖️ PAJE : a priori pas pour vous »."""
+        ended on « ✖️ PAJE : a priori pas pour vous ». A situation said is enough to start one (« je suis
+        au RSA, j'ai droit à quoi d'autre ? » was an orientation on the money need that showed « ✖️ RSA :
+        vous le percevez déjà » and nothing else)."""
         # a need brushed (« une dame au marché » : lien social at 0.51) does not make it an orientation
         firm = reading.firm_needs
         return (reading.intent == "check_eligibility" and not reading.named
                 and not (reading.wants_others and reading.needs)  # « d'autres aides pour louer ? »: that need
-                and all(n in SCREENING_NEEDS for n in firm) and (self._knows_person(turn.slots) or not firm))
+                and all(n in SCREENING_NEEDS for n in firm)
+                and (self._knows_person(turn.slots) or not firm or bool(situations_of(turn.slots))))
 
     # ------------------------------------------------------------------ the turn's rules (actions)
     def _ask_prime(self, turn: _TurnContext, reading: Reading, changed: dict[str, Any]) -> None:
@@ -928,12 +934,13 @@ class DialogueEngine:
         wanted = not reading.payload
         person = person_words(slots)
         # papers differ from one fiche to the next: each fiche's own, best first, else the best passage
-        each = each_answering(schemes, reading.text, person) if wanted and kind == "documents" and len(schemes) > 1 else {}
-        found = each or (best_passages(schemes, reading.text, person=person) if wanted and kind in PASSAGE_CHOOSES else {})
+        here = person_area(slots)
+        each = each_answering(schemes, reading.text, person, here) if wanted and kind == "documents" and len(schemes) > 1 else {}
+        found = each or (best_passages(schemes, reading.text, person=person, here=here) if wanted and kind in PASSAGE_CHOOSES else {})
         if wanted and kind == "documents" and found:  # « elle doit apporter quoi à la mairie ? » (sc-064)
             others = [self.kb.schemes[s] for s in slots.get("shown") or [] if s in self.kb.schemes and s not in subjects]
             room = max(0, AMBIGUOUS_ANSWERS - len(subjects))
-            extra = dict(list(also_answering(schemes, others, reading.text, person).items())[:room])
+            extra = dict(list(also_answering(schemes, others, reading.text, person, here).items())[:room])
             subjects, schemes = subjects + list(extra), schemes + [self.kb.schemes[s] for s in extra]
             found.update(extra)
         if kind == "amount" and asks_a_sum(reading.text):  # a sentence that says no amount
@@ -949,7 +956,7 @@ class DialogueEngine:
             kind = "conditions"
         if wanted and kind not in PASSAGE_CHOOSES:
             # a how, a who-for or a contact is a sentence only when the question says more than its kind
-            found = best_passages(schemes, reading.text, min_words=2, person=person)
+            found = best_passages(schemes, reading.text, min_words=2, person=person, here=here)
         passages = {s: found.get(s) for s in subjects}
         if len(subjects) > 1:  # nothing said which scheme shown: the ones whose words or fields answer
             # (a how, a who-for, a contact is in every fiche: its words do not say which one)
@@ -1103,7 +1110,7 @@ class DialogueEngine:
 
     def _screen(self, turn: _TurnContext, reading: Reading, changed: dict[str, Any]) -> None:
         slots = turn.slots
-        if not reading.all_asked and not self._knows_person(slots):
+        if not reading.all_asked and not self._knows_person(slots) and not situations_of(slots):
             turn.utter(say("ask_need", variant=0), self.need_buttons(with_all=True))
             return
         self._reset_flow(slots)

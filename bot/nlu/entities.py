@@ -77,6 +77,13 @@ AMBIGUOUS_SITUATION = {
 #: unless a phrase of SITUATION_WORDS says it is received (« je touche le RSA », « j'ai que le RSA »)
 SCHEME_OR_SITUATION = {"rsa": "beneficiaire_rsa"}
 _SCHEME_NAMED = re.compile(r"\b(?:droit (?:au|a|du)|le|du|l|un|pour)\s+$")
+
+
+def names_the_scheme(text: str, start: int) -> bool:
+    """The word at `start`, a scheme's name that is also a situation (SCHEME_OR_SITUATION), names the
+    scheme (« elle peut toucher le RSA ? ») rather than the situation (« je suis au RSA, j'ai droit à
+    quoi d'autre ? »)."""
+    return bool(_SCHEME_NAMED.search(normalize(text[:start]) + " "))
 AMBIGUOUS_HOUSING = {"proprietaire", "proprio",  # in free text usually the landlord ("le proprio")
                      "foyer", "ma maison", "loyer", "115", "hebergement", "on a achete", "tenant"}
 
