@@ -57,12 +57,14 @@ Here = tuple[str, str] | None
 
 
 def sentences(scheme: Scheme, here: Here = None) -> list[str]:
-    """The sentences of the fiche's own texts, then of its sources' quotes; `here`: not the quotes that
+    """The sentences of the fiche's own texts, then of its sources' quotes, except a quote cut in the middle of
+    a sentence (« oilhi.beta.gouv.fr (dans le 59 et le 62) - La plateforme … - CAF, ARS, DDTM », quoted as
+    the answer to « le propriétaire peut être obligé de faire des travaux ? », sc-090); `here`: not the quotes that
     name départements or régions none of which is the person's (a mobile Restos centre « dans le
     sud-est de la Seine-et-Marne, 2 ou 3 jours par semaine » is no answer to « c'est ouvert quel
     jour ? » in Beauvais, sc-037, round 50)."""
     quotes = [q for q in split_sentences([s.quote or "" for s in scheme.sources])
-              if here is None or not said_elsewhere(q, here)]
+              if not q[0].islower() and (here is None or not said_elsewhere(q, here))]
     return split_sentences([scheme.summary, scheme.description, *scheme.conditions_text, scheme.amount or "",
                             *scheme.steps, scheme.status_note or "", *quotes])
 

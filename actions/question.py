@@ -20,8 +20,8 @@ SCREENING_QUESTIONS = 5
 #: an orientation on several needs asks fewer questions: those that settle the most planned schemes
 PLAN_QUESTIONS = 3
 SCREENING_SKIP = {"owns_vacant_dwelling"}
-#: once its quick questions are asked, a screening asks the facts every benefit needs to be computed
-BENEFIT_FACTS = frozenset({"household_adults", "monthly_income"})
+#: once its quick questions are asked, a screening asks the facts the benefits need to be computed
+BENEFIT_FACTS = frozenset({"household_adults", "monthly_income", "rent"})
 
 
 @lru_cache(maxsize=4)
@@ -116,7 +116,8 @@ def choose_question(slots: dict[str, Any]) -> Question | None:
             question = catalogue().next_question(evaluate(rules, slots), facts, declined | SCREENING_SKIP)
         if question is None and screening and not described and asked < SCREENING_QUESTIONS + len(BENEFIT_FACTS):
             # « faire le point sur tout »: the national benefits are what people most often miss, and
-            # without the household and its income OpenFisca computes none of them
+            # without the household and its income OpenFisca computes none of them (nor the housing aid
+            # without the rent), within MAX_QUESTIONS
             benefits = [c for c in candidates if c in kb.schemes and kb.schemes[c].openfisca is not None]
             question = catalogue().next_question(evaluate(benefits, slots), facts,
                                                  declined | (set(catalogue().questions) - BENEFIT_FACTS))

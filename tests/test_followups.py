@@ -71,6 +71,16 @@ def test_a_source_quote_about_another_territory_is_not_the_fiches_word(kb) -> No
     assert restos.summary.split(". ")[0] in " ".join(sentences(restos, ("60", "32")))
 
 
+def test_a_source_quote_cut_in_the_middle_of_a_sentence_is_not_quoted(kb) -> None:  # type: ignore[no-untyped-def]
+    """« le propriétaire peut être obligé de faire des travaux ? » got « oilhi.beta.gouv.fr (dans le 59 et le
+    62) - La plateforme … - CAF, ARS, DDTM », a list cut from a seed, as the fiche's word (sc-090, round 51)."""
+    from actions.passages import sentences
+
+    signal = kb.schemes["signalement-logement-indigne"]
+    assert any(s.quote and s.quote.startswith("oilhi") for s in signal.sources)
+    assert not any(sentence.startswith("oilhi") for sentence in sentences(signal))
+
+
 @pytest.mark.slow
 def test_follow_up_gate(engine, kb) -> None:  # type: ignore[no-untyped-def]
     report = evaluate(engine, load_cases(DEFAULT_DIR, known=kb.schemes))

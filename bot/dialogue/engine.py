@@ -867,12 +867,14 @@ class DialogueEngine:
         ended on « ✖️ PAJE : a priori pas pour vous ». A situation said is enough to start one (« je suis
         au RSA, j'ai droit à quoi d'autre ? » was an orientation on the money need that showed « ✖️ RSA :
         vous le percevez déjà » and nothing else)."""
-        # a need brushed (« une dame au marché » : lien social at 0.51) does not make it an orientation
-        firm = reading.firm_needs
+        # a need brushed (« une dame au marché » : lien social at 0.51) does not make it an orientation; nor
+        # does a need whose schemes the person all receives (« je touche l'AAH, d'autres aides pour moi ? »)
+        firm = [n for n in reading.firm_needs
+                if set(needs_catalogue().get(n, {}).get("schemes") or [None]) - set(reading.received)]
         return (reading.intent == "check_eligibility" and not reading.named
                 and not (reading.wants_others and reading.needs)  # « d'autres aides pour louer ? »: that need
                 and all(n in SCREENING_NEEDS for n in firm)
-                and (self._knows_person(turn.slots) or not firm or bool(situations_of(turn.slots))))
+                and (self._knows_person(turn.slots) or not firm or self._situation_said(turn.slots)))
 
     # ------------------------------------------------------------------ the turn's rules (actions)
     def _ask_prime(self, turn: _TurnContext, reading: Reading, changed: dict[str, Any]) -> None:
@@ -1110,12 +1112,13 @@ class DialogueEngine:
 
     def _screen(self, turn: _TurnContext, reading: Reading, changed: dict[str, Any]) -> None:
         slots = turn.slots
-        if not reading.all_asked and not self._knows_person(slots) and not situations_of(slots):
+        if not reading.all_asked and not self._knows_person(slots) and not self._situation_said(slots):
             turn.utter(say("ask_need", variant=0), self.need_buttons(with_all=True))
             return
         self._reset_flow(slots)
         first = planned_schemes(plan(reading.needs, reading.schemes, slots))
-        mine = own_schemes(slots)  # never the speaker's own kind of place
+        # never the speaker's own kind of place, nor what the person receives (« je touche l'AAH »)
+        mine = own_schemes(slots) | set(slots.get("received_schemes") or [])
         slots["candidates"] = [s for s in dict.fromkeys([*first, *self.kb.schemes]) if s not in mine]
         # the schemes the person named or described lead the screening's answer (« je
         # travaille à mi-temps, 780 €, la CAF peut m'aider ? » : the prime d'activité first)
@@ -1170,6 +1173,11 @@ class DialogueEngine:
     # ------------------------------------------------------------------ flows
     def _knows_person(self, slots: dict[str, Any]) -> bool:
         return sum(1 for f in FACT_NAMES if f != "commune" and slots.get(f) is not None) >= 2
+
+    @staticmethod
+    def _situation_said(slots: dict[str, Any]) -> bool:
+        """The person said their situation or a benefit they receive (« je suis au RSA », « je touche l'AAH »)."""
+        return bool(situations_of(slots) or slots.get("received_schemes"))
 
     def _reset_flow(self, slots: dict[str, Any]) -> None:
         for name in FLOW_SLOTS:
