@@ -52,7 +52,7 @@ def question_buttons(question: Question) -> list[dict[str, str]]:
             buttons.append({"title": title, "payload": "/dont_know"})
         else:  # the payload stays the French title, which the answer parser reads
             buttons.append({"title": title, "payload": option.title})
-    if question.fact in ("age", "children_ages", "situation", "housing", "single_parent", "commune"):
+    if question.fact in ("age", "children_ages", "situation", "housing", "single_parent", "commune", "household_adults"):
         buttons.append({"title": label("buttons", "dont_know"), "payload": "/dont_know"})
     return buttons
 
