@@ -71,8 +71,16 @@ def sentences(scheme: Scheme, here: Here = None) -> list[str]:
 
 def said_elsewhere(sentence: str, here: tuple[str, str]) -> bool:
     """The sentence names départements or régions, and neither the person's département nor région."""
-    departements, regions = get_kb().gazetteer.areas_named(sentence)
+    departements, regions = _areas_named(sentence)
     return bool(departements or regions) and here[0] not in departements and here[1] not in regions
+
+
+@lru_cache(maxsize=4096)
+def _areas_named(sentence: str) -> tuple[frozenset[str], frozenset[str]]:
+    """The départements and régions a source quote names, read once (a follow-up ranks each fiche's
+    quotes again for every scheme it may be about)."""
+    departements, regions = get_kb().gazetteer.areas_named(sentence)
+    return frozenset(departements), frozenset(regions)
 
 
 def split_sentences(texts: list[str]) -> list[str]:

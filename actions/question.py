@@ -114,7 +114,7 @@ def choose_question(slots: dict[str, Any]) -> Question | None:
             # (income by kind, rent...) are asked when a need or a scheme points to one benefit
             rules = [c for c in candidates if c in kb.schemes and kb.schemes[c].openfisca is None]
             question = catalogue().next_question(evaluate(rules, slots), facts, declined | SCREENING_SKIP)
-        if question is None and screening and not described and asked < SCREENING_QUESTIONS + len(BENEFIT_FACTS):
+        if question is None and screening and not described:
             # « faire le point sur tout »: the national benefits are what people most often miss, and
             # without the household and its income OpenFisca computes none of them (nor the housing aid
             # without the rent), within MAX_QUESTIONS

@@ -869,8 +869,9 @@ class DialogueEngine:
         vous le percevez déjà » and nothing else)."""
         # a need brushed (« une dame au marché » : lien social at 0.51) does not make it an orientation; nor
         # does a need whose schemes the person all receives (« je touche l'AAH, d'autres aides pour moi ? »)
+        received = set(reading.received)
         firm = [n for n in reading.firm_needs
-                if set(needs_catalogue().get(n, {}).get("schemes") or [None]) - set(reading.received)]
+                if not (schemes := needs_catalogue().get(n, {}).get("schemes")) or not received.issuperset(schemes)]
         return (reading.intent == "check_eligibility" and not reading.named
                 and not (reading.wants_others and reading.needs)  # « d'autres aides pour louer ? »: that need
                 and all(n in SCREENING_NEEDS for n in firm)

@@ -77,13 +77,6 @@ AMBIGUOUS_SITUATION = {
 #: unless a phrase of SITUATION_WORDS says it is received (« je touche le RSA », « j'ai que le RSA »)
 SCHEME_OR_SITUATION = {"rsa": "beneficiaire_rsa"}
 _SCHEME_NAMED = re.compile(r"\b(?:droit (?:au|a|du)|le|du|l|un|pour)\s+$")
-
-
-def names_the_scheme(text: str, start: int) -> bool:
-    """The word at `start`, a scheme's name that is also a situation (SCHEME_OR_SITUATION), names the
-    scheme (« elle peut toucher le RSA ? ») rather than the situation (« je suis au RSA, j'ai droit à
-    quoi d'autre ? »)."""
-    return bool(_SCHEME_NAMED.search(normalize(text[:start]) + " "))
 AMBIGUOUS_HOUSING = {"proprietaire", "proprio",  # in free text usually the landlord ("le proprio")
                      "foyer", "ma maison", "loyer", "115", "hebergement", "on a achete", "tenant"}
 
@@ -223,6 +216,18 @@ def _word_by_word(window: str, alias: str) -> bool:
         joined, alias_joined = "".join(words), "".join(alias_words)
         return abs(len(joined) - len(alias_joined)) <= 2 and fuzz.ratio(joined, alias_joined) >= JOINED_TYPO_RATIO
     return all(fuzz.ratio(w, a) >= WORD_TYPO_RATIO for w, a in zip(words, alias_words, strict=True))
+
+
+def _names_scheme_before(normalized_before: str) -> bool:
+    """The normalized text before a SCHEME_OR_SITUATION word ends with an article or « droit au »."""
+    return bool(_SCHEME_NAMED.search(normalized_before))
+
+
+def names_the_scheme(text: str, start: int) -> bool:
+    """The word at `start`, a scheme's name that is also a situation (SCHEME_OR_SITUATION), names the
+    scheme (« elle peut toucher le RSA ? ») rather than the situation (« je suis au RSA, j'ai droit à
+    quoi d'autre ? »)."""
+    return _names_scheme_before(normalize(text[:start]) + " ")
 
 
 class EntityExtractor:
@@ -405,7 +410,7 @@ class EntityExtractor:
         at = self._all_words(normalized_facts, SITUATION_WORDS, AMBIGUOUS_SITUATION)  # where each is said
         for word, value in SCHEME_OR_SITUATION.items():
             bare = [m.start() for m in re.finditer(rf"\b{word}\b", normalized_facts)
-                    if not _SCHEME_NAMED.search(normalized_facts[: m.start()])]
+                    if not _names_scheme_before(normalized_facts[: m.start()])]
             if value not in at and bare:
                 at[value] = bare[0]
         said = sorted(at, key=at.__getitem__)
