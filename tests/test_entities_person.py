@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from bot.nlu.entities import Entity, EntityExtractor, names_the_scheme
+from bot.nlu.normalize import normalize
 from bot.nlu.person import declared_role, works_only_as_speaker
 
 
@@ -275,3 +276,16 @@ def test_a_role_the_writer_declares(text: str, role: str | None) -> None:
 def test_a_bare_rsa_is_the_situation_one_after_an_article_the_scheme(text: str, scheme: bool) -> None:
     start = text.lower().index("rsa")
     assert names_the_scheme(text, start) is scheme
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("jtouche lAAH y a dautres aides", "je touche l aah y a dautres aides"),
+    ("jpercois lRSA", "je percois l rsa"),
+    ("elle a dAPL ?", "elle a d apl"),
+    # capitals alone are a shouted word, not an elided article (« LES », « DANS »)
+    ("JE TOUCHE LES ALLOCS DANS LE NORD", "je touche les allocations dans le nord"),
+])
+def test_an_elided_article_stuck_to_an_acronym_is_split(text: str, expected: str) -> None:
+    """« jtouche lAAH » (simulated SMS): the acronym hidden in « laah » was not read, nor the verb, so the
+    benefit received started nothing (twelfth session)."""
+    assert normalize(text) == expected

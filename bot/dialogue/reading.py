@@ -14,7 +14,7 @@ from actions.common import get_kb, needs_catalogue, schemes_for_need
 from actions.passages import names_kind, passage_match
 from bot.nlu.entities import Entity
 from bot.nlu.interpreter import ParseResult
-from bot.nlu.normalize import lexicon_words
+from bot.nlu.normalize import lexicon_words, normalize
 from bot.nlu.person import (
     clause_at,
     declared_role,
@@ -402,12 +402,13 @@ def received_schemes(parse: ParseResult) -> set[str]:
 def _named_after(parse: ParseResult, scheme_id: str, words: frozenset[str],
                  not_after: frozenset[str] = frozenset()) -> bool:
     """The scheme is named just after one of `words` (within JOINING_GAP characters), with none of
-    `not_after` before it in its clause (« n'ont jamais touché les allocations »)."""
+    `not_after` before it in its clause (« n'ont jamais touché les allocations »), SMS spellings read
+    (« jtouche lAAH »)."""
     for entity in parse.entities:
         if entity.entity == "scheme" and entity.value == scheme_id and entity.start is not None:
-            before = fold(parse.text[max(0, entity.start - JOINING_GAP):entity.start]).split()
+            before = normalize(parse.text[max(0, entity.start - JOINING_GAP):entity.start]).split()
             clause = clause_at(parse.text, entity.start)
-            clause_before = fold(clause[:max(0, clause.find(parse.text[entity.start:entity.end or entity.start]))]).split()
+            clause_before = normalize(clause[:max(0, clause.find(parse.text[entity.start:entity.end or entity.start]))]).split()
             negations = [i for i, w in enumerate(clause_before) if w in not_after]
             # « ne … plus que » restricts, it does not deny (« je n'ai plus que l'ASF »)
             if words.intersection(before) and not (negations and "que" not in clause_before[negations[-1]:]):

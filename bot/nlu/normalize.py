@@ -13,6 +13,9 @@ from knowledge.yamlio import load_yaml
 LEXICON_PATH = Path(__file__).with_name("lexicon.yml")
 _REPEATS = re.compile(r"(.)\1{2,}")  # "merciiiii" -> "merci"
 _DIGIT_STUCK = re.compile(r"(\d)([a-z])|([a-z])(\d)")
+#: an elided article or preposition stuck to an acronym, its apostrophe left out (« jtouche lAAH »,
+#: « lAPL », « dRSA »): a lower-case letter then capitals, read before folding (« LES », « DANS » stay whole)
+_ELIDED_ACRONYM = re.compile(r"\b([ldj])([A-Z]{2,}s?)\b")
 
 
 @lru_cache(maxsize=1)
@@ -36,8 +39,8 @@ def sms_lexicon() -> dict[str, str]:
 
 
 def normalize(text: str) -> str:
-    """ "Jsuis au RSA, g 2 enfants!!!" -> "je suis au rsa j ai 2 enfants"."""
-    folded = fold(text.replace("'", " ").replace("’", " "))
+    """ "Jsuis au RSA, g 2 enfants!!!" -> "je suis au rsa j ai 2 enfants"; "jtouche lAAH" -> "je touche l aah"."""
+    folded = fold(_ELIDED_ACRONYM.sub(r"\1 \2", text).replace("'", " ").replace("’", " "))
     folded = _REPEATS.sub(r"\1", folded)
     folded = _DIGIT_STUCK.sub(lambda m: f"{m.group(1) or m.group(3)} {m.group(2) or m.group(4)}", folded)
     lexicon = sms_lexicon()
