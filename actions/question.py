@@ -71,6 +71,23 @@ def primary_candidate(candidates: list[str], slots: dict[str, Any]) -> str | Non
     return min(open_, key=lambda item: (-item[1].specificity, item[0]))[1].scheme_id
 
 
+def _benefit_beside(primary: str, described: list[str], slots: dict[str, Any]) -> str | None:
+    """The benefit to settle when the scheme settled first, a rules scheme, needs nothing more.
+
+    Only when that scheme is a place open to whoever it serves (shown as « un lieu qui peut aider »)
+    and a benefit described beside it was read more surely: « seule avec 3 enfants » reads the ASF at
+    0.98 beside the centre social at 0.58, and the ASF's children's ages are asked rather than left as
+    « cela dépend de l'âge de vos enfants ». Not the chèque énergie at 0.74 beside the FSL at 0.98 for
+    a gas cut-off: no questions before that answer."""
+    result = evaluate([primary], slots)[0]
+    if result.status is not Status.eligible or result.specificity:
+        return None
+    kb = get_kb()
+    relevance = {s: p for item in slots.get("plan") or [] for s, p in (item.get("relevance") or {}).items()}
+    return next((s for s in described if s != primary and s in kb.schemes and kb.schemes[s].openfisca is not None
+                 and relevance.get(s, 0.0) > relevance.get(primary, 0.0)), None)
+
+
 def choose_question(slots: dict[str, Any]) -> Question | None:
     """The next question, or None when it is time to orient.
 
@@ -109,6 +126,8 @@ def choose_question(slots: dict[str, Any]) -> Question | None:
         benefit = primary in kb.schemes and kb.schemes[primary].openfisca is not None
         if primary and not (benefit and asked >= BENEFIT_QUESTIONS):
             question = catalogue().next_question(evaluate([primary], slots), facts, declined)
+            if question is None and asked < BENEFIT_QUESTIONS and (beside := _benefit_beside(primary, described, slots)):
+                question = catalogue().next_question(evaluate([beside], slots), facts, declined)
         elif asked < SCREENING_QUESTIONS:  # a vacant dwelling is not worth asking everyone about
             # a quick screening asks what the rules schemes need; the facts only OpenFisca needs
             # (income by kind, rent...) are asked when a need or a scheme points to one benefit
