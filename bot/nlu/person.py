@@ -187,13 +187,14 @@ _CLAUSE_END = re.compile(r"[,;.!?:\n]")
 
 @lru_cache(maxsize=1)
 def _hypothesis_cue() -> re.Pattern[str]:
-    return _phrases(list(_person_data().get("hypotheses") or []))
+    return _phrases([*(_person_data().get("hypotheses") or []), *(_person_data().get("descriptions") or [])])
 
 
 def without_hypotheses(text: str) -> str:
-    """The message without its conditional clauses (person.yml `hypotheses`): « et s'il est à la rue,
-    il peut aller où ? » says nothing of his housing; « je suis locataire si ça compte » does. A
-    clause runs from its cue to the next punctuation mark (or the end)."""
+    """The message without its conditional clauses (person.yml `hypotheses`) and those describing a
+    place or a scheme (`descriptions`): « et s'il est à la rue, il peut aller où ? » says nothing of his
+    housing, « un atelier où on est salarié » nothing of his work; « je suis locataire si ça compte »
+    does. A clause runs from its cue to the next punctuation mark (or the end)."""
     same = fold_same_length(text)
     kept, at = [], 0
     for cue in _hypothesis_cue().finditer(same):
