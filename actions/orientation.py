@@ -162,10 +162,13 @@ class ActionOrientation(Action):
             refused = [r for r in group if r.status is Status.not_eligible and (r.scheme_id == focus or (
                 not r.only_territory and (len(candidates) <= 2 or r.scheme_id in said)))]
             relevance = item.get("relevance") or {}
-            if not open_ and not refused and item.get("need") and relevance:
+            audience_beside = bool(catalogue.get(item.get("need") or "", {}).get("audience")) and len(items) > 1
+            if not open_ and not refused and item.get("need") and relevance and not audience_beside:
                 # a need read with nothing open for it: why its likeliest scheme is not for them (the
                 # Pass'Sport is for 14-17 year olds) rather than silence about what was asked; beside the first
-                # need, from FILL_BESIDE, as its open ones (no ✖️ complément familial under a brushed need)
+                # need, from FILL_BESIDE, as its open ones (no ✖️ complément familial under a brushed need).
+                # Not a need that only says who (« les jeunes ») beside one that says what: a boy of 16 going
+                # camping with friends got Sac Ados, then « ✖️ Départ 18:25 : pour les 18 à 25 ans » (sc-097)
                 refused = sorted((r for r in group if r.status is Status.not_eligible and not r.only_territory
                                   and relevance.get(r.scheme_id, 0.0) >= fill_floor(item)),
                                  key=lambda r: -relevance.get(r.scheme_id, 0.0))[:1]
