@@ -71,6 +71,7 @@ from bot.dialogue.turn_start import begin_turn, end_turn, without_repeated_numbe
 from bot.nlu.entities import SCHEME_OR_SITUATION, Entity, names_the_scheme
 from bot.nlu.interpreter import Interpreter, ParseResult
 from bot.nlu.normalize import normalize
+from bot.nlu.person import declared_role
 from knowledge.answers import MONEY_FACTS, is_refusal, parse_yes_no, refused_money
 from knowledge.eligibility import Status, reasons_in
 from knowledge.facts import FACT_NAMES, situations_of
@@ -330,6 +331,10 @@ class DialogueEngine:
         if (situation is not None and situation.role != "self" and situation.role_confidence >= ROLE_CONFIDENCE
                 and not slots.get("third_person")):  # a witness, an ambassadeur: « si la personne est en danger »
             slots["third_person"] = True
+        if (declared := declared_role(text)) in ("agent", "ambassadeur") and not slots.get("role"):
+            # said, not guessed (« je suis ambassadrice, une ado m'a confié… »): the turns after the numbers
+            # speak to her as an ambassadrice, as they would had there been no danger
+            slots["role"], slots["third_person"] = declared, True
         greeted = turn.state.get("greeted")
         turn.state["greeted"] = True
         turn.run("action_emergency")
