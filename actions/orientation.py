@@ -67,14 +67,9 @@ def fact_label(name: str, third_person: bool = False) -> str:
     return str(labels.get(name) or CONTENT_FACT_LABELS.get(name) or labels["some_information"])
 
 
-def has_personal_condition(result: SchemeResult) -> bool:
-    """Eligible on something about the person (age, children, income...), not only open to all."""
-    return result.specificity > 0
-
-
 def result_line(result: SchemeResult, need_label: str | None = None, third_person: bool = False) -> str:
     scheme = get_kb().schemes[result.scheme_id]
-    if result.status is Status.eligible and not has_personal_condition(result):
+    if result.open_to_all:
         # relevance is not eligibility: nothing to check means "a place that can help", not ✅
         return say("orientation_relevant", name=scheme.name, label=need_label or label("fact_labels", "that"),
                    summary=first_sentence(localized(scheme, "summary"))).strip()

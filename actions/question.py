@@ -79,8 +79,7 @@ def _benefit_beside(primary: str, described: list[str], slots: dict[str, Any]) -
     0.98 beside the centre social at 0.58, and the ASF's children's ages are asked rather than left as
     « cela dépend de l'âge de vos enfants ». Not the chèque énergie at 0.74 beside the FSL at 0.98 for
     a gas cut-off: no questions before that answer."""
-    result = evaluate([primary], slots)[0]
-    if result.status is not Status.eligible or result.specificity:
+    if not evaluate([primary], slots)[0].open_to_all:
         return None
     kb = get_kb()
     relevance = {s: p for item in slots.get("plan") or [] for s, p in (item.get("relevance") or {}).items()}

@@ -114,6 +114,12 @@ class SchemeResult:
     ruled_out: list[str] = field(default_factory=list)
     ruled_out_en: list[str] = field(default_factory=list)
 
+    @property
+    def open_to_all(self) -> bool:
+        """Eligible with nothing about the person checked: a place that can help, not a right (the
+        chat's « ➡️ Un lieu qui peut aider », the console's label)."""
+        return self.status is Status.eligible and self.specificity == 0
+
     def reasons_in(self, lang: str) -> list[str]:
         return reasons_in(self.reasons, self.reasons_en, lang)
 

@@ -89,7 +89,7 @@ def evaluate_situation(form: dict[str, str]) -> SituationOutcome:
 def result_row(result: SchemeResult) -> dict[str, Any]:
     scheme = get_kb().schemes[result.scheme_id]
     # nothing about the person was checked: a place that can help, not a right (as in the chat)
-    open_to_all = result.status is Status.eligible and result.specificity == 0
+    open_to_all = result.open_to_all
     return {
         "id": scheme.id,
         "name": scheme.name,
