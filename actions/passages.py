@@ -281,9 +281,26 @@ def names_kind(question: str, kind: str) -> bool:
     return any(w[:STEM] in stems for w in _words(question))
 
 
+#: a sentence boundary before the question asked (not a comma: « c'est pour les gens au RSA, ou pas ? »
+#: asks one thing)
+_CLAUSES = re.compile(r"(?<=[.!?])\s+")
+
+
+def asked_clause(text: str) -> str:
+    """The sentence that asks, in a message that describes a situation before it: the last one that
+    ends with « ? » (« …, devenir ambassadrice de l'accès aux droits. Comment elle fait ? »: « Comment
+    elle fait ? »), or the whole text when none does."""
+    clauses = [c for c in _CLAUSES.split(text.strip()) if c.strip()]
+    asking = [c for c in clauses if c.rstrip().endswith("?")]
+    return asking[-1] if asking else text
+
+
 def asks_beyond_kind(scheme: Scheme, question: str, kind: str) -> bool:
     """The question says more than which kind of answer it wants (lexicon `kind_words`): « il doit
-    faire les démarches lui-même ? » is more than a how; « comment je fais la demande ? » is not."""
+    faire les démarches lui-même ? » is more than a how; « comment je fais la demande ? » is not, nor
+    « une personne que j'ai aidée voudrait devenir ambassadrice. Comment elle fait ? », whose first
+    sentence says the situation, not what is asked (asked_clause)."""
+    question = asked_clause(question)
     stems = kind_stems(kind)
     said = f" {' '.join(_tokens(question))} "
     return (any(len(w) > 2 and w[:STEM] not in stems for w in _asked(scheme, question))

@@ -56,6 +56,23 @@ def test_a_proper_names_words_answer_nothing(kb) -> None:  # type: ignore[no-unt
     assert all(score == 0.0 for score, sentence in ranked if "Participation et Fraternité" in sentence)
 
 
+def test_a_situation_said_before_the_question_is_not_a_precise_question(kb) -> None:  # type: ignore[no-untyped-def]
+    """sc-066: « … voudrait devenir ambassadrice de l'accès aux droits. Comment elle fait ? » asks the
+    steps, which say « comment le devenir »; it was met with « ma fiche ne répond pas précisément »
+    because the situation's words counted as the question's. The sentence that asks is read alone;
+    a precise question stays precise, and a comma does not cut one."""
+    from actions.passages import asked_clause, asks_beyond_kind
+
+    scheme = kb.schemes["ambassadeurs-acces-aux-droits"]
+    opening = ("Bonjour, une personne que j'ai aidée voudrait faire comme moi, devenir ambassadrice "
+               "de l'accès aux droits. Comment elle fait ?")
+    assert asked_clause(opening) == "Comment elle fait ?"
+    assert not asks_beyond_kind(scheme, opening, "how")
+    assert asks_beyond_kind(scheme, "Elle a 45 ans. Elle doit faire les démarches elle-même ?", "how")
+    assert asked_clause("c'est pour les gens au RSA, ou pas ?") == "c'est pour les gens au RSA, ou pas ?"
+    assert asked_clause("merci") == "merci"
+
+
 def test_a_source_quote_about_another_territory_is_not_the_fiches_word(kb) -> None:  # type: ignore[no-untyped-def]
     """« c'est ouvert quel jour ? » in Beauvais was answered by a source quote about a mobile Restos centre
     « dans le sud-est de la Seine-et-Marne, 2 ou 3 jours par semaine » (sc-037, round 50): a quote that
