@@ -552,7 +552,7 @@ class Gazetteer:
         on the returned text to offer the other homonyms.
         """
         text = text[:MAX_TEXT]
-        tokens = _tokens(text)
+        tokens = self._unstick_elisions(_tokens(text))
         keys = [t.key for t in tokens]
         areas = self._areas_in(keys)
         deps = {a.code for a in areas if a.kind == "dep"} | self._departement_numbers(text)
@@ -589,6 +589,21 @@ class Gazetteer:
                 in_dep = [c for c in communes if c.departement in deps]
                 found.append(((in_dep or communes)[0], cp))
         return found
+
+    def _unstick_elisions(self, tokens: list[_Token]) -> list[_Token]:
+        """« la mission locale dabbeville », « jvais larras »: an elided « d' » or « l' » typed without
+        its apostrophe, stuck to a one-word commune name that is no common French word. The whole
+        token must be neither a commune nor a word (« lavaur », « dame » stay as they are)."""
+        out: list[_Token] = []
+        for token in tokens:
+            key, rest = token.key, token.key[1:]
+            if (len(key) >= 6 and key[0] in "dl" and key not in self._by_key and key not in self._word_ranks
+                    and rest in self._by_key and rest not in self._ambiguous and self._rare_word(rest)):
+                out += [_Token(key[0], token.start, token.start + 1, False),
+                        _Token(rest, token.start + 1, token.end, token.title)]
+            else:
+                out.append(token)
+        return out
 
     def _name_spots(self, text: str, tokens: list[_Token], keys: list[str],
                     in_areas: Collection[int] = ()) -> list[_Spot]:
