@@ -100,6 +100,13 @@ _PARTNER_GONE = re.compile(
     r" (est parti|est partie|m a quitte|m a quittee|est decede|est decedee|est mort|est morte|nous a quitte)"
     r"|\b(my husband|my wife|my partner|my boyfriend|my girlfriend) (?:has )?(left|died|passed away|walked out)"
 )
+#: the person left their partner (« mon copain m'a frappé, jsui partie avec ma fille »: no longer a couple,
+#: whose partner's wage was asked, round 55, sc-115); read on the SMS-normalised text
+_LEFT_PARTNER = re.compile(
+    r"\b(?:je suis partie? (?:avec (?:mes|ma|mon|les|\d+|deux|trois) |de chez (?:lui|elle|nous|moi)\b|de la maison\b)"
+    r"|je l ai quittee?\b|j ai quitte (?:mon|ma) (?:mari|femme|conjoint|conjointe|compagnon|compagne|copain|copine)\b"
+    r"|(?:on s est|nous nous sommes|on est|nous sommes) separee?s?\b|i left (?:him|her|my husband|my wife|my partner)\b)"
+)
 _LIVES_ALONE = re.compile(
     r"\b(je vis seule?|j habite seule?|celibataire sans enfant|je suis seule? sans enfant|i live alone)\b"
 )
@@ -299,7 +306,7 @@ class EntityExtractor:
             for entity in entities:
                 if entity.entity in _PERSON_FACTS and entity.subject is None:
                     entity.subject = "other"
-        entities += self.need_entities(normalized)
+        entities += self.need_entities(normalized, text)
         entities.append(Entity("language", detect_language(text)))
         return entities
 
@@ -419,13 +426,14 @@ class EntityExtractor:
             out.append(Entity("situation", situation))
             if also := [s for s in said if s != situation]:
                 out.append(Entity("situation_also", also))
-        alone_with_children = bool(_ALONE_NOW.search(folded)) and bool(children and children.count)
+        left_partner = bool(_LEFT_PARTNER.search(normalized))
+        alone_with_children = bool(_ALONE_NOW.search(folded) or left_partner) and bool(children and children.count)
         if _SINGLE_PARENT.search(normalized) or _SINGLE_PARENT.search(folded) or alone_with_children:
             out.append(Entity("single_parent", True))
             out.append(Entity("household_adults", 1))
         elif adults := _ADULTS.search(words_to_digits(folded)):
             out.append(Entity("household_adults", max(1, min(2, int(adults.group(1))))))
-        elif _PARTNER_GONE.search(folded):
+        elif _PARTNER_GONE.search(folded) or left_partner:
             out.append(Entity("household_adults", 1))
         elif _COUPLE.search(folded):
             out.append(Entity("household_adults", 2))
@@ -494,7 +502,10 @@ class EntityExtractor:
             for key in ("needs", "service_types")
         }
 
-    def need_entities(self, normalized: str) -> list[Entity]:
+    def need_entities(self, normalized: str, text: str | None = None) -> list[Entity]:
+        """Needs and kinds of place named by their keywords. With the message's `text`, a kind of place
+        is placed where it is said (« agente FS de Lumbres »: the commune that directly follows is the
+        speaker's workplace, reading.speaker_entities)."""
         out: list[Entity] = []
         normalized = _WORKPLACE.sub(" ", normalized)  # "je travaille à la cantine" is not a canteen need
         for kind, key in (("need", "needs"), ("service_type", "service_types")):
@@ -511,5 +522,13 @@ class EntityExtractor:
                 if best:
                     hits.append((best[0], -best[1], ident))
             for _pos, _neg_len, ident in sorted(hits):
-                out.append(Entity(kind, ident))
+                span = self._said_at(text, self._need_keywords[key], ident) if text and kind == "service_type" else None
+                out.append(Entity(kind, ident, *(span or (None, None))))
         return out
+
+    def _said_at(self, text: str, keywords: list[tuple[str, list[str]]], ident: str) -> tuple[int, int] | None:
+        """Where the first of a kind of place's keywords is said in the message (offsets of `text`)."""
+        folded = fold_same_length(text).lower()
+        spans = [(m.start(), m.end()) for item, words in keywords if item == ident for k in words
+                 if (m := re.search(rf"(?<![\w]){re.escape(k)}(?![\w])", folded))]
+        return min(spans) if spans else None

@@ -50,13 +50,19 @@ def speaks_of_someone_else(text: str) -> bool:
 
 def clause_at(text: str, start: int) -> str:
     """The clause of `text` that contains the character at `start` (commas and full stops split)."""
+    begin, end = clause_span(text, start)
+    return text[begin:end]
+
+
+def clause_span(text: str, start: int) -> tuple[int, int]:
+    """Where the clause that contains the character at `start` begins and ends."""
     begin = 0
     for match in _CLAUSE.finditer(text):
         if match.end() <= start:
             begin = match.end()
         elif match.start() >= start:
-            return text[begin : match.start()]
-    return text[begin:]
+            return begin, match.start()
+    return begin, len(text)
 
 
 #: how far before a commune a cue of `elsewhere` counts (« chez le cardiologue à Amiens »)
@@ -80,10 +86,18 @@ def is_elsewhere(text: str, start: int) -> bool:
 
 
 def is_workplace(text: str, start: int) -> bool:
-    """Whether a place named at `start` is where the speaker works ("je travaille au CCAS d'Amiens")."""
+    """Whether a place named at `start` is where the speaker works ("je travaille au CCAS d'Amiens",
+    « je suis sur le marché de Péronne avec une dame »), not where the person lives: a workplace cue in
+    its clause, and no home cue between that cue and the place (« je suis sur le marché de Péronne avec
+    une dame qui habite à Moislains »: Moislains is her home; « j'habite à Lens, au marché… »)."""
     _, workplace = _patterns()
-    clause = clause_at(text, start)
-    return bool(workplace.search(fold(clause)))
+    _, home = _place_cues()
+    begin, end = clause_span(text, start)
+    if not workplace.search(fold(text[begin:end])):
+        return False
+    before = fold(text[begin:start])
+    cues = list(workplace.finditer(before))
+    return not home.search(before[cues[-1].end():] if cues else before)
 
 
 @lru_cache(maxsize=1)
