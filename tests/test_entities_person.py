@@ -289,3 +289,35 @@ def test_an_elided_article_stuck_to_an_acronym_is_split(text: str, expected: str
     """« jtouche lAAH » (simulated SMS): the acronym hidden in « laah » was not read, nor the verb, so the
     benefit received started nothing (twelfth session)."""
     assert normalize(text) == expected
+
+
+@pytest.mark.parametrize(("text", "home", "speaker"), [
+    # round 55, sc-107: the birthplace is not the home, the correction is
+    ("ah non jme suis mal exprimé, jsui né a amiens mais la jhabite chez un pote a abbeville", "80001", None),
+    ("je suis née à Lille, j'habite à Roubaix", "59512", None),
+    # an elided « d' » typed without its apostrophe (« la mission locale dabbeville »)
+    ("la mission locale dabbeville c ou ?", "80001", None),
+    # round 55, sc-108 and sc-109: where the professional is, not where the person lives
+    ("Bonjour, agente FS de Lumbres. J'ai une usagère de 68 ans", None, "62534"),
+    ("je suis au marché de Péronne avec une dame de 81 ans, veuve", None, "80620"),
+    # ... unless a home cue says the person lives there
+    ("je suis sur le marché de Péronne avec une dame qui habite à Moislains", "80552", "80620"),
+    ("J'habite à Lens et je fais mes courses au marché de Lens", "62498", None),
+])
+def test_the_home_commune_is_neither_a_birthplace_nor_where_the_speaker_is(
+        extractor, text: str, home: str | None, speaker: str | None) -> None:  # type: ignore[no-untyped-def]
+    entities = extractor.extract(text)
+    found, theirs = first(entities, "commune"), first(entities, "speaker_commune")
+    assert (found.value if found else None) == home
+    assert (theirs.value if theirs else None) == speaker
+
+
+@pytest.mark.parametrize(("text", "adults"), [
+    # round 55, sc-115: she left him; her partner's wage was asked
+    ("mon copain ma frappé hier soir jsui partie avec ma fille on a dormi dans la voiture", 1),
+    ("j'ai quitté mon mari, j'ai 2 enfants", 1),
+    ("je suis partie en vacances avec mon mari", 2),
+])
+def test_a_partner_left_is_no_couple(extractor, text: str, adults: int) -> None:  # type: ignore[no-untyped-def]
+    household = first(extractor.extract(text), "household_adults")
+    assert household is not None and household.value == adults

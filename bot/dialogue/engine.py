@@ -710,7 +710,11 @@ class DialogueEngine:
                 return [ranked[0]]  # clearly more about one of them (« le relais » : 0.08 against 0)
         if focus in self.kb.schemes:
             return [str(focus)]
-        return shown
+        # nothing says which: the ones the person described first (« des bons pour acheter des légumes
+        # chez les fermiers » then « c'est combien qu'ils payent ? » is about the nutri-chèques, not the
+        # épicerie solidaire shown beside them, round 55, sc-114)
+        described = {s for item in turn.slots.get("plan") or [] for s in item.get("described") or []}
+        return [s for s in shown if s in described] or shown
 
     def _is_prime_ambiguous(self, turn: _TurnContext, reading: Reading) -> bool:
         """"prime vacance" names both the ANAH vacancy bonus and holiday aids: ask which, unless
