@@ -297,11 +297,12 @@ def test_an_elided_article_stuck_to_an_acronym_is_split(text: str, expected: str
     ("je suis née à Lille, j'habite à Roubaix", "59512", None),
     # an elided « d' » typed without its apostrophe (« la mission locale dabbeville »)
     ("la mission locale dabbeville c ou ?", "80001", None),
-    # round 55, sc-108 and sc-109: where the professional is, not where the person lives
+    # round 55, sc-108: where the professional works, not where the person lives
     ("Bonjour, agente FS de Lumbres. J'ai une usagère de 68 ans", None, "62534"),
-    ("je suis au marché de Péronne avec une dame de 81 ans, veuve", None, "80620"),
-    # ... unless a home cue says the person lives there
-    ("je suis sur le marché de Péronne avec une dame qui habite à Moislains", "80552", "80620"),
+    # where an ambassadrice meets the person is likely hers (taken, and said to be so: see below)
+    ("je suis au marché de Péronne avec une dame de 81 ans, veuve", "80620", None),
+    # ... and a home said after it wins
+    ("je suis sur le marché de Péronne avec une dame qui habite à Moislains", "80552", None),
     ("J'habite à Lens et je fais mes courses au marché de Lens", "62498", None),
 ])
 def test_the_home_commune_is_neither_a_birthplace_nor_where_the_speaker_is(
@@ -321,3 +322,12 @@ def test_the_home_commune_is_neither_a_birthplace_nor_where_the_speaker_is(
 def test_a_partner_left_is_no_couple(extractor, text: str, adults: int) -> None:  # type: ignore[no-untyped-def]
     household = first(extractor.extract(text), "household_adults")
     assert household is not None and household.value == adults
+
+
+def test_the_commune_where_the_speaker_meets_the_person_is_marked(extractor) -> None:  # type: ignore[no-untyped-def]
+    """round 55, sc-109: « je suis au marché de Péronne avec une dame »: Péronne is taken, marked as where
+    the speaker is (the reply says so, and another home can be given); a home cue is not marked."""
+    market = first(extractor.extract("je suis au marché de Péronne avec une dame de 81 ans"), "commune")
+    assert market is not None and market.extractor == "outreach"
+    home = first(extractor.extract("elle habite à Péronne, je l'ai vue au marché"), "commune")
+    assert home is not None and home.extractor != "outreach"

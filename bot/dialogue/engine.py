@@ -183,6 +183,7 @@ FLOW_SLOTS = (
     "shown_places",
     "place_question",
     "place_schemes",
+    "place_need",
 )
 
 
@@ -468,7 +469,8 @@ class DialogueEngine:
         reading.facts_given = bool(changed)
         asking = slots.get("asking")
         if "commune" in changed and asking != "commune":
-            self._ack_commune(turn, correction=changed["commune"][0] is not None)
+            outreach = any(e.entity == "commune" and e.extractor == "outreach" for e in parse.entities)
+            self._ack_commune(turn, correction=changed["commune"][0] is not None, outreach=outreach)
 
         if asking and not changed and not reading.content and self.danger.is_abusive(text):
             turn.utter(say("abuse"))  # « t'es un robot de merde, réponds » : a word, and the question again,
@@ -601,12 +603,17 @@ class DialogueEngine:
         turn.utter(say("fallback_in_question", help=hint))
         self._ask(turn, asking)
 
-    def _ack_commune(self, turn: _TurnContext, correction: bool) -> None:
+    def _ack_commune(self, turn: _TurnContext, correction: bool, outreach: bool = False) -> None:
+        """`outreach`: the commune is where the speaker meets the person (« sur le marché de Péronne »),
+        likely hers, not surely: taken, and said to be so, so that her own can be given."""
         commune = self.kb.gazetteer.get(turn.slots["commune"])
         if commune is None:
             return
         if correction:
             turn.utter(say("correction_ack", what=f"{commune.nom} ({commune.departement})"))
+        elif outreach:
+            turn.utter(say_about("commune_ack_outreach", bool(turn.slots.get("third_person")),
+                                 commune=commune.nom, departement=commune.departement))
         else:
             turn.utter(say("commune_ack", commune=commune.nom, departement=commune.departement))
         if outside_region(commune):
@@ -828,6 +835,9 @@ class DialogueEngine:
 
     def _shown_place(self, turn: _TurnContext, reading: Reading, changed: dict[str, Any]) -> None:
         turn.slots["place_question"] = reading.text  # cleared by the action (only to pick the place)
+        # « et pour internet, il y a quelqu'un près de chez elle ? » after the PCB, the FSL and the conseillers
+        # numériques: the places of that need, not the first scheme's door (round 55, sc-111)
+        turn.slots["place_need"] = next((n for n in reading.needs if n in (turn.slots.get("needs") or [])), None)
         turn.run("action_shown_place")
 
     def _names_scheme(self, turn: _TurnContext, reading: Reading) -> bool:
@@ -1062,6 +1072,8 @@ class DialogueEngine:
             slots["focus_scheme"] = subject
             scheme = self.kb.schemes[subject]  # say which scheme the places are for
             turn.utter(say("places_for_scheme", name=scheme.name, summary=localized(scheme, "summary")))
+        elif asked_needs:  # « et pour internet, il y a quelqu'un près de chez elle ? » after the PCB: the
+            slots["focus_scheme"] = None  # places for that need, not the PCB's door (round 55, sc-111)
         if slots.get("commune"):
             turn.run("action_nearby_services")
         else:

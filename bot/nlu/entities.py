@@ -19,6 +19,7 @@ from rapidfuzz import fuzz, process
 from bot.nlu.normalize import normalize
 from bot.nlu.person import (
     is_elsewhere,
+    is_outreach_place,
     is_workplace,
     sex_of_person,
     speaks_of_someone_else,
@@ -357,6 +358,8 @@ class EntityExtractor:
             if start >= 0 and is_elsewhere(text, start):
                 continue  # « rendez-vous chez le cardiologue à Amiens »: not where the person lives
             kind = "speaker_commune" if start >= 0 and is_workplace(text, start) else "commune"
+            # « je suis sur le marché de Péronne avec une dame »: taken, and said to be where the speaker is
+            extractor = "outreach" if kind == "commune" and start >= 0 and is_outreach_place(text, start) else "rules"
             if any(e.entity == kind for e in out):
                 if kind != "commune" or any(e.entity == "commune_also" for e in out):
                     continue
@@ -370,6 +373,7 @@ class EntityExtractor:
                     start if start >= 0 else None,
                     start + len(fold(matched)) if start >= 0 else None,
                     commune.nom,
+                    extractor=extractor,
                 )
             )
             if len(out) == 3:

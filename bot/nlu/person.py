@@ -87,16 +87,32 @@ def is_elsewhere(text: str, start: int) -> bool:
 
 def is_workplace(text: str, start: int) -> bool:
     """Whether a place named at `start` is where the speaker works ("je travaille au CCAS d'Amiens",
-    « je suis sur le marché de Péronne avec une dame »), not where the person lives: a workplace cue in
-    its clause, and no home cue between that cue and the place (« je suis sur le marché de Péronne avec
-    une dame qui habite à Moislains »: Moislains is her home; « j'habite à Lens, au marché… »)."""
+    « agente FS de Lumbres »), not where the person lives: a workplace cue in its clause, and no home
+    cue between that cue and the place (« … une dame qui habite à Moislains »: her home)."""
     _, workplace = _patterns()
+    return _cued_in_clause(text, start, workplace)
+
+
+@lru_cache(maxsize=1)
+def _outreach_cues() -> re.Pattern[str]:
+    return _phrases(_person_data()["outreach_place"])
+
+
+def is_outreach_place(text: str, start: int) -> bool:
+    """Whether a commune named at `start` is where the speaker meets the person (« je suis sur le marché
+    de Péronne avec une dame »): likely her commune, not surely (person.yml `outreach_place`)."""
+    return _cued_in_clause(text, start, _outreach_cues())
+
+
+def _cued_in_clause(text: str, start: int, cue: re.Pattern[str]) -> bool:
+    """A cue in the clause of the place at `start`, and no home cue between the last cue before the place
+    and the place (« j'habite à Lens, au marché de Lens » : Lens is the home)."""
     _, home = _place_cues()
     begin, end = clause_span(text, start)
-    if not workplace.search(fold(text[begin:end])):
+    if not cue.search(fold(text[begin:end])):
         return False
     before = fold(text[begin:start])
-    cues = list(workplace.finditer(before))
+    cues = list(cue.finditer(before))
     return not home.search(before[cues[-1].end():] if cues else before)
 
 
