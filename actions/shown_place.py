@@ -14,9 +14,10 @@ import re
 from typing import Any
 
 from actions.answer import PHONE_IN_TEXT
-from actions.common import commune_of, contact_text, doors_for, get_kb
+from actions.common import commune_of, contact_text, doors_for, get_kb, needs_catalogue
 from actions.passages import STEM, kind_stems
 from actions.places import address_text, data_date, distance_km, distance_text, person_point
+from actions.plan import need_of
 from actions.sdk import Action, SlotSet
 from actions.speaker import for_speaker
 from bot.dialogue.responses import current_language, localized_list, say
@@ -87,12 +88,21 @@ class ActionShownPlace(Action):
         slots = tracker.current_slot_values()
         kb = get_kb()
         shown_places = [p for p in (record_of(kb, k) for k in slots.get("shown_places") or []) if p is not None]
-        places = shown_places + [n.service for n in doors_for(slots, commune_of(slots))]  # the doors were shown too
+        doors = [n.service for n in doors_for(slots, commune_of(slots))]  # the doors were shown too
+        shown = [s for s in slots.get("shown") or [] if s in kb.schemes]
+        need = slots.get("place_need")
+        of_need = [s for s in shown if need and need_of(s, [need])]
+        if of_need:  # the question names a need: its schemes and places, and a door of its kind first
+            networks = set(needs_catalogue().get(need, {}).get("networks") or [])
+            shown = of_need
+            shown_places = [p for p in shown_places if set(p.schemes) & set(of_need)]
+            doors.sort(key=lambda door: not networks.intersection(door.reseaux_porteurs))
+        places = shown_places + doors
+        cleared = [SlotSet("place_question", None), SlotSet("place_need", None)]
         if not places:
             dispatcher.utter_message(text=say("shown_place_none"))
-            return [SlotSet("place_question", None)]
+            return cleared
         question = slots.get("place_question") or ""
-        shown = [s for s in slots.get("shown") or [] if s in kb.schemes]
         place = asked_place(places, question)
         lines = []
         door = all(place is not p for p in shown_places)
@@ -127,7 +137,7 @@ class ActionShownPlace(Action):
         # the data's date ends the hours' line: three lines a message at most
         lines.append(f"{hours} {date[0].upper()}{date[1:]}." if date else hours)
         dispatcher.utter_message(text="\n".join(lines))
-        return [SlotSet("place_question", None)]
+        return cleared
 
 
 def _hours_unknown(contact: str) -> str:
