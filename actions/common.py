@@ -331,7 +331,10 @@ def pick_services(slots: dict[str, Any], scheme_ids: list[str], need_id: str | N
     if len(located) < limit:
         # (never a place already there under its curated name: the same e-mail or phone)
         shown = {c for _sc, n in located for c in (n.service.courriel, n.service.telephone) if c}
-        extra = _specialised(kb, slots, commune, (lat, lon), kind_networks if service_type else doors,
+        # the need's own kinds of place count too (a CIDFF for violence, when no scheme was shown: the
+        # « lieu d'aide » offered after the emergency numbers, round 55, sc-115)
+        need_networks = set(catalogue.get(need_id or "", {}).get("networks") or []) - GENERIC_DOORS
+        extra = _specialised(kb, slots, commune, (lat, lon), kind_networks if service_type else doors | need_networks,
                              max_km if service_type else FAR_KM, about_needs | ({need_id} if need_id else set()))
         located += [(sc, n) for sc, n in extra if not shown & {n.service.courriel, n.service.telephone}]
     nearby = [n for _sc, n in located[:limit]]
