@@ -655,7 +655,16 @@ class DialogueEngine:
                 changed and intent not in ("deny", "ask_scheme_info")
             ):
                 st["pending"] = None
-                self._start_check(turn, [slots["focus_scheme"]], introduce=False)
+                # the answer was about several schemes (« c'est combien qu'ils payent ? » after the nutri-chèques
+                # and « Mieux manger »): check those, not a scheme of none (round 56, sc-114: « je n'ai pas
+                # trouvé d'aide » with no question asked)
+                targets = [slots["focus_scheme"]] if slots.get("focus_scheme") else self._described_shown(slots)
+                # the ones with something of the person to check come first (their questions are asked)
+                targets.sort(key=lambda s: evaluate([s], slots)[0].open_to_all)
+                if not targets:
+                    turn.utter(say("anything_else"), self.need_buttons())
+                    return True
+                self._start_check(turn, targets, introduce=False)
                 return True
             if intent == "deny" or first_word is False:
                 st["pending"] = None
@@ -720,8 +729,12 @@ class DialogueEngine:
         # nothing says which: the ones the person described first (« des bons pour acheter des légumes
         # chez les fermiers » then « c'est combien qu'ils payent ? » is about the nutri-chèques, not the
         # épicerie solidaire shown beside them, round 55, sc-114)
-        described = {s for item in turn.slots.get("plan") or [] for s in item.get("described") or []}
-        return [s for s in shown if s in described] or shown
+        return self._described_shown(turn.slots) or shown
+
+    def _described_shown(self, slots: dict[str, Any]) -> list[str]:
+        """The schemes shown that the person described, in the order shown."""
+        described = {s for item in slots.get("plan") or [] for s in item.get("described") or []}
+        return [s for s in slots.get("shown") or [] if s in self.kb.schemes and s in described]
 
     def _is_prime_ambiguous(self, turn: _TurnContext, reading: Reading) -> bool:
         """"prime vacance" names both the ANAH vacancy bonus and holiday aids: ask which, unless
