@@ -525,6 +525,16 @@ def asks_a_sum(question: str) -> bool:
     return not any(w in _answered_by() for w in words) and any(w in stems for w in words)
 
 
+def asks_a_figure(question: str) -> bool:
+    """The question asks how much (lexicon `figure_words`: « combien », « montant »)."""
+    return bool(set(_tokens(question)) & set(lexicon_words("figure_words")))
+
+
+def states_figure(passage: str) -> bool:
+    """The sentence says a figure (« 200 € », « 80 % », « 6 ans »)."""
+    return any(ch.isdigit() for ch in passage)
+
+
 def states_amount(passage: str) -> bool:
     """The sentence says an amount or a cost: a sum (« 200 € », « 50 % »), or a word starting with one
     of lexicon `amount_answers` (« gratuitement », « tarifs »); « moins de 3 ans » is no amount, nor

@@ -34,6 +34,7 @@ from actions.orientation import fact_label
 from actions.passages import (
     also_answering,
     answers_what_is_asked,
+    asks_a_figure,
     asks_a_sum,
     asks_beyond_kind,
     asks_what_none_says,
@@ -43,6 +44,7 @@ from actions.passages import (
     person_area,
     person_words,
     states_amount,
+    states_figure,
 )
 from actions.plan import FILL_MIN, need_of, plan, planned_schemes
 from actions.question import catalogue, question_buttons, question_text
@@ -979,7 +981,12 @@ class DialogueEngine:
             subjects, schemes = subjects + list(extra), schemes + [self.kb.schemes[s] for s in extra]
             found.update(extra)
         if kind == "amount" and asks_a_sum(reading.text):  # a sentence that says no amount
-            found = {s: text for s, text in found.items() if states_amount(text)}  # does not answer « combien ? »
+            # does not answer « combien ? »; where the fiche has an amount of its own, only a sentence with a
+            # figure says more (« le fsl ca peut payer combien ? » got « peut aider à payer l'entrée dans un
+            # logement… », not « Subvention ou prêt, montant fixé par chaque département », round 55, sc-113)
+            figure = asks_a_figure(reading.text)
+            found = {s: text for s, text in found.items()
+                     if states_amount(text) and (states_figure(text) or not (figure and self.kb.schemes[s].amount))}
         if kind == "documents":  # « quelles pièces pour le dossier ? » is answered by a sentence that names
             # a paper, not by « les Départements ont des aides pour payer la dette » (sc-081, round 30)
             found = {s: text for s, text in found.items() if answers_what_is_asked(reading.text, text, needs_asking=False)}
