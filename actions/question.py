@@ -43,8 +43,13 @@ def question_text(question: Question, third_person: bool | None) -> str:
     return question.text_other if third_person and question.text_other else question.text
 
 
-def question_buttons(question: Question) -> list[dict[str, str]]:
+def question_buttons(question: Question, slots: dict[str, Any] | None = None) -> list[dict[str, str]]:
+    """The question's options as buttons; for the commune, the one where an ambassadrice meets the person
+    first (« je suis au marché de Péronne avec une dame »: likely hers, not surely; round 57, sc-109)."""
     buttons = []
+    met_at = get_kb().gazetteer.get((slots or {}).get("outreach_commune") or "") if question.fact == "commune" else None
+    if met_at is not None:
+        buttons.append({"title": met_at.nom, "payload": met_at.nom})
     english = current_language() == "en"
     for option in question.options:
         title = (option.title_en or option.title) if english else option.title
@@ -155,7 +160,8 @@ class ActionAskQuestion(Action):
         if question is None:
             return [SlotSet("asking", None)]
         custom = {"request_location": True} if question.fact == "commune" else {"question": question.fact}
+        slots = tracker.slots if hasattr(tracker, "slots") else tracker.current_slot_values()
         dispatcher.utter_message(text=question_text(question, tracker.get_slot("third_person")),
-                                 buttons=question_buttons(question), json_message=custom)
+                                 buttons=question_buttons(question, slots), json_message=custom)
         asked = (tracker.get_slot("questions_asked") or 0) + 1
         return [SlotSet("asking", question.fact), SlotSet("questions_asked", asked)]

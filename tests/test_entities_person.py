@@ -178,7 +178,8 @@ def test_no_spurious_communes_in_the_nlu_examples(extractor: EntityExtractor) ->
         capitalised = commune is not None and commune.start is not None and text[commune.start].isupper()
         if commune is not None and not place and "departement" not in kinds and not capitalised:
             spurious.append((text, commune.value))
-        if place and commune is None and first(entities, "speaker_commune") is None:
+        if place and commune is None and first(entities, "speaker_commune") is None \
+                and first(entities, "outreach_commune") is None:  # « au marché de Fruges avec un monsieur »
             missed.append(text)
     assert spurious == []
     assert missed == []
@@ -299,8 +300,8 @@ def test_an_elided_article_stuck_to_an_acronym_is_split(text: str, expected: str
     ("la mission locale dabbeville c ou ?", "80001", None),
     # round 55, sc-108: where the professional works, not where the person lives
     ("Bonjour, agente FS de Lumbres. J'ai une usagère de 68 ans", None, "62534"),
-    # where an ambassadrice meets the person is likely hers (taken, and said to be so: see below)
-    ("je suis au marché de Péronne avec une dame de 81 ans, veuve", "80620", None),
+    # where an ambassadrice meets the person is not surely hers (proposed when hers is asked: see below)
+    ("je suis au marché de Péronne avec une dame de 81 ans, veuve", None, None),
     # ... and a home said after it wins
     ("je suis sur le marché de Péronne avec une dame qui habite à Moislains", "80552", None),
     ("J'habite à Lens et je fais mes courses au marché de Lens", "62498", None),
@@ -324,10 +325,21 @@ def test_a_partner_left_is_no_couple(extractor, text: str, adults: int) -> None:
     assert household is not None and household.value == adults
 
 
-def test_the_commune_where_the_speaker_meets_the_person_is_marked(extractor) -> None:  # type: ignore[no-untyped-def]
-    """round 55, sc-109: « je suis au marché de Péronne avec une dame »: Péronne is taken, marked as where
-    the speaker is (the reply says so, and another home can be given); a home cue is not marked."""
-    market = first(extractor.extract("je suis au marché de Péronne avec une dame de 81 ans"), "commune")
-    assert market is not None and market.extractor == "outreach"
+def test_the_commune_where_the_speaker_meets_the_person_is_apart(extractor) -> None:  # type: ignore[no-untyped-def]
+    """rounds 55 and 57, sc-109: « je suis au marché de Péronne avec une dame »: Péronne is where they meet,
+    proposed as a button when her commune is asked, not her commune; a home said is hers."""
+    market = extractor.extract("je suis au marché de Péronne avec une dame de 81 ans")
+    assert first(market, "commune") is None
+    assert (first(market, "outreach_commune") or Entity("x", None)).value == "80620"
     home = first(extractor.extract("elle habite à Péronne, je l'ai vue au marché"), "commune")
-    assert home is not None and home.extractor != "outreach"
+    assert home is not None and home.value == "80620"
+
+
+@pytest.mark.parametrize(("text", "adults"), [
+    ("une dame de 81 ans, veuve, toute seule chez elle", 1),  # round 57, sc-109: « seule ou en couple ? » asked
+    ("elle vit seule à Bavay", 1),
+    ("mon mari est veuf et sa fille vit avec lui", 2),
+])
+def test_living_alone_said_of_the_person(extractor, text: str, adults: int) -> None:  # type: ignore[no-untyped-def]
+    household = first(extractor.extract(text), "household_adults")
+    assert household is not None and household.value == adults

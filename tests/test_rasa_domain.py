@@ -20,7 +20,7 @@ FLOW_SLOTS = {
     "need", "service_type", "candidates", "focus_scheme", "declined", "asking", "questions_asked",
     "oriented", "last_results", "location_lat", "location_lon", "danger_numbers", "third_person", "screening",
     "plan", "shown", "role", "answer_kind", "danger_then_orientation", "workplace", "answer_passage",
-    "answer_schemes", "answer_unsure", "answer_money", "workplace_commune", "shown_places", "place_question", "numbers_given", "place_schemes", "place_need",
+    "answer_schemes", "answer_unsure", "answer_money", "workplace_commune", "shown_places", "place_question", "numbers_given", "place_schemes", "place_need", "outreach_commune",
     "workplace_schemes", "received_schemes",
 }  # fmt: skip
 RASA_SLOT_TYPES = {"text", "bool", "categorical", "float", "list", "any"}

@@ -471,8 +471,10 @@ class DialogueEngine:
         reading.facts_given = bool(changed)
         asking = slots.get("asking")
         if "commune" in changed and asking != "commune":
-            outreach = any(e.entity == "commune" and e.extractor == "outreach" for e in parse.entities)
-            self._ack_commune(turn, correction=changed["commune"][0] is not None, outreach=outreach)
+            self._ack_commune(turn, correction=changed["commune"][0] is not None)
+        met_at = parse.first("outreach_commune")
+        if met_at is not None and not slots.get("commune"):  # proposed when her commune is asked
+            slots["outreach_commune"] = met_at
 
         if asking and not changed and not reading.content and self.danger.is_abusive(text):
             turn.utter(say("abuse"))  # « t'es un robot de merde, réponds » : a word, and the question again,
@@ -584,7 +586,7 @@ class DialogueEngine:
             return
         question = catalogue().get(fact)
         turn.slots["asking"] = fact
-        turn.utter(question_text(question, turn.slots.get("third_person")), _buttons(question_buttons(question)),
+        turn.utter(question_text(question, turn.slots.get("third_person")), _buttons(question_buttons(question, turn.slots)),
                    {"request_location": True} if fact == "commune" else {"question": fact})
 
     def _reask(self, turn: _TurnContext, asking: str) -> None:
@@ -605,17 +607,12 @@ class DialogueEngine:
         turn.utter(say("fallback_in_question", help=hint))
         self._ask(turn, asking)
 
-    def _ack_commune(self, turn: _TurnContext, correction: bool, outreach: bool = False) -> None:
-        """`outreach`: the commune is where the speaker meets the person (« sur le marché de Péronne »),
-        likely hers, not surely: taken, and said to be so, so that her own can be given."""
+    def _ack_commune(self, turn: _TurnContext, correction: bool) -> None:
         commune = self.kb.gazetteer.get(turn.slots["commune"])
         if commune is None:
             return
         if correction:
             turn.utter(say("correction_ack", what=f"{commune.nom} ({commune.departement})"))
-        elif outreach:
-            turn.utter(say_about("commune_ack_outreach", bool(turn.slots.get("third_person")),
-                                 commune=commune.nom, departement=commune.departement))
         else:
             turn.utter(say("commune_ack", commune=commune.nom, departement=commune.departement))
         if outside_region(commune):

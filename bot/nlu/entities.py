@@ -109,7 +109,9 @@ _LEFT_PARTNER = re.compile(
     r"|(?:on s est|nous nous sommes|on est|nous sommes) separee?s?\b|i left (?:him|her|my husband|my wife|my partner)\b)"
 )
 _LIVES_ALONE = re.compile(
-    r"\b(je vis seule?|j habite seule?|celibataire sans enfant|je suis seule? sans enfant|i live alone)\b"
+    r"\b(je vis seule?|j habite seule?|celibataire sans enfant|je suis seule? sans enfant|i live alone"
+    # said of the person (« veuve, toute seule chez elle », round 57, sc-109: « seule ou en couple ? » asked)
+    r"|(?:elle|il) (?:vit|habite) (?:toute? )?seule?|toute? seule? chez (?:elle|lui|moi)|veuve?|(?:she|he) lives alone)\b"
 )
 _VACANT = re.compile(
     r"\b(logement|maison|appartement|appart|bien|studio|immeuble|pavillon|local)s? (?:qui est |est )?(?:vide|vides|vacant|vacants|inoccupee?s?|inhabitee?s?)\b|\b(?:vide|vacant|inoccupee?) depuis\b|sortie de vacance"
@@ -358,8 +360,10 @@ class EntityExtractor:
             if start >= 0 and is_elsewhere(text, start):
                 continue  # « rendez-vous chez le cardiologue à Amiens »: not where the person lives
             kind = "speaker_commune" if start >= 0 and is_workplace(text, start) else "commune"
-            # « je suis sur le marché de Péronne avec une dame »: taken, and said to be where the speaker is
-            extractor = "outreach" if kind == "commune" and start >= 0 and is_outreach_place(text, start) else "rules"
+            if kind == "commune" and start >= 0 and is_outreach_place(text, start):
+                # « je suis sur le marché de Péronne avec une dame »: where they meet, proposed when her
+                # commune is asked, not taken for it (round 55 and 57, sc-109)
+                kind = "outreach_commune"
             if any(e.entity == kind for e in out):
                 if kind != "commune" or any(e.entity == "commune_also" for e in out):
                     continue
@@ -373,7 +377,6 @@ class EntityExtractor:
                     start if start >= 0 else None,
                     start + len(fold(matched)) if start >= 0 else None,
                     commune.nom,
-                    extractor=extractor,
                 )
             )
             if len(out) == 3:
