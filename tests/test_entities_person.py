@@ -285,6 +285,8 @@ def test_a_bare_rsa_is_the_situation_one_after_an_article_the_scheme(text: str, 
     ("elle a dAPL ?", "elle a d apl"),
     # capitals alone are a shouted word, not an elided article (« LES », « DANS »)
     ("JE TOUCHE LES ALLOCS DANS LE NORD", "je touche les allocations dans le nord"),
+    # in lower case, the SMS lexicon's spellings (round 57, sc-104: EDF was not read)
+    ("pr laide pr ledf g besoin de koi comme papiers", "pour l aide pour l edf j ai besoin de quoi comme papiers"),
 ])
 def test_an_elided_article_stuck_to_an_acronym_is_split(text: str, expected: str) -> None:
     """« jtouche lAAH » (simulated SMS): the acronym hidden in « laah » was not read, nor the verb, so the
