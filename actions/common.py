@@ -337,10 +337,24 @@ def pick_services(slots: dict[str, Any], scheme_ids: list[str], need_id: str | N
         extra = _specialised(kb, slots, commune, (lat, lon), kind_networks if service_type else doors | need_networks,
                              max_km if service_type else FAR_KM, about_needs | ({need_id} if need_id else set()))
         located += [(sc, n) for sc, n in extra if not shown & {n.service.courriel, n.service.telephone}]
-    nearby = [n for _sc, n in located[:limit]]
+    nearby = _without_echoes([n for _sc, n in located])[:limit]
     nearby.sort(key=lambda n: (n.distance_km is None, n.distance_km or 0.0))
     far = bool(nearby) and all(n.distance_km is None or n.distance_km > FAR_KM for n in nearby)
     return ServicePick(nearby, far)
+
+
+def _without_echoes(places: list[NearbyService]) -> list[NearbyService]:
+    """Without a place that only echoes one before it: no address, no direct contact, and the same schemes as a
+    place kept that has a contact (two curated entries of the APTAHR's nutri-chèques, the second « pas de contact
+    direct connu », round 57, sc-110)."""
+    kept: list[NearbyService] = []
+    for near in places:
+        service = near.service
+        echo = (not service.has_contact and not address_text(service) and bool(service.schemes)
+                and any(k.service.has_contact and set(service.schemes) <= set(k.service.schemes) for k in kept))
+        if not echo:
+            kept.append(near)
+    return kept
 
 
 def _specialised(kb: KnowledgeBase, slots: dict[str, Any], commune: Commune | None, point: tuple[float, float],
@@ -448,8 +462,10 @@ def service_line(
     # from: its map point is one of its sites, 79 km from Senlis where it also works
     distance = distance_text(near.distance_km) if located else ""
     where = located or zone_label(service.zone_eligibilite, departement)
+    # a name that already ends with its zone is not followed by it again (« … producteurs locaux (Aisne) (Aisne) »)
+    nom = service.nom.removesuffix(f" ({where})") if where and not distance else service.nom
     contact = contact_text(service, commune, audience, slots).rstrip(".")
-    return say("service_line", nom=service.nom, where=where, distance=distance,
+    return say("service_line", nom=nom, where=where, distance=distance,
                contact=contact, details=details_text(service, today), stale=stale_note(service))
 
 
