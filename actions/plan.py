@@ -307,3 +307,8 @@ def is_raised_for(scheme: Scheme, situations: Collection[str]) -> bool:
 
 def planned_schemes(items: list[dict[str, Any]]) -> list[str]:
     return list(dict.fromkeys(s for item in items for s in item["schemes"]))
+
+
+def planned_described(items: list[dict[str, Any]]) -> list[str]:
+    """The schemes the person described, over every need of the plan, in its order."""
+    return list(dict.fromkeys(s for item in items for s in item.get("described") or []))

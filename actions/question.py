@@ -6,6 +6,7 @@ from functools import lru_cache
 from typing import Any
 
 from actions.common import evaluate, facts_from_slots, get_kb
+from actions.plan import planned_described
 from actions.sdk import Action, SlotSet
 from bot.dialogue.responses import current_language, label
 from knowledge.eligibility import Status
@@ -105,7 +106,7 @@ def choose_question(slots: dict[str, Any]) -> Question | None:
     candidates = list(slots.get("candidates") or [])
     screening = slots.get("screening") or not slots.get("need")
     several = len(slots.get("plan") or []) > 1
-    described = [s for item in slots.get("plan") or [] for s in item.get("described") or []]
+    described = planned_described(slots.get("plan") or [])
     kb = get_kb()
     pool = described or candidates  # the scheme the person described comes first; a rules scheme
     pool = [c for c in pool if c in kb.schemes and kb.schemes[c].openfisca is None] or pool  # before a benefit
@@ -154,13 +155,11 @@ class ActionAskQuestion(Action):
         return "action_ask_question"
 
     def run(self, dispatcher: Any, tracker: Any, domain: Any) -> list[dict[str, Any]]:
-        question = choose_question(
-            tracker.slots if hasattr(tracker, "slots") else tracker.current_slot_values()
-        )
+        slots = tracker.slots if hasattr(tracker, "slots") else tracker.current_slot_values()
+        question = choose_question(slots)
         if question is None:
             return [SlotSet("asking", None)]
         custom = {"request_location": True} if question.fact == "commune" else {"question": question.fact}
-        slots = tracker.slots if hasattr(tracker, "slots") else tracker.current_slot_values()
         dispatcher.utter_message(text=question_text(question, tracker.get_slot("third_person")),
                                  buttons=question_buttons(question, slots), json_message=custom)
         asked = (tracker.get_slot("questions_asked") or 0) + 1

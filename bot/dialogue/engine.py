@@ -46,7 +46,7 @@ from actions.passages import (
     states_amount,
     states_figure,
 )
-from actions.plan import FILL_MIN, need_of, plan, planned_schemes
+from actions.plan import FILL_MIN, need_of, plan, planned_described, planned_schemes
 from actions.question import catalogue, question_buttons, question_text
 from actions.sdk import LocalDispatcher, LocalTracker
 from actions.services import end_buttons
@@ -658,12 +658,12 @@ class DialogueEngine:
                 # and « Mieux manger »): check those, not a scheme of none (round 56, sc-114: « je n'ai pas
                 # trouvé d'aide » with no question asked)
                 targets = [slots["focus_scheme"]] if slots.get("focus_scheme") else self._described_shown(slots)
-                # the ones with something of the person to check come first (their questions are asked)
-                targets.sort(key=lambda s: evaluate([s], slots)[0].open_to_all)
                 if not targets:
                     turn.utter(say("anything_else"), self.need_buttons())
                     return True
-                self._start_check(turn, targets, introduce=False)
+                # the ones with something of the person to check come first (their questions are asked)
+                open_to_all = {r.scheme_id: r.open_to_all for r in evaluate(targets, slots)}
+                self._start_check(turn, sorted(targets, key=open_to_all.__getitem__), introduce=False)
                 return True
             if intent == "deny" or first_word is False:
                 st["pending"] = None
@@ -732,7 +732,7 @@ class DialogueEngine:
 
     def _described_shown(self, slots: dict[str, Any]) -> list[str]:
         """The schemes shown that the person described, in the order shown."""
-        described = {s for item in slots.get("plan") or [] for s in item.get("described") or []}
+        described = set(planned_described(slots.get("plan") or []))
         return [s for s in slots.get("shown") or [] if s in self.kb.schemes and s in described]
 
     def _is_prime_ambiguous(self, turn: _TurnContext, reading: Reading) -> bool:

@@ -514,6 +514,7 @@ class EntityExtractor:
         is placed where it is said (« agente FS de Lumbres »: the commune that directly follows is the
         speaker's workplace, reading.speaker_entities)."""
         out: list[Entity] = []
+        folded = fold_same_length(text).lower() if text else None
         normalized = _WORKPLACE.sub(" ", normalized)  # "je travaille à la cantine" is not a canteen need
         for kind, key in (("need", "needs"), ("service_type", "service_types")):
             hits: list[tuple[int, int, str]] = []
@@ -529,13 +530,14 @@ class EntityExtractor:
                 if best:
                     hits.append((best[0], -best[1], ident))
             for _pos, _neg_len, ident in sorted(hits):
-                span = self._said_at(text, self._need_keywords[key], ident) if text and kind == "service_type" else None
+                span = _said_at(folded, self._need_keywords[key], ident) if folded and kind == "service_type" else None
                 out.append(Entity(kind, ident, *(span or (None, None))))
         return out
 
-    def _said_at(self, text: str, keywords: list[tuple[str, list[str]]], ident: str) -> tuple[int, int] | None:
-        """Where the first of a kind of place's keywords is said in the message (offsets of `text`)."""
-        folded = fold_same_length(text).lower()
-        spans = [(m.start(), m.end()) for item, words in keywords if item == ident for k in words
-                 if (m := re.search(rf"(?<![\w]){re.escape(k)}(?![\w])", folded))]
-        return min(spans) if spans else None
+
+def _said_at(folded: str, keywords: list[tuple[str, list[str]]], ident: str) -> tuple[int, int] | None:
+    """Where the first of a kind of place's keywords is said in the message (`folded`: the message folded
+    at the same length, so its offsets are the message's)."""
+    spans = [(m.start(), m.end()) for item, words in keywords if item == ident for k in words
+             if (m := re.search(rf"(?<![\w]){re.escape(k)}(?![\w])", folded))]
+    return min(spans) if spans else None
